@@ -1,0 +1,10 @@
+/* cmd_ablate.c: placeholder until the subcommand lands. */
+#include <stdio.h>
+#include "cli/commands.h"
+
+int cmd_ablate(int argc, char **argv)
+{
+    (void)argc;
+    fprintf(stderr, "relab %s: not implemented yet\n", argv[0]);
+    return RL_EXIT_FAIL;
+}

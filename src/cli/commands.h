@@ -1,0 +1,20 @@
+/* commands.h: the relab subcommands.  Each takes the arguments after its own
+ * name (argv[0] is the command name) and returns the process exit code:
+ * 0 ok, 1 failure (message printed), 2 usage error.  Only the CLI exits. */
+#ifndef RL_CLI_COMMANDS_H
+#define RL_CLI_COMMANDS_H
+
+enum { RL_EXIT_OK = 0, RL_EXIT_FAIL = 1, RL_EXIT_USAGE = 2 };
+
+int cmd_train(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_clean(int argc, char **argv);
+int cmd_noise(int argc, char **argv);
+int cmd_pack(int argc, char **argv);
+int cmd_ablate(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_export_images(int argc, char **argv);
+
+#endif

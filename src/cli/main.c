@@ -1,0 +1,57 @@
+/* main.c: the relab command line; dispatches to one subcommand. */
+#include "config.h"
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "util/blas.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"train", cmd_train, "train a model from a recipe (resumable, checkpointed)"},
+    {"predict", cmd_predict, "write a checkpoint's predictions on a data set to HDF5"},
+    {"eval", cmd_eval, "score predictions: top-1/5, ReaL, multi-label, per group, intervals"},
+    {"compare", cmd_compare, "McNemar's paired test between two prediction files"},
+    {"clean", cmd_clean, "filter or relabel training labels with a teacher's predictions"},
+    {"noise", cmd_noise, "inject reproducible label noise into a label list (teaching)"},
+    {"pack", cmd_pack, "pack an image folder into HDF5 shards"},
+    {"ablate", cmd_ablate, "run a grid of recipes and write the Table 2 layout"},
+    {"export-images", cmd_export_images, "write IDX images as an ImageNet-style JPEG folder"},
+    {"info", cmd_info, "show the BLAS core, threads, build options and model summaries"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: relab COMMAND [OPTIONS] ...\n\n"
+                 "Train ResNets on CPUs and study label noise (Beyer et al. 2020).\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++) fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'relab COMMAND --help' describes one command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    rl_blas_fix_core(argc, argv);
+    if (argc < 2) {
+        usage(stderr);
+        return RL_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return RL_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("relab %s\n", PACKAGE_VERSION);
+        return RL_EXIT_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "relab: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return RL_EXIT_USAGE;
+}

@@ -1,0 +1,67 @@
+/* blas.c: report and correct the OpenBLAS kernel choice (see blas.h). */
+#include "util/blas.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* OpenBLAS's own API; declared here in case cblas.h does not. */
+char *openblas_get_corename(void);
+int openblas_get_num_threads(void);
+int openblas_get_parallel(void);
+
+const char *rl_blas_core(void) { return openblas_get_corename(); }
+
+int rl_blas_threads(void) { return openblas_get_num_threads(); }
+
+const char *rl_blas_threading(void)
+{
+    switch (openblas_get_parallel()) {
+    case 0: return "sequential";
+    case 1: return "pthreads";
+    case 2: return "OpenMP";
+    }
+    return "unknown";
+}
+
+static int is_fallback_core(const char *core)
+{
+    static const char *slow[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem",
+                                 "Atom", "Athlon", "Opteron", "Barcelona", "Katmai", "Banias", NULL};
+    for (int i = 0; slow[i]; i++)
+        if (strcasecmp(core, slow[i]) == 0) return 1;
+    return 0;
+}
+
+const char *rl_blas_better_core(void)
+{
+    const char *core = rl_blas_core();
+    if (!core || !is_fallback_core(core)) return NULL;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return "SkylakeX";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+    return NULL;
+}
+
+void rl_blas_fix_core(int argc, char **argv)
+{
+    (void)argc;
+    const char *better = rl_blas_better_core();
+    if (!better) return;
+    const char *user = getenv("OPENBLAS_CORETYPE");
+    if (!getenv("RELAB_BLAS_REEXEC") && !(user && *user)) {
+        setenv("OPENBLAS_CORETYPE", better, 1);
+        setenv("RELAB_BLAS_REEXEC", "1", 1);
+        fflush(NULL);
+        execv("/proc/self/exe", argv);
+        /* execv returned: fall through to the warning. */
+    }
+    fprintf(stderr,
+            "relab: WARNING: OpenBLAS runs its slow '%s' kernels on a CPU that supports '%s' (about 5x slower).\n"
+            "relab: fix: export OPENBLAS_CORETYPE=%s before starting relab.\n",
+            rl_blas_core(), better, better);
+}

@@ -1,0 +1,30 @@
+/* blas.h: which OpenBLAS kernels relab runs on, and fixing a bad guess.
+ *
+ * Debian's OpenBLAS 0.3.21 does not recognise some recent AVX-512 CPUs and
+ * falls back to its SSE3 "Prescott" kernels, 5x slower.  OpenBLAS reads
+ * OPENBLAS_CORETYPE only when the library is loaded, so the fix is to re-exec
+ * the program once with the variable set: rl_blas_fix_core does that. */
+#ifndef RL_BLAS_H
+#define RL_BLAS_H
+
+/* The kernel family OpenBLAS runs on ("SkylakeX", "Haswell", "Prescott", ...). */
+const char *rl_blas_core(void);
+
+/* The core this CPU should use ("SkylakeX", "Haswell") when OpenBLAS picked a
+ * slower fallback; NULL when the current core is fine. */
+const char *rl_blas_better_core(void);
+
+/* If OpenBLAS runs a fallback core and the user did not set OPENBLAS_CORETYPE,
+ * sets it and execv's /proc/self/exe with the same argv (once; the variable
+ * RELAB_BLAS_REEXEC guards against loops).  Returns only when no re-exec was
+ * needed or it failed, in which case it prints a loud warning with the fix.
+ * Call first thing in main(), before any thread starts. */
+void rl_blas_fix_core(int argc, char **argv);
+
+/* Threads OpenBLAS uses (its OpenMP or pthread pool). */
+int rl_blas_threads(void);
+
+/* "OpenMP", "pthreads" or "sequential". */
+const char *rl_blas_threading(void);
+
+#endif

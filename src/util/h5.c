@@ -1,0 +1,235 @@
+/* h5.c: checked HDF5 helpers (see h5.h). */
+#include "util/h5.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void rl_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+hid_t rl_h5_open_read(const char *path, rl_error *err)
+{
+    rl_h5_quiet();
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        rl_fail(err, RL_ERR_IO, "%s: cannot open for reading (missing file or no permission)", path);
+        return -1;
+    }
+    fclose(f);
+    if (H5Fis_hdf5(path) <= 0) {
+        rl_fail(err, RL_ERR_FORMAT, "%s: not a readable HDF5 file (truncated or not HDF5)", path);
+        return -1;
+    }
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) rl_fail(err, RL_ERR_FORMAT, "%s: HDF5 could not open it (truncated or corrupt?)", path);
+    return file;
+}
+
+hid_t rl_h5_create(const char *path, rl_error *err)
+{
+    rl_h5_quiet();
+    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (file < 0) rl_fail(err, RL_ERR_IO, "%s: cannot create HDF5 file (does the folder exist? is it writable?)", path);
+    return file;
+}
+
+static hid_t make_space(int rank, const int64_t *dims)
+{
+    if (rank == 0) return H5Screate(H5S_SCALAR);
+    hsize_t d[8];
+    for (int i = 0; i < rank; i++) d[i] = (hsize_t)dims[i];
+    return H5Screate_simple(rank, d, NULL);
+}
+
+static rl_status write_any(hid_t file, const char *name, int rank, const int64_t *dims, hid_t file_type,
+                           hid_t mem_type, const void *data, const char *path, rl_error *err)
+{
+    hid_t space = make_space(rank, dims);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t dset = H5Dcreate2(file, name, file_type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = dset >= 0 ? H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : -1;
+    if (dset >= 0) H5Dclose(dset);
+    H5Pclose(lcpl);
+    H5Sclose(space);
+    if (rc < 0) return rl_fail(err, RL_ERR_IO, "%s: cannot write dataset '%s' (disk full?)", path, name);
+    return RL_OK;
+}
+
+rl_status rl_h5_write_f32(hid_t file, const char *name, int rank, const int64_t *dims, const float *data,
+                          const char *path, rl_error *err)
+{
+    return write_any(file, name, rank, dims, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data, path, err);
+}
+
+rl_status rl_h5_write_i64(hid_t file, const char *name, int rank, const int64_t *dims, const int64_t *data,
+                          const char *path, rl_error *err)
+{
+    return write_any(file, name, rank, dims, H5T_STD_I64LE, H5T_NATIVE_INT64, data, path, err);
+}
+
+rl_status rl_h5_write_i32(hid_t file, const char *name, int rank, const int64_t *dims, const int32_t *data,
+                          const char *path, rl_error *err)
+{
+    return write_any(file, name, rank, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, data, path, err);
+}
+
+rl_status rl_h5_write_u8(hid_t file, const char *name, int rank, const int64_t *dims, const uint8_t *data,
+                         const char *path, rl_error *err)
+{
+    return write_any(file, name, rank, dims, H5T_STD_U8LE, H5T_NATIVE_UINT8, data, path, err);
+}
+
+rl_status rl_h5_write_string(hid_t file, const char *name, const char *text, const char *path, rl_error *err)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    rl_status st = write_any(file, name, 0, NULL, type, type, &text, path, err);
+    H5Tclose(type);
+    return st;
+}
+
+int rl_h5_exists(hid_t file, const char *name)
+{
+    /* H5Lexists fails on a missing intermediate group; check each prefix. */
+    char buf[1024];
+    size_t n = strlen(name);
+    if (n >= sizeof buf) return 0;
+    memcpy(buf, name, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (H5Lexists(file, buf, H5P_DEFAULT) <= 0) return 0;
+            buf[i] = c;
+        }
+    }
+    return 1;
+}
+
+rl_status rl_h5_shape(hid_t file, const char *name, int *rank, int64_t *dims, const char *path, rl_error *err)
+{
+    if (!rl_h5_exists(file, name)) return rl_fail(err, RL_ERR_FORMAT, "%s: no dataset '%s'", path, name);
+    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+    if (dset < 0) return rl_fail(err, RL_ERR_FORMAT, "%s: '%s' is not a dataset", path, name);
+    hid_t space = H5Dget_space(dset);
+    int r = H5Sget_simple_extent_ndims(space);
+    hsize_t d[8] = {0};
+    if (r > 8) r = -1;
+    if (r >= 0) H5Sget_simple_extent_dims(space, d, NULL);
+    H5Sclose(space);
+    H5Dclose(dset);
+    if (r < 0) return rl_fail(err, RL_ERR_FORMAT, "%s: dataset '%s' has an unreadable shape", path, name);
+    *rank = r;
+    for (int i = 0; i < r; i++) dims[i] = (int64_t)d[i];
+    return RL_OK;
+}
+
+static rl_status read_any(hid_t file, const char *name, hid_t mem_type, void *out, int64_t count,
+                          const char *path, rl_error *err)
+{
+    int rank;
+    int64_t dims[8];
+    rl_status st = rl_h5_shape(file, name, &rank, dims, path, err);
+    if (st) return st;
+    int64_t have = 1;
+    for (int i = 0; i < rank; i++) have *= dims[i];
+    if (have != count)
+        return rl_fail(err, RL_ERR_FORMAT, "%s: dataset '%s' has %lld elements, expected %lld", path, name,
+                       (long long)have, (long long)count);
+    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+    herr_t rc = H5Dread(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
+    H5Dclose(dset);
+    if (rc < 0)
+        return rl_fail(err, RL_ERR_FORMAT, "%s: cannot read dataset '%s' (truncated file or wrong type?)", path, name);
+    return RL_OK;
+}
+
+rl_status rl_h5_read_f32(hid_t file, const char *name, float *out, int64_t count, const char *path, rl_error *err)
+{
+    return read_any(file, name, H5T_NATIVE_FLOAT, out, count, path, err);
+}
+
+rl_status rl_h5_read_i64(hid_t file, const char *name, int64_t *out, int64_t count, const char *path, rl_error *err)
+{
+    return read_any(file, name, H5T_NATIVE_INT64, out, count, path, err);
+}
+
+rl_status rl_h5_read_i32(hid_t file, const char *name, int32_t *out, int64_t count, const char *path, rl_error *err)
+{
+    return read_any(file, name, H5T_NATIVE_INT32, out, count, path, err);
+}
+
+rl_status rl_h5_read_u8(hid_t file, const char *name, uint8_t *out, int64_t count, const char *path, rl_error *err)
+{
+    return read_any(file, name, H5T_NATIVE_UINT8, out, count, path, err);
+}
+
+rl_status rl_h5_read_string(hid_t file, const char *name, char **out, const char *path, rl_error *err)
+{
+    *out = NULL;
+    if (!rl_h5_exists(file, name)) return rl_fail(err, RL_ERR_FORMAT, "%s: no string dataset '%s'", path, name);
+    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+    hid_t ftype = H5Dget_type(dset);
+    rl_status st = RL_OK;
+    if (H5Tget_class(ftype) != H5T_STRING) {
+        st = rl_fail(err, RL_ERR_FORMAT, "%s: dataset '%s' is not a string", path, name);
+    } else if (H5Tis_variable_str(ftype) > 0) {
+        hid_t mtype = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mtype, H5T_VARIABLE);
+        char *s = NULL;
+        if (H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) < 0 || !s) {
+            st = rl_fail(err, RL_ERR_FORMAT, "%s: cannot read string '%s'", path, name);
+        } else {
+            *out = strdup(s);
+            H5free_memory(s);
+        }
+        H5Tclose(mtype);
+    } else {
+        size_t n = H5Tget_size(ftype);
+        char *s = calloc(n + 1, 1);
+        hid_t mtype = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mtype, n);
+        if (!s || H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) < 0) {
+            free(s);
+            st = rl_fail(err, RL_ERR_FORMAT, "%s: cannot read string '%s'", path, name);
+        } else {
+            *out = s;
+        }
+        H5Tclose(mtype);
+    }
+    H5Tclose(ftype);
+    H5Dclose(dset);
+    return st;
+}
+
+typedef struct {
+    rl_h5_visit_fn fn;
+    void *ctx;
+    int rc;
+} visit_state;
+
+#if H5_VERSION_GE(1, 12, 0)
+typedef H5O_info2_t obj_info;
+#define visit_objects(f, cb, data) H5Ovisit3((f), H5_INDEX_NAME, H5_ITER_INC, (cb), (data), H5O_INFO_BASIC)
+#else
+typedef H5O_info_t obj_info;
+#define visit_objects(f, cb, data) H5Ovisit2((f), H5_INDEX_NAME, H5_ITER_INC, (cb), (data), H5O_INFO_BASIC)
+#endif
+
+static herr_t visit_cb(hid_t obj, const char *name, const obj_info *info, void *op)
+{
+    (void)obj;
+    visit_state *vs = op;
+    if (info->type != H5O_TYPE_DATASET) return 0;
+    vs->rc = vs->fn(name, vs->ctx);
+    return vs->rc ? 1 : 0;
+}
+
+rl_status rl_h5_list_datasets(hid_t file, rl_h5_visit_fn fn, void *ctx, const char *path, rl_error *err)
+{
+    visit_state vs = {fn, ctx, 0};
+    if (visit_objects(file, visit_cb, &vs) < 0)
+        return rl_fail(err, RL_ERR_FORMAT, "%s: cannot list datasets (corrupt file?)", path);
+    return vs.rc ? (rl_status)vs.rc : RL_OK;
+}

@@ -1,0 +1,51 @@
+/* h5.h: checked HDF5 helpers shared by weight files, checkpoints, predictions
+ * and packed shards.  Every call reports the file and dataset it failed on.
+ * HDF5's own error stack printing is turned off by rl_h5_quiet(); relab's
+ * messages replace it. */
+#ifndef RL_H5_H
+#define RL_H5_H
+
+#include <hdf5.h>
+#include <stdint.h>
+#include "util/status.h"
+
+void rl_h5_quiet(void);
+
+/* Opens read-only; a missing file, or one that is not HDF5 (e.g. truncated), is
+ * an error naming path.  Returns a file id >= 0 or -1. */
+hid_t rl_h5_open_read(const char *path, rl_error *err);
+/* Creates (truncating) path for writing. */
+hid_t rl_h5_create(const char *path, rl_error *err);
+
+/* Writes a float32 dataset of rank dims (rank 0 = scalar) at name, creating
+ * intermediate groups ("a/b/c"). */
+rl_status rl_h5_write_f32(hid_t file, const char *name, int rank, const int64_t *dims,
+                          const float *data, const char *path, rl_error *err);
+rl_status rl_h5_write_i64(hid_t file, const char *name, int rank, const int64_t *dims,
+                          const int64_t *data, const char *path, rl_error *err);
+rl_status rl_h5_write_i32(hid_t file, const char *name, int rank, const int64_t *dims,
+                          const int32_t *data, const char *path, rl_error *err);
+rl_status rl_h5_write_u8(hid_t file, const char *name, int rank, const int64_t *dims,
+                         const uint8_t *data, const char *path, rl_error *err);
+/* A variable-length UTF-8 string dataset (scalar) or attribute-like text. */
+rl_status rl_h5_write_string(hid_t file, const char *name, const char *text, const char *path, rl_error *err);
+
+/* Shape of a dataset: *rank and dims[0..rank) (max 8).  Missing name is an error. */
+rl_status rl_h5_shape(hid_t file, const char *name, int *rank, int64_t *dims, const char *path, rl_error *err);
+int rl_h5_exists(hid_t file, const char *name);
+
+/* Reads a dataset whose element count must equal count (converted to the
+ * requested type by HDF5). */
+rl_status rl_h5_read_f32(hid_t file, const char *name, float *out, int64_t count, const char *path, rl_error *err);
+rl_status rl_h5_read_i64(hid_t file, const char *name, int64_t *out, int64_t count, const char *path, rl_error *err);
+rl_status rl_h5_read_i32(hid_t file, const char *name, int32_t *out, int64_t count, const char *path, rl_error *err);
+rl_status rl_h5_read_u8(hid_t file, const char *name, uint8_t *out, int64_t count, const char *path, rl_error *err);
+/* Reads a string dataset into a malloc'ed, NUL-terminated buffer the caller frees. */
+rl_status rl_h5_read_string(hid_t file, const char *name, char **out, const char *path, rl_error *err);
+
+/* Lists every dataset in the file (full names without the leading '/'), calling
+ * fn for each in HDF5's link order; stops and returns fn's status if non-zero. */
+typedef int (*rl_h5_visit_fn)(const char *name, void *ctx);
+rl_status rl_h5_list_datasets(hid_t file, rl_h5_visit_fn fn, void *ctx, const char *path, rl_error *err);
+
+#endif

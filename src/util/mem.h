@@ -1,0 +1,19 @@
+/* mem.h: 64-byte aligned allocation (one cache line, one AVX-512 register).
+ *
+ * rl_alloc returns zeroed memory or NULL; the caller owns it and releases it
+ * with rl_free.  rl_alloc_checked sets err with the size and what it was for. */
+#ifndef RL_MEM_H
+#define RL_MEM_H
+
+#include <stddef.h>
+#include "util/status.h"
+
+#define RL_ALIGN 64
+
+void *rl_alloc(size_t bytes);
+void *rl_alloc_checked(size_t bytes, const char *what, rl_error *err);
+void rl_free(void *p);
+/* Rounds n floats up so that consecutive sub-buffers stay 64-byte aligned. */
+static inline size_t rl_round_floats(size_t n) { return (n + 15) & ~(size_t)15; }
+
+#endif
