@@ -1,0 +1,1 @@
+# src/data core: Fashion-MNIST IDX source, prefetching loader

@@ -1,0 +1,1 @@
+# src/train engine pieces: losses, schedules, recipes

@@ -1,0 +1,1 @@
+# PyTorch parity fixtures and tests
