@@ -1,1 +1,7 @@
 # src/data core: Fashion-MNIST IDX source, prefetching loader
+librelab_la_SOURCES += src/data/list.c src/data/list.h
+
+check_PROGRAMS += tests/test_list
+tests_test_list_SOURCES = tests/test_list.c
+tests_test_list_LDADD = librelab.la $(RELAB_LIBS)
+TESTS += tests/test_list
