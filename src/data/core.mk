@@ -5,3 +5,10 @@ check_PROGRAMS += tests/test_list
 tests_test_list_SOURCES = tests/test_list.c
 tests_test_list_LDADD = librelab.la $(RELAB_LIBS)
 TESTS += tests/test_list
+librelab_la_SOURCES += src/data/idx.c src/data/idx.h
+
+check_PROGRAMS += tests/test_idx
+tests_test_idx_SOURCES = tests/test_idx.c
+tests_test_idx_LDADD = librelab.la $(RELAB_LIBS)
+TESTS += tests/test_idx
+EXTRA_DIST += tests/idx_reference.py
