@@ -1,1 +1,9 @@
 # src/data JPEG pipeline: jpeg decode, augment, ImageNet folders and lists, packed shards
+librelab_la_SOURCES += src/data/jpeg.c src/data/jpeg.h src/data/augment.c src/data/augment.h
+
+check_PROGRAMS += tests/test_jpeg
+tests_test_jpeg_SOURCES = tests/test_jpeg.c tests/jpeg_fixture.h tests/tap.h
+tests_test_jpeg_LDADD = librelab.la $(RELAB_LIBS)
+TESTS += tests/test_jpeg
+
+EXTRA_DIST += tests/make_jpeg_fixture.py

@@ -1,0 +1,137 @@
+/* test_jpeg.c: JPEG decoding against Pillow (an independent caller of
+ * libjpeg-turbo): full-size pixels, DCT-scaled pixels (Pillow's draft mode),
+ * decoded sizes against hand-computed ceil(W*n/8), grayscale and CMYK to RGB
+ * as Pillow's convert('RGB'), and errors (not crashes) on truncated, corrupt,
+ * PNG, missing and fuzzed input. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/jpeg.h"
+#include "jpeg_fixture.h"
+#include "tap.h"
+#include "util/rng.h"
+
+static int max_diff(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    int m = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = abs((int)a[i] - (int)b[i]);
+        if (d > m) m = d;
+    }
+    return m;
+}
+
+static rl_status decode_file(const char *rel, int n, rl_image *img, rl_error *err)
+{
+    char path[1400];
+    uint8_t *data;
+    size_t size;
+    rl_status st = rl_read_file(fx_path(path, sizeof path, rel), &data, &size, err);
+    if (st) return st;
+    rl_jpeg *j;
+    st = rl_jpeg_open(&j, data, size, path, err);
+    if (!st) {
+        st = rl_jpeg_decode(j, n, img, err);
+        rl_jpeg_close(j);
+    }
+    free(data);
+    return st;
+}
+
+int main(void)
+{
+    fx_make("jpeg", 0);
+    rl_error err;
+
+    /* Full-size decode equals Pillow's convert('RGB') (same libjpeg-turbo,
+     * same slow integer IDCT and fancy upsampling: expect 0, allow 1). */
+    for (int i = 0; i < fx_count; i++) {
+        fx_entry *e = &fx_man[i];
+        int n = !strcmp(e->kind, "rgb") ? 8 : !strcmp(e->kind, "draft2") ? 4 : !strcmp(e->kind, "draft4") ? 2
+                                          : !strcmp(e->kind, "draft8") ? 1 : 0;
+        if (!n) continue;
+        rl_image img = {0};
+        rl_status st = decode_file(e->rel, n, &img, &err);
+        if (!tap_ok(st == RL_OK, "decode %s at %d/8: %s", e->rel, n, st ? err.msg : "ok")) continue;
+        tap_ok(img.width == e->width && img.height == e->height, "%s at %d/8: size %dx%d, Pillow %dx%d", e->rel, n,
+               img.width, img.height, e->width, e->height);
+        size_t rs;
+        uint8_t *ref = fx_load(e->ref, &rs);
+        if (rs == (size_t)img.width * img.height * 3) {
+            int m = max_diff(img.pixels, ref, rs);
+            tap_ok(m <= 1, "%s at %d/8 (%s): max |relab - Pillow| = %d (<= 1)", e->rel, n, e->kind, m);
+        } else {
+            tap_ok(0, "%s: reference has %zu bytes", e->rel, rs);
+        }
+        free(ref);
+        rl_image_free(&img);
+    }
+
+    /* Sizes at every scale of a 500x375 image, by hand: ceil(500n/8) x ceil(375n/8). */
+    const int want[9][2] = {{0, 0}, {63, 47}, {125, 94}, {188, 141}, {250, 188},
+                            {313, 235}, {375, 282}, {438, 329}, {500, 375}};
+    for (int n = 1; n <= 8; n++) {
+        rl_image img = {0};
+        rl_status st = decode_file("train/n01440764/n01440764_0.JPEG", n, &img, &err);
+        tap_ok(st == RL_OK && img.width == want[n][0] && img.height == want[n][1],
+               "500x375 at %d/8 decodes to %dx%d (want %dx%d)", n, img.width, img.height, want[n][0], want[n][1]);
+        rl_image_free(&img);
+    }
+    /* Smallest covering scale, by hand: 224x224 from 500x375 needs 375n/8 >= 224 -> n = 5;
+     * 256 short side -> 6; 60x90 cannot cover 224 -> 8; 800x600 covering 100x100 -> 2. */
+    tap_ok(rl_jpeg_pick_scale(500, 375, 224, 224) == 5, "pick_scale(500x375, 224) = 5");
+    tap_ok(rl_jpeg_pick_scale(500, 375, 256, 256) == 6, "pick_scale(500x375, 256) = 6");
+    tap_ok(rl_jpeg_pick_scale(60, 90, 224, 224) == 8, "pick_scale(60x90, 224) = 8");
+    tap_ok(rl_jpeg_pick_scale(800, 600, 100, 100) == 2, "pick_scale(800x600, 100) = 2");
+
+    /* Bad input: errors naming the file, never a crash. */
+    struct {
+        const char *rel, *want;
+        rl_status code;
+    } bad[] = {{"bad/truncated.JPEG", "truncated", RL_ERR_FORMAT},
+               {"bad/corrupt.JPEG", "corrupt", RL_ERR_FORMAT},
+               {"bad/png.JPEG", "PNG", RL_ERR_FORMAT},
+               {"bad/missing.JPEG", "cannot open", RL_ERR_IO}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rl_image img = {0};
+        memset(&err, 0, sizeof err);
+        rl_status st = decode_file(bad[i].rel, 8, &img, &err);
+        tap_ok(st == bad[i].code && strstr(err.msg, bad[i].rel) && strstr(err.msg, bad[i].want),
+               "%s -> %s: %s", bad[i].rel, rl_status_name(st), err.msg);
+        tap_ok(img.pixels == NULL, "%s: no image on error", bad[i].rel);
+    }
+
+    /* Fuzz: every truncation length step and random byte damage of a real file
+     * returns (OK or FORMAT), never crashes or hangs. */
+    char path[1400];
+    uint8_t *data;
+    size_t size;
+    if (rl_read_file(fx_path(path, sizeof path, "train/n01440764/n01440764_3.JPEG"), &data, &size, &err)) {
+        printf("Bail out! %s\n", err.msg);
+        return 1;
+    }
+    int ok = 1, nerr = 0, trials = 0;
+    rl_rng rng = rl_rng_make(1, 2, 3);
+    uint8_t *copy = malloc(size);
+    for (size_t cut = 0; cut < size; cut += size / 40 + 1, trials++) {
+        rl_image img = {0};
+        rl_status st = rl_jpeg_decode_mem(data, cut, 0, 0, "cut", &img, &err);
+        ok &= st == RL_OK || st == RL_ERR_FORMAT;
+        nerr += st != RL_OK;
+        rl_image_free(&img);
+    }
+    for (int t = 0; t < 60; t++, trials++) {
+        memcpy(copy, data, size);
+        for (int k = 0; k < 8; k++) copy[rl_rng_below(&rng, (uint32_t)size)] = (uint8_t)rl_rng_next(&rng);
+        rl_image img = {0};
+        rl_status st = rl_jpeg_decode_mem(copy, size, 100, 100, "damaged", &img, &err);
+        ok &= st == RL_OK || st == RL_ERR_FORMAT;
+        nerr += st != RL_OK;
+        rl_image_free(&img);
+    }
+    tap_ok(ok, "fuzz: %d truncated/damaged inputs returned OK or FORMAT (%d errors), no crash", trials, nerr);
+    free(copy);
+    free(data);
+    return tap_done();
+}
