@@ -1,1 +1,4 @@
-# src/eval
+# src/eval: predictions files, reference label sets, metrics, reports
+librelab_la_SOURCES += src/eval/preds.c src/eval/preds.h src/eval/idmap.c src/eval/idmap.h \
+	src/eval/refsets.c src/eval/refsets.h src/eval/metrics.c src/eval/metrics.h \
+	src/eval/report.c src/eval/report.h

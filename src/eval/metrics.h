@@ -1,0 +1,100 @@
+/* metrics.h: scoring predictions and the statistics around the scores.
+ *
+ *   - top-1 / top-5 accuracy against single labels;
+ *   - ReaL accuracy (Beyer et al. 2020): correct iff the top-1 class (top-5:
+ *     any of the top 5) is in the image's ReaL set; images whose set is empty
+ *     are left out of numerator and denominator (46,837 of 50,000 remain);
+ *   - multi-label accuracy (Shankar et al. 2020, rule of the imagenet-mistakes
+ *     notebook): problematic images skipped, correct iff top-1 is in
+ *     correct ∪ unclear; "macro" = mean over classes (grouped by the ORIGINAL
+ *     label) of per-class accuracy, "micro" = correct / images;
+ *   - accuracy per class group (dog / animal / object), grouped by the label;
+ *   - 95% Clopper-Pearson intervals: lower = B^-1(a/2; k, n-k+1),
+ *     upper = B^-1(1-a/2; k+1, n-k), B the beta distribution, via bisection on
+ *     the regularised incomplete beta function evaluated by its continued
+ *     fraction;
+ *   - McNemar's test for two models on the same images: exact two-sided
+ *     binomial p = min(1, 2 P(X <= min(b,c))), X ~ Bin(b+c, 1/2), and the
+ *     chi-square statistic with continuity correction (|b-c|-1)^2/(b+c),
+ *     1 degree of freedom.
+ * Per-row results are byte vectors ok[n] (1 = correct) and valid[n] (1 = the
+ * row counts).  All functions are pure and thread safe.
+ */
+#ifndef RL_METRICS_H
+#define RL_METRICS_H
+
+#include <stdint.h>
+#include "eval/preds.h"
+#include "eval/refsets.h"
+#include "util/status.h"
+
+typedef struct {
+    int64_t correct, total;
+    double acc;     /* correct / total, NaN when total == 0 */
+    double lo, hi;  /* 95% Clopper-Pearson interval, NaN when total == 0 */
+} rl_acc;
+
+rl_acc rl_acc_make(int64_t correct, int64_t total);
+
+/* Regularised incomplete beta I_x(a, b), a, b > 0, x in [0, 1]. */
+double rl_beta_inc(double a, double b, double x);
+/* The x with I_x(a, b) = p (bisection to double precision). */
+double rl_beta_inc_inv(double a, double b, double p);
+/* Two-sided Clopper-Pearson interval at confidence level conf (0.95). */
+void rl_clopper_pearson(int64_t k, int64_t n, double conf, double *lo, double *hi);
+
+typedef struct {
+    int64_t n;                        /* rows valid for both models */
+    int64_t both, a_only, b_only, neither;
+    double p_exact;                   /* exact binomial two-sided */
+    double chi2, p_chi2;              /* continuity-corrected chi-square, its p */
+} rl_mcnemar;
+
+rl_mcnemar rl_mcnemar_test(int64_t both, int64_t a_only, int64_t b_only, int64_t neither);
+
+/* Maps each prediction row to a reference index: ids "ILSVRC2012_val_%08d.JPEG"
+ * (any folder) to their validation index (duplicates refused); when no id has
+ * that form, row i maps to i.  A mix of both is refused.  path names the
+ * predictions file in messages. */
+rl_status rl_eval_ref_index(const rl_preds *p, int64_t *ref, const char *path, rl_error *err);
+
+/* Row i counts iff labels[i] >= 0; correct iff labels[i] is among the top k
+ * (k is clipped to p->k). */
+void rl_rows_label(const rl_preds *p, const int32_t *labels, int k, uint8_t *ok, uint8_t *valid);
+/* Row i counts iff 0 <= ref[i] < sets->n and the set is non-empty; correct iff
+ * any of the top k is in the set. */
+void rl_rows_sets(const rl_preds *p, const int64_t *ref, const rl_sets *sets, int k, uint8_t *ok, uint8_t *valid);
+
+/* Fills labels[p->n]: with labels_path NULL, the file's own labels; with
+ * classes_path set, labels_path has one wnid per line (entry k = validation
+ * image k, mapped through classes.tsv) and row i takes entry ref[i]; otherwise
+ * labels_path is a relab list whose paths are matched exactly with the ids.  A
+ * row with no entry is an error naming the id. */
+rl_status rl_eval_labels(const rl_preds *p, const int64_t *ref, const char *labels_path, const char *classes_path,
+                         int32_t *labels, rl_error *err);
+
+typedef struct {
+    int64_t n;                     /* prediction rows */
+    int64_t unlabeled;             /* rows without a label (-1) */
+    rl_acc top1, top5;
+    int top5_k;                    /* k used for "top5" (min(5, file's k)) */
+    int has_real;
+    rl_acc real1, real5;
+    int64_t real_empty;            /* rows left out: empty ReaL set */
+    int64_t real_missing;          /* rows with no ReaL entry */
+    int has_ml;
+    double ml_macro;               /* mean of per-class accuracies (imagenet-mistakes rule) */
+    int ml_classes;                /* classes averaged */
+    rl_acc ml_micro;               /* over images */
+    int64_t ml_problematic, ml_absent;
+    int ngroups;
+    char group_names[RL_MAX_GROUPS][32];
+    rl_acc group_top1[RL_MAX_GROUPS], group_real1[RL_MAX_GROUPS];
+} rl_eval_result;
+
+/* Scores p.  labels [p->n] (-1 = unknown); ref [p->n] from rl_eval_ref_index
+ * (may be NULL when real and ml are NULL); real, ml, groups may be NULL. */
+rl_status rl_eval_run(const rl_preds *p, const int32_t *labels, const int64_t *ref, const rl_sets *real,
+                      const rl_multilabel *ml, const rl_groups *groups, rl_eval_result *out, rl_error *err);
+
+#endif

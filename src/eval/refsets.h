@@ -1,0 +1,66 @@
+/* refsets.h: reference labels for ImageNet validation evaluation, read from the
+ * files in /work/shared/imagenet (formats described in its README.md):
+ *   - real.json        ReaL label sets (Beyer et al. 2020): a JSON list of
+ *                      50,000 lists of class indices; parsed by a strict parser
+ *                      for exactly this list-of-lists-of-integers shape;
+ *   - multilabel.csv   Shankar et al. 2020 multi-label annotations (TFDS
+ *                      imagenet2012_multilabel export): correct, unclear,
+ *                      problematic per annotated image;
+ *   - groups.tsv       class -> group (dog / animal / object);
+ *   - classes.tsv + a wnid-per-line label file: the original labels.
+ * Entry k of every per-image array is ILSVRC2012_val_{k+1:08d}.JPEG.
+ * Class indices are the standard sorted-wnid indices.
+ *
+ * Sets are stored CSR: the classes of entry i are
+ * classes[offsets[i] .. offsets[i+1]).  All structs own their arrays;
+ * free with the matching _free (NULL-safe, zeroes the struct).
+ * Every reader reports file:line (and column for JSON) with a hint. */
+#ifndef RL_REFSETS_H
+#define RL_REFSETS_H
+
+#include <stdint.h>
+#include "util/status.h"
+
+typedef struct {
+    int64_t n;          /* entries (images) */
+    int64_t *offsets;   /* [n+1] */
+    int32_t *classes;   /* [offsets[n]] */
+} rl_sets;
+
+typedef struct {
+    int64_t n;            /* validation images covered by the index space (max id seen) */
+    rl_sets ok;           /* correct ∪ unclear per image (empty when not annotated) */
+    int32_t *original;    /* [n] original label from the file, -1 if not annotated */
+    uint8_t *state;       /* [n] RL_ML_ABSENT, RL_ML_OK or RL_ML_PROBLEMATIC */
+    int64_t annotated, problematic;
+} rl_multilabel;
+enum { RL_ML_ABSENT = 0, RL_ML_OK = 1, RL_ML_PROBLEMATIC = 2 };
+
+#define RL_MAX_GROUPS 16
+typedef struct {
+    int num_classes;
+    int ngroups;
+    char names[RL_MAX_GROUPS][32];  /* in order of first appearance */
+    int8_t *group_of;               /* [num_classes] group or -1 */
+} rl_groups;
+
+/* 0-based validation index of an ImageNet validation id: the basename must be
+ * exactly "ILSVRC2012_val_%08d.JPEG" with a number >= 1; anything else -1. */
+int64_t rl_imagenet_val_index(const char *id);
+
+/* real.json: every class must lie in [0, num_classes). */
+rl_status rl_real_read(const char *path, int num_classes, rl_sets *out, rl_error *err);
+void rl_sets_free(rl_sets *s);
+
+rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *out, rl_error *err);
+void rl_multilabel_free(rl_multilabel *m);
+
+rl_status rl_groups_read(const char *path, int num_classes, rl_groups *out, rl_error *err);
+void rl_groups_free(rl_groups *g);
+
+/* classes.tsv gives wnid -> index; labels_path has one wnid per line.  Writes a
+ * malloc'ed array of *n labels the caller frees. */
+rl_status rl_wnid_labels_read(const char *labels_path, const char *classes_path, int32_t **labels, int64_t *n,
+                              rl_error *err);
+
+#endif
