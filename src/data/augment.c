@@ -26,6 +26,8 @@ void rl_augment_config_default(rl_augment_config *c, int size)
     c->min_aspect = 3.0 / 4.0;
     c->max_aspect = 4.0 / 3.0;
     c->flip_prob = 0.5;
+    c->dct_scale_train = 1;
+    c->dct_scale_eval = 0;
     const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
     memcpy(c->mean, mean, sizeof mean);
     memcpy(c->std, std, sizeof std);
@@ -246,7 +248,8 @@ rl_status rl_augment_jpeg(const uint8_t *data, size_t n, const char *name, const
         v = rl_augment_eval_view(w, h, c);
     }
     rl_image img = {0};
-    st = rl_jpeg_decode(j, rl_augment_pick_scale(&v, c->size), &img, err);
+    int scaled = train ? c->dct_scale_train : c->dct_scale_eval;
+    st = rl_jpeg_decode(j, scaled ? rl_augment_pick_scale(&v, c->size) : 8, &img, err);
     rl_jpeg_close(j);
     if (st) return st;
     rl_view sv = rl_augment_scale_view(&v, w, h, img.width, img.height);

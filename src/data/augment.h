@@ -16,7 +16,7 @@
  * the difference is that relab keeps the intermediate (horizontal pass) in
  * float where Pillow rounds to uint8, and that it resizes from the JPEG decoded
  * at scale n/8 (the smallest scale where the crop still has >= size pixels
- * each way) instead of from the full-size image.
+ * each way) instead of from the full-size image (train only, by default).
  *
  * Randomness: everything a sample draws comes from rl_rng_make(seed, epoch,
  * index), in a fixed order (crop, then flip), so it does not depend on threads.
@@ -38,6 +38,12 @@ typedef struct {
     double min_aspect, max_aspect; /* crop w/h limits, 3/4 and 4/3 (drawn log-uniform) */
     double flip_prob;          /* 0.5; 0 disables the flip */
     float mean[3], std[3];     /* per channel on [0,1] values; ImageNet's by default */
+    /* Decode at the smallest covering DCT scale n/8 (1) or at full size (0).
+     * Train defaults to 1 (3-5x faster decode; augmentation is random anyway).
+     * Eval defaults to 0 so it equals torchvision within rounding: the n/8
+     * IDCT is a sharper low-pass than Pillow's filter and moves pixels near
+     * hard edges by up to ~40/255 (mean ~2/255), measured in tests/test_augment. */
+    int dct_scale_train, dct_scale_eval;
 } rl_augment_config;
 
 /* Fills c with the defaults above for output side size. */

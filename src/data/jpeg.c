@@ -201,7 +201,8 @@ rl_status rl_jpeg_decode_mem(const uint8_t *data, size_t size, int min_w, int mi
     if (st) return st;
     int w, h;
     rl_jpeg_info(j, &w, &h, NULL);
-    st = rl_jpeg_decode(j, rl_jpeg_pick_scale(w, h, min_w, min_h), out, err);
+    int n = min_w <= 0 && min_h <= 0 ? 8 : rl_jpeg_pick_scale(w, h, min_w, min_h);
+    st = rl_jpeg_decode(j, n, out, err);
     rl_jpeg_close(j);
     return st;
 }

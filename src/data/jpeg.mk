@@ -7,3 +7,8 @@ tests_test_jpeg_LDADD = librelab.la $(RELAB_LIBS)
 TESTS += tests/test_jpeg
 
 EXTRA_DIST += tests/make_jpeg_fixture.py
+
+check_PROGRAMS += tests/test_augment
+tests_test_augment_SOURCES = tests/test_augment.c tests/jpeg_fixture.h tests/tap.h
+tests_test_augment_LDADD = librelab.la $(RELAB_LIBS)
+TESTS += tests/test_augment
