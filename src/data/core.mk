@@ -12,3 +12,9 @@ tests_test_idx_SOURCES = tests/test_idx.c
 tests_test_idx_LDADD = librelab.la $(RELAB_LIBS)
 TESTS += tests/test_idx
 EXTRA_DIST += tests/idx_reference.py
+librelab_la_SOURCES += src/data/loader.c src/data/loader.h
+
+check_PROGRAMS += tests/test_loader
+tests_test_loader_SOURCES = tests/test_loader.c
+tests_test_loader_LDADD = librelab.la $(RELAB_LIBS)
+TESTS += tests/test_loader
