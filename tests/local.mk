@@ -1,1 +1,5 @@
-# tests
+# tests: the nn core and the lead's integration tests
+check_PROGRAMS += tests/test_nn
+tests_test_nn_SOURCES = tests/test_nn.c tests/tap.h
+tests_test_nn_LDADD = librelab.la $(RELAB_LIBS)
+TESTS += tests/test_nn

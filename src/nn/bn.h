@@ -1,0 +1,46 @@
+/* bn.h: batch normalisation over the rows of a channels-last tensor
+ * (Ioffe & Szegedy 2015), optionally fused with ReLU and with a residual add.
+ *
+ * Training mode normalises with the batch's mean and biased variance and
+ * updates running_mean/running_var as PyTorch does:
+ *   running = (1 - momentum) * running + momentum * batch_stat,  momentum = 0.1,
+ *   running_var uses the unbiased batch variance (M / (M - 1)).
+ * (TensorFlow writes the same thing as decay 0.9.)  Eval mode uses the running
+ * statistics.  Per-channel sums are computed in a fixed number of row blocks
+ * and combined in order, so results are bitwise identical for any number of
+ * threads.
+ *
+ * Forward writes y (may not alias x) and, in training mode, saves mean and
+ * inverse std per channel into save_mean/save_invstd for backward.  Backward
+ * ACCUMULATES dgamma/dbeta and OVERWRITES dx; dy is taken after the ReLU mask
+ * when the layer was fused with ReLU (the routine applies the mask from y).
+ */
+#ifndef RL_BN_H
+#define RL_BN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int c;
+    float eps, momentum;
+    float *gamma, *beta;                 /* [C] parameters (not owned) */
+    float *dgamma, *dbeta;               /* [C] gradients (not owned) */
+    float *running_mean, *running_var;   /* [C] buffers (not owned) */
+    int64_t *num_batches_tracked;        /* PyTorch's counter (not owned) */
+} rl_bn;
+
+/* Doubles of scratch the routines need for C channels. */
+size_t rl_bn_scratch_doubles(int c);
+
+/* y = [relu](bn(x) [+ residual]); residual may be NULL. rows = N*H*W. */
+void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, int train,
+                   float *y, float *save_mean, float *save_invstd, double *scratch);
+
+/* Given dy w.r.t. y, with the ReLU mask from y applied when relu != 0 (dy is
+ * then rewritten in place to the masked gradient, which the residual path also
+ * needs), computes dx (overwritten), and accumulates dgamma/dbeta. */
+void rl_bn_backward(const rl_bn *bn, size_t rows, const float *x, const float *y, float *dy, int relu,
+                    const float *save_mean, const float *save_invstd, float *dx, double *scratch);
+
+#endif

@@ -1,0 +1,186 @@
+/* conv.c: convolution as im2col + sgemm in channels-last layout (see conv.h).
+ *
+ * Images are processed in chunks whose cols matrix fits a fixed budget, so one
+ * GEMM covers many images (late layers with 7x7 maps need the batch in one
+ * GEMM to keep OpenBLAS efficient) while early layers' cols stay bounded. */
+#include "nn/conv.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#include "util/status.h"
+
+/* Budget for one chunk's cols matrix: 8M floats (32 MiB). */
+#define COLS_BUDGET ((size_t)8 << 20)
+
+rl_shape rl_conv_out_shape(const rl_conv *cv, rl_shape in)
+{
+    rl_shape out = {in.n, cv->out_c, (in.h + 2 * cv->pad - cv->k) / cv->stride + 1,
+                    (in.w + 2 * cv->pad - cv->k) / cv->stride + 1};
+    return out;
+}
+
+static int is_pointwise(const rl_conv *cv) { return cv->k == 1 && cv->stride == 1 && cv->pad == 0; }
+
+static size_t cols_per_image(const rl_conv *cv, rl_shape in)
+{
+    rl_shape out = rl_conv_out_shape(cv, in);
+    return (size_t)out.h * out.w * cv->k * cv->k * cv->in_c;
+}
+
+/* Images per chunk: as many as fit the budget, at least one. */
+static int chunk_images(const rl_conv *cv, rl_shape in)
+{
+    size_t per = cols_per_image(cv, in);
+    size_t n = per ? COLS_BUDGET / per : (size_t)in.n;
+    if (n < 1) n = 1;
+    if (n > (size_t)in.n) n = (size_t)in.n;
+    return (int)n;
+}
+
+size_t rl_conv_workspace_floats(const rl_conv *cv, rl_shape in)
+{
+    if (is_pointwise(cv)) return 0;
+    return (size_t)chunk_images(cv, in) * cols_per_image(cv, in);
+}
+
+/* cols rows for images [n0, n0+nn): row (n, oh, ow), columns (kh, kw, c). */
+static void im2col(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, int n0, int nn, float *cols)
+{
+    const int C = in.c, K = cv->k, S = cv->stride, P = cv->pad;
+    const size_t row_len = (size_t)K * K * C;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < nn; n++)
+        for (int oh = 0; oh < out.h; oh++) {
+            const float *xn = x + (size_t)(n0 + n) * in.h * in.w * C;
+            for (int ow = 0; ow < out.w; ow++) {
+                float *row = cols + (((size_t)n * out.h + oh) * out.w + ow) * row_len;
+                for (int kh = 0; kh < K; kh++) {
+                    int ih = oh * S - P + kh;
+                    float *dst = row + (size_t)kh * K * C;
+                    if (ih < 0 || ih >= in.h) {
+                        memset(dst, 0, sizeof(float) * K * C);
+                        continue;
+                    }
+                    for (int kw = 0; kw < K; kw++) {
+                        int iw = ow * S - P + kw;
+                        if (iw < 0 || iw >= in.w)
+                            memset(dst + (size_t)kw * C, 0, sizeof(float) * C);
+                        else
+                            memcpy(dst + (size_t)kw * C, xn + ((size_t)ih * in.w + iw) * C, sizeof(float) * C);
+                    }
+                }
+            }
+        }
+}
+
+/* dx[images n0..n0+nn) += scatter of dcols.  Parallel over images: their dx
+ * regions are disjoint, so no two threads add into the same element. */
+static void col2im_add(const rl_conv *cv, rl_shape in, rl_shape out, const float *cols, int n0, int nn, float *dx)
+{
+    const int C = in.c, K = cv->k, S = cv->stride, P = cv->pad;
+    const size_t row_len = (size_t)K * K * C;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < nn; n++) {
+        float *dxn = dx + (size_t)(n0 + n) * in.h * in.w * C;
+        for (int oh = 0; oh < out.h; oh++)
+            for (int ow = 0; ow < out.w; ow++) {
+                const float *row = cols + (((size_t)n * out.h + oh) * out.w + ow) * row_len;
+                for (int kh = 0; kh < K; kh++) {
+                    int ih = oh * S - P + kh;
+                    if (ih < 0 || ih >= in.h) continue;
+                    for (int kw = 0; kw < K; kw++) {
+                        int iw = ow * S - P + kw;
+                        if (iw < 0 || iw >= in.w) continue;
+                        float *d = dxn + ((size_t)ih * in.w + iw) * C;
+                        const float *s = row + ((size_t)kh * K + kw) * C;
+                        for (int c = 0; c < C; c++) d[c] += s[c];
+                    }
+                }
+            }
+    }
+}
+
+void rl_conv_forward(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws)
+{
+    RL_CHECK(in.c == cv->in_c);
+    rl_shape out = rl_conv_out_shape(cv, in);
+    const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c;
+    if (is_pointwise(cv)) {
+        int M = (int)rl_shape_rows(in);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, KKC, 1.0f, x, KKC, cv->w, KKC, 0.0f, y, OC);
+        return;
+    }
+    const int chunk = chunk_images(cv, in);
+    const size_t out_rows_per_image = (size_t)out.h * out.w;
+    for (int n0 = 0; n0 < in.n; n0 += chunk) {
+        int nn = in.n - n0 < chunk ? in.n - n0 : chunk;
+        im2col(cv, in, out, x, n0, nn, ws);
+        int M = (int)(nn * out_rows_per_image);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, KKC, 1.0f, ws, KKC, cv->w, KKC, 0.0f,
+                    y + (size_t)n0 * out_rows_per_image * OC, OC);
+    }
+}
+
+void rl_conv_backward_weights(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *ws)
+{
+    rl_shape out = rl_conv_out_shape(cv, in);
+    const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c;
+    if (is_pointwise(cv)) {
+        int M = (int)rl_shape_rows(in);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, M, 1.0f, dy, OC, x, KKC, 1.0f, cv->dw, KKC);
+        return;
+    }
+    const int chunk = chunk_images(cv, in);
+    const size_t out_rows_per_image = (size_t)out.h * out.w;
+    for (int n0 = 0; n0 < in.n; n0 += chunk) {
+        int nn = in.n - n0 < chunk ? in.n - n0 : chunk;
+        im2col(cv, in, out, x, n0, nn, ws);
+        int M = (int)(nn * out_rows_per_image);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, M, 1.0f,
+                    dy + (size_t)n0 * out_rows_per_image * OC, OC, ws, KKC, 1.0f, cv->dw, KKC);
+    }
+}
+
+void rl_conv_backward_data(const rl_conv *cv, rl_shape in, const float *dy, float *dx, int accumulate, float *ws)
+{
+    rl_shape out = rl_conv_out_shape(cv, in);
+    const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c;
+    if (is_pointwise(cv)) {
+        int M = (int)rl_shape_rows(in);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, KKC, OC, 1.0f, dy, OC, cv->w, KKC,
+                    accumulate ? 1.0f : 0.0f, dx, KKC);
+        return;
+    }
+    if (!accumulate) memset(dx, 0, sizeof(float) * rl_shape_count(in));
+    const int chunk = chunk_images(cv, in);
+    const size_t out_rows_per_image = (size_t)out.h * out.w;
+    for (int n0 = 0; n0 < in.n; n0 += chunk) {
+        int nn = in.n - n0 < chunk ? in.n - n0 : chunk;
+        int M = (int)(nn * out_rows_per_image);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, KKC, OC, 1.0f,
+                    dy + (size_t)n0 * out_rows_per_image * OC, OC, cv->w, KKC, 0.0f, ws, KKC);
+        col2im_add(cv, in, out, ws, n0, nn, dx);
+    }
+}
+
+void rl_conv_forward_reference(const rl_conv *cv, rl_shape in, const float *x, float *y)
+{
+    rl_shape out = rl_conv_out_shape(cv, in);
+    const int C = in.c, K = cv->k;
+    for (int n = 0; n < in.n; n++)
+        for (int oh = 0; oh < out.h; oh++)
+            for (int ow = 0; ow < out.w; ow++)
+                for (int oc = 0; oc < cv->out_c; oc++) {
+                    double acc = 0;
+                    for (int kh = 0; kh < K; kh++)
+                        for (int kw = 0; kw < K; kw++) {
+                            int ih = oh * cv->stride - cv->pad + kh, iw = ow * cv->stride - cv->pad + kw;
+                            if (ih < 0 || ih >= in.h || iw < 0 || iw >= in.w) continue;
+                            for (int c = 0; c < C; c++)
+                                acc += (double)cv->w[(((size_t)oc * K + kh) * K + kw) * C + c] *
+                                       x[(((size_t)n * in.h + ih) * in.w + iw) * C + c];
+                        }
+                    y[(((size_t)n * out.h + oh) * out.w + ow) * cv->out_c + oc] = (float)acc;
+                }
+}

@@ -1,0 +1,596 @@
+/* resnet.c: building, planning, forward and backward of ResNets (resnet.h).
+ *
+ * Each conv is followed by a BN; a (conv, BN) pair is a `unit`.  A block's
+ * last unit fuses BN, the residual add and the ReLU in one pass.  Memory per
+ * unit at plan time: the conv output (kept for BN backward) and, for all but a
+ * block's last unit, the BN+ReLU output (kept as the next conv's input and as
+ * the ReLU mask).  The downsample branch's BN output is only needed during the
+ * add, so it goes to a scratch buffer.  Backward walks the blocks in reverse
+ * with two block-level gradient buffers and two scratch buffers. */
+#include "nn/resnet.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/mem.h"
+#include "util/rng.h"
+
+typedef struct {
+    rl_conv conv;
+    rl_bn bn;
+    char name[48];          /* "layer1.0.conv1" style prefix of the conv */
+    rl_shape in, out;       /* at max batch */
+    float *c;               /* conv output (BN input) */
+    float *save_mean, *save_invstd;
+} unit;
+
+typedef struct {
+    unit u[3];
+    int nunits;
+    int has_down;
+    unit down;
+    float *mid[2];          /* BN+ReLU outputs of units 0 and 1 (all but the last) */
+    float *out;             /* block output */
+    rl_shape in, out_shape; /* at max batch */
+} block;
+
+struct rl_resnet {
+    rl_resnet_config cfg;
+    rl_param_table params;
+    unit stem;
+    rl_maxpool pool;
+    float *stem_out, *pool_out;
+    block *blocks;
+    int nblocks;
+    rl_fc fc;
+    int feat;               /* channels into the fc layer */
+    float *pooled, *logits, *dpooled;
+    /* plan */
+    int max_batch, h, w, n;
+    float *act_arena, *scratch_arena, *ws;
+    size_t act_floats, scratch_floats, ws_floats;
+    float *g[2], *m[2], *down_tmp;
+    double *bn_scratch;
+    float *stats_arena;
+    const float *x;
+};
+
+/* ---- configuration ---- */
+
+rl_status rl_resnet_config_for(const char *name, rl_resnet_config *cfg, rl_error *err)
+{
+    static const struct {
+        const char *name;
+        int bottleneck, nstages, b[4];
+    } known[] = {
+        {"resnet18", 0, 4, {2, 2, 2, 2}},  {"resnet34", 0, 4, {3, 4, 6, 3}},  {"resnet50", 1, 4, {3, 4, 6, 3}},
+        {"resnet101", 1, 4, {3, 4, 23, 3}}, {"resnet152", 1, 4, {3, 8, 36, 3}}, {"resnet8", 0, 3, {1, 1, 1, 0}},
+        {"resnet20", 0, 3, {3, 3, 3, 0}},
+    };
+    memset(cfg, 0, sizeof *cfg);
+    char base[32];
+    snprintf(base, sizeof base, "%s", name);
+    int small = 0;
+    char *dash = strstr(base, "-small");
+    if (dash && !dash[6]) {
+        *dash = '\0';
+        small = 1;
+    }
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        if (strcmp(base, known[i].name)) continue;
+        snprintf(cfg->arch, sizeof cfg->arch, "%s", name);
+        cfg->bottleneck = known[i].bottleneck;
+        cfg->nstages = known[i].nstages;
+        memcpy(cfg->blocks, known[i].b, sizeof cfg->blocks);
+        cfg->width = cfg->nstages == 3 ? 16 : 64;
+        cfg->small_stem = small || cfg->nstages == 3;
+        cfg->in_channels = 3;
+        cfg->num_classes = 1000;
+        cfg->bn_momentum = 0.1f;
+        cfg->bn_eps = 1e-5f;
+        return RL_OK;
+    }
+    return rl_fail(err, RL_ERR_ARG,
+                   "unknown model '%s'; choose resnet18, resnet34, resnet50, resnet101, resnet152, "
+                   "resnet8 or resnet20 (add -small to a torchvision name for a 3x3 stem without max pool)",
+                   name);
+}
+
+/* ---- parameter table ---- */
+
+static rl_param *add_entry(rl_param_table *t, const char *name, rl_param_kind kind, rl_decay_class decay, int rank,
+                           const int *dims, int conv_layout)
+{
+    if (t->count == t->capacity) {
+        int cap = t->capacity ? 2 * t->capacity : 256;
+        rl_param *e = realloc(t->entries, sizeof *e * cap);
+        RL_CHECK(e);
+        t->entries = e;
+        t->capacity = cap;
+    }
+    rl_param *p = &t->entries[t->count++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%.63s", name);
+    p->kind = kind;
+    p->decay = decay;
+    p->rank = rank;
+    p->count = 1;
+    for (int i = 0; i < rank; i++) {
+        p->dims[i] = dims[i];
+        p->count *= (size_t)dims[i];
+    }
+    p->conv_layout = conv_layout;
+    /* Offsets are kept in the pointers' place until the arenas exist. */
+    if (kind == RL_PARAM_WEIGHT) {
+        p->data = (float *)(uintptr_t)t->n_weights;
+        t->n_weights += rl_round_floats(p->count);
+    } else if (kind == RL_PARAM_BUFFER) {
+        p->data = (float *)(uintptr_t)t->n_buffers;
+        t->n_buffers += p->count;
+    } else {
+        p->counter = (int64_t *)(uintptr_t)t->n_counters;
+        t->n_counters += 1;
+    }
+    return p;
+}
+
+static void declare_unit(rl_param_table *t, const char *conv_name, const char *bn_name, int in_c, int out_c, int k)
+{
+    char name[96];
+    int wd[4] = {out_c, in_c, k, k}, cd[1] = {out_c};
+    snprintf(name, sizeof name, "%s.weight", conv_name);
+    add_entry(t, name, RL_PARAM_WEIGHT, RL_DECAY_WEIGHT, 4, wd, 1);
+    snprintf(name, sizeof name, "%s.weight", bn_name);
+    add_entry(t, name, RL_PARAM_WEIGHT, RL_DECAY_BN, 1, cd, 0);
+    snprintf(name, sizeof name, "%s.bias", bn_name);
+    add_entry(t, name, RL_PARAM_WEIGHT, RL_DECAY_BN, 1, cd, 0);
+    snprintf(name, sizeof name, "%s.running_mean", bn_name);
+    add_entry(t, name, RL_PARAM_BUFFER, RL_DECAY_BN, 1, cd, 0);
+    snprintf(name, sizeof name, "%s.running_var", bn_name);
+    add_entry(t, name, RL_PARAM_BUFFER, RL_DECAY_BN, 1, cd, 0);
+    snprintf(name, sizeof name, "%s.num_batches_tracked", bn_name);
+    add_entry(t, name, RL_PARAM_COUNTER, RL_DECAY_BN, 0, NULL, 0);
+}
+
+static rl_param *lookup(rl_param_table *t, const char *prefix, const char *suffix)
+{
+    char name[96];
+    snprintf(name, sizeof name, "%s.%s", prefix, suffix);
+    rl_param *p = rl_params_find(t, name);
+    RL_CHECK_MSG(p, name);
+    return p;
+}
+
+static void bind_unit(rl_resnet *net, unit *u, const char *conv_name, const char *bn_name, int in_c, int out_c, int k,
+                      int stride)
+{
+    rl_param_table *t = &net->params;
+    snprintf(u->name, sizeof u->name, "%s", conv_name);
+    u->conv.in_c = in_c;
+    u->conv.out_c = out_c;
+    u->conv.k = k;
+    u->conv.stride = stride;
+    u->conv.pad = k / 2;
+    rl_param *w = lookup(t, conv_name, "weight");
+    u->conv.w = w->data;
+    u->conv.dw = w->grad;
+    u->bn.c = out_c;
+    u->bn.eps = net->cfg.bn_eps;
+    u->bn.momentum = net->cfg.bn_momentum;
+    rl_param *g = lookup(t, bn_name, "weight"), *b = lookup(t, bn_name, "bias");
+    u->bn.gamma = g->data;
+    u->bn.dgamma = g->grad;
+    u->bn.beta = b->data;
+    u->bn.dbeta = b->grad;
+    u->bn.running_mean = lookup(t, bn_name, "running_mean")->data;
+    u->bn.running_var = lookup(t, bn_name, "running_var")->data;
+    u->bn.num_batches_tracked = lookup(t, bn_name, "num_batches_tracked")->counter;
+}
+
+/* Walks the topology once; declare != 0 adds table entries, else binds units. */
+static void walk(rl_resnet *net, int declare)
+{
+    const rl_resnet_config *c = &net->cfg;
+    rl_param_table *t = &net->params;
+    int stem_k = c->small_stem ? 3 : 7, stem_s = c->small_stem ? 1 : 2;
+    if (declare)
+        declare_unit(t, "conv1", "bn1", c->in_channels, c->width, stem_k);
+    else
+        bind_unit(net, &net->stem, "conv1", "bn1", c->in_channels, c->width, stem_k, stem_s);
+    int in_c = c->width, bi = 0;
+    const int expansion = c->bottleneck ? 4 : 1;
+    for (int s = 0; s < c->nstages; s++) {
+        int planes = c->width << s;
+        for (int j = 0; j < c->blocks[s]; j++) {
+            int stride = (s > 0 && j == 0) ? 2 : 1;
+            int out_c = planes * expansion;
+            char p[48], cn[64], bn[64];
+            snprintf(p, sizeof p, "layer%d.%d", s + 1, j);
+            int nunits = c->bottleneck ? 3 : 2;
+            /* (in, out, k, stride) of each unit */
+            int spec[3][4];
+            if (c->bottleneck) {
+                int s1 = c->stride_on_1x1 ? stride : 1, s3 = c->stride_on_1x1 ? 1 : stride;
+                int a[3][4] = {{in_c, planes, 1, s1}, {planes, planes, 3, s3}, {planes, out_c, 1, 1}};
+                memcpy(spec, a, sizeof a);
+            } else {
+                int a[3][4] = {{in_c, planes, 3, stride}, {planes, out_c, 3, 1}, {0, 0, 0, 0}};
+                memcpy(spec, a, sizeof a);
+            }
+            block *b = declare ? NULL : &net->blocks[bi];
+            for (int u = 0; u < nunits; u++) {
+                snprintf(cn, sizeof cn, "%s.conv%d", p, u + 1);
+                snprintf(bn, sizeof bn, "%s.bn%d", p, u + 1);
+                if (declare)
+                    declare_unit(t, cn, bn, spec[u][0], spec[u][1], spec[u][2]);
+                else
+                    bind_unit(net, &b->u[u], cn, bn, spec[u][0], spec[u][1], spec[u][2], spec[u][3]);
+            }
+            int has_down = stride != 1 || in_c != out_c;
+            if (has_down) {
+                snprintf(cn, sizeof cn, "%s.downsample.0", p);
+                snprintf(bn, sizeof bn, "%s.downsample.1", p);
+                if (declare)
+                    declare_unit(t, cn, bn, in_c, out_c, 1);
+                else {
+                    bind_unit(net, &b->down, cn, bn, in_c, out_c, 1, stride);
+                    b->down.conv.pad = 0;
+                }
+            }
+            if (!declare) {
+                b->nunits = nunits;
+                b->has_down = has_down;
+            }
+            in_c = out_c;
+            bi++;
+        }
+    }
+    net->feat = in_c;
+    if (declare) {
+        int wd[2] = {c->num_classes, in_c}, bd[1] = {c->num_classes};
+        add_entry(t, "fc.weight", RL_PARAM_WEIGHT, RL_DECAY_WEIGHT, 2, wd, 0);
+        add_entry(t, "fc.bias", RL_PARAM_WEIGHT, RL_DECAY_BIAS, 1, bd, 0);
+        net->nblocks = bi;
+    } else {
+        rl_param *w = rl_params_find(t, "fc.weight"), *b = rl_params_find(t, "fc.bias");
+        net->fc = (rl_fc){in_c, c->num_classes, w->data, b->data, w->grad, b->grad};
+    }
+}
+
+rl_status rl_resnet_create(const rl_resnet_config *cfg, rl_resnet **out, rl_error *err)
+{
+    *out = NULL;
+    if (cfg->num_classes < 1 || cfg->in_channels < 1 || cfg->width < 1 || cfg->nstages < 1 || cfg->nstages > 4)
+        return rl_fail(err, RL_ERR_ARG, "model '%s': bad configuration (classes %d, channels %d, width %d)",
+                       cfg->arch, cfg->num_classes, cfg->in_channels, cfg->width);
+    rl_resnet *net = calloc(1, sizeof *net);
+    if (!net) return rl_fail(err, RL_ERR_NOMEM, "out of memory creating model '%s'", cfg->arch);
+    net->cfg = *cfg;
+    net->pool = (rl_maxpool){3, 2, 1};
+    rl_param_table *t = &net->params;
+    walk(net, 1);
+    t->weights = rl_alloc_checked(sizeof(float) * (t->n_weights + 1), "model weights", err);
+    t->grads = rl_alloc_checked(sizeof(float) * (t->n_weights + 1), "model gradients", err);
+    t->buffers = rl_alloc_checked(sizeof(float) * (t->n_buffers + 1), "BN statistics", err);
+    t->counters = rl_alloc_checked(sizeof(int64_t) * (t->n_counters + 1), "BN counters", err);
+    net->blocks = calloc((size_t)net->nblocks, sizeof(block));
+    if (!t->weights || !t->grads || !t->buffers || !t->counters || !net->blocks) {
+        rl_resnet_destroy(net);
+        return rl_fail(err, RL_ERR_NOMEM, "out of memory creating model '%s'", cfg->arch);
+    }
+    for (int i = 0; i < t->count; i++) {
+        rl_param *p = &t->entries[i];
+        if (p->kind == RL_PARAM_WEIGHT) {
+            size_t off = (size_t)(uintptr_t)p->data;
+            p->data = t->weights + off;
+            p->grad = t->grads + off;
+        } else if (p->kind == RL_PARAM_BUFFER) {
+            p->data = t->buffers + (size_t)(uintptr_t)p->data;
+        } else {
+            p->counter = t->counters + (size_t)(uintptr_t)p->counter;
+        }
+    }
+    walk(net, 0);
+    *out = net;
+    return RL_OK;
+}
+
+static void free_plan(rl_resnet *net)
+{
+    rl_free(net->act_arena);
+    rl_free(net->scratch_arena);
+    rl_free(net->ws);
+    rl_free(net->bn_scratch);
+    rl_free(net->stats_arena);
+    net->act_arena = net->scratch_arena = net->ws = net->stats_arena = NULL;
+    net->bn_scratch = NULL;
+    net->max_batch = 0;
+}
+
+void rl_resnet_destroy(rl_resnet *net)
+{
+    if (!net) return;
+    free_plan(net);
+    free(net->blocks);
+    free(net->params.entries);
+    rl_free(net->params.weights);
+    rl_free(net->params.grads);
+    rl_free(net->params.buffers);
+    rl_free(net->params.counters);
+    free(net);
+}
+
+rl_param_table *rl_resnet_params(rl_resnet *net) { return &net->params; }
+const rl_resnet_config *rl_resnet_get_config(const rl_resnet *net) { return &net->cfg; }
+
+/* ---- initialisation ---- */
+
+void rl_resnet_init(rl_resnet *net, uint64_t seed, float head_bias)
+{
+    rl_param_table *t = &net->params;
+    for (int i = 0; i < t->count; i++) {
+        rl_param *p = &t->entries[i];
+        rl_rng rng = rl_rng_make(seed, 0x1417, (uint64_t)i);
+        const char *leaf = strrchr(p->name, '.') + 1;
+        if (p->kind == RL_PARAM_COUNTER) {
+            *p->counter = 0;
+        } else if (!strcmp(leaf, "running_mean")) {
+            for (size_t k = 0; k < p->count; k++) p->data[k] = 0;
+        } else if (!strcmp(leaf, "running_var")) {
+            for (size_t k = 0; k < p->count; k++) p->data[k] = 1;
+        } else if (p->decay == RL_DECAY_BN) {
+            float v = !strcmp(leaf, "bias") ? 0.0f : 1.0f;
+            for (size_t k = 0; k < p->count; k++) p->data[k] = v;
+        } else if (p->rank == 4) {
+            /* Kaiming normal, fan_out mode: std = sqrt(2 / (OC * K * K)). */
+            double std = sqrt(2.0 / ((double)p->dims[0] * p->dims[2] * p->dims[3]));
+            for (size_t k = 0; k < p->count; k++) p->data[k] = (float)(std * rl_rng_normal(&rng));
+        } else if (!strcmp(p->name, "fc.weight")) {
+            double bound = 1.0 / sqrt((double)p->dims[1]);
+            for (size_t k = 0; k < p->count; k++) p->data[k] = (float)(bound * (2.0 * rl_rng_uniform_double(&rng) - 1.0));
+        } else if (!strcmp(p->name, "fc.bias")) {
+            for (size_t k = 0; k < p->count; k++) p->data[k] = head_bias;
+        }
+    }
+    if (net->cfg.zero_init_residual)
+        for (int b = 0; b < net->nblocks; b++) {
+            unit *last = &net->blocks[b].u[net->blocks[b].nunits - 1];
+            for (int c = 0; c < last->bn.c; c++) last->bn.gamma[c] = 0;
+        }
+}
+
+/* ---- planning ---- */
+
+typedef struct {
+    size_t act, max_act, ws, stats, max_c;
+} sizes;
+
+static void need_unit(rl_resnet *net, unit *u, rl_shape in, sizes *sz, int keep_output)
+{
+    (void)net;
+    u->in = in;
+    u->out = rl_conv_out_shape(&u->conv, in);
+    size_t n = rl_round_floats(rl_shape_count(u->out));
+    sz->act += n * (keep_output ? 2 : 1);
+    if (n > sz->max_act) sz->max_act = n;
+    size_t w = rl_conv_workspace_floats(&u->conv, in);
+    if (w > sz->ws) sz->ws = w;
+    sz->stats += 2 * rl_round_floats((size_t)u->conv.out_c);
+    if ((size_t)u->conv.out_c > sz->max_c) sz->max_c = (size_t)u->conv.out_c;
+}
+
+/* Assigns arena pointers in the same order need_unit counted them. */
+static float *place_unit(unit *u, float *act, float **stats, float **kept)
+{
+    u->c = act;
+    act += rl_round_floats(rl_shape_count(u->out));
+    if (kept) {
+        *kept = act;
+        act += rl_round_floats(rl_shape_count(u->out));
+    }
+    u->save_mean = *stats;
+    *stats += rl_round_floats((size_t)u->conv.out_c);
+    u->save_invstd = *stats;
+    *stats += rl_round_floats((size_t)u->conv.out_c);
+    return act;
+}
+
+rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *err)
+{
+    free_plan(net);
+    sizes sz = {0};
+    rl_shape s = {max_batch, net->cfg.in_channels, h, w};
+    need_unit(net, &net->stem, s, &sz, 1);
+    s = net->stem.out;
+    if (!net->cfg.small_stem) {
+        s = rl_maxpool_out_shape(&net->pool, s);
+        sz.act += rl_round_floats(rl_shape_count(s));
+    }
+    for (int b = 0; b < net->nblocks; b++) {
+        block *bl = &net->blocks[b];
+        bl->in = s;
+        rl_shape t = s;
+        for (int u = 0; u < bl->nunits; u++) {
+            need_unit(net, &bl->u[u], t, &sz, u < bl->nunits - 1);
+            t = bl->u[u].out;
+        }
+        sz.act += rl_round_floats(rl_shape_count(t)); /* block output */
+        if (bl->has_down) need_unit(net, &bl->down, s, &sz, 0);
+        bl->out_shape = t;
+        s = t;
+    }
+    if (s.h < 1 || s.w < 1)
+        return rl_fail(err, RL_ERR_ARG, "model '%s': input %dx%d is too small (feature map vanishes)", net->cfg.arch, h, w);
+    size_t head = rl_round_floats((size_t)max_batch * net->feat) * 2 + rl_round_floats((size_t)max_batch * net->cfg.num_classes);
+    sz.act += head;
+    net->act_arena = rl_alloc_checked(sizeof(float) * sz.act, "activations", err);
+    net->scratch_floats = sz.max_act;
+    net->scratch_arena = rl_alloc_checked(sizeof(float) * sz.max_act * 5, "gradient scratch", err);
+    net->ws_floats = sz.ws;
+    net->ws = rl_alloc_checked(sizeof(float) * (sz.ws + 16), "convolution workspace", err);
+    net->bn_scratch = rl_alloc_checked(sizeof(double) * rl_bn_scratch_doubles((int)sz.max_c), "BN scratch", err);
+    net->stats_arena = rl_alloc_checked(sizeof(float) * (sz.stats + 16), "BN batch statistics", err);
+    if (!net->act_arena || !net->scratch_arena || !net->ws || !net->bn_scratch || !net->stats_arena) {
+        free_plan(net);
+        return err ? err->code : RL_ERR_NOMEM;
+    }
+    net->act_floats = sz.act;
+    net->g[0] = net->scratch_arena;
+    net->g[1] = net->g[0] + sz.max_act;
+    net->m[0] = net->g[1] + sz.max_act;
+    net->m[1] = net->m[0] + sz.max_act;
+    net->down_tmp = net->m[1] + sz.max_act;
+
+    float *act = net->act_arena, *stats = net->stats_arena;
+    act = place_unit(&net->stem, act, &stats, &net->stem_out);
+    if (!net->cfg.small_stem) {
+        net->pool_out = act;
+        act += rl_round_floats(rl_shape_count(rl_maxpool_out_shape(&net->pool, net->stem.out)));
+    }
+    for (int b = 0; b < net->nblocks; b++) {
+        block *bl = &net->blocks[b];
+        for (int u = 0; u < bl->nunits; u++) act = place_unit(&bl->u[u], act, &stats, u < bl->nunits - 1 ? &bl->mid[u] : NULL);
+        bl->out = act;
+        act += rl_round_floats(rl_shape_count(bl->out_shape));
+        if (bl->has_down) act = place_unit(&bl->down, act, &stats, NULL);
+    }
+    net->pooled = act;
+    act += rl_round_floats((size_t)max_batch * net->feat);
+    net->dpooled = act;
+    act += rl_round_floats((size_t)max_batch * net->feat);
+    net->logits = act;
+    act += rl_round_floats((size_t)max_batch * net->cfg.num_classes);
+    RL_CHECK((size_t)(act - net->act_arena) == sz.act);
+    net->max_batch = max_batch;
+    net->h = h;
+    net->w = w;
+    return RL_OK;
+}
+
+size_t rl_resnet_activation_bytes(const rl_resnet *net)
+{
+    return sizeof(float) * (net->act_floats + 5 * net->scratch_floats + net->ws_floats);
+}
+
+/* ---- forward ---- */
+
+static rl_shape at_batch(rl_shape s, int n)
+{
+    s.n = n;
+    return s;
+}
+
+static void unit_forward(rl_resnet *net, unit *u, int n, const float *x, const float *residual, int relu, int train,
+                         float *y)
+{
+    rl_shape in = at_batch(u->in, n);
+    rl_conv_forward(&u->conv, in, x, u->c, net->ws);
+    rl_bn_forward(&u->bn, rl_shape_rows(at_batch(u->out, n)), u->c, residual, relu, train, y, u->save_mean,
+                  u->save_invstd, net->bn_scratch);
+}
+
+const float *rl_resnet_forward(rl_resnet *net, const float *x, int n, int train)
+{
+    RL_CHECK_MSG(n >= 1 && n <= net->max_batch, "batch larger than planned");
+    net->x = x;
+    net->n = n;
+    unit_forward(net, &net->stem, n, x, NULL, 1, train, net->stem_out);
+    const float *cur = net->stem_out;
+    if (!net->cfg.small_stem) {
+        rl_maxpool_forward(&net->pool, at_batch(net->stem.out, n), net->stem_out, net->pool_out);
+        cur = net->pool_out;
+    }
+    for (int b = 0; b < net->nblocks; b++) {
+        block *bl = &net->blocks[b];
+        const float *shortcut = cur;
+        if (bl->has_down) {
+            unit_forward(net, &bl->down, n, cur, NULL, 0, train, net->down_tmp);
+            shortcut = net->down_tmp;
+        }
+        const float *in = cur;
+        for (int u = 0; u < bl->nunits - 1; u++) {
+            unit_forward(net, &bl->u[u], n, in, NULL, 1, train, bl->mid[u]);
+            in = bl->mid[u];
+        }
+        unit_forward(net, &bl->u[bl->nunits - 1], n, in, shortcut, 1, train, bl->out);
+        cur = bl->out;
+    }
+    rl_shape last = net->nblocks ? net->blocks[net->nblocks - 1].out_shape : net->stem.out;
+    rl_avgpool_forward(at_batch(last, n), cur, net->pooled);
+    rl_fc_forward(&net->fc, n, net->pooled, net->logits);
+    return net->logits;
+}
+
+/* ---- backward ---- */
+
+/* dy: gradient w.r.t. the unit's BN(+ReLU) output y (masked in place when relu);
+ * dx: gradient w.r.t. the conv input, overwritten or accumulated. */
+static void unit_backward(rl_resnet *net, unit *u, int n, const float *x, const float *y, float *dy, int relu,
+                          float *dconv, float *dx, int accumulate)
+{
+    rl_shape in = at_batch(u->in, n);
+    rl_bn_backward(&u->bn, rl_shape_rows(at_batch(u->out, n)), u->c, y, dy, relu, u->save_mean, u->save_invstd, dconv,
+                   net->bn_scratch);
+    rl_conv_backward_weights(&u->conv, in, x, dconv, net->ws);
+    if (dx) rl_conv_backward_data(&u->conv, in, dconv, dx, accumulate, net->ws);
+}
+
+void rl_resnet_backward(rl_resnet *net, const float *dlogits)
+{
+    const int n = net->n;
+    memset(net->dpooled, 0, sizeof(float) * (size_t)n * net->feat);
+    rl_fc_backward(&net->fc, n, net->pooled, dlogits, net->dpooled);
+    rl_shape last = net->nblocks ? net->blocks[net->nblocks - 1].out_shape : net->stem.out;
+    float *g = net->g[0], *gnext = net->g[1];
+    memset(g, 0, sizeof(float) * rl_shape_count(at_batch(last, n)));
+    rl_avgpool_backward(at_batch(last, n), net->dpooled, g);
+    for (int b = net->nblocks - 1; b >= 0; b--) {
+        block *bl = &net->blocks[b];
+        const float *in = b > 0 ? net->blocks[b - 1].out : (net->cfg.small_stem ? net->stem_out : net->pool_out);
+        int L = bl->nunits - 1;
+        /* Last unit: the ReLU after the add masks g in place; g is then the
+         * gradient of the sum, shared by the branch and the shortcut. */
+        float *dmid = net->m[1];
+        unit_backward(net, &bl->u[L], n, bl->mid[L - 1], bl->out, g, 1, net->m[0], dmid, 0);
+        for (int u = L - 1; u >= 0; u--) {
+            const float *x = u > 0 ? bl->mid[u - 1] : in;
+            float *dx = u > 0 ? net->m[1] : gnext;
+            /* dmid (m[1]) is consumed by BN backward before conv writes m[1] again. */
+            unit_backward(net, &bl->u[u], n, x, bl->mid[u], dmid, 1, net->m[0], dx, 0);
+        }
+        if (bl->has_down) {
+            unit_backward(net, &bl->down, n, in, NULL, g, 0, net->m[0], gnext, 1);
+        } else {
+            size_t cnt = rl_shape_count(at_batch(bl->in, n));
+#pragma omp parallel for schedule(static)
+            for (size_t i = 0; i < cnt; i++) gnext[i] += g[i];
+        }
+        float *t = g;
+        g = gnext;
+        gnext = t;
+    }
+    /* Stem: through the max pool into d(stem_out), then BN+ReLU and conv weights. */
+    float *dstem = g;
+    if (!net->cfg.small_stem) {
+        dstem = gnext;
+        memset(dstem, 0, sizeof(float) * rl_shape_count(at_batch(net->stem.out, n)));
+        rl_maxpool_backward(&net->pool, at_batch(net->stem.out, n), net->stem_out, g, dstem);
+    }
+    unit_backward(net, &net->stem, n, net->x, net->stem_out, dstem, 1, net->m[0], NULL, 0);
+}
+
+void rl_resnet_zero_grad(rl_resnet *net)
+{
+    memset(net->params.grads, 0, sizeof(float) * net->params.n_weights);
+}
+
+void rl_resnet_print_summary(const rl_resnet *net, int h, int w, FILE *out)
+{
+    const rl_resnet_config *c = &net->cfg;
+    fprintf(out, "%s: %s blocks %d", c->arch, c->bottleneck ? "bottleneck" : "basic", c->blocks[0]);
+    for (int s = 1; s < c->nstages; s++) fprintf(out, "/%d", c->blocks[s]);
+    fprintf(out, ", width %d, %s stem, input %dx%dx%d, %d classes, %zu parameters\n", c->width,
+            c->small_stem ? "3x3" : "7x7+maxpool", h, w, c->in_channels, c->num_classes,
+            rl_params_learnable(&net->params));
+}

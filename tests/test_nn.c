@@ -1,0 +1,388 @@
+/* test_nn.c: every layer's fast kernel against a naive reference, and every
+ * gradient against central finite differences of L = sum(y * r) computed in
+ * double; parameter counts against torchvision's published numbers. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/bn.h"
+#include "nn/conv.h"
+#include "nn/fc.h"
+#include "nn/pool.h"
+#include "nn/resnet.h"
+#include "tap.h"
+#include "util/blas.h"
+#include "util/mem.h"
+#include "util/rng.h"
+
+static rl_rng rng;
+
+static float *randn(size_t n, float scale)
+{
+    float *p = rl_alloc(sizeof(float) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) p[i] = (float)(scale * rl_rng_normal(&rng));
+    return p;
+}
+
+static double dot(const float *a, const float *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+/* Compares analytic gradient g of L w.r.t. v against finite differences at a
+ * few coordinates; loss() recomputes L.  Returns max relative error. */
+typedef double (*loss_fn)(void *ctx);
+static double fd_check(float *v, const float *g, size_t n, loss_fn loss, void *ctx, int samples, double h)
+{
+    double worst = 0;
+    for (int s = 0; s < samples; s++) {
+        size_t i = rl_rng_below(&rng, (uint32_t)n);
+        float old = v[i];
+        v[i] = old + (float)h;
+        double lp = loss(ctx);
+        v[i] = old - (float)h;
+        double lm = loss(ctx);
+        v[i] = old;
+        double num = (lp - lm) / (2 * h);
+        double err = fabs(num - g[i]) / fmax(1e-2, fabs(num) + fabs(g[i]));
+        if (err > worst) worst = err;
+    }
+    return worst;
+}
+
+/* ---- conv ---- */
+typedef struct {
+    rl_conv cv;
+    rl_shape in;
+    float *x, *y, *r, *ws;
+} conv_case;
+
+static double conv_loss(void *p)
+{
+    conv_case *c = p;
+    rl_conv_forward(&c->cv, c->in, c->x, c->y, c->ws);
+    return dot(c->y, c->r, rl_shape_count(rl_conv_out_shape(&c->cv, c->in)));
+}
+
+static void test_conv(int C, int OC, int k, int stride, int pad, int H, int N)
+{
+    conv_case c = {{C, OC, k, stride, pad, NULL, NULL}, {N, C, H, H + 1}, NULL, NULL, NULL, NULL};
+    size_t wn = (size_t)OC * k * k * C;
+    c.cv.w = randn(wn, 0.5f);
+    c.cv.dw = rl_alloc(sizeof(float) * wn);
+    rl_shape out = rl_conv_out_shape(&c.cv, c.in);
+    c.x = randn(rl_shape_count(c.in), 1.0f);
+    c.y = rl_alloc(sizeof(float) * rl_shape_count(out));
+    c.r = randn(rl_shape_count(out), 1.0f);
+    c.ws = rl_alloc(sizeof(float) * (rl_conv_workspace_floats(&c.cv, c.in) + 1));
+    float *ref = rl_alloc(sizeof(float) * rl_shape_count(out));
+    rl_conv_forward(&c.cv, c.in, c.x, c.y, c.ws);
+    rl_conv_forward_reference(&c.cv, c.in, c.x, ref);
+    double maxd = 0;
+    for (size_t i = 0; i < rl_shape_count(out); i++) maxd = fmax(maxd, fabs(c.y[i] - ref[i]));
+    tap_ok(maxd < 1e-4, "conv %dx%d s%d p%d %d->%d: sgemm forward equals direct loops (max diff %.2g)", k, k, stride,
+           pad, C, OC, maxd);
+    float *dx = rl_alloc(sizeof(float) * rl_shape_count(c.in));
+    rl_conv_backward_weights(&c.cv, c.in, c.x, c.r, c.ws);
+    rl_conv_backward_data(&c.cv, c.in, c.r, dx, 0, c.ws);
+    double ew = fd_check(c.cv.w, c.cv.dw, wn, conv_loss, &c, 12, 1e-2);
+    double ex = fd_check(c.x, dx, rl_shape_count(c.in), conv_loss, &c, 12, 1e-2);
+    tap_ok(ew < 2e-3, "conv %dx%d s%d: weight gradient vs finite differences (rel err %.2g)", k, k, stride, ew);
+    tap_ok(ex < 2e-3, "conv %dx%d s%d: input gradient vs finite differences (rel err %.2g)", k, k, stride, ex);
+    /* accumulate semantics: a second call adds the same amount again */
+    float *dx2 = rl_alloc(sizeof(float) * rl_shape_count(c.in));
+    memcpy(dx2, dx, sizeof(float) * rl_shape_count(c.in));
+    rl_conv_backward_data(&c.cv, c.in, c.r, dx2, 1, c.ws);
+    double acc = 0;
+    for (size_t i = 0; i < rl_shape_count(c.in); i++) acc = fmax(acc, fabs(dx2[i] - 2 * dx[i]));
+    tap_ok(acc < 1e-4, "conv %dx%d s%d: backward_data accumulates when asked", k, k, stride);
+    rl_free(dx2);
+    rl_free(dx);
+    rl_free(ref);
+    rl_free(c.cv.w);
+    rl_free(c.cv.dw);
+    rl_free(c.x);
+    rl_free(c.y);
+    rl_free(c.r);
+    rl_free(c.ws);
+}
+
+/* ---- batch norm (train mode, optional residual and ReLU) ---- */
+typedef struct {
+    rl_bn bn;
+    size_t rows;
+    float *x, *res, *y, *r, *mean, *invstd;
+    double *scratch;
+    int relu;
+} bn_case;
+
+static double bn_loss(void *p)
+{
+    bn_case *c = p;
+    float rm[64], rv[64];
+    memcpy(rm, c->bn.running_mean, sizeof(float) * c->bn.c);
+    memcpy(rv, c->bn.running_var, sizeof(float) * c->bn.c);
+    rl_bn_forward(&c->bn, c->rows, c->x, c->res, c->relu, 1, c->y, c->mean, c->invstd, c->scratch);
+    memcpy(c->bn.running_mean, rm, sizeof(float) * c->bn.c);
+    memcpy(c->bn.running_var, rv, sizeof(float) * c->bn.c);
+    return dot(c->y, c->r, c->rows * c->bn.c);
+}
+
+static void test_bn(int C, size_t rows, int relu, int residual)
+{
+    bn_case c;
+    memset(&c, 0, sizeof c);
+    c.rows = rows;
+    c.relu = relu;
+    c.bn.c = C;
+    c.bn.eps = 1e-5f;
+    c.bn.momentum = 0.1f;
+    c.bn.gamma = randn(C, 1.0f);
+    c.bn.beta = randn(C, 1.0f);
+    c.bn.dgamma = rl_alloc(sizeof(float) * C);
+    c.bn.dbeta = rl_alloc(sizeof(float) * C);
+    c.bn.running_mean = rl_alloc(sizeof(float) * C);
+    c.bn.running_var = rl_alloc(sizeof(float) * C);
+    for (int i = 0; i < C; i++) c.bn.running_var[i] = 1;
+    size_t n = rows * C;
+    c.x = randn(n, 2.0f);
+    for (size_t i = 0; i < n; i++) c.x[i] += 3.0f; /* non-zero mean */
+    c.res = residual ? randn(n, 1.0f) : NULL;
+    c.y = rl_alloc(sizeof(float) * n);
+    c.r = randn(n, 1.0f);
+    c.mean = rl_alloc(sizeof(float) * C);
+    c.invstd = rl_alloc(sizeof(float) * C);
+    c.scratch = rl_alloc(sizeof(double) * rl_bn_scratch_doubles(C));
+    bn_loss(&c);
+    /* independent check of forward statistics and the running update */
+    double m0 = 0, v0 = 0;
+    for (size_t r = 0; r < rows; r++) m0 += c.x[r * C];
+    m0 /= rows;
+    for (size_t r = 0; r < rows; r++) v0 += (c.x[r * C] - m0) * (c.x[r * C] - m0);
+    rl_bn_forward(&c.bn, rows, c.x, c.res, relu, 1, c.y, c.mean, c.invstd, c.scratch);
+    tap_close(c.bn.running_mean[0], 0.1 * m0, 1e-5, 1e-6, "bn running_mean after one step = 0.1 * batch mean");
+    tap_close(c.bn.running_var[0], 0.9 + 0.1 * v0 / (rows - 1), 1e-5, 1e-6, "bn running_var uses the unbiased variance");
+    double y0 = c.bn.gamma[0] * (c.x[0] - m0) / sqrt(v0 / rows + 1e-5) + c.bn.beta[0] + (c.res ? c.res[0] : 0);
+    if (relu && y0 < 0) y0 = 0;
+    tap_close(c.y[0], y0, 1e-4, 1e-5, "bn forward of one element equals the formula");
+    float *dy = rl_alloc(sizeof(float) * n), *dx = rl_alloc(sizeof(float) * n);
+    memcpy(dy, c.r, sizeof(float) * n);
+    rl_bn_backward(&c.bn, rows, c.x, c.y, dy, relu, c.mean, c.invstd, dx, c.scratch);
+    /* small steps: a ReLU kink inside the step would spoil the difference */
+    double h = 1e-2;
+    double ex = fd_check(c.x, dx, n, bn_loss, &c, 16, h);
+    double eg = fd_check(c.bn.gamma, c.bn.dgamma, C, bn_loss, &c, 6, h);
+    double eb = fd_check(c.bn.beta, c.bn.dbeta, C, bn_loss, &c, 6, h);
+    tap_ok(ex < (relu ? 2e-2 : 5e-3), "bn%s%s: input gradient vs finite differences (rel err %.2g)", relu ? "+relu" : "",
+           residual ? "+add" : "", ex);
+    tap_ok(eg < 2e-2 && eb < 2e-2, "bn%s%s: gamma/beta gradients vs finite differences (%.2g, %.2g)",
+           relu ? "+relu" : "", residual ? "+add" : "", eg, eb);
+    if (residual) {
+        /* d/d(residual) is the masked dy, which backward leaves in dy */
+        /* d/d(residual) at elements whose pre-activation is away from the kink */
+        double er = 0;
+        for (int k = 0, tried = 0; k < 12 && tried < 1000; tried++) {
+            size_t i = rl_rng_below(&rng, (uint32_t)n);
+            if (fabsf(c.y[i]) < 0.1f && c.y[i] != 0.0f) continue;
+            float old = c.res[i];
+            c.res[i] = old + (float)h;
+            double lp = bn_loss(&c);
+            c.res[i] = old - (float)h;
+            double lm = bn_loss(&c);
+            c.res[i] = old;
+            bn_loss(&c);
+            double num = (lp - lm) / (2 * h);
+            if (fabs(num) > 1e-6 && c.y[i] == 0.0f) continue; /* crossed the kink from below */
+            er = fmax(er, fabs(num - dy[i]) / fmax(1e-2, fabs(num) + fabs(dy[i])));
+            k++;
+        }
+        tap_ok(er < 5e-3, "residual add: gradient of the shortcut vs finite differences (rel err %.2g)", er);
+    }
+    rl_free(dy);
+    rl_free(dx);
+}
+
+/* ---- pools and fc ---- */
+typedef struct {
+    rl_maxpool mp;
+    rl_shape in;
+    float *x, *y, *r;
+    int avg;
+} pool_case;
+
+static double pool_loss(void *p)
+{
+    pool_case *c = p;
+    if (c->avg) {
+        rl_avgpool_forward(c->in, c->x, c->y);
+        return dot(c->y, c->r, (size_t)c->in.n * c->in.c);
+    }
+    rl_maxpool_forward(&c->mp, c->in, c->x, c->y);
+    return dot(c->y, c->r, rl_shape_count(rl_maxpool_out_shape(&c->mp, c->in)));
+}
+
+static void test_pools(void)
+{
+    pool_case c = {{3, 2, 1}, {2, 5, 9, 8}, NULL, NULL, NULL, 0};
+    size_t n = rl_shape_count(c.in), no = rl_shape_count(rl_maxpool_out_shape(&c.mp, c.in));
+    c.x = randn(n, 1.0f);
+    c.y = rl_alloc(sizeof(float) * no);
+    c.r = randn(no, 1.0f);
+    float *dx = rl_alloc(sizeof(float) * n);
+    pool_loss(&c);
+    /* output (0, 0, 0, 0) is the max of the 2x2 top-left corner (padding excluded) */
+    float want = c.x[0];
+    size_t rowstride = (size_t)c.in.w * c.in.c;
+    float cand[3] = {c.x[c.in.c], c.x[rowstride], c.x[rowstride + c.in.c]};
+    for (int i = 0; i < 3; i++) want = cand[i] > want ? cand[i] : want;
+    tap_close(c.y[0], want, 0, 0, "maxpool 3x3/2 pad 1: corner output is the max of its window");
+    rl_maxpool_backward(&c.mp, c.in, c.x, c.r, dx);
+    tap_ok(fd_check(c.x, dx, n, pool_loss, &c, 20, 1e-3) < 1e-3, "maxpool: gradient vs finite differences");
+    c.avg = 1;
+    memset(dx, 0, sizeof(float) * n);
+    rl_avgpool_backward(c.in, c.r, dx);
+    tap_ok(fd_check(c.x, dx, n, pool_loss, &c, 20, 1e-2) < 1e-3, "global avgpool: gradient vs finite differences");
+}
+
+typedef struct {
+    rl_fc fc;
+    int n;
+    float *x, *y, *r;
+} fc_case;
+
+static double fc_loss(void *p)
+{
+    fc_case *c = p;
+    rl_fc_forward(&c->fc, c->n, c->x, c->y);
+    return dot(c->y, c->r, (size_t)c->n * c->fc.out);
+}
+
+static void test_fc(void)
+{
+    fc_case c = {{7, 5, NULL, NULL, NULL, NULL}, 3, NULL, NULL, NULL};
+    c.fc.w = randn(35, 1.0f);
+    c.fc.b = randn(5, 1.0f);
+    c.fc.dw = rl_alloc(sizeof(float) * 35);
+    c.fc.db = rl_alloc(sizeof(float) * 5);
+    c.x = randn(21, 1.0f);
+    c.y = rl_alloc(sizeof(float) * 15);
+    c.r = randn(15, 1.0f);
+    float *dx = rl_alloc(sizeof(float) * 21);
+    fc_loss(&c);
+    double y0 = c.fc.b[0];
+    for (int i = 0; i < 7; i++) y0 += (double)c.x[i] * c.fc.w[i];
+    tap_close(c.y[0], y0, 1e-5, 1e-6, "fc forward equals x.w + b");
+    rl_fc_backward(&c.fc, c.n, c.x, c.r, dx);
+    tap_ok(fd_check(c.fc.w, c.fc.dw, 35, fc_loss, &c, 10, 1e-2) < 1e-3 &&
+               fd_check(c.fc.b, c.fc.db, 5, fc_loss, &c, 5, 1e-2) < 1e-3 &&
+               fd_check(c.x, dx, 21, fc_loss, &c, 10, 1e-2) < 1e-3,
+           "fc: weight, bias and input gradients vs finite differences");
+}
+
+/* ---- whole network ---- */
+typedef struct {
+    rl_resnet *net;
+    float *x, *r;
+    int n, classes;
+} net_case;
+
+static double net_loss(void *p)
+{
+    net_case *c = p;
+    rl_param_table *t = rl_resnet_params(c->net);
+    float *saved = rl_alloc(sizeof(float) * (t->n_buffers + 1));
+    memcpy(saved, t->buffers, sizeof(float) * t->n_buffers);
+    const float *logits = rl_resnet_forward(c->net, c->x, c->n, 1);
+    memcpy(t->buffers, saved, sizeof(float) * t->n_buffers);
+    rl_free(saved);
+    return dot(logits, c->r, (size_t)c->n * c->classes);
+}
+
+static void test_net_gradients(const char *arch, int width, int size)
+{
+    rl_resnet_config cfg;
+    rl_error err;
+    rl_resnet_config_for(arch, &cfg, &err);
+    cfg.width = width;
+    cfg.num_classes = 5;
+    rl_resnet *net;
+    if (!tap_ok(rl_resnet_create(&cfg, &net, &err) == RL_OK, "create %s", arch)) return;
+    rl_resnet_init(net, 7, 0.0f);
+    /* non-trivial BN affine parameters so every path carries gradient */
+    rl_param_table *t = rl_resnet_params(net);
+    for (int i = 0; i < t->count; i++)
+        if (t->entries[i].decay == RL_DECAY_BN && t->entries[i].kind == RL_PARAM_WEIGHT)
+            for (size_t k = 0; k < t->entries[i].count; k++) t->entries[i].data[k] += 0.3f * (float)rl_rng_normal(&rng);
+    net_case c = {net, NULL, NULL, 3, 5};
+    rl_resnet_plan(net, c.n, size, size, &err);
+    c.x = randn((size_t)c.n * size * size * cfg.in_channels, 1.0f);
+    c.r = randn((size_t)c.n * 5, 1.0f);
+    net_loss(&c);
+    rl_resnet_zero_grad(net);
+    rl_resnet_forward(net, c.x, c.n, 1);
+    rl_resnet_backward(net, c.r);
+    /* Finite differences through dozens of ReLUs and small-batch BNs hit a
+     * kink now and then, so a single coordinate can be off; a wrong backward
+     * for a layer kind shows up as many bad tensors.  The exact whole-network
+     * check is the PyTorch parity test. */
+    int checked = 0, good = 0;
+    for (int i = 0; i < t->count; i++) {
+        rl_param *p = &t->entries[i];
+        if (p->kind != RL_PARAM_WEIGHT) continue;
+        double e = fd_check(p->data, p->grad, p->count, net_loss, &c, 2, 1e-3);
+        if (e > 2e-2) tap_diag("%s: rel err %.3g", p->name, e);
+        good += e <= 2e-2;
+        checked++;
+    }
+    tap_ok(good >= 0.85 * checked, "%s (width %d, %dx%d): %d of %d parameter tensors' gradients within 2%% of finite differences",
+           arch, width, size, size, good, checked);
+    /* determinism: same input, same logits bitwise */
+    float *a = rl_alloc(sizeof(float) * 15);
+    memcpy(a, rl_resnet_forward(net, c.x, c.n, 0), sizeof(float) * 15);
+    tap_ok(!memcmp(a, rl_resnet_forward(net, c.x, c.n, 0), sizeof(float) * 15), "%s: forward is bitwise repeatable", arch);
+    rl_free(a);
+    rl_resnet_destroy(net);
+}
+
+static void test_param_counts(void)
+{
+    /* torchvision's parameter counts (sum of numel over model.parameters()) */
+    static const struct {
+        const char *arch;
+        size_t count;
+    } want[] = {{"resnet18", 11689512}, {"resnet34", 21797672}, {"resnet50", 25557032},
+                {"resnet101", 44549160}, {"resnet152", 60192808}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        rl_resnet_config cfg;
+        rl_resnet *net;
+        rl_resnet_config_for(want[i].arch, &cfg, NULL);
+        rl_resnet_create(&cfg, &net, NULL);
+        size_t got = rl_params_learnable(rl_resnet_params(net));
+        tap_ok(got == want[i].count, "%s has %zu parameters (torchvision: %zu)", want[i].arch, got, want[i].count);
+        rl_resnet_destroy(net);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    rl_blas_fix_core(argc, argv);
+    rng = rl_rng_make(42, 0, 0);
+    tap_diag("BLAS core: %s, %d threads (%s)", rl_blas_core(), rl_blas_threads(), rl_blas_threading());
+    test_conv(5, 7, 1, 1, 0, 6, 2);
+    test_conv(5, 7, 1, 2, 0, 7, 2);
+    test_conv(4, 6, 3, 1, 1, 7, 2);
+    test_conv(4, 6, 3, 2, 1, 8, 3);
+    test_conv(3, 8, 7, 2, 3, 11, 2);
+    test_bn(6, 50, 0, 0);
+    test_bn(6, 50, 1, 0);
+    test_bn(6, 50, 1, 1);
+    test_pools();
+    test_fc();
+    test_param_counts();
+    test_net_gradients("resnet8", 4, 16);
+    test_net_gradients("resnet18", 4, 64);
+    test_net_gradients("resnet50", 4, 64);
+    return tap_done();
+}
