@@ -2,3 +2,6 @@
 librelab_la_SOURCES += src/eval/preds.c src/eval/preds.h src/eval/idmap.c src/eval/idmap.h \
 	src/eval/refsets.c src/eval/refsets.h src/eval/metrics.c src/eval/metrics.h \
 	src/eval/report.c src/eval/report.h
+
+TESTS += tests/test_eval.py
+EXTRA_DIST += tests/test_eval.py
