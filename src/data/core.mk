@@ -18,3 +18,7 @@ check_PROGRAMS += tests/test_loader
 tests_test_loader_SOURCES = tests/test_loader.c
 tests_test_loader_LDADD = librelab.la $(RELAB_LIBS)
 TESTS += tests/test_loader
+
+# relab export-images (the command itself is listed in src/cli/local.mk)
+TESTS += tests/test_export_images.py
+EXTRA_DIST += tests/test_export_images.py
