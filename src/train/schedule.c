@@ -74,11 +74,18 @@ rl_status rl_schedule_check(const rl_schedule *s, rl_error *err)
     if (s->kind == RL_SCHEDULE_STEP) {
         for (int i = 0; i < rl_schedule_num_decays(s); i++) {
             double e = decay_epoch(s, i);
-            if (!(e >= s->warmup_epochs && e < s->epochs))
+            if (!(e >= s->warmup_epochs && e < s->epochs)) {
+                if (s->num_decays == 0)
+                    return rl_fail(err, RL_ERR_ARG,
+                                   "schedule: the default decay at %d/%d of %d epochs (epoch %g) falls inside the "
+                                   "%g-epoch warm-up; hint: lower warmup_epochs, list decay_epochs, or use the "
+                                   "cosine schedule",
+                                   default_num[i], default_den[i], s->epochs, e, s->warmup_epochs);
                 return rl_fail(err, RL_ERR_ARG,
                                "schedule: decay epoch %g must lie in [warmup_epochs = %g, epochs = %d); hint: "
                                "decay_epochs counts epochs from the start of training",
                                e, s->warmup_epochs, s->epochs);
+            }
             if (i > 0 && !(e > decay_epoch(s, i - 1)))
                 return rl_fail(err, RL_ERR_ARG, "schedule: decay epochs must increase (%g after %g)", e,
                                decay_epoch(s, i - 1));
