@@ -1,5 +1,6 @@
 # src/data JPEG pipeline: jpeg decode, augment, ImageNet folders and lists, packed shards
-librelab_la_SOURCES += src/data/jpeg.c src/data/jpeg.h src/data/augment.c src/data/augment.h
+librelab_la_SOURCES += src/data/jpeg.c src/data/jpeg.h src/data/augment.c src/data/augment.h \
+	src/data/imagenet.c src/data/imagenet.h
 
 check_PROGRAMS += tests/test_jpeg
 tests_test_jpeg_SOURCES = tests/test_jpeg.c tests/jpeg_fixture.h tests/tap.h
@@ -12,3 +13,8 @@ check_PROGRAMS += tests/test_augment
 tests_test_augment_SOURCES = tests/test_augment.c tests/jpeg_fixture.h tests/tap.h
 tests_test_augment_LDADD = librelab.la $(RELAB_LIBS)
 TESTS += tests/test_augment
+
+check_PROGRAMS += tests/test_imagenet
+tests_test_imagenet_SOURCES = tests/test_imagenet.c tests/jpeg_fixture.h tests/tap.h
+tests_test_imagenet_LDADD = librelab.la $(RELAB_LIBS)
+TESTS += tests/test_imagenet

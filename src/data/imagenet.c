@@ -1,0 +1,604 @@
+/* imagenet.c: ImageNet-style folders and lists as an rl_source (see imagenet.h).
+ *
+ * Scanning builds one array of entries {relative path, label, file size},
+ * sorted in strcmp order of the path; the cache stores exactly that array
+ * plus the class WNIDs, behind a stamp of what was scanned.
+ */
+#include "data/imagenet.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "data/jpeg.h"
+#include "data/list.h"
+
+typedef struct {
+    char base[4096];       /* folder the ids are relative to */
+    int64_t *sizes;        /* [count] file sizes at scan time, or NULL (lists) */
+    char **classes;        /* [nclasses] WNIDs, or NULL */
+    int nclasses;
+    rl_augment_config aug;
+} impl;
+
+typedef struct {
+    char *name;
+    int64_t size;
+    int64_t mtime_ns;
+    int32_t label;
+} entry;
+
+typedef struct {
+    entry *e;
+    int64_t n, cap;
+} entries;
+
+static void entries_free(entries *a)
+{
+    for (int64_t i = 0; i < a->n; i++) free(a->e[i].name);
+    free(a->e);
+    a->e = NULL;
+    a->n = a->cap = 0;
+}
+
+static int entries_push(entries *a, const char *name, int64_t size, int64_t mtime_ns, int32_t label)
+{
+    if (a->n == a->cap) {
+        int64_t cap = a->cap ? 2 * a->cap : 256;
+        entry *e = realloc(a->e, (size_t)cap * sizeof *e);
+        if (!e) return -1;
+        a->e = e;
+        a->cap = cap;
+    }
+    char *s = strdup(name);
+    if (!s) return -1;
+    a->e[a->n++] = (entry){s, size, mtime_ns, label};
+    return 0;
+}
+
+static int cmp_entry(const void *a, const void *b) { return strcmp(((const entry *)a)->name, ((const entry *)b)->name); }
+
+static int is_image_name(const char *n)
+{
+    const char *dot = strrchr(n, '.');
+    return dot && (!strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".png"));
+}
+
+/* Lists dir: subfolders (want_dirs) or image files, sorted, with sizes and mtimes. */
+static rl_status list_dir(const char *dir, int want_dirs, entries *out, rl_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return rl_fail(err, RL_ERR_IO, "%s: cannot open folder (%s); hint: check the data path", dir, strerror(errno));
+    int fd = dirfd(d);
+    struct dirent *de;
+    errno = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        if (!want_dirs && !is_image_name(de->d_name)) continue;
+        struct stat st;
+        if (fstatat(fd, de->d_name, &st, 0) != 0) continue; /* dangling link: not an image */
+        if (want_dirs ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) continue;
+        if (entries_push(out, de->d_name, (int64_t)st.st_size,
+                         (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, 0)) {
+            closedir(d);
+            return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory listing the folder", dir);
+        }
+    }
+    closedir(d);
+    qsort(out->e, (size_t)out->n, sizeof *out->e, cmp_entry);
+    return RL_OK;
+}
+
+/* FNV-1a, 64 bit: the cache stamp. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 0x100000001b3ULL;
+    return h;
+}
+static uint64_t fnv_str(uint64_t h, const char *s) { return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1); }
+static uint64_t fnv_file(uint64_t h, const char *path)
+{
+    struct stat st;
+    int64_t v[2] = {-1, -1};
+    if (path && stat(path, &st) == 0) {
+        v[0] = (int64_t)st.st_size;
+        v[1] = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    }
+    return fnv(fnv_str(h, path), v, sizeof v);
+}
+
+/* ---- classes ---- */
+
+typedef struct {
+    char **wnid; /* [n] in class order */
+    int n;
+} classes;
+
+static void classes_free(classes *c)
+{
+    for (int i = 0; i < c->n; i++) free(c->wnid[i]);
+    free(c->wnid);
+    c->wnid = NULL;
+    c->n = 0;
+}
+
+/* Reads "index\twnid[\tname]" lines; a first line that does not start with a
+ * digit is a header.  Indices must run 0, 1, 2, ... */
+static rl_status read_classes(const char *path, classes *out, rl_error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return rl_fail(err, RL_ERR_IO, "%s: cannot open classes file (%s)", path, strerror(errno));
+    char line[4096];
+    int lineno = 0, cap = 0;
+    rl_status st = RL_OK;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!line[0] || line[0] == '#') continue;
+        if (lineno == 1 && (line[0] < '0' || line[0] > '9')) continue; /* header */
+        char *tab = strchr(line, '\t');
+        char *end;
+        long idx = strtol(line, &end, 10);
+        if (!tab || end != tab || idx != out->n) {
+            st = rl_fail(err, RL_ERR_FORMAT, "%s:%d: expected '%d<TAB>wnid[<TAB>name]', found '%.80s'", path, lineno,
+                         out->n, line);
+            break;
+        }
+        char *w = tab + 1;
+        w[strcspn(w, "\t ")] = '\0';
+        if (!*w) {
+            st = rl_fail(err, RL_ERR_FORMAT, "%s:%d: empty class name", path, lineno);
+            break;
+        }
+        if (out->n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            char **p = realloc(out->wnid, (size_t)cap * sizeof *p);
+            if (!p) {
+                st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
+                break;
+            }
+            out->wnid = p;
+        }
+        if (!(out->wnid[out->n] = strdup(w))) {
+            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
+            break;
+        }
+        out->n++;
+    }
+    fclose(f);
+    if (!st && out->n == 0) st = rl_fail(err, RL_ERR_FORMAT, "%s: no classes in the file", path);
+    if (st) classes_free(out);
+    return st;
+}
+
+/* Index of wnid in c, or -1.  Linear; the lookup table below is for bulk use. */
+typedef struct {
+    const char *w;
+    int i;
+} wnid_index;
+static int cmp_wi(const void *a, const void *b) { return strcmp(((const wnid_index *)a)->w, ((const wnid_index *)b)->w); }
+
+static wnid_index *make_lookup(const classes *c)
+{
+    wnid_index *t = malloc((size_t)(c->n ? c->n : 1) * sizeof *t);
+    if (!t) return NULL;
+    for (int i = 0; i < c->n; i++) t[i] = (wnid_index){c->wnid[i], i};
+    qsort(t, (size_t)c->n, sizeof *t, cmp_wi);
+    return t;
+}
+
+static int lookup(const wnid_index *t, int n, const char *w)
+{
+    wnid_index key = {w, 0};
+    const wnid_index *r = bsearch(&key, t, (size_t)n, sizeof *t, cmp_wi);
+    return r ? r->i : -1;
+}
+
+/* ---- scanning ---- */
+
+/* (a): root/WNID/files.  Fills files (names "WNID/file") and cls. */
+static rl_status scan_tree(const char *root, const char *classes_file, entries *files, classes *cls, uint64_t *stamp,
+                           int scan, rl_error *err)
+{
+    entries dirs = {0};
+    rl_status st = list_dir(root, 1, &dirs, err);
+    if (st) return st;
+    if (dirs.n == 0) {
+        entries_free(&dirs);
+        return rl_fail(err, RL_ERR_FORMAT,
+                       "%s: no class folders; hint: the tree layout is root/WNID/*.JPEG (for a flat folder give a "
+                       "labels file)", root);
+    }
+    uint64_t h = fnv_str(0xcbf29ce484222325ULL, "tree");
+    h = fnv_file(fnv_str(h, root), root);
+    h = fnv_file(h, classes_file);
+    for (int64_t i = 0; i < dirs.n; i++) {
+        h = fnv_str(h, dirs.e[i].name);
+        h = fnv(h, &dirs.e[i].mtime_ns, sizeof dirs.e[i].mtime_ns);
+    }
+    *stamp = h;
+    if (!scan) {
+        entries_free(&dirs);
+        return RL_OK;
+    }
+    wnid_index *lut = NULL;
+    if (classes_file) {
+        if ((st = read_classes(classes_file, cls, err))) goto done;
+        if (!(lut = make_lookup(cls))) {
+            st = rl_fail(err, RL_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+    } else {
+        cls->wnid = calloc((size_t)dirs.n, sizeof *cls->wnid);
+        if (!cls->wnid) {
+            st = rl_fail(err, RL_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        for (int64_t i = 0; i < dirs.n; i++) {
+            cls->wnid[i] = dirs.e[i].name;
+            dirs.e[i].name = strdup(cls->wnid[i]);
+            cls->n++;
+            if (!dirs.e[i].name) {
+                st = rl_fail(err, RL_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+        }
+    }
+    char path[8192];
+    for (int64_t c = 0; c < dirs.n; c++) {
+        int label = lut ? lookup(lut, cls->n, dirs.e[c].name) : (int)c;
+        if (label < 0) {
+            st = rl_fail(err, RL_ERR_FORMAT, "%s/%s: folder name is not a class in %s; hint: remove the folder or "
+                         "use a classes file that lists it", root, dirs.e[c].name, classes_file);
+            goto done;
+        }
+        snprintf(path, sizeof path, "%s/%s", root, dirs.e[c].name);
+        entries imgs = {0};
+        if ((st = list_dir(path, 0, &imgs, err))) goto done;
+        if (imgs.n == 0) {
+            entries_free(&imgs);
+            st = rl_fail(err, RL_ERR_FORMAT, "%s: empty class folder (no .JPEG/.jpg/.jpeg/.png files); hint: remove "
+                         "it or add its images", path);
+            goto done;
+        }
+        for (int64_t i = 0; i < imgs.n && !st; i++) {
+            snprintf(path, sizeof path, "%s/%s", dirs.e[c].name, imgs.e[i].name);
+            if (entries_push(files, path, imgs.e[i].size, 0, label)) st = rl_fail(err, RL_ERR_NOMEM, "out of memory");
+        }
+        entries_free(&imgs);
+        if (st) goto done;
+    }
+done:
+    free(lut);
+    entries_free(&dirs);
+    return st;
+}
+
+/* Reads a labels file: one token per non-empty line. */
+static rl_status read_lines(const char *path, entries *out, rl_error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return rl_fail(err, RL_ERR_IO, "%s: cannot open labels file (%s)", path, strerror(errno));
+    char line[4096];
+    rl_status st = RL_OK;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n\t ")] = '\0';
+        if (!line[0]) continue;
+        if (entries_push(out, line, 0, 0, 0)) {
+            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
+            break;
+        }
+    }
+    fclose(f);
+    return st;
+}
+
+/* (b): flat root + labels file. */
+static rl_status scan_flat(const rl_imagenet_config *cfg, entries *files, classes *cls, uint64_t *stamp, int scan,
+                           rl_error *err)
+{
+    uint64_t h = fnv_str(0xcbf29ce484222325ULL, "flat");
+    h = fnv_file(fnv_str(h, cfg->root), cfg->root);
+    h = fnv_file(h, cfg->labels_file);
+    h = fnv_file(h, cfg->classes_file);
+    h = fnv_file(h, cfg->class_root);
+    *stamp = h;
+    if (!scan) {
+        struct stat st;
+        if (stat(cfg->root, &st) != 0)
+            return rl_fail(err, RL_ERR_IO, "%s: cannot open folder (%s); hint: check the data path", cfg->root,
+                           strerror(errno));
+        return RL_OK;
+    }
+    entries lab = {0};
+    rl_status st = list_dir(cfg->root, 0, files, err);
+    if (!st && files->n == 0)
+        st = rl_fail(err, RL_ERR_FORMAT, "%s: no .JPEG/.jpg/.jpeg/.png files in the folder", cfg->root);
+    if (!st) st = read_lines(cfg->labels_file, &lab, err);
+    if (!st && lab.n != files->n)
+        st = rl_fail(err, RL_ERR_FORMAT,
+                     "%s: %lld labels for %lld images in %s; hint: the labels file needs one WNID per image, in "
+                     "sorted file-name order", cfg->labels_file, (long long)lab.n, (long long)files->n, cfg->root);
+    if (st) goto done;
+    if (cfg->classes_file) {
+        st = read_classes(cfg->classes_file, cls, err);
+    } else if (cfg->class_root) {
+        entries dirs = {0};
+        st = list_dir(cfg->class_root, 1, &dirs, err);
+        if (!st && dirs.n == 0) st = rl_fail(err, RL_ERR_FORMAT, "%s: no class folders", cfg->class_root);
+        if (!st && !(cls->wnid = calloc((size_t)dirs.n, sizeof *cls->wnid))) st = rl_fail(err, RL_ERR_NOMEM, "oom");
+        for (int64_t i = 0; !st && i < dirs.n; i++) {
+            cls->wnid[i] = dirs.e[i].name;
+            dirs.e[i].name = NULL;
+            cls->n++;
+        }
+        entries_free(&dirs);
+    } else {
+        /* The distinct WNIDs, sorted: ImageNet's val labels name all 1000. */
+        entries u = {0};
+        for (int64_t i = 0; !st && i < lab.n; i++)
+            if (entries_push(&u, lab.e[i].name, 0, 0, 0)) st = rl_fail(err, RL_ERR_NOMEM, "oom");
+        qsort(u.e, (size_t)u.n, sizeof *u.e, cmp_entry);
+        if (!st && !(cls->wnid = calloc((size_t)u.n, sizeof *cls->wnid))) st = rl_fail(err, RL_ERR_NOMEM, "oom");
+        for (int64_t i = 0; !st && i < u.n; i++) {
+            if (cls->n && !strcmp(cls->wnid[cls->n - 1], u.e[i].name)) continue;
+            cls->wnid[cls->n++] = u.e[i].name;
+            u.e[i].name = NULL;
+        }
+        entries_free(&u);
+    }
+    if (st) goto done;
+    wnid_index *lut = make_lookup(cls);
+    if (!lut) {
+        st = rl_fail(err, RL_ERR_NOMEM, "oom");
+        goto done;
+    }
+    for (int64_t i = 0; i < files->n; i++) {
+        int c = lookup(lut, cls->n, lab.e[i].name);
+        if (c < 0) {
+            st = rl_fail(err, RL_ERR_FORMAT, "%s:%lld: WNID '%s' is not a known class (%d classes from %s)",
+                         cfg->labels_file, (long long)i + 1, lab.e[i].name, cls->n,
+                         cfg->classes_file ? cfg->classes_file : cfg->class_root);
+            break;
+        }
+        files->e[i].label = c;
+    }
+    free(lut);
+done:
+    entries_free(&lab);
+    return st;
+}
+
+/* ---- cache ---- */
+
+static rl_status cache_read(const char *path, uint64_t stamp, entries *files, classes *cls, int *hit, rl_error *err)
+{
+    *hit = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) return RL_OK; /* no cache yet */
+    char line[8192];
+    unsigned long long s = 0;
+    long long nc = -1, nf = -1;
+    int ok = fgets(line, sizeof line, f) && !strcmp(line, "# relab-filecache 1\n");
+    ok = ok && fgets(line, sizeof line, f) && sscanf(line, "stamp %llx", &s) == 1 && s == stamp;
+    ok = ok && fgets(line, sizeof line, f) && sscanf(line, "classes %lld", &nc) == 1 && nc >= 0 && nc < (1 << 24);
+    if (ok && !(cls->wnid = calloc((size_t)(nc ? nc : 1), sizeof *cls->wnid))) ok = 0;
+    for (long long i = 0; ok && i < nc; i++) {
+        ok = fgets(line, sizeof line, f) != NULL;
+        line[strcspn(line, "\n")] = '\0';
+        if (ok && !(cls->wnid[cls->n++] = strdup(line))) ok = 0;
+    }
+    ok = ok && fgets(line, sizeof line, f) && sscanf(line, "files %lld", &nf) == 1 && nf >= 0;
+    for (long long i = 0; ok && i < nf; i++) {
+        long long size;
+        int label, pos = 0;
+        ok = fgets(line, sizeof line, f) && sscanf(line, "%lld\t%d\t%n", &size, &label, &pos) == 2 && pos > 0 &&
+             label >= 0 && label < nc;
+        if (!ok) break;
+        line[strcspn(line, "\n")] = '\0';
+        if (entries_push(files, line + pos, size, 0, label)) {
+            fclose(f);
+            return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory reading the file-list cache", path);
+        }
+    }
+    fclose(f);
+    if (ok && nf > 0) {
+        *hit = 1;
+    } else { /* stale or damaged: rescan */
+        entries_free(files);
+        classes_free(cls);
+    }
+    return RL_OK;
+}
+
+static rl_status cache_write(const char *path, uint64_t stamp, const entries *files, const classes *cls,
+                             rl_error *err)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return rl_fail(err, RL_ERR_IO, "%s: cannot write the file-list cache (%s); hint: give a writable cache path",
+                       tmp, strerror(errno));
+    int bad = fprintf(f, "# relab-filecache 1\nstamp %016llx\nclasses %d\n", (unsigned long long)stamp, cls->n) < 0;
+    for (int i = 0; i < cls->n && !bad; i++) bad = fprintf(f, "%s\n", cls->wnid[i]) < 0;
+    bad = bad || fprintf(f, "files %lld\n", (long long)files->n) < 0;
+    for (int64_t i = 0; i < files->n && !bad; i++)
+        bad = fprintf(f, "%lld\t%d\t%s\n", (long long)files->e[i].size, files->e[i].label, files->e[i].name) < 0;
+    bad = bad || fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad = fclose(f) != 0 || bad;
+    if (bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return rl_fail(err, RL_ERR_IO, "%s: cannot write the file-list cache (%s; disk full?)", path, strerror(errno));
+    }
+    return RL_OK;
+}
+
+/* ---- the source ---- */
+
+static rl_status get(rl_source *s, int64_t index, uint64_t seed, int epoch, int train, float *out, rl_error *err)
+{
+    impl *m = s->impl;
+    RL_CHECK(index >= 0 && index < s->count);
+    char path[8192];
+    rl_imagenet_path(s, index, path, sizeof path);
+    uint8_t *data;
+    size_t size;
+    rl_status st = rl_read_file(path, &data, &size, err);
+    if (st) return st;
+    st = rl_augment_jpeg(data, size, path, &m->aug, seed, epoch, index, train, out, err);
+    free(data);
+    return st;
+}
+
+static void destroy(rl_source *s)
+{
+    impl *m = s->impl;
+    if (!m) return;
+    free(m->sizes);
+    for (int i = 0; i < m->nclasses; i++) free(m->classes[i]);
+    free(m->classes);
+    free(m);
+    s->impl = NULL;
+}
+
+static const rl_source_ops ops = {get, destroy};
+
+void rl_imagenet_config_default(rl_imagenet_config *c)
+{
+    memset(c, 0, sizeof *c);
+    rl_augment_config_default(&c->aug, 224);
+}
+
+int rl_imagenet_is(const rl_source *s) { return s && s->ops == &ops; }
+
+const char *rl_imagenet_path(const rl_source *s, int64_t i, char *buf, size_t n)
+{
+    RL_CHECK(rl_imagenet_is(s) && i >= 0 && i < s->count);
+    const impl *m = s->impl;
+    const char *id = s->ids[i];
+    if (id[0] == '/' || !m->base[0])
+        snprintf(buf, n, "%s", id);
+    else
+        snprintf(buf, n, "%s/%s", m->base, id);
+    return buf;
+}
+
+int64_t rl_imagenet_file_size(const rl_source *s, int64_t i)
+{
+    RL_CHECK(rl_imagenet_is(s) && i >= 0 && i < s->count);
+    const impl *m = s->impl;
+    return m->sizes ? m->sizes[i] : -1;
+}
+
+const char *rl_imagenet_class_name(const rl_source *s, int c)
+{
+    RL_CHECK(rl_imagenet_is(s));
+    const impl *m = s->impl;
+    return c >= 0 && c < m->nclasses ? m->classes[c] : NULL;
+}
+
+static rl_status open_list(rl_source *s, impl *m, const char *list, rl_error *err)
+{
+    rl_list l;
+    rl_status st = rl_list_read(list, &l, err);
+    if (st) return st;
+    if (l.count == 0) {
+        rl_list_free(&l);
+        return rl_fail(err, RL_ERR_FORMAT, "%s: the list has no samples", list);
+    }
+    const char *slash = strrchr(list, '/');
+    if (slash) snprintf(m->base, sizeof m->base, "%.*s", (int)(slash - list), list);
+    if (slash == list) snprintf(m->base, sizeof m->base, "/");
+    /* Take ownership of the list's arrays. */
+    s->count = l.count;
+    s->num_classes = l.num_classes;
+    s->ids = l.paths;
+    s->labels = l.labels;
+    s->multi_offsets = l.multi_offsets;
+    s->multi_classes = l.multi_classes;
+    return RL_OK;
+}
+
+rl_status rl_imagenet_open(rl_source **out, const rl_imagenet_config *cfg, rl_error *err)
+{
+    *out = NULL;
+    const rl_augment_config *a = &cfg->aug;
+    if (a->size < 8 || a->size > 4096 || !(a->eval_resize_ratio > 0 && a->eval_resize_ratio <= 1) ||
+        !(a->min_area > 0 && a->min_area <= a->max_area && a->max_area <= 1) ||
+        !(a->min_aspect > 0 && a->min_aspect <= a->max_aspect))
+        return rl_fail(err, RL_ERR_ARG, "imagenet: bad transform settings (size %d, eval ratio %g, area [%g,%g], "
+                       "aspect [%g,%g])", a->size, a->eval_resize_ratio, a->min_area, a->max_area, a->min_aspect,
+                       a->max_aspect);
+    if (!cfg->list && !cfg->root)
+        return rl_fail(err, RL_ERR_ARG, "imagenet: give a root folder or a list file");
+    rl_source *s = calloc(1, sizeof *s);
+    impl *m = calloc(1, sizeof *m);
+    if (!s || !m) {
+        free(s);
+        free(m);
+        return rl_fail(err, RL_ERR_NOMEM, "imagenet: out of memory");
+    }
+    s->ops = &ops;
+    s->impl = m;
+    m->aug = *a;
+    s->height = s->width = a->size;
+    s->channels = 3;
+    snprintf(s->name, sizeof s->name, "%s", cfg->list ? cfg->list : cfg->root);
+    rl_status st;
+    entries files = {0};
+    classes cls = {0};
+    if (cfg->list) {
+        st = open_list(s, m, cfg->list, err);
+        goto done;
+    }
+    snprintf(m->base, sizeof m->base, "%s", cfg->root);
+    uint64_t stamp;
+    int flat = cfg->labels_file != NULL, hit = 0;
+    /* The stamp needs only the root's folder list; scanning comes after a cache miss. */
+    st = flat ? scan_flat(cfg, &files, &cls, &stamp, 0, err) : scan_tree(cfg->root, cfg->classes_file, &files, &cls,
+                                                                         &stamp, 0, err);
+    if (!st && cfg->cache) st = cache_read(cfg->cache, stamp, &files, &cls, &hit, err);
+    if (!st && !hit) {
+        st = flat ? scan_flat(cfg, &files, &cls, &stamp, 1, err)
+                  : scan_tree(cfg->root, cfg->classes_file, &files, &cls, &stamp, 1, err);
+        if (!st && cfg->cache) st = cache_write(cfg->cache, stamp, &files, &cls, err);
+    }
+    if (st) goto done;
+    s->count = files.n;
+    s->num_classes = cls.n;
+    s->labels = malloc((size_t)files.n * sizeof *s->labels);
+    s->ids = calloc((size_t)files.n, sizeof *s->ids);
+    m->sizes = malloc((size_t)files.n * sizeof *m->sizes);
+    if (!s->labels || !s->ids || !m->sizes) {
+        st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for %lld samples", cfg->root, (long long)files.n);
+        goto done;
+    }
+    for (int64_t i = 0; i < files.n; i++) {
+        s->ids[i] = files.e[i].name; /* moved */
+        files.e[i].name = NULL;
+        s->labels[i] = files.e[i].label;
+        m->sizes[i] = files.e[i].size;
+    }
+    m->classes = cls.wnid;
+    m->nclasses = cls.n;
+    cls.wnid = NULL;
+    cls.n = 0;
+done:
+    entries_free(&files);
+    classes_free(&cls);
+    if (st) {
+        rl_source_destroy(s);
+        return st;
+    }
+    *out = s;
+    return RL_OK;
+}

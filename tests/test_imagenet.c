@@ -1,0 +1,237 @@
+/* test_imagenet.c: the ImageNet folder source on the Fashion-MNIST JPEG
+ * fixture: class order and labels of the tree, flat (val) and list layouts
+ * against the fixture's hand-known layout, multi-hot labels, the file-list
+ * cache (hit, and rescan when a folder changes), eval samples against
+ * torchvision, deterministic train samples, and the errors that must come
+ * before training (missing folder, empty class, labels count mismatch,
+ * unknown WNID) or per sample (truncated, PNG). */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "data/imagenet.h"
+#include "jpeg_fixture.h"
+#include "tap.h"
+
+static char P[8][1400];
+static const char *fp(int k, const char *rel) { return fx_path(P[k], sizeof P[k], rel); }
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f)) {
+        printf("Bail out! cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+static int64_t find_id(const rl_source *s, const char *id)
+{
+    for (int64_t i = 0; i < s->count; i++)
+        if (!strcmp(s->ids[i], id)) return i;
+    return -1;
+}
+
+int main(void)
+{
+    fx_make("imagenet", 1);
+    rl_error err;
+    rl_imagenet_config cfg;
+    rl_source *s = NULL;
+    const size_t N = 224 * 224 * 3;
+    float *a = malloc(N * sizeof(float)), *b = malloc(N * sizeof(float));
+
+    /* (a) tree, with cache. */
+    rl_imagenet_config_default(&cfg);
+    cfg.root = fp(0, "train");
+    cfg.cache = fp(1, "train.cache");
+    rl_status st = rl_imagenet_open(&s, &cfg, &err);
+    if (!tap_ok(st == RL_OK, "open tree: %s", st ? err.msg : "ok")) return tap_done();
+    /* The fixture: 3 class folders with 4 images each, plus a gray one in the
+     * 2nd and a CMYK one in the 3rd; sorted folder order gives the class. */
+    tap_ok(s->count == 14 && s->num_classes == 3, "tree: %lld samples, %d classes (want 14, 3)", (long long)s->count,
+           s->num_classes);
+    tap_ok(s->height == 224 && s->width == 224 && s->channels == 3, "sample shape 224x224x3");
+    const char *want_ids[] = {"n01440764/n01440764_0.JPEG", "n01440764/n01440764_1.jpg", "n01440764/n01440764_2.jpeg",
+                              "n01440764/n01440764_3.JPEG", "n01443537/n01443537_0.JPEG", "n01443537/n01443537_1.jpg",
+                              "n01443537/n01443537_2.jpeg", "n01443537/n01443537_3.JPEG",
+                              "n01443537/n01443537_gray.JPEG", "n01484850/n01484850_0.JPEG",
+                              "n01484850/n01484850_1.jpg", "n01484850/n01484850_2.jpeg", "n01484850/n01484850_3.JPEG",
+                              "n01484850/n01484850_cmyk.JPEG"};
+    const int want_lab[] = {0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2};
+    int ok = 1;
+    for (int i = 0; i < 14 && i < s->count; i++) ok &= !strcmp(s->ids[i], want_ids[i]) && s->labels[i] == want_lab[i];
+    tap_ok(ok, "tree: ids in sorted order, labels = folder rank");
+    tap_ok(!strcmp(rl_imagenet_class_name(s, 1), "n01443537"), "class 1 is n01443537");
+    struct stat sb;
+    char path[8192];
+    stat(rl_imagenet_path(s, 5, path, sizeof path), &sb);
+    tap_ok(rl_imagenet_file_size(s, 5) == (int64_t)sb.st_size, "file size recorded (%lld)", (long long)sb.st_size);
+
+    /* Eval samples vs torchvision (de-normalised; tolerance as test_augment). */
+    const float mean[3] = {0.485f, 0.456f, 0.406f}, sd[3] = {0.229f, 0.224f, 0.225f};
+    double worst = 0;
+    int compared = 0;
+    for (int k = 0; k < fx_count; k++) {
+        if (strcmp(fx_man[k].kind, "eval") || strncmp(fx_man[k].rel, "train/", 6)) continue;
+        int64_t i = find_id(s, fx_man[k].rel + 6);
+        size_t rs;
+        float *ref = fx_load(fx_man[k].ref, &rs);
+        if (i < 0 || rl_source_get(s, i, 1, 0, 0, a, &err)) {
+            tap_ok(0, "get %s: %s", fx_man[k].rel, err.msg);
+            continue;
+        }
+        for (size_t e = 0; e < N; e++) {
+            double d = fabs(a[e] * sd[e % 3] + mean[e % 3] - ref[e]);
+            if (d > worst) worst = d;
+        }
+        compared++;
+        free(ref);
+    }
+    tap_ok(compared == 14 && worst <= 1.5 / 255, "eval get() of %d images vs torchvision: max |d| %.3f/255", compared,
+           worst * 255);
+    /* Train samples: deterministic in (seed, epoch, index). */
+    rl_source_get(s, 3, 77, 2, 1, a, &err);
+    rl_source_get(s, 3, 77, 2, 1, b, &err);
+    tap_ok(!memcmp(a, b, N * sizeof(float)), "train get() repeats bitwise for the same (seed, epoch, index)");
+    rl_source_get(s, 3, 78, 2, 1, b, &err);
+    tap_ok(memcmp(a, b, N * sizeof(float)) != 0, "another seed gives another augmentation");
+    rl_source_destroy(s);
+
+    /* Cache hit: tamper with one cached label (stamp unchanged); the next open must show it. */
+    FILE *f = fopen(cfg.cache, "r");
+    char text[1 << 16];
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f) fclose(f);
+    text[n] = '\0';
+    tap_ok(n > 0 && !strncmp(text, "# relab-filecache 1\n", 20), "cache written (%zu bytes)", n);
+    char *line = strstr(text, "\t0\tn01440764/n01440764_2.jpeg");
+    if (line) line[1] = '2';
+    write_text(cfg.cache, text);
+    st = rl_imagenet_open(&s, &cfg, &err);
+    tap_ok(st == RL_OK && s->count == 14 && s->labels[2] == 2, "second open reads the cache (tampered label %d)",
+           st ? -1 : s->labels[2]);
+    rl_source_destroy(s);
+    /* A new file changes its folder's mtime: rescan, the tampering is gone. */
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", fp(2, "train/n01440764/n01440764_0.JPEG"),
+             fp(3, "train/n01440764/n01440764_9.JPEG"));
+    if (system(cmd)) printf("Bail out! %s\n", cmd);
+    st = rl_imagenet_open(&s, &cfg, &err);
+    tap_ok(st == RL_OK && s->count == 15 && s->labels[2] == 0, "after adding a file: rescan (%lld samples, label %d)",
+           st ? -1LL : (long long)s->count, st ? -1 : s->labels[2]);
+    rl_source_destroy(s);
+
+    /* (b) flat val folder: labels WNIDS[(2i) % 3] -> 0,2,1,0,2,1, three ways to order classes. */
+    const int want_val[] = {0, 2, 1, 0, 2, 1};
+    for (int way = 0; way < 3; way++) {
+        rl_imagenet_config_default(&cfg);
+        cfg.root = fp(0, "val");
+        cfg.labels_file = fp(1, "val_labels.txt");
+        if (way == 0) cfg.classes_file = fp(2, "classes.tsv");
+        if (way == 1) cfg.class_root = fp(2, "train");
+        cfg.cache = way == 2 ? fp(3, "val.cache") : NULL;
+        st = rl_imagenet_open(&s, &cfg, &err);
+        ok = st == RL_OK && s->count == 6 && s->num_classes == 3;
+        for (int i = 0; ok && i < 6; i++) ok &= s->labels[i] == want_val[i];
+        ok = ok && !strcmp(s->ids[0], "ILSVRC2012_val_00000001.JPEG");
+        tap_ok(ok, "flat val folder, classes from %s: 6 samples, labels 0,2,1,0,2,1 (%s)",
+               way == 0 ? "classes.tsv" : way == 1 ? "train folders" : "labels file", st ? err.msg : "ok");
+        if (!st && way == 0) {
+            /* Sample 5 is val_00000006 (500x375): eval vs torchvision. */
+            int k = 0;
+            while (k < fx_count && (strcmp(fx_man[k].kind, "eval") || strcmp(fx_man[k].rel,
+                                                                              "val/ILSVRC2012_val_00000006.JPEG")))
+                k++;
+            size_t rs;
+            float *ref = fx_load(fx_man[k].ref, &rs);
+            rl_source_get(s, 5, 0, 0, 0, a, &err);
+            double m = 0;
+            for (size_t e = 0; e < N; e++) m = fmax(m, fabs(a[e] * sd[e % 3] + mean[e % 3] - ref[e]));
+            tap_ok(m <= 1.5 / 255, "val sample 6 vs torchvision: max |d| %.3f/255", m * 255);
+            free(ref);
+        }
+        rl_source_destroy(s);
+        s = NULL;
+    }
+
+    /* (c) list with multi-hot labels, paths relative to the list's folder. */
+    write_text(fp(0, "my.list"), "# relab-list 1\n# classes 5\n"
+                                 "train/n01440764/n01440764_1.jpg\t4,1\n"
+                                 "val/ILSVRC2012_val_00000002.JPEG\t3\n"
+                                 "train/n01484850/n01484850_cmyk.JPEG\t2,0,3\n");
+    rl_imagenet_config_default(&cfg);
+    cfg.list = fp(0, "my.list");
+    st = rl_imagenet_open(&s, &cfg, &err);
+    ok = st == RL_OK && s->count == 3 && s->num_classes == 5 && s->labels[0] == 4 && s->labels[1] == 3 &&
+         s->labels[2] == 2 && s->multi_offsets;
+    if (ok) {
+        const int64_t wo[] = {0, 2, 3, 6};
+        const int32_t wc[] = {4, 1, 3, 2, 0, 3};
+        for (int i = 0; i < 4; i++) ok &= s->multi_offsets[i] == wo[i];
+        for (int i = 0; i < 6; i++) ok &= s->multi_classes[i] == wc[i];
+    }
+    tap_ok(ok, "list: 3 samples, 5 classes, primary labels 4,3,2, multi-hot CSR {4,1},{3},{2,0,3} (%s)",
+           st ? err.msg : "ok");
+    if (!st) {
+        rl_source *t = NULL;
+        rl_imagenet_config tc;
+        rl_imagenet_config_default(&tc);
+        tc.root = fp(1, "train");
+        if (!rl_imagenet_open(&t, &tc, &err)) {
+            int64_t j = find_id(t, "n01484850/n01484850_cmyk.JPEG");
+            rl_source_get(s, 2, 5, 0, 0, a, &err);
+            rl_source_get(t, j, 5, 0, 0, b, &err);
+            tap_ok(!memcmp(a, b, N * sizeof(float)), "the same file through a list and a tree: same eval sample");
+            rl_source_destroy(t);
+        }
+    }
+    rl_source_destroy(s);
+    s = NULL;
+
+    /* Errors before training. */
+    rl_imagenet_config_default(&cfg);
+    cfg.root = fp(0, "no-such-folder");
+    st = rl_imagenet_open(&s, &cfg, &err);
+    tap_ok(st == RL_ERR_IO && strstr(err.msg, "no-such-folder") && !s, "missing root: %s", err.msg);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' '%s' && cp '%s' '%s'", fp(0, "t2/n1"), fp(1, "t2/n2"),
+             fp(2, "train/n01440764/n01440764_0.JPEG"), fp(3, "t2/n1/a.JPEG"));
+    if (system(cmd)) printf("Bail out! %s\n", cmd);
+    cfg.root = fp(0, "t2");
+    st = rl_imagenet_open(&s, &cfg, &err);
+    tap_ok(st == RL_ERR_FORMAT && strstr(err.msg, "t2/n2") && strstr(err.msg, "empty class folder"),
+           "empty class folder: %s", err.msg);
+    write_text(fp(0, "short_labels.txt"), "n01440764\nn01443537\nn01484850\nn01440764\nn01443537\n");
+    rl_imagenet_config_default(&cfg);
+    cfg.root = fp(0, "val");
+    cfg.labels_file = fp(1, "short_labels.txt");
+    st = rl_imagenet_open(&s, &cfg, &err);
+    tap_ok(st == RL_ERR_FORMAT && strstr(err.msg, "5 labels for 6 images"), "labels count mismatch: %s", err.msg);
+    write_text(fp(4, "odd_labels.txt"), "n01440764\nn01443537\nn01484850\nn09999999\nn01443537\nn01443537\n");
+    cfg.labels_file = fp(1, "odd_labels.txt");
+    cfg.classes_file = fp(2, "classes.tsv");
+    st = rl_imagenet_open(&s, &cfg, &err);
+    tap_ok(st == RL_ERR_FORMAT && strstr(err.msg, "odd_labels.txt:4") && strstr(err.msg, "n09999999"),
+           "unknown WNID: %s", err.msg);
+
+    /* Per-sample errors: a class folder with the bad files. */
+    rl_imagenet_config_default(&cfg);
+    cfg.root = fp(0, ".");
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s'/*.JPEG '%s'", fp(0, "badtree/x"), fp(1, "bad"),
+             fp(2, "badtree/x"));
+    if (system(cmd)) printf("Bail out! %s\n", cmd);
+    cfg.root = fp(0, "badtree");
+    st = rl_imagenet_open(&s, &cfg, &err);
+    tap_ok(st == RL_OK && s->count == 3, "bad-file tree opens (3 files)");
+    for (int64_t i = 0; !st && i < s->count; i++) {
+        rl_status g = rl_source_get(s, i, 0, 0, 1, a, &err);
+        tap_ok(g == RL_ERR_FORMAT && strstr(err.msg, s->ids[i]), "get %s -> format error: %.160s", s->ids[i], err.msg);
+    }
+    rl_source_destroy(s);
+    free(a);
+    free(b);
+    return tap_done();
+}
