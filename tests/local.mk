@@ -3,3 +3,6 @@ check_PROGRAMS += tests/test_nn
 tests_test_nn_SOURCES = tests/test_nn.c tests/tap.h
 tests_test_nn_LDADD = librelab.la $(RELAB_LIBS)
 TESTS += tests/test_nn
+check_PROGRAMS += tests/test_parity
+tests_test_parity_SOURCES = tests/test_parity.c tests/tap.h
+tests_test_parity_LDADD = librelab.la $(RELAB_LIBS)

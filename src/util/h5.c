@@ -175,8 +175,8 @@ rl_status rl_h5_read_string(hid_t file, const char *name, char **out, const char
     if (H5Tget_class(ftype) != H5T_STRING) {
         st = rl_fail(err, RL_ERR_FORMAT, "%s: dataset '%s' is not a string", path, name);
     } else if (H5Tis_variable_str(ftype) > 0) {
-        hid_t mtype = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mtype, H5T_VARIABLE);
+        /* same character set as the file: HDF5 does not convert ASCII <-> UTF-8 */
+        hid_t mtype = H5Tcopy(ftype);
         char *s = NULL;
         if (H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) < 0 || !s) {
             st = rl_fail(err, RL_ERR_FORMAT, "%s: cannot read string '%s'", path, name);
@@ -188,8 +188,7 @@ rl_status rl_h5_read_string(hid_t file, const char *name, char **out, const char
     } else {
         size_t n = H5Tget_size(ftype);
         char *s = calloc(n + 1, 1);
-        hid_t mtype = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mtype, n);
+        hid_t mtype = H5Tcopy(ftype);
         if (!s || H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) < 0) {
             free(s);
             st = rl_fail(err, RL_ERR_FORMAT, "%s: cannot read string '%s'", path, name);
