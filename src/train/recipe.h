@@ -77,12 +77,14 @@ typedef struct {
 
     /* ---- data ---- */
     rl_data_kind data;                       /* data: fashion-mnist|imagenet|folder; REQUIRED */
-    char data_dir[RL_RECIPE_PATH_MAX];       /* data_dir: default /usr/share/datasets/fashion-mnist for
-                                                fashion-mnist, required otherwise ("" = auto before finish) */
+    char data_dir[RL_RECIPE_PATH_MAX];       /* data_dir: fashion-mnist: the IDX folder (default
+                                                /usr/share/datasets/fashion-mnist); imagenet: holds train/<wnid>/;
+                                                folder: the class-folder tree; required unless fashion-mnist
+                                                ("" = auto before finish) */
     char train_list[RL_RECIPE_PATH_MAX];     /* train_list: label list replacing the training labels/subset; "" = none */
-    char val_dir[RL_RECIPE_PATH_MAX];        /* val_dir: ImageNet flat val folder; "" = none */
-    char val_labels[RL_RECIPE_PATH_MAX];     /* val_labels: one WNID (or class index) per val image; "" = none */
-    char classes[RL_RECIPE_PATH_MAX];        /* classes: classes.tsv; "" = none */
+    char val_dir[RL_RECIPE_PATH_MAX];        /* val_dir: flat val folder (with val_labels) or class-folder tree; "" = none */
+    char val_labels[RL_RECIPE_PATH_MAX];     /* val_labels: one WNID per line for val_dir's images in strcmp order; "" = none */
+    char classes[RL_RECIPE_PATH_MAX];        /* classes: classes.tsv (index<TAB>wnid[<TAB>name]); "" = sorted folder names */
     int64_t val_split;          /* val_split: >= 0, training images held out for validation; 0 = use test/val set */
     int64_t train_subset;       /* train_subset: >= 0, seeded subset of the training images; 0 = all */
     int image_size;             /* image_size: 8..1024; default 224, 28 for fashion-mnist (0 = auto before finish) */
