@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data/idx.h"
 #include "data/loader.h"
 #include "tap.h"
 #include "util/rng.h"
@@ -160,6 +161,54 @@ static float expect_pixel(int64_t i, int epoch, int k)
 {
     rl_rng r = rl_rng_make(99, (uint64_t)epoch, (uint64_t)i);
     return (float)(i * 16 + k) + 1e5f * (float)rl_rng_below(&r, 1000);
+}
+
+/* FNV-1a over a whole epoch: x, labels and indices of every batch. */
+static uint64_t epoch_hash(rl_source *s, int threads, int *nbatch, int *checked)
+{
+    rl_loader_config c = {.batch_size = 256, .threads = threads, .seed = 5, .train = 1, .shuffle = 1};
+    rl_loader *l = NULL;
+    rl_error err;
+    uint64_t h = 1469598103934665603ULL;
+    *nbatch = 0;
+    *checked = 1;
+    if (rl_loader_create(s, &c, &l, &err) || rl_loader_start_epoch(l, 1, 0, &err)) return 0;
+    const rl_batch *b;
+    float one[28 * 28];
+    while (!rl_loader_next(l, &b, &err) && b) {
+        const unsigned char *parts[3] = {(const void *)b->x, (const void *)b->labels, (const void *)b->indices};
+        size_t sizes[3] = {(size_t)b->n * 784 * sizeof(float), (size_t)b->n * 4, (size_t)b->n * 8};
+        for (int p = 0; p < 3; p++)
+            for (size_t k = 0; k < sizes[p]; k++) h = (h ^ parts[p][k]) * 1099511628211ULL;
+        /* The last sample of every batch equals a direct get() with the same (seed, epoch). */
+        int j = b->n - 1;
+        rl_source_get(s, b->indices[j], 5, 1, 1, one, &err);
+        *checked &= !memcmp(one, b->x + (size_t)j * 784, sizeof one) && b->labels[j] == s->labels[b->indices[j]];
+        (*nbatch)++;
+    }
+    rl_loader_destroy(l);
+    return h;
+}
+
+/* The loader over the real Fashion-MNIST test set with augmentation. */
+static void real_data(void)
+{
+    const char *img = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+    const char *lab = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz";
+    if (access(img, R_OK) || access(lab, R_OK)) {
+        tap_diag("Fashion-MNIST not installed: skipping the real-data checks");
+        return;
+    }
+    rl_idx_config c = {.images = img, .labels = lab};
+    rl_source *s = NULL;
+    rl_error err;
+    if (!tap_ok(rl_idx_source_open(&c, &s, &err) == RL_OK, "open the Fashion-MNIST test set")) return;
+    int nb0, nb2, ok0, ok2;
+    uint64_t h0 = epoch_hash(s, 0, &nb0, &ok0), h2 = epoch_hash(s, 2, &nb2, &ok2);
+    tap_ok(nb0 == 40 && ok0 && ok2, "Fashion-MNIST epoch: 40 batches of 256 (last 16), samples equal direct get()");
+    tap_ok(h0 == h2 && h0 != 0, "augmented Fashion-MNIST epoch bitwise equal for 0 and 2 threads (%016llx)",
+           (unsigned long long)h0);
+    rl_source_destroy(s);
 }
 
 int main(void)
@@ -379,6 +428,8 @@ int main(void)
         rl_loader_destroy(l);
     }
     s1->count = N;
+
+    real_data();
 
     rl_loader_config bad = {.batch_size = 0};
     rl_loader *l = NULL;
