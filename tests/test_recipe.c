@@ -13,6 +13,7 @@
 
 #include "tap.h"
 #include "train/recipe.h"
+#include "util/rng.h"
 
 static const char *srcdir;
 
@@ -255,6 +256,54 @@ static void documented(void)
     free(hdr);
 }
 
+/* Mutated recipes (bytes flipped, inserted, lines cut) must load or fail with
+ * a message naming the origin; never crash or pass garbage silently. */
+static void fuzz(void)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/recipes/imagenet/r152-both-900ep.recipe", srcdir);
+    char *base = slurp(path);
+    if (!base) {
+        tap_ok(0, "fuzz: cannot read %s", path);
+        return;
+    }
+    size_t n = strlen(base);
+    char *buf = malloc(n + 64);
+    static const char alphabet[] = "=#\"\n ,.-_aez019\t\r\x01\xff";
+    int bad = 0, failed = 0, rounds = 3000;
+    for (int it = 0; it < rounds; it++) {
+        rl_rng r = rl_rng_make(99, (uint64_t)it, 0);
+        memcpy(buf, base, n + 1);
+        size_t len = n;
+        int edits = 1 + (int)rl_rng_below(&r, 4);
+        for (int e = 0; e < edits && len > 1; e++) {
+            size_t at = rl_rng_below(&r, (uint32_t)len);
+            char ch = alphabet[rl_rng_below(&r, sizeof alphabet - 1)];
+            switch (rl_rng_below(&r, 3)) {
+            case 0: buf[at] = ch; break;                                   /* replace */
+            case 1: memmove(buf + at, buf + at + 1, len - at), len--; break; /* delete */
+            default: memmove(buf + at + 1, buf + at, len - at + 1), buf[at] = ch, len++; break;
+            }
+        }
+        rl_recipe rec;
+        rl_error err = {0};
+        err.msg[0] = '\0';
+        rl_status st = rl_recipe_load_text(buf, "fuzz", &rec, &err);
+        if (st != RL_OK) {
+            failed++;
+            if (strncmp(err.msg, "fuzz", 4) != 0) {
+                if (bad++ < 3) tap_diag("message without origin: %s", err.msg);
+            }
+        } else if (!round_trips(&rec, "fuzz")) {
+            bad++;
+        }
+    }
+    tap_ok(bad == 0, "fuzz: %d mutated recipes, %d refused, every refusal names its origin, the rest round-trip",
+           rounds, failed);
+    free(buf);
+    free(base);
+}
+
 int main(void)
 {
     srcdir = getenv("top_srcdir");
@@ -264,5 +313,6 @@ int main(void)
     syntax();
     overrides();
     documented();
+    fuzz();
     return tap_done();
 }
