@@ -518,7 +518,7 @@ rl_status rl_recipe_parse(const char *path, rl_recipe *r, rl_error *err)
 
 rl_status rl_recipe_parse_text(const char *text, const char *origin, rl_recipe *r, rl_error *err)
 {
-    parse_ctx ctx = {origin, {0}};
+    parse_ctx ctx = {origin ? origin : "recipe text", {0}};
     return parse_text_ctx(text, r, &ctx, err);
 }
 
@@ -538,6 +538,7 @@ static rl_status set_ctx(rl_recipe *r, const char *assignment, const char *origi
 
 rl_status rl_recipe_set(rl_recipe *r, const char *assignment, const char *origin, rl_error *err)
 {
+    if (!origin) origin = "--set";
     parse_ctx ctx = {origin, {0}};
     return set_ctx(r, assignment, origin, &ctx, err);
 }
@@ -623,7 +624,7 @@ rl_status rl_recipe_load(const char *path, rl_recipe *r, rl_error *err)
 
 rl_status rl_recipe_load_text(const char *text, const char *origin, rl_recipe *r, rl_error *err)
 {
-    parse_ctx ctx = {origin, {0}};
+    parse_ctx ctx = {origin ? origin : "recipe text", {0}};
     rl_recipe_init(r);
     rl_status st = parse_text_ctx(text, r, &ctx, err);
     if (st == RL_OK) st = finish_ctx(r, &ctx, err);

@@ -133,11 +133,11 @@ void rl_recipe_init(rl_recipe *r);
 rl_status rl_recipe_parse(const char *path, rl_recipe *r, rl_error *err);
 
 /* Same for text in memory (e.g. a recipe stored in a checkpoint); origin
- * names it in messages (e.g. "run/ckpt-100.h5:/recipe"). */
+ * names it in messages (e.g. "run/ckpt-100.h5:/recipe"; NULL: "recipe text"). */
 rl_status rl_recipe_parse_text(const char *text, const char *origin, rl_recipe *r, rl_error *err);
 
 /* Applies one "key=value" (spaces allowed around '=', '#' comments not).
- * origin names it in messages (e.g. "--set").  Overrides any earlier value. */
+ * origin names it in messages (e.g. "--set"; NULL: "--set").  Overrides any earlier value. */
 rl_status rl_recipe_set(rl_recipe *r, const char *assignment, const char *origin, rl_error *err);
 
 /* Resolves auto keys from the others and checks required keys and cross-key
