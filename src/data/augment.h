@@ -40,9 +40,9 @@ typedef struct {
     float mean[3], std[3];     /* per channel on [0,1] values; ImageNet's by default */
     /* Decode at the smallest covering DCT scale n/8 (1) or at full size (0).
      * Train defaults to 1 (3-5x faster decode; augmentation is random anyway).
-     * Eval defaults to 0 so it equals torchvision within rounding: the n/8
+     * Eval defaults to 0 so it equals torchvision within rounding: the 4/8
      * IDCT is a sharper low-pass than Pillow's filter and moves pixels near
-     * hard edges by up to ~40/255 (mean ~2/255), measured in tests/test_augment. */
+     * hard edges by up to ~11/255 (mean ~0.4/255), measured in tests/test_augment. */
     int dct_scale_train, dct_scale_eval;
 } rl_augment_config;
 
@@ -76,7 +76,8 @@ rl_view rl_augment_eval_view(int width, int height, const rl_augment_config *c);
  * instead of width x height). */
 rl_view rl_augment_scale_view(const rl_view *v, int width, int height, int scaled_w, int scaled_h);
 
-/* The smallest DCT scale n/8 at which the view still has >= size pixels each way. */
+/* The smallest DCT scale n/8 at which the view still has >= size pixels each
+ * way, where n is 1..4 or 8 (5..7 are slower than a full decode; augment.c). */
 int rl_augment_pick_scale(const rl_view *v, int size);
 
 /* Resamples v of img to out_w x out_h (bilinear, antialiased), normalises
