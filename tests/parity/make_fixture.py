@@ -1,0 +1,243 @@
+#!/usr/bin/python3
+"""make_fixture.py: PyTorch reference values for relab's ResNet parity tests.
+
+One HDF5 file holds, for one seeded torchvision ResNet and one random batch:
+the initial weights, the input and labels, eval-mode logits (float32 and
+float64), one train-mode forward (logits, mean cross-entropy, the gradient of
+every parameter, BN running statistics afterwards) and the weights after one
+SGD step.  The layout is a contract with the C side (docs/parity.md):
+
+  weights/<state_dict key>     initial weights, relab weight format (docs/weights.md)
+  input                        float32 [B, C, S, S] NCHW, x ~ N(0, 1)
+  labels                       int32 [B], uniform in [0, classes)
+  eval/logits                  float32 [B, classes], model.eval() forward
+  eval/logits_double           float64 [B, classes], the same in float64
+  train/logits                 float32 [B, classes], model.train() forward
+  train/loss                   float32 (), F.cross_entropy (mean over batch)
+  train/logits_double          float64 [B, classes], train forward in float64
+  train/loss_double            float64 (), its loss
+  grads/<parameter name>       float32, d loss / d parameter (parameters only)
+  train/running/<bn key>       float32, running_mean / running_var after the
+                               train forward (PyTorch momentum 0.1: new =
+                               0.9 old + 0.1 batch; running_var uses the
+                               unbiased batch variance, n / (n - 1))
+  sgd/<parameter name>         float32, weights after one torch.optim.SGD step
+                               (lr 0.1, momentum 0.9, weight decay 1e-4, not
+                               Nesterov; step 1 = w - lr (g + wd w))
+  arch                         string (), num_classes int32 (), sgd_lr,
+  sgd_momentum, sgd_weight_decay  float32 (); also batch, size, in_channels,
+                               seed int32 () and torch_version string ()
+  grads_double/<parameter name> only with --grads-double: float64 gradients
+  eval/act/<module>, train/act/<module>
+                               only with --activations: float32 outputs of
+                               conv1, bn1, relu, maxpool, every residual block
+                               (layer1.0, ...), avgpool (flattened [B, F])
+
+Random draws, all from torch's global generator after torch.manual_seed(seed),
+in this order: model construction (torchvision init), then for every BN in
+module order weight ~ U(0.5, 1.5), bias ~ N(0, 0.1), running_mean ~ N(0, 0.1),
+running_var ~ U(0.5, 1.5) (num_batches_tracked = 0), then fc.bias ~ N(0, 0.01),
+then the input, then the labels.  CPU, float32, torch.set_num_threads(2).
+
+Usage: make_fixture.py --arch {resnet18,...,resnet152,small} --batch B --size S
+                       [--seed 0] [--classes N] [--in-channels C] [--activations]
+                       [--grads-double]
+                       -o fixture.h5
+Run with /usr/bin/python3 (the Python that sees Debian's torch).
+"""
+
+import argparse
+import copy
+import os
+import sys
+import time
+
+import h5py
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import relab_torch  # noqa: E402  (path set just above)
+
+SGD_LR = 0.1
+SGD_MOMENTUM = 0.9
+SGD_WEIGHT_DECAY = 1e-4
+
+
+def randomize_bn(model):
+    """Non-trivial BN state, so that a wrong use of any of the four is visible."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                c = m.num_features
+                m.weight.copy_(torch.rand(c) + 0.5)
+                m.bias.copy_(torch.randn(c) * 0.1)
+                m.running_mean.copy_(torch.randn(c) * 0.1)
+                m.running_var.copy_(torch.rand(c) + 0.5)
+                m.num_batches_tracked.zero_()
+        model.fc.bias.copy_(torch.randn(model.fc.out_features) * 0.01)
+
+
+def activation_names(model):
+    """The modules whose outputs --activations records, in forward order."""
+    names = ["conv1", "bn1", "relu", "maxpool"]
+    for stage in ("layer1", "layer2", "layer3", "layer4"):
+        names += ["%s.%d" % (stage, i) for i in range(len(getattr(model, stage)))]
+    return names + ["avgpool"]
+
+
+def forward_recording(model, x, names):
+    """model(x), plus {name: output} for the modules in names (empty names: none)."""
+    acts, hooks = {}, []
+    modules = dict(model.named_modules())
+    for name in names:
+        def hook(_mod, _inp, out, name=name):
+            acts[name] = out.detach().reshape(out.shape[0], -1) if name == "avgpool" else out.detach()
+        hooks.append(modules[name].register_forward_hook(hook))
+    try:
+        y = model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return y, acts
+
+
+def last_hw(args):
+    """Spatial size of layer4's output: /32 for ImageNet ResNets, /8 for small."""
+    size = args.size
+    for _ in range(3 if args.arch == "small" else 5):
+        size = (size + 1) // 2
+    return size
+
+
+def put(f, name, value, dtype):
+    f.create_dataset(name, data=np.asarray(value, dtype=dtype))
+
+
+def put_string(f, name, text):
+    f.create_dataset(name, data=text, dtype=h5py.string_dtype("utf-8"))
+
+
+def make(args):
+    torch.set_num_threads(2)
+    torch.use_deterministic_algorithms(True)
+    classes = args.classes or relab_torch.default_classes(args.arch)
+    t0 = time.perf_counter()
+    torch.manual_seed(args.seed)
+    model = relab_torch.build_model(args.arch, classes, args.in_channels)
+    randomize_bn(model)
+    x = torch.randn(args.batch, args.in_channels, args.size, args.size, dtype=torch.float32)
+    labels = torch.randint(0, classes, (args.batch,), dtype=torch.int64)
+    initial = copy.deepcopy(model.state_dict())
+    names = activation_names(model) if args.activations else []
+    t_build = time.perf_counter()
+
+    model.eval()
+    with torch.no_grad():
+        eval_logits, eval_acts = forward_recording(model, x, names)
+    t_eval = time.perf_counter()
+
+    model_d = copy.deepcopy(model).double().eval()
+    with torch.no_grad():
+        eval_logits_d = model_d(x.double())
+    # The same train step in float64: few values per channel in a BN (batch x
+    # layer4's H x W) make train mode ill-conditioned, and this shows by how much.
+    model_d.train()
+    train_logits_d = model_d(x.double())
+    loss_d = F.cross_entropy(train_logits_d, labels)
+    grads_d = {}
+    if args.grads_double:
+        loss_d.backward()
+        grads_d = {n: p.grad.detach().clone() for n, p in model_d.named_parameters()}
+    train_logits_d = train_logits_d.detach()
+    del model_d
+    t_double = time.perf_counter()
+
+    train_model = relab_torch.build_model(args.arch, classes, args.in_channels)
+    train_model.load_state_dict(initial, strict=True)
+    train_model.train()
+    train_logits, train_acts = forward_recording(train_model, x, names)
+    loss = F.cross_entropy(train_logits, labels)
+    loss.backward()
+    grads = {n: p.grad.detach().clone() for n, p in train_model.named_parameters()}
+    running = {k: v.detach().clone() for k, v in train_model.state_dict().items()
+               if k.endswith(".running_mean") or k.endswith(".running_var")}
+    # Forward and backward leave parameters untouched, so the step starts from the initial weights.
+    opt = torch.optim.SGD(train_model.parameters(), lr=SGD_LR, momentum=SGD_MOMENTUM,
+                          weight_decay=SGD_WEIGHT_DECAY, nesterov=False)
+    opt.step()
+    stepped = {n: p.detach().clone() for n, p in train_model.named_parameters()}
+    t_train = time.perf_counter()
+
+    with h5py.File(args.output, "w") as f:
+        relab_torch.write_state_dict(f.create_group("weights"), initial)
+        put(f, "input", x.numpy(), np.float32)
+        put(f, "labels", labels.numpy(), np.int32)
+        put(f, "eval/logits", eval_logits.numpy(), np.float32)
+        put(f, "eval/logits_double", eval_logits_d.numpy(), np.float64)
+        put(f, "train/logits", train_logits.detach().numpy(), np.float32)
+        put(f, "train/loss", loss.item(), np.float32)
+        put(f, "train/logits_double", train_logits_d.numpy(), np.float64)
+        put(f, "train/loss_double", loss_d.item(), np.float64)
+        for n, g in grads_d.items():
+            put(f, "grads_double/" + n, g.numpy(), np.float64)
+        for n, g in grads.items():
+            put(f, "grads/" + n, g.numpy(), np.float32)
+        for k, v in running.items():
+            put(f, "train/running/" + k, v.numpy(), np.float32)
+        for n, w in stepped.items():
+            put(f, "sgd/" + n, w.numpy(), np.float32)
+        for n, a in eval_acts.items():
+            put(f, "eval/act/" + n, a.numpy(), np.float32)
+        for n, a in train_acts.items():
+            put(f, "train/act/" + n, a.numpy(), np.float32)
+        put_string(f, "arch", args.arch)
+        put_string(f, "torch_version", torch.__version__)
+        put(f, "num_classes", classes, np.int32)
+        put(f, "batch", args.batch, np.int32)
+        put(f, "size", args.size, np.int32)
+        put(f, "in_channels", args.in_channels, np.int32)
+        put(f, "seed", args.seed, np.int32)
+        put(f, "sgd_lr", SGD_LR, np.float32)
+        put(f, "sgd_momentum", SGD_MOMENTUM, np.float32)
+        put(f, "sgd_weight_decay", SGD_WEIGHT_DECAY, np.float32)
+    t_write = time.perf_counter()
+
+    ev_err = (eval_logits.double() - eval_logits_d).abs().max().item() / eval_logits_d.abs().max().item()
+    tr_err = (train_logits.detach().double() - train_logits_d).abs().max().item() / train_logits_d.abs().max().item()
+    print("%s: %s batch %d, %dx%dx%d, %d classes, seed %d: loss %.6f; max|f32 - f64| / max|f64| of the logits: "
+          "eval %.3g (max|logit| %.3g), train %.3g"
+          % (args.output, args.arch, args.batch, args.in_channels, args.size, args.size, classes, args.seed,
+             loss.item(), ev_err, eval_logits_d.abs().max().item(), tr_err))
+    if tr_err > 1e-3:
+        print("warning: train mode is ill-conditioned here (float32 differs from float64 by %.2g relative): a BN in "
+              "the last stage sees only batch x H x W = %d values per channel; raise --batch or --size"
+              % (tr_err, args.batch * last_hw(args) ** 2))
+    print("time: build %.2fs, eval %.2fs, float64 eval+train %.2fs, train+sgd %.2fs, write %.2fs, total %.2fs"
+          % (t_build - t0, t_eval - t_build, t_double - t_eval, t_train - t_double, t_write - t_train,
+             t_write - t0))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Write a PyTorch reference fixture for relab's parity tests.")
+    p.add_argument("--arch", required=True, choices=relab_torch.ARCHS)
+    p.add_argument("--batch", type=int, required=True)
+    p.add_argument("--size", type=int, required=True, help="input height = width")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--classes", type=int, default=None, help="default 1000 (small: 10)")
+    p.add_argument("--in-channels", type=int, default=3, help="3 (RGB) or 1 (grey, e.g. 28x28 Fashion-MNIST)")
+    p.add_argument("--grads-double", action="store_true", help="also store float64 gradients (grads_double/)")
+    p.add_argument("--activations", action="store_true", help="also store per-block outputs (eval/act, train/act)")
+    p.add_argument("-o", "--output", required=True)
+    args = p.parse_args(argv)
+    if args.batch < 2:
+        p.error("--batch must be >= 2 (train-mode BN needs more than one value per channel)")
+    if args.size < 1 or args.in_channels < 1:
+        p.error("--size and --in-channels must be positive")
+    make(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+#!/usr/bin/python3
+"""test_make_fixture.py: checks make_fixture.py's output against numpy (TAP).
+
+The fixture's numbers come from torch; this test recomputes them without torch
+from the stored weights and input: a float64 numpy ResNet forward (conv as a
+sliding-window tensordot, BN with eps 1e-5, max-pool 3x3/2 pad 1, global average
+pool, fc) in eval mode and in train mode (batch statistics), mean cross-entropy,
+BN running statistics (0.9 old + 0.1 batch, unbiased variance), the SGD step
+w - lr (g + wd w), and the gradients through central differences of the numpy
+train-mode loss along random directions.  Also checks the file's key set and
+dtypes against the contract in docs/parity.md.  Runs two small fixtures
+("small" 3x32x32 and 1x28x28, resnet50 at 32x32) in a temporary folder.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
+
+BN_EPS = 1e-5
+n_test = 0
+n_fail = 0
+
+
+def ok(cond, what):
+    global n_test, n_fail
+    n_test += 1
+    if not cond:
+        n_fail += 1
+    print("%s %d - %s" % ("ok" if cond else "not ok", n_test, what), flush=True)
+
+
+def close(got, want, rtol, atol, what):
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    err = np.abs(got - want)
+    bound = atol + rtol * np.abs(want)
+    good = got.shape == want.shape and bool(np.all(err <= bound))
+    ok(good, "%s: max err %.3g (rtol %g, atol %g)" % (what, err.max() if err.size else 0.0, rtol, atol))
+
+
+# ---- numpy reference ResNet (float64, torchvision v1.5 semantics) ----------
+
+def conv(x, w, stride, pad):
+    """x (N, C, H, W), w (OC, C, KH, KW) -> (N, OC, OH, OW); cross-correlation like torch."""
+    kh, kw = w.shape[2], w.shape[3]
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    return np.einsum("nchwij,ocij->nohw", win, w, optimize=True)
+
+
+def maxpool(x):
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    win = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(2, 3))[:, :, ::2, ::2]
+    return win.max(axis=(4, 5))
+
+
+class Ref:
+    """Forward of the ResNet described by a weights dict {state_dict key: array}."""
+
+    def __init__(self, w, train):
+        self.w = {k: np.asarray(v, np.float64) for k, v in w.items()}
+        self.train = train
+        self.batch_stats = {}  # bn prefix -> (mean, unbiased var) in train mode
+
+    def bn(self, x, p):
+        w = self.w
+        if self.train:
+            mean = x.mean(axis=(0, 2, 3))
+            var = x.var(axis=(0, 2, 3))
+            n = x.shape[0] * x.shape[2] * x.shape[3]
+            self.batch_stats[p] = (mean, var * n / (n - 1))
+        else:
+            mean, var = w[p + ".running_mean"], w[p + ".running_var"]
+        scale = w[p + ".weight"] / np.sqrt(var + BN_EPS)
+        return (x - mean[None, :, None, None]) * scale[None, :, None, None] + w[p + ".bias"][None, :, None, None]
+
+    def block(self, x, p, stride):
+        w = self.w
+        relu = lambda t: np.maximum(t, 0.0)  # noqa: E731
+        if p + ".conv3.weight" in w:  # bottleneck: stride on the 3x3 (torchvision v1.5)
+            y = relu(self.bn(conv(x, w[p + ".conv1.weight"], 1, 0), p + ".bn1"))
+            y = relu(self.bn(conv(y, w[p + ".conv2.weight"], stride, 1), p + ".bn2"))
+            y = self.bn(conv(y, w[p + ".conv3.weight"], 1, 0), p + ".bn3")
+        else:
+            y = relu(self.bn(conv(x, w[p + ".conv1.weight"], stride, 1), p + ".bn1"))
+            y = self.bn(conv(y, w[p + ".conv2.weight"], 1, 1), p + ".bn2")
+        if p + ".downsample.0.weight" in w:
+            x = self.bn(conv(x, w[p + ".downsample.0.weight"], stride, 0), p + ".downsample.1")
+        return relu(y + x)
+
+    def forward(self, x):
+        w = self.w
+        k = w["conv1.weight"].shape[2]
+        small = k == 3
+        y = conv(np.asarray(x, np.float64), w["conv1.weight"], 1 if small else 2, 1 if small else 3)
+        y = np.maximum(self.bn(y, "bn1"), 0.0)
+        if not small:
+            y = maxpool(y)
+        for s in range(1, 5):
+            b = 0
+            while "layer%d.%d.conv1.weight" % (s, b) in w:
+                y = self.block(y, "layer%d.%d" % (s, b), 2 if (s > 1 and b == 0) else 1)
+                b += 1
+        y = y.mean(axis=(2, 3))
+        return y @ w["fc.weight"].T + w["fc.bias"]
+
+
+def cross_entropy(logits, labels):
+    z = logits - logits.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return -logp[np.arange(len(labels)), labels].mean()
+
+
+# ---- checks -----------------------------------------------------------------
+
+def check_fixture(path, arch, classes, batch, chans, size, fd_dirs, tol32, fd_rtol):
+    import relab_torch
+    import torch
+
+    f = h5py.File(path, "r")
+    tag = os.path.basename(path)
+    ref_model = relab_torch.build_model(arch, classes, chans)
+    sd = ref_model.state_dict()
+    params = [n for n, _ in ref_model.named_parameters()]
+    running = [k for k in sd if k.endswith(".running_mean") or k.endswith(".running_var")]
+
+    # Layout: the contract in docs/parity.md.
+    try:
+        weights = relab_torch.read_state_dict(f["weights"], sd, tag + ":weights/")
+        ok(True, "%s: weights/ is a strict relab state_dict (%d tensors)" % (tag, len(weights)))
+    except relab_torch.RelabFormatError as e:
+        ok(False, "%s: weights/ is a strict relab state_dict: %s" % (tag, e))
+        return
+    w = {k: v.numpy() for k, v in weights.items()}
+    ok(sorted(f["grads"].keys()) == sorted(params) and sorted(f["sgd"].keys()) == sorted(params),
+       "%s: grads/ and sgd/ hold exactly the %d parameters" % (tag, len(params)))
+    ok(sorted(f["train/running"].keys()) == sorted(running),
+       "%s: train/running/ holds exactly the %d BN running statistics" % (tag, len(running)))
+    x, labels = f["input"][()], f["labels"][()]
+    ok(x.dtype == np.float32 and x.shape == (batch, chans, size, size), "%s: input float32 %s" % (tag, x.shape))
+    ok(labels.dtype == np.int32 and labels.shape == (batch,) and labels.min() >= 0 and labels.max() < classes,
+       "%s: labels int32 [%d] in [0, %d)" % (tag, batch, classes))
+    ok(f["arch"][()].decode() == arch and int(f["num_classes"][()]) == classes
+       and f["num_classes"].dtype == np.int32 and f["num_classes"].shape == (), "%s: arch, num_classes" % tag)
+    ok(np.float32(f["sgd_lr"][()]) == np.float32(0.1) and np.float32(f["sgd_momentum"][()]) == np.float32(0.9)
+       and np.float32(f["sgd_weight_decay"][()]) == np.float32(1e-4) and f["sgd_lr"].dtype == np.float32,
+       "%s: sgd_lr 0.1, sgd_momentum 0.9, sgd_weight_decay 1e-4 (float32 scalars)" % tag)
+    bn_w = np.concatenate([w[k] for k in sd if k.endswith("bn1.weight") or k.endswith("bn2.weight")])
+    nbt = [int(w[k]) for k in sd if k.endswith("num_batches_tracked")]
+    ok(0.5 <= bn_w.min() and bn_w.max() <= 1.5 and bn_w.std() > 0.2 and set(nbt) == {0},
+       "%s: BN weights drawn from U(0.5, 1.5), num_batches_tracked 0" % tag)
+
+    # Eval forward, float64 numpy vs the stored float32 and float64 torch logits.
+    ev = Ref(w, train=False).forward(x)
+    scale = np.abs(ev).max()
+    close(f["eval/logits_double"][()], ev, 0, 1e-9 * scale, "%s: eval/logits_double = numpy float64 forward" % tag)
+    close(f["eval/logits"][()], ev, 0, 2e-5 * scale, "%s: eval/logits (float32) = numpy forward" % tag)
+    tr_ref = Ref(w, train=True)
+    tr = tr_ref.forward(x)
+    tscale = np.abs(tr).max()
+    close(f["train/logits_double"][()], tr, 0, 1e-9 * tscale,
+          "%s: train/logits_double = numpy float64 batch-stat forward" % tag)
+    close(f["train/loss_double"][()], cross_entropy(tr, labels), 1e-12, 0,
+          "%s: train/loss_double = numpy mean cross-entropy" % tag)
+
+    # Float32 train forward: logits, loss, BN running statistics (train mode
+    # amplifies rounding more than eval mode; tol32 is set per case).
+    close(f["train/logits"][()], tr, 0, tol32 * tscale, "%s: train/logits = numpy batch-stat forward" % tag)
+    close(f["train/loss"][()], cross_entropy(f["train/logits"][()].astype(np.float64), labels), 1e-6, 0,
+          "%s: train/loss = numpy mean cross-entropy of train/logits" % tag)
+    got_rm, want_rm = [], []
+    for p, (mean, var) in tr_ref.batch_stats.items():
+        got_rm += [f["train/running/%s.running_mean" % p][()], f["train/running/%s.running_var" % p][()]]
+        want_rm += [0.9 * w[p + ".running_mean"] + 0.1 * mean, 0.9 * w[p + ".running_var"] + 0.1 * var]
+    close(np.concatenate(got_rm), np.concatenate(want_rm), 10 * tol32, 1e-5,
+          "%s: train/running = 0.9 old + 0.1 batch (unbiased var), %d BNs" % (tag, len(tr_ref.batch_stats)))
+
+    # SGD step from the stored gradients, in float32 like torch (d = g + wd w; w - lr d).
+    g = {n: f["grads/" + n][()] for n in params}
+    got = np.concatenate([f["sgd/" + n][()].ravel() for n in params])
+    want = np.concatenate([(w[n] - np.float32(0.1) * (g[n] + np.float32(1e-4) * w[n])).ravel() for n in params])
+    # Two float32 roundings, each within half an ulp of its operands' size.
+    ulp = np.concatenate([(np.abs(w[n]) + np.abs(np.float32(0.1) * g[n])).ravel() for n in params]) * 2.0 ** -23
+    err = np.abs(got.astype(np.float64) - want)
+    ok(bool(np.all(err <= 2 * ulp + 1e-30)),
+       "%s: sgd/ = w - 0.1 (g + 1e-4 w) within 2 ulp over %d values (max err %.3g)" % (tag, got.size, err.max()))
+
+    # Gradients: central differences of the numpy float64 loss along random directions.
+    rng = np.random.default_rng(7)
+    for name in fd_dirs:
+        keys = params if name == "all" else [name]
+        # Unit direction: half along the stored gradient (a wrong size or
+        # direction shows), half random (a wrong component shows).
+        gnorm = np.sqrt(sum(float((g[k].astype(np.float64) ** 2).sum()) for k in keys))
+        r = {k: rng.standard_normal(w[k].shape) for k in keys}
+        rnorm = np.sqrt(sum(float((r[k] ** 2).sum()) for k in keys))
+        d = {k: g[k] / gnorm + r[k] / rnorm for k in keys}
+        # Small steps: with larger ones the difference crosses ReLU kinks.
+        eps = 1e-6
+
+        def loss_at(sign):
+            w2 = dict(w)
+            for k in keys:
+                w2[k] = w[k].astype(np.float64) + sign * eps * d[k]
+            return cross_entropy(Ref(w2, train=True).forward(x), labels)
+
+        fd = (loss_at(1) - loss_at(-1)) / (2 * eps)
+        an = sum(float((g[k].astype(np.float64) * d[k]).sum()) for k in keys)
+        close(an, fd, fd_rtol, 1e-7, "%s: grads/ along a random direction of %s = central difference" % (tag, name))
+    f.close()
+    del torch
+
+
+def main():
+    try:
+        import torch  # noqa: F401
+        import torchvision  # noqa: F401
+    except ImportError as e:
+        print("1..0 # SKIP needs torch and torchvision (%s); run with /usr/bin/python3" % e)
+        return 0
+    # (arch, classes, batch, channels, size, gradient directions, float32
+    # tolerance, gradient tolerance).  resnet50 with 2 images of 64x64 leaves
+    # 8 values per channel to layer4's BNs: float32 gradients there are ~2%
+    # off float64 ones (see docs/parity.md), so only layer4 is checked, loosely.
+    cases = [
+        ("small", 10, 4, 3, 32, ["all", "conv1.weight", "fc.weight"], 2e-5, 1e-3),
+        ("small", 10, 3, 1, 28, ["all"], 2e-5, 1e-3),
+        ("resnet50", 10, 2, 3, 64, ["layer4.2.conv3.weight"], 3e-4, 1e-2),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for arch, classes, batch, chans, size, dirs, tol32, fd_rtol in cases:
+            out = os.path.join(tmp, "%s_%d_%d.h5" % (arch, chans, size))
+            cmd = [sys.executable, os.path.join(HERE, "make_fixture.py"), "--arch", arch, "--batch", str(batch),
+                   "--size", str(size), "--in-channels", str(chans), "--classes", str(classes), "--seed", "1",
+                   "-o", out]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            for line in (r.stdout + r.stderr).splitlines():
+                print("# " + line)
+            ok(r.returncode == 0, "make_fixture.py --arch %s --in-channels %d --size %d exits 0" % (arch, chans, size))
+            if r.returncode == 0:
+                check_fixture(out, arch, classes, batch, chans, size, dirs, tol32, fd_rtol)
+    print("1..%d" % n_test)
+    return 1 if n_fail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
