@@ -1,0 +1,235 @@
+#!/usr/bin/python3
+"""pytorch_train_step.py: PyTorch's half of relab's train-step benchmark.
+
+Measures torchvision ResNet throughput on the CPU for one fixed, resident batch
+(no data loading): a train step is forward + mean cross-entropy + backward +
+torch.optim.SGD step (momentum 0.9, weight decay 1e-4, lr 0.1 * batch / 256,
+the linear-scaling rule of Goyal et al. 2017); --forward-only measures
+inference instead (model.eval(), torch.no_grad()).  Reports images/s from the
+median step time after the warm-up steps, the min/mean/max step times, peak
+RSS (getrusage ru_maxrss, MiB: the whole process, model and batch included),
+and the backends torch ran on (oneDNN, ATen's CPU capability, the BLAS library
+and OpenBLAS core, the allocator).
+
+  pytorch_train_step.py --arch resnet50 --batch 32 --size 224 --threads 2 \
+      --steps 10 --warmup 2 [--channels-last] [--forward-only] [--json] [--tuned]
+
+--json prints exactly one JSON line (fields below) and nothing else on stdout.
+The "tuned" configuration runs with jemalloc, whose retained dirty pages avoid
+re-faulting the large activation buffers every step:
+  LD_PRELOAD=libjemalloc.so.2 MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 \
+      /usr/bin/python3 bench/pytorch_train_step.py ...
+(Debian package libjemalloc2); --tuned does the same by re-executing itself
+with those two variables set.  OPENBLAS_CORETYPE, OMP_NUM_THREADS and
+OPENBLAS_NUM_THREADS are honoured when set; the latter two default to
+--threads.  Run with /usr/bin/python3 (the Python that sees Debian's torch).
+"""
+
+import argparse
+import ctypes
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+
+JEMALLOC = "libjemalloc.so.2"
+JEMALLOC_CONF = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
+JEMALLOC_PATHS = ("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "/usr/lib/aarch64-linux-gnu/libjemalloc.so.2")
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(description="PyTorch CPU train-step throughput (images/s) and peak RSS.")
+    p.add_argument("--arch", default="resnet50", help="resnet18/34/50/101/152 or small (default resnet50)")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--size", type=int, default=224, help="input height = width (default 224)")
+    p.add_argument("--classes", type=int, default=None, help="default 1000 (small: 10)")
+    p.add_argument("--in-channels", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    p.add_argument("--steps", type=int, default=10, help="timed steps after the warm-up (default 10)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed first steps (default 2)")
+    p.add_argument("--channels-last", action="store_true", help="NHWC memory format for model and input")
+    p.add_argument("--forward-only", action="store_true", help="inference: eval mode, no_grad, no optimizer")
+    p.add_argument("--json", action="store_true", help="print one JSON line only")
+    p.add_argument("--tuned", action="store_true", help="re-run under jemalloc (LD_PRELOAD, MALLOC_CONF)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    if args.batch < 1 or args.steps < 1 or args.warmup < 0 or args.threads < 1 or args.size < 1:
+        p.error("--batch, --steps, --threads, --size must be >= 1 and --warmup >= 0")
+    if not args.forward_only and args.batch < 2:
+        p.error("--batch must be >= 2 for a train step (batch-norm statistics)")
+    return args
+
+
+def reexec_tuned():
+    """With --tuned, restart once under jemalloc unless it is already preloaded."""
+    if JEMALLOC in os.environ.get("LD_PRELOAD", ""):
+        return
+    if not any(os.path.exists(p) for p in JEMALLOC_PATHS):
+        sys.exit("pytorch_train_step.py: --tuned needs %s; hint: apt-get install libjemalloc2" % JEMALLOC)
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = (JEMALLOC + " " + env.get("LD_PRELOAD", "")).strip()
+    env["MALLOC_CONF"] = JEMALLOC_CONF
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:], env)
+
+
+def mapped_libraries():
+    """Paths of the shared libraries mapped into this process."""
+    libs = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 6 and ".so" in parts[5]:
+                    libs.add(parts[5])
+    except OSError:
+        pass
+    return sorted(libs)
+
+
+def openblas_info(libs):
+    """(library path, core name, threading) of a loaded OpenBLAS, or Nones."""
+    for path in libs:
+        if "openblas" in os.path.basename(path):
+            try:
+                lib = ctypes.CDLL(path)
+                lib.openblas_get_corename.restype = ctypes.c_char_p
+                lib.openblas_get_parallel.restype = ctypes.c_int
+                par = {0: "sequential", 1: "pthreads", 2: "openmp"}.get(lib.openblas_get_parallel(), "unknown")
+                return path, lib.openblas_get_corename().decode(), par
+            except (OSError, AttributeError):
+                return path, None, None
+    return None, None, None
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def backend_info(torch):
+    cfg = torch.__config__.show()
+    capability = next((line.split(":", 1)[1].strip() for line in cfg.splitlines() if "CPU capability" in line), None)
+    onednn = next((line.strip(" -") for line in cfg.splitlines() if "MKL-DNN" in line or "oneDNN" in line), None)
+    par = torch.__config__.parallel_info()
+    par_backend = next((line.split(":", 1)[1].strip() for line in par.splitlines()
+                        if line.startswith("ATen parallel backend")), None)
+    libs = mapped_libraries()
+    blas_path, core, blas_par = openblas_info(libs)
+    jemalloc = any("jemalloc" in os.path.basename(p) for p in libs)
+    return {
+        "torch": torch.__version__,
+        "mkldnn_enabled": bool(torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled),
+        "onednn": onednn,
+        "cpu_capability": capability,
+        "aten_parallel": par_backend,
+        "blas": blas_path,
+        "openblas_core": core,
+        "openblas_threading": blas_par,
+        "openblas_coretype_env": os.environ.get("OPENBLAS_CORETYPE"),
+        "allocator": "jemalloc" if jemalloc else "glibc",
+        "malloc_conf": os.environ.get("MALLOC_CONF") if jemalloc else None,
+        "cpu": cpu_model(),
+    }
+
+
+def run(args):
+    import torch
+    import torch.nn.functional as F
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+    import relab_torch
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    classes = args.classes or relab_torch.default_classes(args.arch)
+    model = relab_torch.build_model(args.arch, classes, args.in_channels)
+    x = torch.randn(args.batch, args.in_channels, args.size, args.size)
+    y = torch.randint(0, classes, (args.batch,))
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    lr = 0.1 * args.batch / 256
+    opt = None
+    if args.forward_only:
+        model.eval()
+    else:
+        model.train()
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
+
+    times, loss = [], float("nan")
+    for i in range(args.warmup + args.steps):
+        t0 = time.perf_counter()
+        if args.forward_only:
+            with torch.no_grad():
+                out = model(x)
+        else:
+            opt.zero_grad(set_to_none=True)
+            out = model(x)
+            step_loss = F.cross_entropy(out, y)
+            step_loss.backward()
+            opt.step()
+            loss = step_loss.item()
+        t1 = time.perf_counter()
+        if i >= args.warmup:
+            times.append(t1 - t0)
+    med = statistics.median(times)
+    result = {
+        "bench": "pytorch_train_step",
+        "arch": args.arch,
+        "mode": "forward" if args.forward_only else "train",
+        "batch": args.batch,
+        "size": args.size,
+        "in_channels": args.in_channels,
+        "classes": classes,
+        "threads": args.threads,
+        "channels_last": args.channels_last,
+        "warmup": args.warmup,
+        "steps": args.steps,
+        "images_per_s": args.batch / med,
+        "step_s_median": med,
+        "step_s_min": min(times),
+        "step_s_mean": statistics.fmean(times),
+        "step_s_max": max(times),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "last_loss": loss,
+        "sgd_lr": None if args.forward_only else lr,
+    }
+    result.update(backend_info(torch))
+    return result
+
+
+def main(argv=None):
+    args = parse(argv)
+    if args.tuned:
+        reexec_tuned()
+    # OpenMP and OpenBLAS read their thread counts when they load, i.e. at "import torch".
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
+    r = run(args)
+    if args.json:
+        print(json.dumps(r, sort_keys=True))
+        return 0
+    print("%s %s, batch %d, %dx%dx%d, %d threads%s: %.2f images/s (median step %.3f s; min %.3f, mean %.3f, "
+          "max %.3f over %d steps after %d warm-up)"
+          % (r["arch"], r["mode"], r["batch"], r["in_channels"], r["size"], r["size"], r["threads"],
+             ", channels-last" if r["channels_last"] else "", r["images_per_s"], r["step_s_median"],
+             r["step_s_min"], r["step_s_mean"], r["step_s_max"], r["steps"], r["warmup"]))
+    print("peak RSS %.0f MiB; torch %s, oneDNN %s (%s), CPU capability %s, ATen %s; BLAS %s (core %s, %s); "
+          "allocator %s%s; CPU %s"
+          % (r["peak_rss_mib"], r["torch"], "on" if r["mkldnn_enabled"] else "off", r["onednn"],
+             r["cpu_capability"], r["aten_parallel"], r["blas"], r["openblas_core"], r["openblas_threading"],
+             r["allocator"], " (%s)" % r["malloc_conf"] if r["malloc_conf"] else "", r["cpu"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
