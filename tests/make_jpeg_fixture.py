@@ -12,6 +12,7 @@ OUTDIR/val/ILSVRC2012_val_%08d.JPEG  flat validation folder
 OUTDIR/val_labels.txt                one WNID per line, in file-name order
 OUTDIR/classes.tsv                   index, wnid, name (like shared/imagenet)
 OUTDIR/bad/                          truncated.JPEG, corrupt.JPEG, png.JPEG
+OUTDIR/extra/                        progressive, 4:4:4, restart-marker, 4:2:2 JPEGs
 OUTDIR/ref/manifest.tsv              relpath  kind  width  height  reffile
    kind "rgb":     Pillow decode + convert('RGB'), raw uint8 HWC
    kind "draftN":  Pillow draft decode at scale 1/N (libjpeg DCT scaling)
@@ -74,6 +75,16 @@ def main():
     cmyk.save(os.path.join(out, rel), quality=90)  # Pillow writes Adobe (inverted) CMYK
     files.append(rel)
 
+    # Encodings ImageNet also has: progressive, 4:4:4 chroma, restart markers.
+    os.makedirs(os.path.join(out, "extra"), exist_ok=True)
+    extra = []
+    for name, kw in [("progressive", dict(progressive=True)), ("yuv444", dict(subsampling=0)),
+                     ("restart", dict(restart_marker_blocks=4)), ("q50_422", dict(quality=50, subsampling=1))]:
+        rel = "extra/%s.JPEG" % name
+        kw.setdefault("quality", 90)
+        collage(imgs, 50 + len(extra), 413, 297).save(os.path.join(out, rel), **kw)
+        extra.append(rel)
+
     val_labels = []
     for i in range(6):
         w, h = SIZES[(i + 1) % len(SIZES)]
@@ -101,14 +112,14 @@ def main():
     collage(imgs, 40, 64, 48).save(os.path.join(out, "bad/png.JPEG"), format="PNG")
 
     man = []
-    for n, rel in enumerate(files):
+    for n, rel in enumerate(files + extra):
         im = Image.open(os.path.join(out, rel))
         rgb = im.convert("RGB")
         ref = "ref/%d.rgb" % n
         open(os.path.join(out, ref), "wb").write(rgb.tobytes())
         man.append((rel, "rgb", rgb.width, rgb.height, ref))
     # DCT-scaled decodes by Pillow's draft mode (libjpeg scale 1/N, same IDCT).
-    for rel in files[:1] + files[-8:-7]:
+    for rel in files[:1] + files[-8:-7] + extra:
         for s in (2, 4, 8):
             im = Image.open(os.path.join(out, rel))
             im.draft("RGB", (im.width // s, im.height // s))
