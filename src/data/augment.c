@@ -123,14 +123,14 @@ int rl_augment_pick_scale(const rl_view *v, int size)
 }
 
 /* Filter taps for one axis: output i reads input first[i] .. first[i]+count[i]-1
- * with weights w[i*ksize ...].  Returns ksize. */
+ * with weights w[i*kmax ...].  Returns the widest window K (<= kmax). */
 static int make_taps(double b0, double b1, int lo, int hi, int out_n, int *first, int *count, float *w, int kmax)
 {
     double scale = (b1 - b0) / out_n;
     double fs = scale < 1.0 ? 1.0 : scale;
     double support = fs; /* bilinear support is 1, widened for downscaling */
-    int ksize = (int)ceil(support) * 2 + 1;
-    RL_CHECK(ksize <= kmax);
+    RL_CHECK((int)ceil(support) * 2 + 1 <= kmax);
+    int K = 1;
     for (int i = 0; i < out_n; i++) {
         double center = b0 + (i + 0.5) * scale;
         int a = (int)floor(center - support + 0.5), b = (int)floor(center + support + 0.5);
@@ -140,21 +140,56 @@ static int make_taps(double b0, double b1, int lo, int hi, int out_n, int *first
             a = center < lo ? lo : center >= hi ? hi - 1 : (int)center;
             b = a + 1;
         }
-        int n = b - a;
-        if (n > ksize) n = ksize;
-        float *k = w + (size_t)i * ksize;
-        double sum = 0.0;
-        double tmp[64];
+        first[i] = a;
+        count[i] = b - a;
+        if (b - a > K) K = b - a;
+    }
+    /* With a window of exactly K taps for every output (zero weights padding
+     * the real ones, shifted to stay inside [lo, hi)), the inner loops have a
+     * constant trip count; adding zero products leaves the sums bitwise equal. */
+    int fixed = hi - lo >= K;
+    for (int i = 0; i < out_n; i++) {
+        double center = b0 + (i + 0.5) * scale;
+        int a = first[i], n = count[i];
+        double sum = 0.0, tmp[64];
         for (int t = 0; t < n; t++) {
             double d = fabs((a + t - center + 0.5) / fs);
             tmp[t] = d < 1.0 ? 1.0 - d : 0.0;
             sum += tmp[t];
         }
-        for (int t = 0; t < n; t++) k[t] = (float)(sum > 0.0 ? tmp[t] / sum : 1.0 / n);
-        first[i] = a;
-        count[i] = n;
+        float *k = w + (size_t)i * kmax;
+        int f = a;
+        if (fixed) {
+            if (f + K > hi) f = hi - K;
+            for (int t = 0; t < K; t++) k[t] = 0.0f;
+            first[i] = f;
+            count[i] = K;
+        }
+        for (int t = 0; t < n; t++) k[a - f + t] = (float)(sum > 0.0 ? tmp[t] / sum : 1.0 / n);
     }
-    return ksize;
+    return K;
+}
+
+/* One row of the horizontal pass: dst[i] = sum_t w[i][t] * src[first[i] + t]
+ * per channel.  Called with a constant K where possible so the tap loop
+ * unrolls; K = 0 means "use count[i]". */
+static inline void hpass_row(const uint8_t *src, float *dst, int out_w, const int *first, const int *count,
+                             const float *w, int kstride, const int K)
+{
+    for (int i = 0; i < out_w; i++) {
+        const float *k = w + (size_t)i * kstride;
+        const uint8_t *p = src + (size_t)first[i] * 3;
+        const int n = K ? K : count[i];
+        float r = 0, g = 0, b = 0;
+        for (int t = 0; t < n; t++) {
+            r += k[t] * p[3 * t];
+            g += k[t] * p[3 * t + 1];
+            b += k[t] * p[3 * t + 2];
+        }
+        dst[3 * i] = r;
+        dst[3 * i + 1] = g;
+        dst[3 * i + 2] = b;
+    }
 }
 
 rl_status rl_augment_resample(const rl_image *img, const rl_view *v, int out_w, int out_h, const float mean[3],
@@ -173,7 +208,7 @@ rl_status rl_augment_resample(const rl_image *img, const rl_view *v, int out_w, 
     if (!mem) return rl_fail(err, RL_ERR_NOMEM, "resample: out of memory for %zu bytes of filter taps", nbytes);
     float *wx = (float *)mem, *wy = wx + (size_t)out_w * kx;
     int *fx = (int *)(wy + (size_t)out_h * ky), *cx = fx + out_w, *fy = cx + out_w, *cy = fy + out_h;
-    make_taps(v->x0, v->x1, v->lo_x, v->hi_x, out_w, fx, cx, wx, kx);
+    int Kx = make_taps(v->x0, v->x1, v->lo_x, v->hi_x, out_w, fx, cx, wx, kx);
     make_taps(v->y0, v->y1, v->lo_y, v->hi_y, out_h, fy, cy, wy, ky);
 
     /* Rows the vertical pass reads. */
@@ -188,21 +223,18 @@ rl_status rl_augment_resample(const rl_image *img, const rl_view *v, int out_w, 
         return rl_fail(err, RL_ERR_NOMEM, "resample: out of memory for %d x %d scratch rows", yb - ya, out_w);
     }
     const int W = img->width;
+    int fixed = 1; /* every window has Kx taps (see make_taps) */
+    for (int i = 0; i < out_w; i++) fixed &= cx[i] == Kx;
     for (int y = ya; y < yb; y++) {
         const uint8_t *src = img->pixels + (size_t)y * W * 3;
         float *dst = rows + (size_t)(y - ya) * out_w * 3;
-        for (int i = 0; i < out_w; i++) {
-            const float *k = wx + (size_t)i * kx;
-            const uint8_t *p = src + (size_t)fx[i] * 3;
-            float r = 0, g = 0, b = 0;
-            for (int t = 0; t < cx[i]; t++) {
-                r += k[t] * p[3 * t];
-                g += k[t] * p[3 * t + 1];
-                b += k[t] * p[3 * t + 2];
-            }
-            dst[3 * i] = r;
-            dst[3 * i + 1] = g;
-            dst[3 * i + 2] = b;
+        switch (fixed ? Kx : 0) {
+        case 2: hpass_row(src, dst, out_w, fx, cx, wx, kx, 2); break;
+        case 3: hpass_row(src, dst, out_w, fx, cx, wx, kx, 3); break;
+        case 4: hpass_row(src, dst, out_w, fx, cx, wx, kx, 4); break;
+        case 5: hpass_row(src, dst, out_w, fx, cx, wx, kx, 5); break;
+        case 7: hpass_row(src, dst, out_w, fx, cx, wx, kx, 7); break;
+        default: hpass_row(src, dst, out_w, fx, cx, wx, kx, 0); break;
         }
     }
     float sc[3], sh[3];
