@@ -166,6 +166,26 @@ int main(void)
     tap_close(ev.x1 - ev.x0, 224 * 500.0 / 341, 1e-12, 0, "eval view width = 224*500/341");
     tap_close(ev.y0, 16 * 375.0 / 256, 1e-12, 0, "eval view y0 = 16*375/256");
 
+    /* Constant images stay constant under any view (weights sum to 1): a 1x1
+     * image, a 3000x20 strip (eval: 38x shrink of the long side), 700x500. */
+    const int dims[][2] = {{1, 1}, {3000, 20}, {20, 3000}, {700, 500}};
+    for (size_t s = 0; s < sizeof dims / sizeof dims[0]; s++) {
+        rl_image im = {malloc((size_t)dims[s][0] * dims[s][1] * 3), dims[s][0], dims[s][1]};
+        for (size_t p = 0; p < (size_t)dims[s][0] * dims[s][1]; p++)
+            im.pixels[3 * p] = 10, im.pixels[3 * p + 1] = 128, im.pixels[3 * p + 2] = 251;
+        double m = 0;
+        int good = 1;
+        for (int t = 0; t < 4 && good; t++) {
+            rl_rng r = rl_rng_make(3, 0, (uint64_t)t);
+            rl_view v = t == 0 ? rl_augment_eval_view(im.width, im.height, &c) : rl_augment_train_view(im.width, im.height, &c, &r);
+            good &= rl_augment_resample(&im, &v, 224, 224, raw.mean, raw.std, out, &err) == RL_OK;
+            for (size_t e = 0; e < N; e++) m = fmax(m, fabs(out[e] - (e % 3 == 0 ? 10 : e % 3 == 1 ? 128 : 251) / 255.0));
+        }
+        tap_ok(good && m < 1e-5, "constant %dx%d image: eval and 3 train views constant (max err %.2g)", dims[s][0],
+               dims[s][1], m);
+        free(im.pixels);
+    }
+
     /* Flip rate. */
     int flips = 0;
     for (int i = 0; i < 20000; i++) {

@@ -151,11 +151,10 @@ static int make_taps(double b0, double b1, int lo, int hi, int out_n, int *first
     for (int i = 0; i < out_n; i++) {
         double center = b0 + (i + 0.5) * scale;
         int a = first[i], n = count[i];
-        double sum = 0.0, tmp[64];
+        double sum = 0.0;
         for (int t = 0; t < n; t++) {
             double d = fabs((a + t - center + 0.5) / fs);
-            tmp[t] = d < 1.0 ? 1.0 - d : 0.0;
-            sum += tmp[t];
+            sum += d < 1.0 ? 1.0 - d : 0.0;
         }
         float *k = w + (size_t)i * kmax;
         int f = a;
@@ -165,7 +164,10 @@ static int make_taps(double b0, double b1, int lo, int hi, int out_n, int *first
             first[i] = f;
             count[i] = K;
         }
-        for (int t = 0; t < n; t++) k[a - f + t] = (float)(sum > 0.0 ? tmp[t] / sum : 1.0 / n);
+        for (int t = 0; t < n; t++) {
+            double d = fabs((a + t - center + 0.5) / fs);
+            k[a - f + t] = (float)(sum > 0.0 ? (d < 1.0 ? 1.0 - d : 0.0) / sum : 1.0 / n);
+        }
     }
     return K;
 }
@@ -195,14 +197,13 @@ static inline void hpass_row(const uint8_t *src, float *dst, int out_w, const in
 rl_status rl_augment_resample(const rl_image *img, const rl_view *v, int out_w, int out_h, const float mean[3],
                               const float std[3], float *out, rl_error *err)
 {
-    /* ksize <= 2*ceil(fs)+1 and make_taps keeps a 64-entry stack buffer:
-     * clamp extreme downscales (> 31x) by a coarser filter; never hit in
-     * practice because DCT scaling already took out up to 8x. */
+    /* A window has at most 2*ceil(fs)+1 taps, fs the shrink factor.  Bound it
+     * so a damaged header (65535 x 65535) cannot ask for gigabytes of taps. */
     double fsx = (v->x1 - v->x0) / out_w, fsy = (v->y1 - v->y0) / out_h;
-    int kx = (int)ceil(fsx < 1 ? 1 : fsx) * 2 + 1, ky = (int)ceil(fsy < 1 ? 1 : fsy) * 2 + 1;
-    if (kx > 63 || ky > 63)
-        return rl_fail(err, RL_ERR_ARG, "resample: %.0fx shrink is beyond the 31x the filter supports",
+    if (!(fsx < 4096 && fsy < 4096))
+        return rl_fail(err, RL_ERR_ARG, "resample: %.0fx shrink is beyond the 4096x the filter supports",
                        fsx > fsy ? fsx : fsy);
+    int kx = (int)ceil(fsx < 1 ? 1 : fsx) * 2 + 1, ky = (int)ceil(fsy < 1 ? 1 : fsy) * 2 + 1;
     size_t nbytes = sizeof(float) * ((size_t)out_w * kx + (size_t)out_h * ky) + sizeof(int) * 2 * (size_t)(out_w + out_h);
     char *mem = malloc(nbytes);
     if (!mem) return rl_fail(err, RL_ERR_NOMEM, "resample: out of memory for %zu bytes of filter taps", nbytes);

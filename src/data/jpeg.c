@@ -92,6 +92,13 @@ rl_status rl_jpeg_open(rl_jpeg **out, const uint8_t *data, size_t size, const ch
     jpeg_mem_src(&j->cinfo, data, (unsigned long)size);
     jpeg_read_header(&j->cinfo, TRUE);
     int nc = j->cinfo.num_components;
+    /* A damaged header can claim 65500 x 65500; refuse before allocating 12 GB. */
+    if ((uint64_t)j->cinfo.image_width * j->cinfo.image_height > ((uint64_t)1 << 28)) {
+        rl_fail(err, RL_ERR_FORMAT, "%s: JPEG claims %u x %u pixels (limit 268M); damaged header?", j->name,
+                j->cinfo.image_width, j->cinfo.image_height);
+        rl_jpeg_close(j);
+        return RL_ERR_FORMAT;
+    }
     if (nc != 1 && nc != 3 && nc != 4) {
         rl_fail(err, RL_ERR_FORMAT, "%s: JPEG with %d colour components (expected 1, 3 or 4)", j->name, nc);
         rl_jpeg_close(j);
