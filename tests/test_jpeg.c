@@ -131,6 +131,19 @@ int main(void)
         rl_image_free(&img);
     }
     tap_ok(ok, "fuzz: %d truncated/damaged inputs returned OK or FORMAT (%d errors), no crash", trials, nerr);
+    /* A header claiming 60000 x 60000 (SOF0: FF C0 len(2) precision(1) height(2) width(2)). */
+    memcpy(copy, data, size);
+    for (size_t i = 0; i + 9 < size; i++)
+        if (copy[i] == 0xFF && copy[i + 1] == 0xC0) {
+            copy[i + 5] = copy[i + 7] = 0xEA;
+            copy[i + 6] = copy[i + 8] = 0x60;
+            break;
+        }
+    {
+        rl_image img = {0};
+        rl_status st = rl_jpeg_decode_mem(copy, size, 0, 0, "huge", &img, &err);
+        tap_ok(st == RL_ERR_FORMAT && strstr(err.msg, "60000 x 60000"), "huge header refused: %s", err.msg);
+    }
     free(copy);
     free(data);
     return tap_done();
