@@ -266,6 +266,24 @@ int main(void)
         s = NULL;
     }
 
+    /* The real ImageNet classes.tsv: 1000 classes, the fixture's WNIDs are its first three. */
+    const char *real = "/work/shared/imagenet/classes.tsv";
+    if (access(real, R_OK) == 0) {
+        rl_imagenet_config_default(&cfg);
+        cfg.root = fp(0, "val");
+        cfg.labels_file = fp(1, "val_labels.txt");
+        cfg.classes_file = real;
+        st = rl_imagenet_open(&s, &cfg, &err);
+        ok = st == RL_OK && s->num_classes == 1000 && !strcmp(rl_imagenet_class_name(s, 999), "n15075141");
+        for (int i = 0; ok && i < 6; i++) ok &= s->labels[i] == want_val[i];
+        tap_ok(ok, "val with shared/imagenet/classes.tsv: 1000 classes, class 999 n15075141, labels 0,2,1,0,2,1 (%s)",
+               st ? err.msg : "ok");
+        rl_source_destroy(s);
+        s = NULL;
+    } else {
+        tap_ok(1, "# SKIP %s not present", real);
+    }
+
     /* (c) list with multi-hot labels, paths relative to the list's folder. */
     write_text(fp(0, "my.list"), "# relab-list 1\n# classes 5\n"
                                  "train/n01440764/n01440764_1.jpg\t4,1\n"
