@@ -1,10 +1,96 @@
-/* cmd_train.c: placeholder until the subcommand lands. */
+/* cmd_train.c: relab train RECIPE --out DIR [--set key=value ...] | --resume DIR */
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli/commands.h"
+#include "train/checkpoint.h"
+#include "train/recipe.h"
+#include "train/trainer.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: relab train RECIPE --out DIR [--set key=value ...]\n"
+            "       relab train --resume DIR [--set key=value ...]\n\n"
+            "Trains the model a recipe describes (docs/recipes.md lists every key).\n"
+            "DIR receives recipe.txt, metrics.csv, checkpoints ckpt-*.h5 and final.h5.\n"
+            "Ctrl-C (or SIGTERM) writes a checkpoint and stops; --resume continues exactly.\n\n"
+            "  -o, --out DIR       output folder (created if missing)\n"
+            "  -s, --set KEY=VAL   override a recipe key (repeatable)\n"
+            "  -r, --resume DIR    continue the run in DIR from its newest good checkpoint\n"
+            "  -h, --help          this help\n");
+}
 
 int cmd_train(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "relab %s: not implemented yet\n", argv[0]);
-    return RL_EXIT_FAIL;
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'},
+                                         {"set", required_argument, 0, 's'},
+                                         {"resume", required_argument, 0, 'r'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *out = NULL, *resume = NULL;
+    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    int nsets = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:s:r:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 's': sets[nsets++] = optarg; break;
+        case 'r': resume = optarg; break;
+        case 'h': usage(stdout); free(sets); return RL_EXIT_OK;
+        default: usage(stderr); free(sets); return RL_EXIT_USAGE;
+        }
+    }
+    const char *recipe_path = optind < argc ? argv[optind] : NULL;
+    if ((resume && (recipe_path || out)) || (!resume && (!recipe_path || !out)) || optind + 1 < argc) {
+        fprintf(stderr, "relab train: give RECIPE and --out DIR, or --resume DIR alone\n");
+        usage(stderr);
+        free(sets);
+        return RL_EXIT_USAGE;
+    }
+    rl_error err = {0};
+    rl_recipe recipe;
+    rl_status st;
+    if (resume) {
+        char ckpt[4096], *text = NULL;
+        st = rl_checkpoint_latest(resume, ckpt, sizeof ckpt, &err);
+        if (!st) st = rl_checkpoint_recipe(ckpt, &text, &err);
+        if (!st) {
+            st = rl_recipe_load_text(text, ckpt, &recipe, &err);
+            for (int i = 0; !st && i < nsets; i++) st = rl_recipe_set(&recipe, sets[i], "--set", &err);
+            if (!st) st = rl_recipe_finish(&recipe, ckpt, &err);
+        }
+        free(text);
+        out = resume;
+    } else {
+        st = rl_recipe_load_with(recipe_path, sets, nsets, &recipe, &err);
+    }
+    free(sets);
+    if (st) {
+        fprintf(stderr, "relab train: %s\n", err.msg);
+        return st == RL_ERR_ARG ? RL_EXIT_USAGE : RL_EXIT_FAIL;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    rl_train_options opt = {out, resume != NULL, &stop_requested, stderr, 0, 1};
+    rl_train_result res;
+    st = rl_train_run(&recipe, &opt, &res, &err);
+    if (st) {
+        fprintf(stderr, "relab train: %s\n", err.msg);
+        return RL_EXIT_FAIL;
+    }
+    printf("final: epochs %d, steps %lld, val top-1 %.2f%%, top-5 %.2f%%, %.1f s\n", res.epochs_done,
+           (long long)res.steps, 100 * res.val_top1, 100 * res.val_top5, res.seconds);
+    return RL_EXIT_OK;
 }
