@@ -13,6 +13,7 @@ OUTDIR/val_labels.txt                one WNID per line, in file-name order
 OUTDIR/classes.tsv                   index, wnid, name (like shared/imagenet)
 OUTDIR/bad/                          truncated.JPEG, corrupt.JPEG, png.JPEG
 OUTDIR/extra/                        progressive, 4:4:4, restart-marker, 4:2:2 JPEGs
+OUTDIR/png/                          PNGs of every colour type, Adam7, 16-bit (kind "png")
 OUTDIR/ref/manifest.tsv              relpath  kind  width  height  reffile
    kind "rgb":     Pillow decode + convert('RGB'), raw uint8 HWC
    kind "draftN":  Pillow draft decode at scale 1/N (libjpeg DCT scaling)
@@ -48,6 +49,109 @@ def collage(imgs, k, w, h):
     rgb = np.stack([grid, 0.6 * grid + 100 * xx, 255 - 0.8 * grid * yy], axis=-1)
     rgb = np.clip(rgb, 0, 255).astype(np.uint8)
     return Image.fromarray(rgb, "RGB").resize((w, h), Image.BICUBIC)
+
+
+def write_png(path, arr, ctype, depth, interlace=False, palette=None):
+    """An independent little PNG encoder (zlib + filters) for what Pillow
+    cannot write: Adam7 interlacing, 16-bit RGB, every filter type.  arr is
+    H x W x C of sample values; filters cycle 0..4 row by row."""
+    import struct
+    import zlib
+
+    h, w = arr.shape[:2]
+    ch = arr.shape[2]
+
+    def pack_row(row):  # row: W x C samples -> bytes
+        if depth == 16:
+            return b"".join(struct.pack(">H", int(v)) for v in row.reshape(-1))
+        if depth == 8:
+            return bytes(row.reshape(-1).astype(np.uint8))
+        bits = "".join(format(int(v), "0%db" % depth) for v in row.reshape(-1))
+        bits += "0" * (-len(bits) % 8)
+        return bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8))
+
+    def paeth(a, b, c):
+        p = a + b - c
+        pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+        return a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+
+    bpp = max(1, ch * depth // 8)
+    out = bytearray()
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)] \
+        if interlace else [(0, 0, 1, 1)]
+    k = 0
+    for x0, y0, dx, dy in passes:
+        sub = arr[y0::dy, x0::dx]
+        if sub.size == 0:
+            continue
+        prev = None
+        for row in sub:
+            raw = pack_row(row)
+            f = k % 5
+            k += 1
+            enc = bytearray()
+            for i, v in enumerate(raw):
+                a = raw[i - bpp] if i >= bpp else 0
+                b = prev[i] if prev is not None else 0
+                c = prev[i - bpp] if prev is not None and i >= bpp else 0
+                pred = [0, a, b, (a + b) // 2, paeth(a, b, c)][f]
+                enc.append((v - pred) & 255)
+            out += bytes([f]) + enc
+            prev = raw
+
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, int(interlace)))
+    if palette is not None:
+        png += chunk(b"PLTE", bytes(palette.astype(np.uint8).reshape(-1)))
+    png += chunk(b"IDAT", zlib.compress(bytes(out))) + chunk(b"IEND", b"")
+    open(path, "wb").write(png)
+
+
+def make_pngs(out, imgs):
+    """PNGs of every colour type, with Pillow's convert('RGB') or the encoded
+    array as reference.  Returns [(rel, rgb uint8 H x W x 3)]."""
+    os.makedirs(os.path.join(out, "png"), exist_ok=True)
+    base = collage(imgs, 60, 37, 29)  # odd sizes exercise partial Adam7 blocks
+    refs = []
+
+    def pil(name, im, **kw):
+        rel = "png/%s.png" % name
+        im.save(os.path.join(out, rel), **kw)
+        refs.append((rel, np.asarray(Image.open(os.path.join(out, rel)).convert("RGB"))))
+
+    pil("rgb8", base)
+    pil("rgba", base.convert("RGBA"))
+    pil("gray8", base.convert("L"))
+    pil("gray1", base.convert("1"))
+    pil("graya", base.convert("LA"))
+    pil("pal8", base.quantize(200))
+    pil("pal4", base.quantize(16), bits=4)
+    a = np.asarray(base)
+    rel = "png/rgb8_adam7.png"
+    write_png(os.path.join(out, rel), a, 2, 8, interlace=True)
+    refs.append((rel, a))
+    a16 = a.astype(np.uint16) * 257 + np.arange(a.size, dtype=np.uint16).reshape(a.shape) % 200
+    rel = "png/rgb16_adam7.png"
+    write_png(os.path.join(out, rel), a16, 2, 16, interlace=True)
+    refs.append((rel, (a16 >> 8).astype(np.uint8)))
+    idx = (a[:, :, 0] // 64).astype(np.uint8)[:, :, None]
+    pal = np.array([[0, 0, 0], [200, 10, 10], [10, 200, 10], [10, 10, 200]])
+    rel = "png/pal2_adam7.png"
+    write_png(os.path.join(out, rel), idx, 3, 2, interlace=True, palette=pal)
+    refs.append((rel, pal[idx[:, :, 0]].astype(np.uint8)))
+    g4 = (a[:, :, 1] // 16)[:, :, None]
+    rel = "png/gray4.png"
+    write_png(os.path.join(out, rel), g4, 0, 4)
+    refs.append((rel, np.repeat(g4 * 17, 3, axis=2).astype(np.uint8)))
+    # Damaged: a flipped byte in the image data (CRC), and a cut file.
+    good = open(os.path.join(out, "png/rgb8.png"), "rb").read()
+    bad = bytearray(good)
+    bad[good.find(b"IDAT") + 20] ^= 0x55
+    open(os.path.join(out, "bad/crc.png"), "wb").write(bytes(bad))
+    open(os.path.join(out, "bad/cut.png"), "wb").write(good[: len(good) * 2 // 3])
+    return refs
 
 
 def main():
@@ -112,6 +216,10 @@ def main():
     collage(imgs, 40, 64, 48).save(os.path.join(out, "bad/png.JPEG"), format="PNG")
 
     man = []
+    for n, (rel, arr) in enumerate(make_pngs(out, imgs)):
+        ref = "ref/png%d.rgb" % n
+        open(os.path.join(out, ref), "wb").write(np.ascontiguousarray(arr, np.uint8).tobytes())
+        man.append((rel, "png", arr.shape[1], arr.shape[0], ref))
     for n, rel in enumerate(files + extra):
         im = Image.open(os.path.join(out, rel))
         rgb = im.convert("RGB")
@@ -133,7 +241,7 @@ def main():
         from torchvision.transforms import functional as F
 
         ev = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor()])
-        for n, rel in enumerate(files):
+        for n, rel in enumerate(files + ["bad/png.JPEG", "png/rgb8_adam7.png"]):
             im = Image.open(os.path.join(out, rel)).convert("RGB")
             t = ev(im).permute(1, 2, 0).contiguous().numpy().astype(np.float32)
             ref = "ref/%d.eval.f32" % n

@@ -21,6 +21,7 @@
 
 #include "data/augment.h"
 #include "data/jpeg.h"
+#include "data/png.h"
 #include "jpeg_fixture.h"
 #include "tap.h"
 
@@ -60,7 +61,8 @@ int main(void)
         }
         float *ref = fx_load(e->ref, &rs);
         rl_image img = {0};
-        if (rl_jpeg_decode_mem(data, size, 0, 0, path, &img, &err)) {
+        if (rl_png_is(data, size) ? rl_png_decode(data, size, path, &img, &err)
+                                  : rl_jpeg_decode_mem(data, size, 0, 0, path, &img, &err)) {
             printf("Bail out! %s\n", err.msg);
             return 1;
         }

@@ -354,7 +354,11 @@ int main(void)
     tap_ok(st == RL_OK && s->count == 3, "bad-file tree opens (3 files)");
     for (int64_t i = 0; !st && i < s->count; i++) {
         rl_status g = rl_source_get(s, i, 0, 0, 1, a, &err);
-        tap_ok(g == RL_ERR_FORMAT && strstr(err.msg, s->ids[i]), "get %s -> format error: %.160s", s->ids[i], err.msg);
+        if (strstr(s->ids[i], "png")) /* a PNG named .JPEG: decoded by the PNG fallback */
+            tap_ok(g == RL_OK, "get %s -> decoded by the PNG fallback", s->ids[i]);
+        else
+            tap_ok(g == RL_ERR_FORMAT && strstr(err.msg, s->ids[i]), "get %s -> format error: %.160s", s->ids[i],
+                   err.msg);
     }
     rl_source_destroy(s);
     test_pack(a, b);

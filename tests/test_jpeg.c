@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "data/jpeg.h"
+#include "data/png.h"
 #include "jpeg_fixture.h"
 #include "tap.h"
 #include "util/rng.h"
@@ -66,6 +67,44 @@ int main(void)
         }
         free(ref);
         rl_image_free(&img);
+    }
+
+    /* PNG fallback: every colour type, Adam7, 16 bit, all five filters;
+     * references are Pillow's convert('RGB') or the encoded array. */
+    for (int i = 0; i < fx_count; i++) {
+        fx_entry *e = &fx_man[i];
+        if (strcmp(e->kind, "png")) continue;
+        char path[1400];
+        uint8_t *data;
+        size_t size, rs;
+        rl_image img = {0};
+        rl_status st = rl_read_file(fx_path(path, sizeof path, e->rel), &data, &size, &err);
+        if (!st) st = rl_png_decode(data, size, path, &img, &err);
+        uint8_t *ref = fx_load(e->ref, &rs);
+        int good = st == RL_OK && img.width == e->width && img.height == e->height &&
+                   rs == (size_t)img.width * img.height * 3;
+        int m = good ? max_diff(img.pixels, ref, rs) : -1;
+        tap_ok(good && m == 0, "PNG %s %dx%d: max |relab - reference| = %d (%s)", e->rel, img.width, img.height, m,
+               st ? err.msg : "ok");
+        if (!st) free(data);
+        free(ref);
+        rl_image_free(&img);
+    }
+    {
+        const char *bad_png[][2] = {{"bad/crc.png", "CRC"}, {"bad/cut.png", "truncated"}};
+        for (int i = 0; i < 2; i++) {
+            char path[1400];
+            uint8_t *data;
+            size_t size;
+            rl_image img = {0};
+            rl_status st = rl_read_file(fx_path(path, sizeof path, bad_png[i][0]), &data, &size, &err);
+            if (!st) {
+                st = rl_png_decode(data, size, path, &img, &err);
+                free(data);
+            }
+            tap_ok(st == RL_ERR_FORMAT && strstr(err.msg, bad_png[i][0]) && strstr(err.msg, bad_png[i][1]) &&
+                       !img.pixels, "%s: %s", bad_png[i][0], err.msg);
+        }
     }
 
     /* Sizes at every scale of a 500x375 image, by hand: ceil(500n/8) x ceil(375n/8). */
@@ -131,6 +170,21 @@ int main(void)
         rl_image_free(&img);
     }
     tap_ok(ok, "fuzz: %d truncated/damaged inputs returned OK or FORMAT (%d errors), no crash", trials, nerr);
+    {   /* The same for PNG, without CRCs to stop the damage early: cut at every length step. */
+        uint8_t *png;
+        size_t pn;
+        if (!rl_read_file(fx_path(path, sizeof path, "png/rgb8_adam7.png"), &png, &pn, &err)) {
+            int pok = 1, perr = 0, pt = 0;
+            for (size_t cut = 0; cut < pn; cut += pn / 50 + 1, pt++) {
+                rl_image img = {0};
+                rl_status st = rl_png_decode(png, cut, "cut", &img, &err);
+                pok &= st == RL_ERR_FORMAT && !img.pixels;
+                perr += st != RL_OK;
+            }
+            tap_ok(pok, "PNG cut at %d lengths: all FORMAT errors, no crash", pt);
+            free(png);
+        }
+    }
     /* A header claiming 60000 x 60000 (SOF0: FF C0 len(2) precision(1) height(2) width(2)). */
     memcpy(copy, data, size);
     for (size_t i = 0; i + 9 < size; i++)

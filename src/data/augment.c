@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/png.h"
 #include "util/mem.h"
 
 void rl_augment_config_default(rl_augment_config *c, int size)
@@ -269,9 +270,30 @@ rl_status rl_augment_resample(const rl_image *img, const rl_view *v, int out_w, 
     return RL_OK;
 }
 
+/* PNG fallback: full decode, same views and resampling. */
+static rl_status augment_png(const uint8_t *data, size_t n, const char *name, const rl_augment_config *c,
+                             uint64_t seed, int epoch, int64_t index, int train, float *out, rl_error *err)
+{
+    rl_image img = {0};
+    rl_status st = rl_png_decode(data, n, name, &img, err);
+    if (st) return st;
+    rl_view v;
+    if (train) {
+        rl_rng rng = rl_rng_make(seed, (uint64_t)epoch, (uint64_t)index);
+        v = rl_augment_train_view(img.width, img.height, c, &rng);
+    } else {
+        v = rl_augment_eval_view(img.width, img.height, c);
+    }
+    st = rl_augment_resample(&img, &v, c->size, c->size, c->mean, c->std, out, err);
+    if (st) rl_error_prefix(err, "%s", name);
+    rl_image_free(&img);
+    return st;
+}
+
 rl_status rl_augment_jpeg(const uint8_t *data, size_t n, const char *name, const rl_augment_config *c,
                           uint64_t seed, int epoch, int64_t index, int train, float *out, rl_error *err)
 {
+    if (rl_png_is(data, n)) return augment_png(data, n, name, c, seed, epoch, index, train, out, err);
     rl_jpeg *j;
     rl_status st = rl_jpeg_open(&j, data, n, name, err);
     if (st) return st;

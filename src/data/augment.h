@@ -86,7 +86,8 @@ int rl_augment_pick_scale(const rl_view *v, int size);
 rl_status rl_augment_resample(const rl_image *img, const rl_view *v, int out_w, int out_h, const float mean[3],
                               const float std[3], float *out, rl_error *err);
 
-/* The whole sample pipeline on encoded bytes: read the header, pick the view
+/* The whole sample pipeline on encoded bytes (JPEG; PNG is decoded at full
+ * size by the png.h fallback, then the same views): read the header, pick the view
  * (train: from rl_rng_make(seed, epoch, index); eval: fixed), decode at the
  * smallest covering scale, resample, normalise into out (size*size*3 floats).
  * name is for messages.  Decoding errors are RL_ERR_FORMAT naming it. */
