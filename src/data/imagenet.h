@@ -24,9 +24,10 @@
  * class folder, a labels file whose line count differs from the number of
  * images, a WNID not in the classes file, an unreadable list.
  *
- * get() reads the file and runs rl_augment_jpeg (augment.h): out receives
+ * get() reads the file and runs rl_augment_jpeg (augment.h; PNG content is
+ * decoded by the png.h fallback whatever the extension): out receives
  * image_size^2 * 3 floats, HWC, normalised.  get() is thread-safe (no shared
- * mutable state).  Samples that cannot be decoded (corrupt, PNG) return an
+ * mutable state).  Samples that cannot be decoded (corrupt, truncated, GIF...) return an
  * error naming the file; the loader counts and replaces them.
  */
 #ifndef RL_IMAGENET_H
