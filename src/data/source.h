@@ -1,7 +1,7 @@
 /* source.h: the data-source interface the trainer, predictor and cleaner read.
  *
  * A source is a fixed, ordered list of samples.  Sample i has an id (a file
- * name or "idx:<n>"), a primary class label, optionally extra positive classes
+ * name, or "<idx-file>#<n>" for IDX samples), a primary class label, optionally extra positive classes
  * (multi-hot targets, from cleaning or relabelling), and pixels produced on
  * demand by get():
  *   - out is H*W*C floats, HWC order (channels last, the layout relab's nn uses),

@@ -54,6 +54,8 @@ struct rl_resnet {
     double *bn_scratch;
     float *stats_arena;
     const float *x;
+    rl_grad_ready_fn grad_ready;
+    void *grad_ready_ctx;
 };
 
 /* ---- configuration ---- */
@@ -569,6 +571,7 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
         float *t = g;
         g = gnext;
         gnext = t;
+        if (net->grad_ready) net->grad_ready(net->grad_ready_ctx, (size_t)(bl->u[0].conv.dw - net->params.grads));
     }
     /* Stem: through the max pool into d(stem_out), then BN+ReLU and conv weights. */
     float *dstem = g;
@@ -578,6 +581,13 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
         rl_maxpool_backward(&net->pool, at_batch(net->stem.out, n), net->stem_out, g, dstem);
     }
     unit_backward(net, &net->stem, n, net->x, net->stem_out, dstem, 1, net->m[0], NULL, 0);
+    if (net->grad_ready) net->grad_ready(net->grad_ready_ctx, 0);
+}
+
+void rl_resnet_on_grad_ready(rl_resnet *net, rl_grad_ready_fn fn, void *ctx)
+{
+    net->grad_ready = fn;
+    net->grad_ready_ctx = ctx;
 }
 
 void rl_resnet_zero_grad(rl_resnet *net)

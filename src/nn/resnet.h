@@ -72,6 +72,15 @@ const float *rl_resnet_forward(rl_resnet *net, const float *x, int n, int train)
  * gradients from dlogits (n x num_classes). */
 void rl_resnet_backward(rl_resnet *net, const float *dlogits);
 
+/* Called during backward each time the gradients of a suffix of the weight
+ * arena are final: fn(ctx, first) means grads[first .. n_weights) will not
+ * change again in this backward pass (parameters are laid out in forward
+ * order, so the suffix grows as backward walks towards the input).  Data-
+ * parallel training starts non-blocking all-reduces of those buckets from
+ * here, hiding communication behind the rest of backward.  fn may be NULL. */
+typedef void (*rl_grad_ready_fn)(void *ctx, size_t first);
+void rl_resnet_on_grad_ready(rl_resnet *net, rl_grad_ready_fn fn, void *ctx);
+
 /* Sets every gradient to zero (one memset over the gradient arena). */
 void rl_resnet_zero_grad(rl_resnet *net);
 

@@ -44,14 +44,15 @@ static rl_status open_fashion_mnist(const rl_recipe *r, rl_source **train, rl_so
         train_idx = keep;
         train_count = kept;
     }
-    rl_idx_config tc = {images, have_list ? NULL : labels, have_list ? &list : NULL, train_idx,
-                        train_idx ? train_count : 0, 0};
+    rl_idx_config tc = {.images = images, .labels = have_list ? NULL : labels, .list = have_list ? &list : NULL,
+                        .subset = train_idx, .subset_count = train_idx ? train_count : 0};
     if ((st = rl_idx_source_open(&tc, train, err))) goto done;
     if (r->val_split > 0) {
-        rl_idx_config vc = {images, have_list ? NULL : labels, have_list ? &list : NULL, val_idx, r->val_split, 0};
+        rl_idx_config vc = {.images = images, .labels = have_list ? NULL : labels, .list = have_list ? &list : NULL,
+                            .subset = val_idx, .subset_count = r->val_split};
         st = rl_idx_source_open(&vc, val, err);
     } else {
-        rl_idx_config vc = {test_images, test_labels, NULL, NULL, 0, 0};
+        rl_idx_config vc = {.images = test_images, .labels = test_labels};
         st = rl_idx_source_open(&vc, val, err);
     }
     if (st) {

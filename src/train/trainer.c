@@ -47,7 +47,7 @@ static rl_status build_model(const rl_recipe *r, int classes, int channels, rl_r
 rl_status rl_train_evaluate(rl_resnet *net, rl_source *src, int batch_size, int threads, double *top1, double *top5,
                             rl_error *err)
 {
-    rl_loader_config lc = {batch_size, threads, 0, 0, 0, 0, 0, 0, 1, 0};
+    rl_loader_config lc = {.batch_size = batch_size, .threads = threads, .shard_count = 1};
     rl_loader *loader;
     rl_status st = rl_loader_create(src, &lc, &loader, err);
     if (st) return st;
@@ -118,10 +118,12 @@ rl_status rl_train_run(const rl_recipe *r, const rl_train_options *opt, rl_train
     int local_batch = r->batch_size / world;
     if ((st = rl_resnet_plan(net, local_batch, train->height, train->width, err))) goto done;
     rl_param_table *t = rl_resnet_params(net);
-    rl_sgd_config sc = {(float)r->momentum, (float)r->weight_decay, r->nesterov, r->wd_on_bn, r->wd_on_bias};
+    rl_sgd_config sc = {.momentum = (float)r->momentum, .weight_decay = (float)r->weight_decay, .nesterov = r->nesterov,
+                         .wd_on_bn = r->wd_on_bn, .wd_on_bias = r->wd_on_bias};
     if ((st = rl_sgd_init(&sgd, &sc, t, err))) goto done;
-    rl_loader_config lc = {r->batch_size, r->loader_threads, 0, (uint64_t)r->seed, r->augment, 1, 1,
-                           opt->rank, world, r->loss == RL_LOSS_SIGMOID};
+    rl_loader_config lc = {.batch_size = r->batch_size, .threads = r->loader_threads, .seed = (uint64_t)r->seed,
+                           .train = r->augment, .shuffle = 1, .drop_last = 1, .shard_rank = opt->rank,
+                           .shard_count = world, .targets = r->loss == RL_LOSS_SIGMOID};
     if ((st = rl_loader_create(train, &lc, &loader, err))) goto done;
     int64_t steps_per_epoch = rl_loader_num_batches(loader);
     if (steps_per_epoch < 1) {
