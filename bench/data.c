@@ -1,14 +1,15 @@
 /* bench/data.c: decode + train-augment throughput per core, relab vs Pillow +
  * torchvision, in the same run on the same files.
  *
- * bench/data_ref.py makes the JPEGs (500x375, ~ImageNet's median size) and
+ * bench/data_ref.py makes the JPEGs (500x375 by default, ~ImageNet's median size) and
  * times Pillow + RandomResizedCrop(224) + RandomHorizontalFlip + ToTensor +
  * Normalize on one core; this program times relab's rl_augment_jpeg (file
  * read, DCT-scaled decode, crop, flip, resize, normalise) on one thread, and
  * also relab without DCT scaling and relab's eval transform, then prints the
  * ratio.  Target (issue #4): relab >= 2x Pillow per core.
  *
- * usage: bench/data [--dir DIR] [--n N] [--seconds S]   (REF_PYTHON picks the Python)
+ * usage: bench/data [--dir DIR] [--n N] [--seconds S] [--size WxH]   (REF_PYTHON picks the Python)
+ * --size 1000x750 shows what DCT scaling buys on larger photos.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -51,21 +52,27 @@ static double run(char **files, int n, const rl_augment_config *c, int train, do
 
 int main(int argc, char **argv)
 {
-    const char *dir = "/tmp/relab-bench-data";
-    int n = 200;
+    const char *dir = NULL;
+    char dirbuf[256];
+    int n = 200, W = 500, H = 375;
     double seconds = 3.0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--dir")) dir = argv[i + 1];
         else if (!strcmp(argv[i], "--n")) n = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--size") && sscanf(argv[i + 1], "%dx%d", &W, &H) == 2 && W > 0 && H > 0) continue;
         else {
-            fprintf(stderr, "usage: bench/data [--dir DIR] [--n N] [--seconds S]\n");
+            fprintf(stderr, "usage: bench/data [--dir DIR] [--n N] [--seconds S] [--size WxH]\n");
             return 2;
         }
     }
+    if (!dir) {
+        snprintf(dirbuf, sizeof dirbuf, "/tmp/relab-bench-data-%dx%d", W, H);
+        dir = dirbuf;
+    }
     const char *py = getenv("REF_PYTHON") ? getenv("REF_PYTHON") : "/usr/bin/python3";
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s '%s/bench/data_ref.py' '%s' %d %g", py, RL_SRCDIR, dir, n, seconds);
+    snprintf(cmd, sizeof cmd, "%s '%s/bench/data_ref.py' '%s' %d %g %d %d", py, RL_SRCDIR, dir, n, seconds, W, H);
     printf("bench/data: BLAS core %s (%s); reference: %s\n", rl_blas_core(), rl_blas_threading(), cmd);
     fflush(stdout);
     FILE *p = popen(cmd, "r");
@@ -99,7 +106,7 @@ int main(int argc, char **argv)
     double train = run(files, k, &c, 1, seconds, out);
     double train_full = run(files, k, &full, 1, seconds, out);
     double eval = run(files, k, &c, 0, seconds, out);
-    printf("images: %d JPEGs, 500x375, in %s\n", k, dir);
+    printf("images: %d JPEGs, %dx%d, in %s\n", k, W, H, dir);
     printf("pil+torchvision train (RandomResizedCrop+flip+ToTensor+Normalize): %8.1f images/s/core\n", pil);
     printf("relab train (DCT-scaled decode, crop, flip, resize, normalise):    %8.1f images/s/core\n", train);
     printf("relab train without DCT scaling:                                   %8.1f images/s/core\n", train_full);
