@@ -56,6 +56,28 @@ static int same_samples(rl_source *x, rl_source *y, float *a, float *b)
     return 1;
 }
 
+/* get() from two threads at once, in reverse order, equals serial get(). */
+static int parallel_equals_serial(rl_source *x)
+{
+    const size_t N = (size_t)x->height * x->width * 3;
+    float *ser = malloc(N * (size_t)x->count * sizeof(float)), *par = malloc(N * (size_t)x->count * sizeof(float));
+    int ok = ser && par;
+    for (int64_t i = 0; ok && i < x->count; i++) {
+        rl_error e;
+        ok &= rl_source_get(x, i, 21, 3, 1, ser + N * i, &e) == RL_OK;
+    }
+    int bad = 0;
+#pragma omp parallel for num_threads(2) schedule(dynamic, 1) reduction(+ : bad)
+    for (int64_t i = x->count - 1; i >= 0; i--) {
+        rl_error e;
+        bad += rl_source_get(x, i, 21, 3, 1, par + N * i, &e) != RL_OK;
+    }
+    ok = ok && !bad && !memcmp(ser, par, N * (size_t)x->count * sizeof(float));
+    free(ser);
+    free(par);
+    return ok;
+}
+
 /* Packed shards: same samples as the folder, bytes checked by h5py, CLI, errors. */
 static void test_pack(float *a, float *b)
 {
@@ -77,6 +99,8 @@ static void test_pack(float *a, float *b)
     tap_ok(st == RL_OK && pk->count == dir->count, "open packed: %s", st ? err.msg : "ok");
     if (!st) {
         tap_ok(same_samples(dir, pk, a, b), "packed == folder: labels, ids, train (2 epochs) and eval samples bitwise");
+        tap_ok(parallel_equals_serial(dir), "folder source: 2 threads == serial, bitwise");
+        tap_ok(parallel_equals_serial(pk), "packed source: 2 threads == serial, bitwise");
         tap_ok(rl_pack_class_name(pk, 2) && !strcmp(rl_pack_class_name(pk, 2), "n01484850"), "class names stored");
     }
     rl_source_destroy(pk);

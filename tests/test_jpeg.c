@@ -4,8 +4,11 @@
  * as Pillow's convert('RGB'), and errors (not crashes) on truncated, corrupt,
  * PNG, missing and fuzzed input. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jpeglib.h>
 
 #include "data/jpeg.h"
 #include "data/png.h"
@@ -38,6 +41,92 @@ static rl_status decode_file(const char *rel, int n, rl_image *img, rl_error *er
     }
     free(data);
     return st;
+}
+
+/* Encodes w x h CMYK pixels (stored Adobe-inverted, as Photoshop writes them)
+ * as a YCCK JPEG with libjpeg's encoder; Pillow cannot write YCCK, and
+ * ImageNet's CMYK photos are mostly YCCK.  Returns the malloc'ed file. */
+static uint8_t *encode_ycck(const uint8_t *cmyk, int w, int h, unsigned long *n)
+{
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr e;
+    c.err = jpeg_std_error(&e);
+    jpeg_create_compress(&c);
+    unsigned char *buf = NULL;
+    jpeg_mem_dest(&c, &buf, n);
+    c.image_width = (JDIMENSION)w;
+    c.image_height = (JDIMENSION)h;
+    c.input_components = 4;
+    c.in_color_space = JCS_CMYK;
+    jpeg_set_defaults(&c);
+    jpeg_set_colorspace(&c, JCS_YCCK); /* also writes the Adobe marker, transform 2 */
+    jpeg_set_quality(&c, 92, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW row = (JSAMPROW)(cmyk + (size_t)c.next_scanline * w * 4);
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    return buf;
+}
+
+static void test_ycck(void)
+{
+    const int w = 97, h = 61;
+    uint8_t *cmyk = malloc((size_t)w * h * 4);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = cmyk + ((size_t)y * w + x) * 4;
+            p[0] = (uint8_t)(x * 255 / w);
+            p[1] = (uint8_t)(y * 255 / h);
+            p[2] = (uint8_t)((x * y) % 256);
+            p[3] = (uint8_t)(255 - (x + y) % 64);
+        }
+    unsigned long n = 0;
+    uint8_t *jpg = encode_ycck(cmyk, w, h, &n);
+    char path[1400], refp[1400], cmd[4400];
+    fx_path(path, sizeof path, "ycck.jpg");
+    fx_path(refp, sizeof refp, "ycck.rgb");
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(jpg, 1, n, f) != n || fclose(f)) {
+        printf("Bail out! cannot write %s\n", path);
+        exit(1);
+    }
+    const char *py = getenv("REF_PYTHON") ? getenv("REF_PYTHON") : "/usr/bin/python3";
+    snprintf(cmd, sizeof cmd,
+             "%s -c \"from PIL import Image; im=Image.open('%s'); assert im.mode=='CMYK'; "
+             "open('%s','wb').write(im.convert('RGB').tobytes())\"",
+             py, path, refp);
+    int rc = system(cmd);
+    rl_image img = {0};
+    rl_error err;
+    rl_status st = rl_jpeg_decode_mem(jpg, n, 0, 0, path, &img, &err);
+    size_t rs = 0;
+    uint8_t *ref = rc == 0 ? fx_load("ycck.rgb", &rs) : NULL;
+    int m = st == RL_OK && ref && rs == (size_t)w * h * 3 ? max_diff(img.pixels, ref, rs) : -1;
+    tap_ok(m == 0, "YCCK (Adobe transform 2) JPEG: max |relab - Pillow convert('RGB')| = %d", m);
+    rl_image_free(&img);
+    /* And at 4/8 scale against Pillow's draft mode. */
+    snprintf(cmd, sizeof cmd,
+             "%s -c \"from PIL import Image; im=Image.open('%s'); im.draft('CMYK',(%d,%d)); "
+             "open('%s','wb').write(im.convert('RGB').tobytes())\"",
+             py, path, w / 2, h / 2, refp);
+    rc = system(cmd);
+    free(ref);
+    ref = rc == 0 ? fx_load("ycck.rgb", &rs) : NULL;
+    rl_jpeg *j;
+    st = rl_jpeg_open(&j, jpg, n, path, &err);
+    if (!st) {
+        st = rl_jpeg_decode(j, 4, &img, &err);
+        rl_jpeg_close(j);
+    }
+    m = st == RL_OK && ref && rs == (size_t)img.width * img.height * 3 ? max_diff(img.pixels, ref, rs) : -1;
+    tap_ok(m == 0, "YCCK at 4/8 (%dx%d): max |relab - Pillow draft| = %d", img.width, img.height, m);
+    rl_image_free(&img);
+    free(ref);
+    free(jpg);
+    free(cmyk);
 }
 
 int main(void)
@@ -106,6 +195,8 @@ int main(void)
                        !img.pixels, "%s: %s", bad_png[i][0], err.msg);
         }
     }
+
+    test_ycck();
 
     /* Sizes at every scale of a 500x375 image, by hand: ceil(500n/8) x ceil(375n/8). */
     const int want[9][2] = {{0, 0}, {63, 47}, {125, 94}, {188, 141}, {250, 188},
