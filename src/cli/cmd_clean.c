@@ -1,10 +1,132 @@
-/* cmd_clean.c: placeholder until the subcommand lands. */
+/* cmd_clean.c: `relab clean`: filter, relabel or extend training labels with a
+ * teacher's predictions (one file, or k out-of-fold files merged by id). */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clean/clean.h"
 #include "cli/commands.h"
+#include "data/list.h"
+#include "eval/preds.h"
+
+#define MAX_TEACHERS 64
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: relab clean --teacher PREDS.h5 [--teacher MORE.h5 ...] --train LIST -o CLEANED.list\n"
+            "                   [--rule top1|topk:K|prob:THRESH] [--mode drop|relabel|multihot]\n"
+            "                   [--multihot-thresh P] [--report FILE(.json)] [--noise-record FILE]\n\n"
+            "A sample agrees with the teacher when (rule) its label is the teacher's top-1 (default,\n"
+            "Beyer et al. 2020), is in the teacher's top K, or has teacher probability >= THRESH.\n"
+            "Disagreeing samples are removed (drop, default) or get the teacher's top-1 (relabel);\n"
+            "multihot keeps every label and adds the teacher's classes scoring >= P (default 0.5) as\n"
+            "extra positives.  Several --teacher files (k-fold, out-of-fold) are merged by id; an id\n"
+            "predicted twice, or a training sample with no prediction, is an error.  Prediction ids must\n"
+            "equal the list's paths.  --noise-record (from relab noise --record) adds the precision and\n"
+            "recall of the flagged set.  Exit 0 ok, 1 failure, 2 usage.\n");
+}
 
 int cmd_clean(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "relab %s: not implemented yet\n", argv[0]);
-    return RL_EXIT_FAIL;
+    static const struct option opts[] = {
+        {"teacher", required_argument, NULL, 't'}, {"train", required_argument, NULL, 'T'},
+        {"output", required_argument, NULL, 'o'},  {"rule", required_argument, NULL, 'r'},
+        {"mode", required_argument, NULL, 'm'},    {"multihot-thresh", required_argument, NULL, 'p'},
+        {"report", required_argument, NULL, 'R'},  {"noise-record", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    const char *teachers[MAX_TEACHERS];
+    int nteachers = 0;
+    const char *train_path = NULL, *out_path = NULL, *report_path = NULL, *record_path = NULL;
+    rl_clean_opts o = {RL_CLEAN_TOP1, 1, 0.0, RL_CLEAN_DROP, 0.5};
+    rl_error err = {0};
+    char *end;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            if (nteachers == MAX_TEACHERS) {
+                fprintf(stderr, "relab clean: at most %d --teacher files\n", MAX_TEACHERS);
+                return RL_EXIT_USAGE;
+            }
+            teachers[nteachers++] = optarg;
+            break;
+        case 'T': train_path = optarg; break;
+        case 'o': out_path = optarg; break;
+        case 'R': report_path = optarg; break;
+        case 'n': record_path = optarg; break;
+        case 'r':
+            if (rl_clean_rule_parse(optarg, &o, &err)) {
+                fprintf(stderr, "relab clean: %s\n", err.msg);
+                return RL_EXIT_USAGE;
+            }
+            break;
+        case 'm':
+            if (!strcmp(optarg, "drop")) o.mode = RL_CLEAN_DROP;
+            else if (!strcmp(optarg, "relabel")) o.mode = RL_CLEAN_RELABEL;
+            else if (!strcmp(optarg, "multihot")) o.mode = RL_CLEAN_MULTIHOT;
+            else {
+                fprintf(stderr, "relab clean: --mode '%s': expected drop, relabel or multihot\n", optarg);
+                return RL_EXIT_USAGE;
+            }
+            break;
+        case 'p':
+            o.multihot_thresh = strtod(optarg, &end);
+            if (end == optarg || *end || !(o.multihot_thresh >= 0.0 && o.multihot_thresh <= 1.0)) {
+                fprintf(stderr, "relab clean: --multihot-thresh '%s' must be in [0, 1]\n", optarg);
+                return RL_EXIT_USAGE;
+            }
+            break;
+        case 'h': usage(stdout); return RL_EXIT_OK;
+        default: usage(stderr); return RL_EXIT_USAGE;
+        }
+    }
+    if (optind != argc || !nteachers || !train_path || !out_path) {
+        fprintf(stderr, "relab clean: --teacher, --train and -o are required\n");
+        usage(stderr);
+        return RL_EXIT_USAGE;
+    }
+    rl_preds files[MAX_TEACHERS];
+    memset(files, 0, sizeof files);
+    rl_teacher t = {0};
+    rl_list train = {0}, out = {0};
+    rl_clean_stats s = {0};
+    rl_clean_pr pr;
+    int rc = RL_EXIT_FAIL;
+    for (int f = 0; f < nteachers; f++)
+        if (rl_preds_read(teachers[f], &files[f], &err)) goto done;
+    if (rl_teacher_init(&t, files, nteachers, teachers, &err)) goto done;
+    if (rl_list_read(train_path, &train, &err)) goto done;
+    if (rl_clean_run(&train, &t, &o, &out, &s, &err)) {
+        rl_error_prefix(&err, "%s", train_path);
+        goto done;
+    }
+    if (record_path && rl_clean_against_record(&train, &out, &o, &s, record_path, &pr, &err)) goto done;
+    if (rl_list_write(out_path, &out, &err)) goto done;
+    rl_clean_report(stdout, &s, record_path ? &pr : NULL, &o, 0);
+    if (report_path) {
+        size_t n = strlen(report_path);
+        int json = n >= 5 && !strcmp(report_path + n - 5, ".json");
+        FILE *f = fopen(report_path, "w");
+        if (!f) {
+            rl_fail(&err, RL_ERR_IO, "%s: cannot create the report (does the folder exist?)", report_path);
+            goto done;
+        }
+        rl_clean_report(f, &s, record_path ? &pr : NULL, &o, json);
+        if (fclose(f)) {
+            rl_fail(&err, RL_ERR_IO, "%s: writing the report failed (disk full?)", report_path);
+            goto done;
+        }
+    }
+    rc = RL_EXIT_OK;
+done:
+    if (rc) fprintf(stderr, "relab clean: %s\n", err.msg);
+    for (int f = 0; f < nteachers; f++) rl_preds_free(&files[f]);
+    rl_teacher_free(&t);
+    rl_list_free(&train);
+    rl_list_free(&out);
+    rl_clean_stats_free(&s);
+    return rc;
 }

@@ -1,0 +1,380 @@
+/* clean.c: teacher-based label cleaning (rules and modes in clean.h). */
+#include "clean/clean.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clean/noise.h"
+
+#define ROW_BITS 40 /* map value = file << 40 | row: 2^40 rows per file is plenty */
+
+rl_status rl_clean_rule_parse(const char *text, rl_clean_opts *o, rl_error *err)
+{
+    char *end;
+    if (!strcmp(text, "top1")) {
+        o->rule = RL_CLEAN_TOP1;
+        return RL_OK;
+    }
+    if (!strncmp(text, "topk:", 5)) {
+        long k = strtol(text + 5, &end, 10);
+        if (end == text + 5 || *end || k < 1 || k > 1000000)
+            return rl_fail(err, RL_ERR_ARG, "--rule '%s': K must be a positive integer", text);
+        o->rule = RL_CLEAN_TOPK;
+        o->k = (int)k;
+        return RL_OK;
+    }
+    if (!strncmp(text, "prob:", 5)) {
+        double t = strtod(text + 5, &end);
+        if (end == text + 5 || *end || !(t >= 0.0 && t <= 1.0))
+            return rl_fail(err, RL_ERR_ARG, "--rule '%s': THRESH must be a probability in [0, 1]", text);
+        o->rule = RL_CLEAN_PROB;
+        o->thresh = t;
+        return RL_OK;
+    }
+    return rl_fail(err, RL_ERR_ARG, "--rule '%s': expected top1, topk:K or prob:THRESH", text);
+}
+
+rl_status rl_teacher_init(rl_teacher *t, const rl_preds *files, int nfiles, const char *const *paths, rl_error *err)
+{
+    memset(t, 0, sizeof *t);
+    int64_t total = 0;
+    for (int f = 0; f < nfiles; f++) {
+        total += files[f].n;
+        if (files[f].num_classes != files[0].num_classes)
+            return rl_fail(err, RL_ERR_FORMAT, "%s has %d classes but %s has %d; teachers must share the classes",
+                           paths[f], files[f].num_classes, paths[0], files[0].num_classes);
+    }
+    rl_status st = rl_idmap_init(&t->map, total, err);
+    if (st) return st;
+    t->files = files;
+    t->nfiles = nfiles;
+    for (int f = 0; f < nfiles; f++)
+        for (int64_t i = 0; i < files[f].n; i++) {
+            int64_t prev = rl_idmap_put(&t->map, files[f].ids[i], ((int64_t)f << ROW_BITS) | i);
+            if (prev >= 0) {
+                int pf = (int)(prev >> ROW_BITS);
+                st = rl_fail(err, RL_ERR_FORMAT,
+                             "id '%s' is predicted twice: %s row %lld and %s row %lld; out-of-fold teachers must "
+                             "cover disjoint samples",
+                             files[f].ids[i], paths[pf], (long long)(prev & ((1LL << ROW_BITS) - 1)), paths[f],
+                             (long long)i);
+                rl_teacher_free(t);
+                return st;
+            }
+        }
+    return RL_OK;
+}
+
+void rl_teacher_free(rl_teacher *t)
+{
+    rl_idmap_free(&t->map);
+    memset(t, 0, sizeof *t);
+}
+
+void rl_clean_stats_free(rl_clean_stats *s)
+{
+    if (!s) return;
+    free(s->per_class_total);
+    free(s->per_class_flagged);
+    free(s->flagged_rows);
+    memset(s, 0, sizeof *s);
+}
+
+/* Teacher probability of class c for row i; returns 0, or -1 when the file
+ * cannot tell (c outside the stored top-k, no logits, and the smallest stored
+ * score is still >= thresh). */
+static int class_prob(const rl_preds *p, int64_t i, int32_t c, double thresh, double *prob)
+{
+    for (int j = 0; j < p->k; j++)
+        if (p->topk_classes[i * p->k + j] == c) {
+            *prob = p->topk_scores[i * p->k + j];
+            return 0;
+        }
+    if (p->logits) {
+        const float *z = p->logits + i * p->num_classes;
+        if (!strcmp(p->score_kind, "sigmoid")) {
+            *prob = 1.0 / (1.0 + exp(-(double)z[c]));
+            return 0;
+        }
+        double m = z[0], sum = 0.0;
+        for (int q = 1; q < p->num_classes; q++) m = fmax(m, z[q]);
+        for (int q = 0; q < p->num_classes; q++) sum += exp((double)z[q] - m);
+        *prob = exp((double)z[c] - m) / sum;
+        return 0;
+    }
+    /* Outside the top-k, the probability is at most the k-th score. */
+    double kth = p->topk_scores[i * p->k + p->k - 1];
+    if (kth < thresh) {
+        *prob = kth;
+        return 0;
+    }
+    return -1;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Fills the most frequent (label, teacher) pairs from keys label*C+teacher. */
+static void top_pairs(rl_clean_stats *s, int64_t *keys, int64_t nkeys)
+{
+    qsort(keys, (size_t)nkeys, sizeof *keys, cmp_i64);
+    s->npairs = 0;
+    for (int64_t a = 0; a < nkeys;) {
+        int64_t b = a;
+        while (b < nkeys && keys[b] == keys[a]) b++;
+        int64_t cnt = b - a;
+        /* Insert keeping the order: count descending, then key ascending (stable for ties). */
+        int pos = s->npairs;
+        while (pos > 0 && s->pair_count[pos - 1] < cnt) pos--;
+        if (pos < RL_CLEAN_TOP_PAIRS) {
+            int last = s->npairs < RL_CLEAN_TOP_PAIRS ? s->npairs : RL_CLEAN_TOP_PAIRS - 1;
+            for (int q = last; q > pos; q--) {
+                s->pair_count[q] = s->pair_count[q - 1];
+                s->pair_label[q] = s->pair_label[q - 1];
+                s->pair_teacher[q] = s->pair_teacher[q - 1];
+            }
+            s->pair_count[pos] = cnt;
+            s->pair_label[pos] = (int32_t)(keys[a] / s->num_classes);
+            s->pair_teacher[pos] = (int32_t)(keys[a] % s->num_classes);
+            if (s->npairs < RL_CLEAN_TOP_PAIRS) s->npairs++;
+        }
+        a = b;
+    }
+}
+
+rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean_opts *o, rl_list *out,
+                       rl_clean_stats *s, rl_error *err)
+{
+    memset(out, 0, sizeof *out);
+    memset(s, 0, sizeof *s);
+    RL_CHECK(t->nfiles > 0);
+    const int C = t->files[0].num_classes;
+    if (train->num_classes > C)
+        return rl_fail(err, RL_ERR_ARG, "the training list has %d classes but the teacher only %d", train->num_classes, C);
+    if (o->rule == RL_CLEAN_TOPK)
+        for (int f = 0; f < t->nfiles; f++)
+            if (o->k > t->files[f].k)
+                return rl_fail(err, RL_ERR_ARG, "--rule topk:%d but a teacher file stores only the top %d", o->k,
+                               t->files[f].k);
+    /* Every sample needs a prediction: report the first few that have none. */
+    int64_t missing = 0;
+    char first[5][128];
+    for (int64_t i = 0; i < train->count; i++)
+        if (rl_idmap_get(&t->map, train->paths[i]) < 0) {
+            if (missing < 5) snprintf(first[missing], sizeof first[0], "%s", train->paths[i]);
+            missing++;
+        }
+    if (missing) {
+        char list[800] = "";
+        for (int64_t q = 0; q < missing && q < 5; q++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s'%s'", q ? ", " : "", first[q]);
+        return rl_fail(err, RL_ERR_FORMAT,
+                       "%lld training samples have no teacher prediction (first: %s); the teacher ids must equal "
+                       "the list paths and cover every sample",
+                       (long long)missing, list);
+    }
+    s->num_classes = C;
+    s->total = train->count;
+    s->per_class_total = calloc((size_t)C, sizeof *s->per_class_total);
+    s->per_class_flagged = calloc((size_t)C, sizeof *s->per_class_flagged);
+    s->flagged_rows = calloc((size_t)(train->count ? train->count : 1), 1);
+    int64_t *keys = malloc((size_t)(train->count ? train->count : 1) * sizeof *keys);
+    int32_t *buf = malloc(((size_t)C + 1) * sizeof *buf);
+    rl_status st = RL_OK;
+    if (!s->per_class_total || !s->per_class_flagged || !s->flagged_rows || !keys || !buf) {
+        st = rl_fail(err, RL_ERR_NOMEM, "clean: out of memory for %lld samples", (long long)train->count);
+        goto done;
+    }
+    out->num_classes = train->num_classes;
+    int64_t nkeys = 0;
+    for (int64_t i = 0; i < train->count && !st; i++) {
+        int64_t v = rl_idmap_get(&t->map, train->paths[i]);
+        const rl_preds *p = &t->files[v >> ROW_BITS];
+        int64_t row = v & ((1LL << ROW_BITS) - 1);
+        const int32_t *top = p->topk_classes + row * p->k;
+        const float *sc = p->topk_scores + row * p->k;
+        int32_t y = train->labels[i];
+        int agree = 0;
+        if (o->rule == RL_CLEAN_TOP1) {
+            agree = top[0] == y;
+        } else if (o->rule == RL_CLEAN_TOPK) {
+            for (int j = 0; j < o->k; j++) agree |= top[j] == y;
+        } else {
+            double prob;
+            if (class_prob(p, row, y, o->thresh, &prob)) {
+                st = rl_fail(err, RL_ERR_FORMAT,
+                             "teacher row for '%s' stores only the top %d (all >= %g) and no logits, so the "
+                             "probability of label %d is unknown; write logits or a larger top-k",
+                             train->paths[i], p->k, o->thresh, y);
+                break;
+            }
+            agree = prob >= o->thresh;
+        }
+        s->per_class_total[y]++;
+        if (!agree) {
+            s->flagged++;
+            s->flagged_rows[i] = 1;
+            s->per_class_flagged[y]++;
+            keys[nkeys++] = (int64_t)y * C + top[0];
+        }
+        /* The sample's labels, primary first. */
+        int nl = 0;
+        if (train->multi_offsets)
+            for (int64_t q = train->multi_offsets[i]; q < train->multi_offsets[i + 1]; q++) buf[nl++] = train->multi_classes[q];
+        else
+            buf[nl++] = y;
+        if (o->mode == RL_CLEAN_DROP && !agree) continue;
+        if (o->mode == RL_CLEAN_RELABEL && !agree) {
+            int w = 1;
+            for (int q = 1; q < nl; q++)
+                if (buf[q] != top[0]) buf[w++] = buf[q];
+            nl = w;
+            buf[0] = top[0];
+            s->relabeled++;
+        }
+        if (o->mode == RL_CLEAN_MULTIHOT) {
+            for (int j = 0; j < p->k; j++) {
+                if (!(sc[j] >= o->multihot_thresh)) break; /* scores are sorted best first */
+                int have = 0;
+                for (int q = 0; q < nl; q++) have |= buf[q] == top[j];
+                if (!have && nl <= C) {
+                    buf[nl++] = top[j];
+                    s->extra_added++;
+                }
+            }
+        }
+        s->kept++;
+        st = rl_list_append(out, train->paths[i], buf, nl, err);
+    }
+    if (!st) top_pairs(s, keys, nkeys);
+done:
+    free(keys);
+    free(buf);
+    if (st) {
+        rl_list_free(out);
+        rl_clean_stats_free(s);
+    }
+    return st;
+}
+
+rl_status rl_clean_against_record(const rl_list *train, const rl_list *out, const rl_clean_opts *o,
+                                  const rl_clean_stats *s, const char *record_path, rl_clean_pr *pr, rl_error *err)
+{
+    memset(pr, 0, sizeof *pr);
+    rl_noise_record rec;
+    rl_status st = rl_noise_record_read(record_path, &rec, err);
+    if (st) return st;
+    rl_idmap map;
+    if ((st = rl_idmap_init(&map, train->count, err))) {
+        rl_noise_record_free(&rec);
+        return st;
+    }
+    for (int64_t i = 0; i < train->count; i++) rl_idmap_put(&map, train->paths[i], i);
+    uint8_t *changed = calloc((size_t)(train->count ? train->count : 1), 1);
+    int32_t *orig = malloc((size_t)(train->count ? train->count : 1) * sizeof *orig);
+    if (!changed || !orig) {
+        st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", record_path);
+        goto done;
+    }
+    for (int64_t r = 0; r < rec.count; r++) {
+        int64_t i = rl_idmap_get(&map, rec.ids[r]);
+        if (i < 0) continue;
+        if (rec.noisy[r] != train->labels[i]) {
+            st = rl_fail(err, RL_ERR_FORMAT,
+                         "%s: '%s' was made %d by the noise but the training list says %d; is this the record of "
+                         "this list?",
+                         record_path, rec.ids[r], rec.noisy[r], train->labels[i]);
+            goto done;
+        }
+        changed[i] = 1;
+        orig[i] = rec.original[r];
+    }
+    /* Relabeled rows appear in out in train order (relabel keeps every sample). */
+    for (int64_t i = 0; i < train->count; i++) {
+        pr->changed += changed[i];
+        pr->flagged += s->flagged_rows[i];
+        pr->hit += changed[i] & s->flagged_rows[i];
+        if (o->mode == RL_CLEAN_RELABEL && changed[i] && s->flagged_rows[i] && out->labels[i] == orig[i])
+            pr->restored++;
+    }
+    pr->precision = pr->flagged ? (double)pr->hit / (double)pr->flagged : NAN;
+    pr->recall = pr->changed ? (double)pr->hit / (double)pr->changed : NAN;
+done:
+    free(changed);
+    free(orig);
+    rl_idmap_free(&map);
+    rl_noise_record_free(&rec);
+    return st;
+}
+
+static const char *rule_name(const rl_clean_opts *o, char *buf, size_t n)
+{
+    if (o->rule == RL_CLEAN_TOP1) snprintf(buf, n, "top1");
+    else if (o->rule == RL_CLEAN_TOPK) snprintf(buf, n, "topk:%d", o->k);
+    else snprintf(buf, n, "prob:%g", o->thresh);
+    return buf;
+}
+
+static void json_num(FILE *f, double v)
+{
+    if (isfinite(v)) fprintf(f, "%.17g", v);
+    else fputs("null", f);
+}
+
+void rl_clean_report(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, const rl_clean_opts *o, int json)
+{
+    static const char *modes[] = {"drop", "relabel", "multihot"};
+    char rule[64];
+    rule_name(o, rule, sizeof rule);
+    if (json) {
+        fprintf(f,
+                "{\"rule\": \"%s\", \"mode\": \"%s\", \"total\": %lld, \"kept\": %lld, \"flagged\": %lld, "
+                "\"removed\": %lld, \"relabeled\": %lld, \"extra_added\": %lld,\n \"flagged_per_class\": [",
+                rule, modes[o->mode], (long long)s->total, (long long)s->kept, (long long)s->flagged,
+                (long long)(s->total - s->kept), (long long)s->relabeled, (long long)s->extra_added);
+        for (int c = 0; c < s->num_classes; c++) fprintf(f, "%s%lld", c ? ", " : "", (long long)s->per_class_flagged[c]);
+        fputs("],\n \"total_per_class\": [", f);
+        for (int c = 0; c < s->num_classes; c++) fprintf(f, "%s%lld", c ? ", " : "", (long long)s->per_class_total[c]);
+        fputs("],\n \"top_pairs\": [", f);
+        for (int q = 0; q < s->npairs; q++)
+            fprintf(f, "%s{\"label\": %d, \"teacher\": %d, \"count\": %lld}", q ? ", " : "", s->pair_label[q],
+                    s->pair_teacher[q], (long long)s->pair_count[q]);
+        fputs("],\n \"noise\": ", f);
+        if (pr) {
+            fprintf(f, "{\"changed\": %lld, \"flagged\": %lld, \"hit\": %lld, \"restored\": %lld, \"precision\": ",
+                    (long long)pr->changed, (long long)pr->flagged, (long long)pr->hit, (long long)pr->restored);
+            json_num(f, pr->precision);
+            fputs(", \"recall\": ", f);
+            json_num(f, pr->recall);
+            fputs("}", f);
+        } else {
+            fputs("null", f);
+        }
+        fputs("}\n", f);
+        return;
+    }
+    fprintf(f, "clean: rule %s, mode %s\n", rule, modes[o->mode]);
+    fprintf(f, "  samples %lld, disagree with the teacher %lld (%.2f%%), kept %lld, removed %lld", (long long)s->total,
+            (long long)s->flagged, s->total ? 100.0 * (double)s->flagged / (double)s->total : 0.0, (long long)s->kept,
+            (long long)(s->total - s->kept));
+    if (o->mode == RL_CLEAN_RELABEL) fprintf(f, ", relabeled %lld", (long long)s->relabeled);
+    if (o->mode == RL_CLEAN_MULTIHOT) fprintf(f, ", extra positives added %lld", (long long)s->extra_added);
+    fputc('\n', f);
+    fprintf(f, "  disagreeing per class (label: flagged / samples):\n");
+    for (int c = 0; c < s->num_classes; c++)
+        if (s->per_class_total[c])
+            fprintf(f, "    %4d: %lld / %lld\n", c, (long long)s->per_class_flagged[c], (long long)s->per_class_total[c]);
+    if (s->npairs) fprintf(f, "  most frequent (label -> teacher top-1) among them:\n");
+    for (int q = 0; q < s->npairs; q++)
+        fprintf(f, "    %4d -> %4d  %lld\n", s->pair_label[q], s->pair_teacher[q], (long long)s->pair_count[q]);
+    if (pr) {
+        fprintf(f, "  against the noise record: %lld changed, %lld flagged, %lld both: precision %.4f, recall %.4f\n",
+                (long long)pr->changed, (long long)pr->flagged, (long long)pr->hit, pr->precision, pr->recall);
+        if (o->mode == RL_CLEAN_RELABEL)
+            fprintf(f, "  relabeling restored the original label of %lld changed samples\n", (long long)pr->restored);
+    }
+}

@@ -1,0 +1,94 @@
+/* clean.h: cleaning training labels with a teacher's predictions (Beyer et al.
+ * 2020, section 6: keep an image iff the teacher's top-1 equals its label).
+ *
+ * Teacher: one or more predictions files (eval/preds.h) merged by sample id,
+ * e.g. the out-of-fold predictions of k teachers each trained on the other
+ * folds; an id predicted twice (in one file or across files) is an error.
+ * Training sample ids (list paths) must equal prediction ids exactly.
+ *
+ * Rules: a sample AGREES with the teacher when
+ *   top1       teacher top-1 == label (the paper's rule);
+ *   topk:K     label is among the teacher's top K (K <= the file's k);
+ *   prob:T     teacher probability of the label >= T (from topk_scores, or
+ *              logits through softmax/sigmoid when the label is outside the
+ *              stored top-k; if neither decides, an error asks for logits).
+ * Modes, applied to the samples that DISAGREE ("flagged"):
+ *   drop       remove them (the paper);
+ *   relabel    replace the primary label with the teacher's top-1;
+ *   multihot   keep every sample and its labels, and add as extra positives
+ *              the teacher's top-k classes scoring >= multihot_thresh that
+ *              the sample does not have yet (for the sigmoid loss).  With the
+ *              default 0.5 and softmax scores that is "teacher top-1 if it
+ *              differs and is confident".  Applies to every sample.
+ * Thread safety: functions touch only their arguments.
+ */
+#ifndef RL_CLEAN_H
+#define RL_CLEAN_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "data/list.h"
+#include "eval/idmap.h"
+#include "eval/preds.h"
+#include "util/status.h"
+
+typedef enum { RL_CLEAN_TOP1, RL_CLEAN_TOPK, RL_CLEAN_PROB } rl_clean_rule;
+typedef enum { RL_CLEAN_DROP, RL_CLEAN_RELABEL, RL_CLEAN_MULTIHOT } rl_clean_mode;
+
+typedef struct {
+    rl_clean_rule rule;
+    int k;                   /* TOPK */
+    double thresh;           /* PROB */
+    rl_clean_mode mode;
+    double multihot_thresh;  /* MULTIHOT, default 0.5 */
+} rl_clean_opts;
+
+/* Parses "top1", "topk:5" or "prob:0.3" into o->rule/k/thresh. */
+rl_status rl_clean_rule_parse(const char *text, rl_clean_opts *o, rl_error *err);
+
+typedef struct {
+    int nfiles;
+    const rl_preds *files;   /* [nfiles] borrowed, must outlive the teacher */
+    rl_idmap map;            /* id -> file * 2^40 + row */
+} rl_teacher;
+
+/* Indexes files by id; paths name the files in messages.  Files must agree
+ * on num_classes. */
+rl_status rl_teacher_init(rl_teacher *t, const rl_preds *files, int nfiles, const char *const *paths, rl_error *err);
+void rl_teacher_free(rl_teacher *t);
+
+#define RL_CLEAN_TOP_PAIRS 20
+typedef struct {
+    int64_t total, kept, flagged, relabeled, extra_added;
+    int num_classes;
+    int64_t *per_class_total;    /* [C] samples by original label */
+    int64_t *per_class_flagged;  /* [C] flagged by original label */
+    uint8_t *flagged_rows;       /* [total] 1 = disagreed with the teacher */
+    int npairs;                  /* most frequent (label, teacher top-1) among flagged */
+    int32_t pair_label[RL_CLEAN_TOP_PAIRS], pair_teacher[RL_CLEAN_TOP_PAIRS];
+    int64_t pair_count[RL_CLEAN_TOP_PAIRS];
+} rl_clean_stats;
+
+/* Cleans train into *out (zeroed first; free with rl_list_free) and fills
+ * *stats (free with rl_clean_stats_free).  A training sample without a teacher
+ * prediction is an error listing the first few missing ids. */
+rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean_opts *o, rl_list *out,
+                       rl_clean_stats *stats, rl_error *err);
+void rl_clean_stats_free(rl_clean_stats *s);
+
+/* The flagged set against a noise record (clean/noise.h): precision = truly
+ * changed among flagged, recall = flagged among truly changed (record entries
+ * whose id is in train).  restored = relabeled samples whose new label is the
+ * record's original. */
+typedef struct {
+    int64_t changed, flagged, hit, restored;
+    double precision, recall;    /* NaN when the denominator is 0 */
+} rl_clean_pr;
+
+rl_status rl_clean_against_record(const rl_list *train, const rl_list *out, const rl_clean_opts *o,
+                                  const rl_clean_stats *s, const char *record_path, rl_clean_pr *pr, rl_error *err);
+
+/* The report: text for people, or JSON when json != 0.  pr may be NULL. */
+void rl_clean_report(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, const rl_clean_opts *o, int json);
+
+#endif

@@ -1,0 +1,348 @@
+#!/usr/bin/python3
+"""test_clean.py: `relab noise` and `relab clean` against independent Python.
+
+Noise on 20,000 Fashion-MNIST training labels: each kind flips at its rate
+(within a 99.99% binomial band), only to allowed classes, reproduces exactly a
+Python re-implementation of the documented per-sample draw (SplitMix64 keyed by
+(seed, "noise", index)), and its record lists exactly the changed samples.
+Clean with a synthetic teacher: kept/removed sets, per-class counts, top pairs,
+precision/recall against the record, the relabel and multihot lists and the
+k-fold merge equal a numpy computation; bad teachers give exit 1 with a message.
+"""
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+count = 0
+failed = 0
+
+
+def ok(cond, what):
+    global count, failed
+    count += 1
+    if not cond:
+        failed += 1
+    print("%s %d - %s" % ("ok" if cond else "not ok", count, what), flush=True)
+    return cond
+
+
+def skip_all(why):
+    print("1..0 # SKIP " + why)
+    sys.exit(0)
+
+
+try:
+    import h5py
+    import numpy as np
+except ImportError as e:  # pragma: no cover
+    skip_all("needs h5py and numpy: %s" % e)
+
+RELAB = os.environ.get("RELAB")
+FM = os.environ.get("RELAB_FASHION", "/usr/share/datasets/fashion-mnist")
+LABELS = os.path.join(FM, "train-labels-idx1-ubyte.gz")
+if not RELAB or not os.path.exists(RELAB):
+    skip_all("RELAB (the built relab binary) not set")
+if not os.path.exists(LABELS):
+    skip_all("Fashion-MNIST labels not found at %s (dataset-fashion-mnist)" % LABELS)
+
+tmp = tempfile.mkdtemp(prefix="relab-test-clean-")
+raw = gzip.open(LABELS).read()
+assert int.from_bytes(raw[:4], "big") == 2049
+# The first 20,000 of the 60,000 training labels keep the test fast on a busy machine.
+y = np.frombuffer(raw[8:], np.uint8).astype(np.int64)[:20000]
+N, C = len(y), 10
+ids = ["train-images-idx3-ubyte.gz#%d" % i for i in range(N)]
+
+
+def write_list(path, labels, classes=C):
+    with open(path, "w") as f:
+        f.write("# relab-list 1\n# classes %d\n" % classes)
+        for i, l in enumerate(labels):
+            if isinstance(l, (list, tuple)):
+                f.write("%s\t%s\n" % (ids[i], ",".join(str(v) for v in l)))
+            else:
+                f.write("%s\t%d\n" % (ids[i], l))
+
+
+def read_list(path):
+    out = {}
+    for line in open(path):
+        if line.startswith("#"):
+            continue
+        i, labs = line.rstrip("\n").split("\t")
+        out[i] = [int(v) for v in labs.split(",")]
+    return out
+
+
+def run(*args):
+    p = subprocess.run([RELAB] + [str(a) for a in args], capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+clean_list = os.path.join(tmp, "clean.list")
+write_list(clean_list, y)
+
+# ---- Python re-implementation of the documented draw (util/rng.h, clean/noise.h) ----
+M = (1 << 64) - 1
+
+
+def mix(z):
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M
+    return z ^ (z >> 31)
+
+
+class Rng:
+    def __init__(self, seed, a, b):
+        self.s = mix(seed ^ mix((a + 0x9E3779B97F4A7C15) & M) ^ mix((mix(b) + 0x632BE59BD9B4E019) & M))
+
+    def next(self):
+        self.s = (self.s + 0x9E3779B97F4A7C15) & M
+        return mix(self.s)
+
+    def uniform(self):
+        return (self.next() >> 11) * (1.0 / 9007199254740992.0)
+
+    def below(self, n):
+        return ((self.next() >> 32) * n) >> 32
+
+
+STREAM = 0x6E6F697365  # "noise"
+
+
+def py_noise(kind, rate, seed, pair=None, W=None):
+    out = y.copy()
+    for i in range(N):
+        r = Rng(seed, STREAM, i)
+        if not r.uniform() < rate:
+            continue
+        c = int(y[i])
+        if kind == "symmetric":
+            j = r.below(C - 1)
+            out[i] = j + 1 if j >= c else j
+        elif kind == "pairflip":
+            out[i] = pair[c] if pair[c] >= 0 else c
+        else:
+            w = [W[c][j] if j != c else 0.0 for j in range(C)]
+            x = r.uniform() * sum(w)
+            for j in range(C):
+                if j == c or w[j] <= 0:
+                    continue
+                last = j
+                if x < w[j]:
+                    break
+                x -= w[j]
+            out[i] = last
+    return out
+
+
+def band(rate, n):
+    """A 99.99% normal band for a binomial count."""
+    sd = (n * rate * (1 - rate)) ** 0.5
+    return n * rate - 4 * sd, n * rate + 4 * sd
+
+
+FASHION_PAIRS = [6, -1, 4, -1, 2, 7, 0, 5, -1, -1]
+W = [[0.0] * C for _ in range(C)]
+for c in range(C):
+    W[c][(c + 1) % C] = 1.0
+    W[c][(c + 2) % C] = 3.0
+    W[c][c] = 5.0  # ignored when a rate is given
+wpath = os.path.join(tmp, "w.txt")
+with open(wpath, "w") as f:
+    f.write("# weights: i -> i+1 (1), i -> i+2 (3)\n")
+    for row in W:
+        f.write(" ".join("%g" % v for v in row) + "\n")
+
+results = {}
+for kind, rate, extra in [("symmetric", 0.2, []), ("pairflip", 0.3, []), ("matrix", 0.25, ["--matrix", wpath])]:
+    out = os.path.join(tmp, kind + ".list")
+    rec = os.path.join(tmp, kind + ".tsv")
+    rc, so, se = run("noise", "--in", clean_list, "-o", out, "--kind", kind, "--rate", rate, "--seed", 7,
+                     "--record", rec, *extra)
+    if not ok(rc == 0, "relab noise --kind %s runs: %s" % (kind, (so + se).strip()[:120])):
+        continue
+    got = read_list(out)
+    z = np.array([got[i][0] for i in ids])
+    results[kind] = (out, rec, z)
+    ch = z != y
+    if kind == "symmetric":
+        lo, hi = band(rate, N)
+        ok(lo <= ch.sum() <= hi, "symmetric: %d flips in [%.0f, %.0f] (rate %.2f)" % (ch.sum(), lo, hi, rate))
+        # every other class is equally likely: each (c -> d) count within its band
+        cnt = np.zeros((C, C), int)
+        np.add.at(cnt, (y[ch], z[ch]), 1)
+        per = [cnt[c, d] for c in range(C) for d in range(C) if d != c]
+        n_c = np.bincount(y, minlength=C)
+        okall = all(band(rate / (C - 1), n_c[c])[0] <= cnt[c, d] <= band(rate / (C - 1), n_c[c])[1]
+                    for c in range(C) for d in range(C) if d != c)
+        ok(okall and min(per) > 0, "symmetric: every (class -> other class) count within its band, none to itself")
+    elif kind == "pairflip":
+        paired = np.array([FASHION_PAIRS[c] >= 0 for c in y])
+        lo, hi = band(rate, int(paired.sum()))
+        ok(lo <= ch.sum() <= hi, "pairflip: %d flips among %d paired samples in [%.0f, %.0f]" % (ch.sum(), paired.sum(), lo, hi))
+        ok(all(FASHION_PAIRS[a] == b for a, b in zip(y[ch], z[ch])) and not (ch & ~paired).any(),
+           "pairflip: only T-shirt<->shirt, pullover<->coat, sandal<->sneaker flips (Fashion-MNIST defaults)")
+    else:
+        lo, hi = band(rate, N)
+        d = (z[ch] - y[ch]) % C
+        ok(lo <= ch.sum() <= hi, "matrix: %d flips in [%.0f, %.0f]" % (ch.sum(), lo, hi))
+        lo2, hi2 = band(0.75, int(ch.sum()))
+        ok(set(d.tolist()) <= {1, 2} and lo2 <= (d == 2).sum() <= hi2,
+           "matrix: flips only to i+1 / i+2 in ratio 1:3 (%d : %d)" % ((d == 1).sum(), (d == 2).sum()))
+    want = py_noise(kind, rate, 7, FASHION_PAIRS, W)
+    ok((z == want).all(), "%s: equals the Python re-implementation of the per-sample draw exactly" % kind)
+    lines = [l.rstrip("\n").split("\t") for l in open(rec) if not l.startswith("#")]
+    ok(lines == [[ids[i], str(y[i]), str(z[i])] for i in np.nonzero(ch)[0]],
+       "%s: the record lists exactly the %d changed samples (id, original, noisy)" % (kind, ch.sum()))
+
+# per-sample seeding: a prefix of the list gets the same noise as in the full run
+prefix = os.path.join(tmp, "prefix.list")
+with open(prefix, "w") as f:
+    f.write("# relab-list 1\n# classes 10\n")
+    for i in range(1000):
+        f.write("%s\t%d\n" % (ids[i], y[i]))
+rc, _, _ = run("noise", "--in", prefix, "-o", os.path.join(tmp, "p.list"), "--kind", "symmetric", "--rate", 0.2,
+               "--seed", 7)
+gp = read_list(os.path.join(tmp, "p.list"))
+ok(rc == 0 and "symmetric" in results and all(gp[ids[i]][0] == results["symmetric"][2][i] for i in range(1000)),
+   "a sample's noise depends on (seed, index) only: the first 1000 samples match the full run")
+rc, _, _ = run("noise", "--in", clean_list, "-o", os.path.join(tmp, "s8.list"), "--kind", "symmetric", "--rate", 0.2,
+               "--seed", 8)
+g8 = read_list(os.path.join(tmp, "s8.list"))
+z8 = np.array([g8[i][0] for i in ids])
+ok(rc == 0 and "symmetric" in results and (z8 != results["symmetric"][2]).sum() > 1000, "another seed gives other noise")
+rc, _, _ = run("noise", "--in", clean_list, "-o", os.path.join(tmp, "x.list"), "--kind", "symmetric", "--seed", 1)
+ok(rc == 2, "noise without --rate: usage error (exit 2)")
+rc, _, _ = run("noise", "--in", clean_list, "-o", os.path.join(tmp, "x.list"), "--kind", "pairflip", "--rate", 0.1,
+               "--seed", 1, "--pairs", "0:6,6:2")
+ok(rc == 1, "a class in two --pairs is refused (exit 1)")
+
+# ---- clean ----
+if "symmetric" not in results:
+    print("1..%d" % count)
+    sys.exit(1)
+noisy_list, record, z = results["symmetric"]
+K = 3
+rng = np.random.default_rng(5)
+teacher_cls = np.where(rng.random(N) < 0.9, y, rng.integers(0, C, N))
+logits = rng.normal(0, 1, (N, C)).astype(np.float32)
+logits[np.arange(N), teacher_cls] += np.float32(3.0)
+e = np.exp(logits.astype(np.float64) - logits.max(1, keepdims=True))
+probs = (e / e.sum(1, keepdims=True)).astype(np.float32)
+order = np.argsort(-probs, axis=1, kind="stable")[:, :K].astype(np.int32)
+tsc = np.take_along_axis(probs, order, 1)
+
+
+def write_teacher(path, rows, with_logits=True):
+    with h5py.File(path, "w") as f:
+        f["ids"] = np.array([ids[i] for i in rows], dtype=h5py.string_dtype())
+        f["labels"] = z[rows].astype(np.int32)
+        f["topk_classes"] = order[rows]
+        f["topk_scores"] = tsc[rows]
+        if with_logits:
+            f["logits"] = logits[rows]
+        f["num_classes"] = np.int32(C)
+        f["score_kind"] = "softmax"
+
+
+teacher = os.path.join(tmp, "teacher.h5")
+write_teacher(teacher, np.arange(N))
+out = os.path.join(tmp, "cleaned.list")
+rep = os.path.join(tmp, "report.json")
+rc, so, se = run("clean", "--teacher", teacher, "--train", noisy_list, "-o", out, "--report", rep,
+                 "--noise-record", record)
+ok(rc == 0, "relab clean (top1, drop) runs: " + se.strip()[:160])
+flag = order[:, 0] != z
+got = read_list(out) if rc == 0 else {}
+ok(list(got) == [ids[i] for i in range(N) if not flag[i]] and all(got[ids[i]] == [z[i]] for i in range(N) if not flag[i]),
+   "drop keeps exactly the %d samples whose label is the teacher's top-1, labels unchanged" % (N - flag.sum()))
+r = json.load(open(rep)) if rc == 0 else {}
+ok(r.get("total") == N and r.get("kept") == N - flag.sum() and r.get("removed") == flag.sum(),
+   "report: total %d, kept %d, removed %d" % (N, N - flag.sum(), flag.sum()))
+ok(r.get("flagged_per_class") == np.bincount(z[flag], minlength=C).tolist(), "report: removed per class")
+pairs = {}
+for a, b in zip(z[flag], order[flag, 0]):
+    pairs[(int(a), int(b))] = pairs.get((int(a), int(b)), 0) + 1
+want_pairs = sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+ok([(p["label"], p["teacher"], p["count"]) for p in r.get("top_pairs", [])] == [(a, b, n) for (a, b), n in want_pairs],
+   "report: the 20 most frequent (label, teacher) pairs, e.g. %s" % (want_pairs[:2],))
+changed = z != y
+hit = int((changed & flag).sum())
+prec, rec_ = hit / flag.sum(), hit / changed.sum()
+nz = r.get("noise") or {}
+ok(nz.get("changed") == changed.sum() and nz.get("hit") == hit and abs(nz.get("precision", -1) - prec) < 1e-15
+   and abs(nz.get("recall", -1) - rec_) < 1e-15, "precision %.4f and recall %.4f against the noise record" % (prec, rec_))
+ok("precision" in so and "recall" in so, "the printed report states precision and recall")
+
+# k-fold teachers merged by id give the same result; overlap and gaps are errors
+folds = [os.path.join(tmp, "fold%d.h5" % k) for k in range(3)]
+for k in range(3):
+    write_teacher(folds[k], np.arange(k, N, 3))
+out3 = os.path.join(tmp, "cleaned3.list")
+rc, _, se = run("clean", "--teacher", folds[0], "--teacher", folds[1], "--teacher", folds[2], "--train", noisy_list,
+                "-o", out3)
+ok(rc == 0 and open(out3).read() == open(out).read(), "three out-of-fold teacher files give the same cleaned list")
+rc, _, se = run("clean", "--teacher", folds[0], "--teacher", teacher, "--train", noisy_list, "-o", out3)
+ok(rc == 1 and "predicted twice" in se and folds[0] in se, "an id in two teacher files: exit 1: " + se.strip()[:140])
+rc, _, se = run("clean", "--teacher", folds[0], "--teacher", folds[1], "--train", noisy_list, "-o", out3)
+ok(rc == 1 and "no teacher prediction" in se and ids[2] in se and str(len(range(2, N, 3))) in se,
+   "samples without a teacher prediction: exit 1 listing the first ids: " + se.strip()[:140])
+
+# other rules
+rc, _, se = run("clean", "--teacher", teacher, "--train", noisy_list, "-o", out3, "--rule", "topk:2")
+keep2 = (order[:, :2] == z[:, None]).any(1)
+got = read_list(out3) if rc == 0 else {}
+ok(rc == 0 and list(got) == [ids[i] for i in range(N) if keep2[i]], "topk:2 keeps the %d samples whose label is in the top 2" % keep2.sum())
+in_top = (order == z[:, None])
+p_lab = np.where(in_top.any(1), (tsc * in_top).sum(1).astype(np.float64),
+                 (e / e.sum(1, keepdims=True))[np.arange(N), z])
+# relab computes softmax in double from the float32 logits, as done here
+keepp = p_lab >= 0.3
+rc, _, se = run("clean", "--teacher", teacher, "--train", noisy_list, "-o", out3, "--rule", "prob:0.3")
+got = read_list(out3) if rc == 0 else {}
+ok(rc == 0 and list(got) == [ids[i] for i in range(N) if keepp[i]],
+   "prob:0.3 keeps the %d samples with teacher probability >= 0.3 (logits used outside the top-k)" % keepp.sum())
+nolog = os.path.join(tmp, "nologits.h5")
+write_teacher(nolog, np.arange(N), with_logits=False)
+rc, _, se = run("clean", "--teacher", nolog, "--train", noisy_list, "-o", out3, "--rule", "prob:0.0001")
+ok(rc == 1 and "logits" in se, "prob rule undecidable without logits: exit 1 asking for logits")
+
+# relabel and multihot
+outr = os.path.join(tmp, "relabel.list")
+rep2 = os.path.join(tmp, "relabel.json")
+rc, _, se = run("clean", "--teacher", teacher, "--train", noisy_list, "-o", outr, "--mode", "relabel",
+                "--noise-record", record, "--report", rep2)
+got = read_list(outr) if rc == 0 else {}
+want = np.where(flag, order[:, 0], z)
+ok(rc == 0 and len(got) == N and all(got[ids[i]] == [want[i]] for i in range(N)),
+   "relabel: every sample kept, disagreeing ones get the teacher's top-1")
+r2 = json.load(open(rep2)) if rc == 0 else {}
+restored = int((changed & flag & (order[:, 0] == y)).sum())
+ok((r2.get("noise") or {}).get("restored") == restored and r2.get("relabeled") == flag.sum(),
+   "relabel restores the true label of %d noisy samples" % restored)
+outm = os.path.join(tmp, "multihot.list")
+rc, _, se = run("clean", "--teacher", teacher, "--train", noisy_list, "-o", outm, "--mode", "multihot",
+                "--multihot-thresh", "0.2")
+got = read_list(outm) if rc == 0 else {}
+good = rc == 0 and len(got) == N
+nextra = 0
+for i in range(N):
+    w = [int(z[i])] + [int(c) for c, s in zip(order[i], tsc[i]) if float(s) >= 0.2 and c != z[i]]
+    nextra += len(w) - 1
+    if good and got[ids[i]] != w:
+        good = False
+        print("# sample %d: got %s want %s" % (i, got[ids[i]], w))
+ok(good and nextra > 0, "multihot: label first, then the teacher's top-k classes scoring >= 0.2 (%d extras)" % nextra)
+rc, _, _ = run("clean", "--teacher", teacher, "--train", noisy_list)
+ok(rc == 2, "clean without -o: usage error (exit 2)")
+rc, _, _ = run("clean", "--teacher", teacher, "--train", noisy_list, "-o", out3, "--rule", "top3")
+ok(rc == 2, "an unknown --rule: usage error (exit 2)")
+
+shutil.rmtree(tmp, ignore_errors=True)
+print("1..%d" % count)
+sys.exit(1 if failed else 0)
