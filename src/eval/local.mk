@@ -5,3 +5,8 @@ librelab_la_SOURCES += src/eval/preds.c src/eval/preds.h src/eval/idmap.c src/ev
 
 TESTS += tests/test_eval.py
 EXTRA_DIST += tests/test_eval.py
+
+check_PROGRAMS += tests/test_metrics
+tests_test_metrics_SOURCES = tests/test_metrics.c
+tests_test_metrics_LDADD = librelab.la $(RELAB_LIBS)
+TESTS += tests/test_metrics

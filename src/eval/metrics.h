@@ -15,8 +15,8 @@
  *     fraction;
  *   - McNemar's test for two models on the same images: exact two-sided
  *     binomial p = min(1, 2 P(X <= min(b,c))), X ~ Bin(b+c, 1/2), and the
- *     chi-square statistic with continuity correction (|b-c|-1)^2/(b+c),
- *     1 degree of freedom.
+ *     chi-square statistic with continuity correction max(|b-c|-1, 0)^2/(b+c),
+ *     1 degree of freedom (the clamp keeps b == c at chi2 = 0, p = 1).
  * Per-row results are byte vectors ok[n] (1 = correct) and valid[n] (1 = the
  * row counts).  All functions are pure and thread safe.
  */
