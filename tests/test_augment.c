@@ -135,8 +135,9 @@ int main(void)
             double asp = (double)k.w / k.h;
             double slack = 0.5 / k.h + 0.5 * k.w / ((double)k.h * k.h) + 1e-9;
             int ok_draw = area >= lo_a && area <= 1.0 + 1e-9 && asp >= 0.75 - 2 * slack && asp <= 4.0 / 3 + 2 * slack;
-            int is_fb = k.x == (W - k.w) / 2 && k.y == (H - k.h) / 2 &&
-                        ((k.w == W && (k.h == H || k.h == (int)rint(W / 0.75))) || (k.h == H && k.w == (int)rint(H * 4.0 / 3)));
+            int is_fb =
+                k.x == (W - k.w) / 2 && k.y == (H - k.h) / 2 &&
+                ((k.w == W && (k.h == H || k.h == (int)rint(W / 0.75))) || (k.h == H && k.w == (int)rint(H * 4.0 / 3)));
             limits += ok_draw || is_fb;
             fallback += !ok_draw && is_fb;
             if (area < amin) amin = area;
@@ -145,8 +146,9 @@ int main(void)
             if (asp > rmax) rmax = asp;
         }
         tap_ok(inside, "%dx%d: %d crops inside the image", W, H, draws);
-        tap_ok(limits == draws, "%dx%d: area frac in [%.3f, %.3f], aspect in [%.3f, %.3f], %d/%d within limits or fallback",
-               W, H, amin, amax, rmin, rmax, limits, draws);
+        tap_ok(limits == draws,
+               "%dx%d: area frac in [%.3f, %.3f], aspect in [%.3f, %.3f], %d/%d within limits or fallback", W, H, amin,
+               amax, rmin, rmax, limits, draws);
         if (W == 1000)
             tap_ok(amin < 0.085 && amax > 0.95 && rmin < 0.76 && rmax > 1.31 && fallback == 0,
                    "1000x1000: draws reach the limits (area %.3f..%.3f, aspect %.3f..%.3f), no fallback", amin, amax,
@@ -179,9 +181,11 @@ int main(void)
         int good = 1;
         for (int t = 0; t < 4 && good; t++) {
             rl_rng r = rl_rng_make(3, 0, (uint64_t)t);
-            rl_view v = t == 0 ? rl_augment_eval_view(im.width, im.height, &c) : rl_augment_train_view(im.width, im.height, &c, &r);
+            rl_view v = t == 0 ? rl_augment_eval_view(im.width, im.height, &c)
+                               : rl_augment_train_view(im.width, im.height, &c, &r);
             good &= rl_augment_resample(&im, &v, 224, 224, raw.mean, raw.std, out, &err) == RL_OK;
-            for (size_t e = 0; e < N; e++) m = fmax(m, fabs(out[e] - (e % 3 == 0 ? 10 : e % 3 == 1 ? 128 : 251) / 255.0));
+            for (size_t e = 0; e < N; e++)
+                m = fmax(m, fabs(out[e] - (e % 3 == 0 ? 10 : e % 3 == 1 ? 128 : 251) / 255.0));
         }
         tap_ok(good && m < 1e-5, "constant %dx%d image: eval and 3 train views constant (max err %.2g)", dims[s][0],
                dims[s][1], m);

@@ -205,7 +205,8 @@ rl_status rl_augment_resample(const rl_image *img, const rl_view *v, int out_w, 
         return rl_fail(err, RL_ERR_ARG, "resample: %.0fx shrink is beyond the 4096x the filter supports",
                        fsx > fsy ? fsx : fsy);
     int kx = (int)ceil(fsx < 1 ? 1 : fsx) * 2 + 1, ky = (int)ceil(fsy < 1 ? 1 : fsy) * 2 + 1;
-    size_t nbytes = sizeof(float) * ((size_t)out_w * kx + (size_t)out_h * ky) + sizeof(int) * 2 * (size_t)(out_w + out_h);
+    size_t nbytes =
+        sizeof(float) * ((size_t)out_w * kx + (size_t)out_h * ky) + sizeof(int) * 2 * (size_t)(out_w + out_h);
     char *mem = malloc(nbytes);
     if (!mem) return rl_fail(err, RL_ERR_NOMEM, "resample: out of memory for %zu bytes of filter taps", nbytes);
     float *wx = (float *)mem, *wy = wx + (size_t)out_w * kx;

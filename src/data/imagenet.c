@@ -62,7 +62,10 @@ static int entries_push(entries *a, const char *name, int64_t size, int64_t mtim
     return 0;
 }
 
-static int cmp_entry(const void *a, const void *b) { return strcmp(((const entry *)a)->name, ((const entry *)b)->name); }
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
+}
 
 static int is_image_name(const char *n)
 {
@@ -184,7 +187,10 @@ typedef struct {
     const char *w;
     int i;
 } wnid_index;
-static int cmp_wi(const void *a, const void *b) { return strcmp(((const wnid_index *)a)->w, ((const wnid_index *)b)->w); }
+static int cmp_wi(const void *a, const void *b)
+{
+    return strcmp(((const wnid_index *)a)->w, ((const wnid_index *)b)->w);
+}
 
 static wnid_index *make_lookup(const classes *c)
 {
