@@ -96,9 +96,15 @@ int cmd_pack(int argc, char **argv)
         rl_source_destroy(src);
         return RL_EXIT_FAIL;
     }
-    printf("packed %lld images of %d classes into %d shard%s %s-%05d.h5 .. %s-%05d.h5 in %.1f s\n",
-           (long long)src->count, src->num_classes, nshards, nshards == 1 ? "" : "s", prefix, 0, prefix, nshards - 1,
-           rl_now() - t0);
+    char first[4200], last[4200];
+    rl_pack_shard_path(prefix, 0, first, sizeof first);
+    rl_pack_shard_path(prefix, nshards - 1, last, sizeof last);
+    if (nshards == 1)
+        printf("packed %lld images of %d classes into %s in %.1f s\n", (long long)src->count, src->num_classes, first,
+               rl_now() - t0);
+    else
+        printf("packed %lld images of %d classes into %d shards %s .. %s in %.1f s\n", (long long)src->count,
+               src->num_classes, nshards, first, last, rl_now() - t0);
     rl_source_destroy(src);
     return RL_EXIT_OK;
 }
