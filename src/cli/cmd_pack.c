@@ -96,15 +96,15 @@ int cmd_pack(int argc, char **argv)
         rl_source_destroy(src);
         return RL_EXIT_FAIL;
     }
-    char first[4200], last[4200];
+    char first[4200], final[4200];
     rl_pack_shard_path(prefix, 0, first, sizeof first);
-    rl_pack_shard_path(prefix, nshards - 1, last, sizeof last);
+    rl_pack_shard_path(prefix, nshards - 1, final, sizeof final);
     if (nshards == 1)
         printf("packed %lld images of %d classes into %s in %.1f s\n", (long long)src->count, src->num_classes, first,
                rl_now() - t0);
     else
         printf("packed %lld images of %d classes into %d shards %s .. %s in %.1f s\n", (long long)src->count,
-               src->num_classes, nshards, first, last, rl_now() - t0);
+               src->num_classes, nshards, first, final, rl_now() - t0);
     rl_source_destroy(src);
     return RL_EXIT_OK;
 }
