@@ -136,6 +136,7 @@ def backend_info(torch):
         "openblas_core": core,
         "openblas_threading": blas_par,
         "openblas_coretype_env": os.environ.get("OPENBLAS_CORETYPE"),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "allocator": "jemalloc" if jemalloc else "glibc",
         "malloc_conf": os.environ.get("MALLOC_CONF") if jemalloc else None,
         "cpu": cpu_model(),
