@@ -4,5 +4,6 @@
 # PyTorch's half of the train-step benchmark.
 dist_noinst_SCRIPTS += scripts/relab_torch.py tests/parity/make_fixture.py tests/parity/check_params.py \
 	bench/pytorch_train_step.py
-TESTS += tests/parity/check_params.py tests/parity/test_fixture_roundtrip.py tests/parity/test_make_fixture.py
-EXTRA_DIST += tests/parity/test_fixture_roundtrip.py tests/parity/test_make_fixture.py docs/parity.md docs/weights.md
+TESTS += tests/parity/check_params.py tests/parity/test_fixture_roundtrip.py tests/parity/test_make_fixture.py \
+	tests/parity/test_bench_pytorch.py
+EXTRA_DIST += tests/parity/test_fixture_roundtrip.py tests/parity/test_make_fixture.py tests/parity/test_bench_pytorch.py docs/parity.md docs/weights.md

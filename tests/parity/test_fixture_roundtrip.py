@@ -188,8 +188,8 @@ def main():
     r4 = cli(["import", path, "--arch", "resnet18"])
     ok(r4[0] == 1 and "conv1.weight" in r4[1] and path in r4[1],
        "relab_torch.py import into the wrong arch returns 1 with a message naming file and tensor")
-    r5 = subprocess.run([sys.executable, os.path.join(SCRIPTS, "relab_torch.py"), "import", os.path.join(tmp, "nope.h5")],
-                        capture_output=True, text=True)
+    r5 = subprocess.run([sys.executable, os.path.join(SCRIPTS, "relab_torch.py"), "import",
+                         os.path.join(tmp, "nope.h5")], capture_output=True, text=True)
     ok(r5.returncode == 1 and "nope.h5" in r5.stderr and "Traceback" not in r5.stderr,
        "the command line on a missing file exits 1 naming it, no traceback")
 
