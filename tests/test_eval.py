@@ -238,6 +238,8 @@ if d is not None:
         check_acc(d["groups"][g]["top1"], int((ing & (cls[:, 0] == labels)).sum()), int(ing.sum()), "group %s top-1" % g)
         check_acc(d["groups"][g]["real_top1"], int((ing & has & r1).sum()), int((ing & has).sum()),
                   "group %s ReaL top-1" % g)
+        gm = [int(cls[i, 0] in ml[k][1]) for i, k in enumerate(rows) if k in ml and not ml[k][2] and groups[ml[k][0]] == g]
+        check_acc(d["groups"][g]["multilabel_micro"], sum(gm), len(gm), "group %s multi-label micro" % g)
 
     # --labels as a wnid file (+ classes.tsv) and as a relab list give the same top-1.
     dl = run_json("eval", p2, "--labels", WNIDS, "--classes", CLASSES)

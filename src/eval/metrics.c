@@ -183,9 +183,9 @@ rl_status rl_eval_run(const rl_preds *p, const int32_t *labels, const int64_t *r
     const int C = p->num_classes;
     rl_status st = RL_OK;
     uint8_t *ok1 = malloc((size_t)n), *v1 = malloc((size_t)n), *ok5 = malloc((size_t)n), *v5 = malloc((size_t)n);
-    uint8_t *rok = malloc((size_t)n), *rv = malloc((size_t)n);
+    uint8_t *rok = malloc((size_t)n), *rv = malloc((size_t)n), *mok = calloc((size_t)n, 1), *mv = calloc((size_t)n, 1);
     int64_t *cls_c = calloc((size_t)C, sizeof *cls_c), *cls_t = calloc((size_t)C, sizeof *cls_t);
-    if (!ok1 || !v1 || !ok5 || !v5 || !rok || !rv || !cls_c || !cls_t) {
+    if (!ok1 || !v1 || !ok5 || !v5 || !rok || !rv || !mok || !mv || !cls_c || !cls_t) {
         st = rl_fail(err, RL_ERR_NOMEM, "eval: out of memory for %lld rows", (long long)n);
         goto done;
     }
@@ -234,6 +234,8 @@ rl_status rl_eval_run(const rl_preds *p, const int32_t *labels, const int64_t *r
                 goto done;
             }
             int hit = in_set(&ml->ok, r, p->topk_classes[i * p->k]);
+            mv[i] = 1;
+            mok[i] = (uint8_t)hit;
             cls_c[o] += hit;
             cls_t[o]++;
             mc += hit;
@@ -257,8 +259,13 @@ rl_status rl_eval_run(const rl_preds *p, const int32_t *labels, const int64_t *r
         out->ngroups = groups->ngroups;
         for (int g = 0; g < groups->ngroups; g++) {
             memcpy(out->group_names[g], groups->names[g], sizeof out->group_names[g]);
-            int64_t gc = 0, gt = 0, grc = 0, grt = 0;
+            int64_t gc = 0, gt = 0, grc = 0, grt = 0, gmc = 0, gmt = 0;
             for (int64_t i = 0; i < n; i++) {
+                /* Multi-label images are grouped by their original label, as its accuracy is. */
+                if (mv[i] && groups->group_of[ml->original[ref[i]]] == g) {
+                    gmt++;
+                    gmc += mok[i];
+                }
                 if (labels[i] < 0 || groups->group_of[labels[i]] != g) continue;
                 gt++;
                 gc += ok1[i];
@@ -269,6 +276,7 @@ rl_status rl_eval_run(const rl_preds *p, const int32_t *labels, const int64_t *r
             }
             out->group_top1[g] = rl_acc_make(gc, gt);
             out->group_real1[g] = rl_acc_make(grc, grt);
+            out->group_ml[g] = rl_acc_make(gmc, gmt);
         }
     }
 done:
@@ -278,6 +286,8 @@ done:
     free(v5);
     free(rok);
     free(rv);
+    free(mok);
+    free(mv);
     free(cls_c);
     free(cls_t);
     return st;

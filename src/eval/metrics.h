@@ -8,7 +8,8 @@
  *     notebook): problematic images skipped, correct iff top-1 is in
  *     correct ∪ unclear; "macro" = mean over classes (grouped by the ORIGINAL
  *     label) of per-class accuracy, "micro" = correct / images;
- *   - accuracy per class group (dog / animal / object), grouped by the label;
+ *   - accuracy per class group (dog / animal / object), grouped by the label
+ *     (top-1, ReaL top-1, and multi-label micro accuracy);
  *   - 95% Clopper-Pearson intervals: lower = B^-1(a/2; k, n-k+1),
  *     upper = B^-1(1-a/2; k+1, n-k), B the beta distribution, via bisection on
  *     the regularised incomplete beta function evaluated by its continued
@@ -90,6 +91,7 @@ typedef struct {
     int ngroups;
     char group_names[RL_MAX_GROUPS][32];
     rl_acc group_top1[RL_MAX_GROUPS], group_real1[RL_MAX_GROUPS];
+    rl_acc group_ml[RL_MAX_GROUPS];  /* multi-label micro, by the multi-label file's original label */
 } rl_eval_result;
 
 /* Scores p.  labels [p->n] (-1 = unknown); ref [p->n] from rl_eval_ref_index

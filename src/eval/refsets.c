@@ -349,8 +349,12 @@ rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *o
         lineno++;
         if (!line[0]) continue;
         if ((nf = csv_split(line, fields, 16)) != ncols) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: expected %d CSV fields, found %d (unbalanced quotes?)", path,
-                         lineno, ncols, nf);
+            if (nf < 0)
+                st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: unbalanced quotes or too many fields (truncated file?)", path,
+                             lineno);
+            else
+                st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: expected %d CSV fields as in the header, found %d", path,
+                             lineno, ncols, nf);
             goto done;
         }
         if (nrows == caprows) {

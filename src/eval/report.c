@@ -83,6 +83,8 @@ void rl_report_eval_json(FILE *out, const char *path, const rl_preds *p, const r
             json_acc(out, &r->group_top1[g]);
             fputs(", \"real_top1\": ", out);
             json_acc(out, &r->group_real1[g]);
+            fputs(", \"multilabel_micro\": ", out);
+            json_acc(out, &r->group_ml[g]);
             fputc('}', out);
         }
         fputc('}', out);
@@ -133,6 +135,10 @@ void rl_report_eval_table(FILE *out, const char *path, const rl_preds *p, const 
         if (r->has_real) {
             snprintf(name, sizeof name, "%.15s ReaL top-1", r->group_names[g]);
             table_row(out, name, &r->group_real1[g]);
+        }
+        if (r->has_ml) {
+            snprintf(name, sizeof name, "%.15s multi-label", r->group_names[g]);
+            table_row(out, name, &r->group_ml[g]);
         }
     }
 }

@@ -9,7 +9,7 @@
  *    "real": {"top1", "top5", "excluded_empty", "missing"} | null,
  *    "multilabel": {"macro", "macro_rule", "classes", "micro",
  *                   "skipped_problematic", "not_annotated"} | null,
- *    "groups": {"<name>": {"top1", "real_top1"}} | null}
+ *    "groups": {"<name>": {"top1", "real_top1", "multilabel_micro"}} | null}
  * Writers only print; they do not close the stream.  Not thread safe on one
  * stream. */
 #ifndef RL_REPORT_H
