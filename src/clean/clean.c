@@ -154,7 +154,8 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
     RL_CHECK(t->nfiles > 0);
     const int C = t->files[0].num_classes;
     if (train->num_classes > C)
-        return rl_fail(err, RL_ERR_ARG, "the training list has %d classes but the teacher only %d", train->num_classes, C);
+        return rl_fail(err, RL_ERR_ARG, "the training list has %d classes but the teacher only %d", train->num_classes,
+                       C);
     if (o->rule == RL_CLEAN_TOPK)
         for (int f = 0; f < t->nfiles; f++)
             if (o->k > t->files[f].k)
@@ -224,7 +225,8 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
         /* The sample's labels, primary first. */
         int nl = 0;
         if (train->multi_offsets)
-            for (int64_t q = train->multi_offsets[i]; q < train->multi_offsets[i + 1]; q++) buf[nl++] = train->multi_classes[q];
+            for (int64_t q = train->multi_offsets[i]; q < train->multi_offsets[i + 1]; q++)
+                buf[nl++] = train->multi_classes[q];
         else
             buf[nl++] = y;
         if (o->mode == RL_CLEAN_DROP && !agree) continue;
@@ -313,16 +315,21 @@ done:
 
 static const char *rule_name(const rl_clean_opts *o, char *buf, size_t n)
 {
-    if (o->rule == RL_CLEAN_TOP1) snprintf(buf, n, "top1");
-    else if (o->rule == RL_CLEAN_TOPK) snprintf(buf, n, "topk:%d", o->k);
-    else snprintf(buf, n, "prob:%g", o->thresh);
+    if (o->rule == RL_CLEAN_TOP1)
+        snprintf(buf, n, "top1");
+    else if (o->rule == RL_CLEAN_TOPK)
+        snprintf(buf, n, "topk:%d", o->k);
+    else
+        snprintf(buf, n, "prob:%g", o->thresh);
     return buf;
 }
 
 static void json_num(FILE *f, double v)
 {
-    if (isfinite(v)) fprintf(f, "%.17g", v);
-    else fputs("null", f);
+    if (isfinite(v))
+        fprintf(f, "%.17g", v);
+    else
+        fputs("null", f);
 }
 
 void rl_clean_report(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, const rl_clean_opts *o, int json)
@@ -336,7 +343,8 @@ void rl_clean_report(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, co
                 "\"removed\": %lld, \"relabeled\": %lld, \"extra_added\": %lld,\n \"flagged_per_class\": [",
                 rule, modes[o->mode], (long long)s->total, (long long)s->kept, (long long)s->flagged,
                 (long long)(s->total - s->kept), (long long)s->relabeled, (long long)s->extra_added);
-        for (int c = 0; c < s->num_classes; c++) fprintf(f, "%s%lld", c ? ", " : "", (long long)s->per_class_flagged[c]);
+        for (int c = 0; c < s->num_classes; c++)
+            fprintf(f, "%s%lld", c ? ", " : "", (long long)s->per_class_flagged[c]);
         fputs("],\n \"total_per_class\": [", f);
         for (int c = 0; c < s->num_classes; c++) fprintf(f, "%s%lld", c ? ", " : "", (long long)s->per_class_total[c]);
         fputs("],\n \"top_pairs\": [", f);
@@ -367,7 +375,8 @@ void rl_clean_report(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, co
     fprintf(f, "  disagreeing per class (label: flagged / samples):\n");
     for (int c = 0; c < s->num_classes; c++)
         if (s->per_class_total[c])
-            fprintf(f, "    %4d: %lld / %lld\n", c, (long long)s->per_class_flagged[c], (long long)s->per_class_total[c]);
+            fprintf(f, "    %4d: %lld / %lld\n", c, (long long)s->per_class_flagged[c],
+                    (long long)s->per_class_total[c]);
     if (s->npairs) fprintf(f, "  most frequent (label -> teacher top-1) among them:\n");
     for (int q = 0; q < s->npairs; q++)
         fprintf(f, "    %4d -> %4d  %lld\n", s->pair_label[q], s->pair_teacher[q], (long long)s->pair_count[q]);

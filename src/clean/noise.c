@@ -43,7 +43,9 @@ rl_status rl_noise_pairs_parse(const char *text, int C, int32_t *pair_of, rl_err
 rl_status rl_noise_matrix_read(const char *path, int C, double *matrix, rl_error *err)
 {
     FILE *f = fopen(path, "r");
-    if (!f) return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass a %d x %d weight matrix", path, strerror(errno), C, C);
+    if (!f)
+        return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass a %d x %d weight matrix", path, strerror(errno), C,
+                       C);
     char *line = NULL;
     size_t cap = 0;
     long lineno = 0;
@@ -63,14 +65,14 @@ rl_status rl_noise_matrix_read(const char *path, int C, double *matrix, rl_error
             char *end;
             double v = strtod(s, &end);
             if (end == s || !(v >= 0.0) || v > 1e300)
-                st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: column %d: expected a non-negative number", path, lineno, j + 1);
+                st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: column %d: expected a non-negative number", path, lineno,
+                             j + 1);
             matrix[(size_t)row * C + j] = v;
             sum += v;
             s = end;
         }
         while (!st && isspace((unsigned char)*s)) s++;
-        if (!st && *s)
-            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: more than %d numbers on the row", path, lineno, C);
+        if (!st && *s) st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: more than %d numbers on the row", path, lineno, C);
         if (!st && sum <= 0.0) st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: row %d is all zero", path, lineno, row);
         row++;
     }
@@ -101,8 +103,7 @@ static int32_t draw(const rl_noise_opts *o, int C, int32_t y, rl_rng *r)
         int32_t j = (int32_t)rl_rng_below(r, (uint32_t)(C - 1));
         return j >= y ? j + 1 : j;
     }
-    case RL_NOISE_PAIRFLIP:
-        return o->pair_of[y] >= 0 ? o->pair_of[y] : y;
+    case RL_NOISE_PAIRFLIP: return o->pair_of[y] >= 0 ? o->pair_of[y] : y;
     case RL_NOISE_MATRIX: {
         double total = 0.0;
         for (int j = 0; j < C; j++)
@@ -192,8 +193,8 @@ rl_status rl_noise_record_read(const char *path, rl_noise_record *out, rl_error 
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
         if (lineno == 1 && strcmp(line, "# relab-noise-record 1")) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s:1: expected '# relab-noise-record 1' (written by relab noise --record)",
-                         path);
+            st = rl_fail(err, RL_ERR_FORMAT,
+                         "%s:1: expected '# relab-noise-record 1' (written by relab noise --record)", path);
             break;
         }
         if (!line[0] || line[0] == '#') continue;

@@ -14,18 +14,17 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: relab clean --teacher PREDS.h5 [--teacher MORE.h5 ...] --train LIST -o CLEANED.list\n"
-            "                   [--rule top1|topk:K|prob:THRESH] [--mode drop|relabel|multihot]\n"
-            "                   [--multihot-thresh P] [--report FILE(.json)] [--noise-record FILE]\n\n"
-            "A sample agrees with the teacher when (rule) its label is the teacher's top-1 (default,\n"
-            "Beyer et al. 2020), is in the teacher's top K, or has teacher probability >= THRESH.\n"
-            "Disagreeing samples are removed (drop, default) or get the teacher's top-1 (relabel);\n"
-            "multihot keeps every label and adds the teacher's classes scoring >= P (default 0.5) as\n"
-            "extra positives.  Several --teacher files (k-fold, out-of-fold) are merged by id; an id\n"
-            "predicted twice, or a training sample with no prediction, is an error.  Prediction ids must\n"
-            "equal the list's paths.  --noise-record (from relab noise --record) adds the precision and\n"
-            "recall of the flagged set.  Exit 0 ok, 1 failure, 2 usage.\n");
+    fprintf(out, "usage: relab clean --teacher PREDS.h5 [--teacher MORE.h5 ...] --train LIST -o CLEANED.list\n"
+                 "                   [--rule top1|topk:K|prob:THRESH] [--mode drop|relabel|multihot]\n"
+                 "                   [--multihot-thresh P] [--report FILE(.json)] [--noise-record FILE]\n\n"
+                 "A sample agrees with the teacher when (rule) its label is the teacher's top-1 (default,\n"
+                 "Beyer et al. 2020), is in the teacher's top K, or has teacher probability >= THRESH.\n"
+                 "Disagreeing samples are removed (drop, default) or get the teacher's top-1 (relabel);\n"
+                 "multihot keeps every label and adds the teacher's classes scoring >= P (default 0.5) as\n"
+                 "extra positives.  Several --teacher files (k-fold, out-of-fold) are merged by id; an id\n"
+                 "predicted twice, or a training sample with no prediction, is an error.  Prediction ids must\n"
+                 "equal the list's paths.  --noise-record (from relab noise --record) adds the precision and\n"
+                 "recall of the flagged set.  Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
 int cmd_clean(int argc, char **argv)
@@ -64,9 +63,12 @@ int cmd_clean(int argc, char **argv)
             }
             break;
         case 'm':
-            if (!strcmp(optarg, "drop")) o.mode = RL_CLEAN_DROP;
-            else if (!strcmp(optarg, "relabel")) o.mode = RL_CLEAN_RELABEL;
-            else if (!strcmp(optarg, "multihot")) o.mode = RL_CLEAN_MULTIHOT;
+            if (!strcmp(optarg, "drop"))
+                o.mode = RL_CLEAN_DROP;
+            else if (!strcmp(optarg, "relabel"))
+                o.mode = RL_CLEAN_RELABEL;
+            else if (!strcmp(optarg, "multihot"))
+                o.mode = RL_CLEAN_MULTIHOT;
             else {
                 fprintf(stderr, "relab clean: --mode '%s': expected drop, relabel or multihot\n", optarg);
                 return RL_EXIT_USAGE;

@@ -14,12 +14,13 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: relab compare A.h5 B.h5 [--labels FILE [--classes classes.tsv]] [--real real.json] [--json OUT|-]\n\n"
-            "McNemar's test between two models on the rows both files hold (matched by id):\n"
-            "exact two-sided binomial p and the continuity-corrected chi-square.  Correct means\n"
-            "top-1 == label (the files' labels, or --labels as in 'relab eval'), or with --real\n"
-            "top-1 in the ReaL set (rows with an empty set left out).  Exit 0 ok, 1 failure, 2 usage.\n");
+    fprintf(
+        out,
+        "usage: relab compare A.h5 B.h5 [--labels FILE [--classes classes.tsv]] [--real real.json] [--json OUT|-]\n\n"
+        "McNemar's test between two models on the rows both files hold (matched by id):\n"
+        "exact two-sided binomial p and the continuity-corrected chi-square.  Correct means\n"
+        "top-1 == label (the files' labels, or --labels as in 'relab eval'), or with --real\n"
+        "top-1 in the ReaL set (rows with an empty set left out).  Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
 typedef struct {
@@ -38,8 +39,7 @@ static void side_free(side *s)
     free(s->valid);
 }
 
-static rl_status side_load(side *s, const char *path, const char *labels_path, const char *classes_path,
-                           rl_error *err)
+static rl_status side_load(side *s, const char *path, const char *labels_path, const char *classes_path, rl_error *err)
 {
     rl_status st = rl_preds_read(path, &s->p, err);
     if (st) return st;
@@ -55,9 +55,10 @@ static rl_status side_load(side *s, const char *path, const char *labels_path, c
 
 int cmd_compare(int argc, char **argv)
 {
-    static const struct option opts[] = {{"labels", required_argument, NULL, 'l'}, {"classes", required_argument, NULL, 'c'},
-                                         {"real", required_argument, NULL, 'r'},   {"json", required_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"labels", required_argument, NULL, 'l'}, {"classes", required_argument, NULL, 'c'},
+        {"real", required_argument, NULL, 'r'},   {"json", required_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *labels_path = NULL, *classes_path = NULL, *real_path = NULL, *json_path = NULL;
     int c;
     optind = 1;
@@ -88,8 +89,8 @@ int cmd_compare(int argc, char **argv)
     if (side_load(&a, pa, labels_path, classes_path, &err)) goto done;
     if (side_load(&b, pb, labels_path, classes_path, &err)) goto done;
     if (a.p.num_classes != b.p.num_classes) {
-        rl_fail(&err, RL_ERR_FORMAT, "%s has %d classes but %s has %d; compare models of one task", pa,
-                a.p.num_classes, pb, b.p.num_classes);
+        rl_fail(&err, RL_ERR_FORMAT, "%s has %d classes but %s has %d; compare models of one task", pa, a.p.num_classes,
+                pb, b.p.num_classes);
         goto done;
     }
     if (real_path) {
@@ -117,10 +118,14 @@ int cmd_compare(int argc, char **argv)
             goto done;
         }
         if (!a.valid[i] || !b.valid[j]) continue;
-        if (a.ok[i] && b.ok[j]) n11++;
-        else if (a.ok[i]) n10++;
-        else if (b.ok[j]) n01++;
-        else n00++;
+        if (a.ok[i] && b.ok[j])
+            n11++;
+        else if (a.ok[i])
+            n10++;
+        else if (b.ok[j])
+            n01++;
+        else
+            n00++;
     }
     if (!common) {
         rl_fail(&err, RL_ERR_FORMAT, "%s and %s share no ids; compare predictions on the same images", pa, pb);

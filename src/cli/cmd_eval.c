@@ -13,26 +13,25 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: relab eval PREDS.h5 [--real real.json] [--multilabel multilabel.csv] [--groups groups.tsv]\n"
-            "                  [--labels FILE [--classes classes.tsv]] [--json OUT|-]\n\n"
-            "Scores predictions (format: docs/formats.md) against the file's labels or --labels:\n"
-            "  --labels FILE    a relab list (paths matched with the prediction ids), or with --classes\n"
-            "                   a wnid-per-line file (line k = ILSVRC2012_val_{k+1:08d}.JPEG)\n"
-            "  --real FILE      ReaL top-1/top-5 (images with an empty ReaL set are left out)\n"
-            "  --multilabel F   Shankar et al. multi-label accuracy: macro (mean of per-class accuracies,\n"
-            "                   imagenet-mistakes notebook rule) and micro (over images)\n"
-            "  --groups FILE    accuracy per class group (by the label's class)\n"
-            "  --json OUT       also write the figures as JSON to OUT ('-' = stdout instead of the table)\n"
-            "Ids ILSVRC2012_val_XXXXXXXX.JPEG map to the validation index, other ids by position.\n"
-            "Intervals are 95%% Clopper-Pearson.  Exit 0 ok, 1 failure, 2 usage.\n");
+    fprintf(out, "usage: relab eval PREDS.h5 [--real real.json] [--multilabel multilabel.csv] [--groups groups.tsv]\n"
+                 "                  [--labels FILE [--classes classes.tsv]] [--json OUT|-]\n\n"
+                 "Scores predictions (format: docs/formats.md) against the file's labels or --labels:\n"
+                 "  --labels FILE    a relab list (paths matched with the prediction ids), or with --classes\n"
+                 "                   a wnid-per-line file (line k = ILSVRC2012_val_{k+1:08d}.JPEG)\n"
+                 "  --real FILE      ReaL top-1/top-5 (images with an empty ReaL set are left out)\n"
+                 "  --multilabel F   Shankar et al. multi-label accuracy: macro (mean of per-class accuracies,\n"
+                 "                   imagenet-mistakes notebook rule) and micro (over images)\n"
+                 "  --groups FILE    accuracy per class group (by the label's class)\n"
+                 "  --json OUT       also write the figures as JSON to OUT ('-' = stdout instead of the table)\n"
+                 "Ids ILSVRC2012_val_XXXXXXXX.JPEG map to the validation index, other ids by position.\n"
+                 "Intervals are 95%% Clopper-Pearson.  Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
 int cmd_eval(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"real", required_argument, NULL, 'r'},   {"multilabel", required_argument, NULL, 'm'},
-        {"groups", required_argument, NULL, 'g'}, {"labels", required_argument, NULL, 'l'},
+        {"real", required_argument, NULL, 'r'},    {"multilabel", required_argument, NULL, 'm'},
+        {"groups", required_argument, NULL, 'g'},  {"labels", required_argument, NULL, 'l'},
         {"classes", required_argument, NULL, 'c'}, {"json", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *real_path = NULL, *ml_path = NULL, *groups_path = NULL, *labels_path = NULL, *classes_path = NULL,
@@ -52,7 +51,8 @@ int cmd_eval(int argc, char **argv)
         }
     }
     if (optind != argc - 1 || (classes_path && !labels_path)) {
-        fprintf(stderr, "relab eval: expected one predictions file%s\n", classes_path && !labels_path ? " (--classes needs --labels)" : "");
+        fprintf(stderr, "relab eval: expected one predictions file%s\n",
+                classes_path && !labels_path ? " (--classes needs --labels)" : "");
         usage(stderr);
         return RL_EXIT_USAGE;
     }
@@ -78,8 +78,8 @@ int cmd_eval(int argc, char **argv)
     if (real_path && rl_real_read(real_path, p.num_classes, &real, &err)) goto done;
     if (ml_path && rl_multilabel_read(ml_path, p.num_classes, &ml, &err)) goto done;
     if (groups_path && rl_groups_read(groups_path, p.num_classes, &groups, &err)) goto done;
-    if (rl_eval_run(&p, labels, ref, real_path ? &real : NULL, ml_path ? &ml : NULL, groups_path ? &groups : NULL,
-                    &res, &err))
+    if (rl_eval_run(&p, labels, ref, real_path ? &real : NULL, ml_path ? &ml : NULL, groups_path ? &groups : NULL, &res,
+                    &err))
         goto done;
     if (json_path && !strcmp(json_path, "-")) {
         rl_report_eval_json(stdout, path, &p, &res);

@@ -12,18 +12,17 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: relab noise --in LIST -o NOISY.list --kind symmetric|pairflip|matrix [--rate R]\n"
-            "                   [--pairs \"0:6,2:4,5:7\" | --matrix FILE] --seed S [--record changes.tsv]\n\n"
-            "Changes each sample's primary label with probability R, drawing from (seed, sample index)\n"
-            "only, so the result does not depend on order:\n"
-            "  symmetric  a uniformly random other class\n"
-            "  pairflip   the paired confusable class (pairs both ways); default for 10 classes is\n"
-            "             Fashion-MNIST: T-shirt 0<->6 shirt, pullover 2<->4 coat, sandal 5<->7 sneaker\n"
-            "  matrix     C x C weights, one row per line: with --rate, flip to j != i in proportion to\n"
-            "             row i; without --rate, row i (normalised) is the transition distribution\n"
-            "--record writes 'id<TAB>original<TAB>noisy' for every changed sample (for relab clean\n"
-            "--noise-record).  Exit 0 ok, 1 failure, 2 usage.\n");
+    fprintf(out, "usage: relab noise --in LIST -o NOISY.list --kind symmetric|pairflip|matrix [--rate R]\n"
+                 "                   [--pairs \"0:6,2:4,5:7\" | --matrix FILE] --seed S [--record changes.tsv]\n\n"
+                 "Changes each sample's primary label with probability R, drawing from (seed, sample index)\n"
+                 "only, so the result does not depend on order:\n"
+                 "  symmetric  a uniformly random other class\n"
+                 "  pairflip   the paired confusable class (pairs both ways); default for 10 classes is\n"
+                 "             Fashion-MNIST: T-shirt 0<->6 shirt, pullover 2<->4 coat, sandal 5<->7 sneaker\n"
+                 "  matrix     C x C weights, one row per line: with --rate, flip to j != i in proportion to\n"
+                 "             row i; without --rate, row i (normalised) is the transition distribution\n"
+                 "--record writes 'id<TAB>original<TAB>noisy' for every changed sample (for relab clean\n"
+                 "--noise-record).  Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
 int cmd_noise(int argc, char **argv)
@@ -71,13 +70,20 @@ int cmd_noise(int argc, char **argv)
     }
     rl_noise_opts o = {0};
     const char *why = NULL;
-    if (optind != argc) why = "unexpected positional argument";
-    else if (!in_path || !out_path || !kind) why = "--in, -o and --kind are required";
-    else if (!have_seed) why = "--seed is required (noise must be reproducible)";
-    else if (!strcmp(kind, "symmetric")) o.kind = RL_NOISE_SYMMETRIC;
-    else if (!strcmp(kind, "pairflip")) o.kind = RL_NOISE_PAIRFLIP;
-    else if (!strcmp(kind, "matrix")) o.kind = RL_NOISE_MATRIX;
-    else why = "--kind must be symmetric, pairflip or matrix";
+    if (optind != argc)
+        why = "unexpected positional argument";
+    else if (!in_path || !out_path || !kind)
+        why = "--in, -o and --kind are required";
+    else if (!have_seed)
+        why = "--seed is required (noise must be reproducible)";
+    else if (!strcmp(kind, "symmetric"))
+        o.kind = RL_NOISE_SYMMETRIC;
+    else if (!strcmp(kind, "pairflip"))
+        o.kind = RL_NOISE_PAIRFLIP;
+    else if (!strcmp(kind, "matrix"))
+        o.kind = RL_NOISE_MATRIX;
+    else
+        why = "--kind must be symmetric, pairflip or matrix";
     if (!why && o.kind != RL_NOISE_MATRIX && !have_rate) why = "--rate is required for this kind";
     if (!why && pairs && o.kind != RL_NOISE_PAIRFLIP) why = "--pairs goes with --kind pairflip";
     if (!why && (o.kind == RL_NOISE_MATRIX) != (matrix_path != NULL)) why = "--matrix FILE goes with --kind matrix";
@@ -106,8 +112,8 @@ int cmd_noise(int argc, char **argv)
         } else if (C == 10) {
             rl_noise_fashion_pairs(pair_of);
         } else {
-            rl_fail(&err, RL_ERR_ARG, "%s has %d classes; the default pairs are Fashion-MNIST's (10): pass --pairs", in_path,
-                    C);
+            rl_fail(&err, RL_ERR_ARG, "%s has %d classes; the default pairs are Fashion-MNIST's (10): pass --pairs",
+                    in_path, C);
             goto done;
         }
         o.pair_of = pair_of;

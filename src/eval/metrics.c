@@ -27,8 +27,10 @@ static double beta_cf(double a, double b, double x)
         } else {
             int i = j - 1; /* d_i */
             int m = i / 2;
-            if (i % 2) num = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1));
-            else num = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m));
+            if (i % 2)
+                num = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1));
+            else
+                num = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m));
         }
         d = 1.0 + num * d;
         if (fabs(d) < tiny) d = tiny;
@@ -61,8 +63,10 @@ double rl_beta_inc_inv(double a, double b, double p)
     for (int it = 0; it < 1100; it++) {
         double mid = 0.5 * (lo + hi);
         if (mid <= lo || mid >= hi) break;
-        if (rl_beta_inc(a, b, mid) < p) lo = mid;
-        else hi = mid;
+        if (rl_beta_inc(a, b, mid) < p)
+            lo = mid;
+        else
+            hi = mid;
     }
     return 0.5 * (lo + hi);
 }
@@ -117,10 +121,11 @@ rl_status rl_eval_ref_index(const rl_preds *p, int64_t *ref, const char *path, r
     if (named != p->n) {
         for (int64_t i = 0; i < p->n; i++)
             if (ref[i] < 0)
-                return rl_fail(err, RL_ERR_FORMAT,
-                               "%s: dataset 'ids' row %lld ('%.60s') is not ILSVRC2012_val_XXXXXXXX.JPEG while others are; "
-                               "use one id scheme per file",
-                               path, (long long)i, p->ids[i]);
+                return rl_fail(
+                    err, RL_ERR_FORMAT,
+                    "%s: dataset 'ids' row %lld ('%.60s') is not ILSVRC2012_val_XXXXXXXX.JPEG while others are; "
+                    "use one id scheme per file",
+                    path, (long long)i, p->ids[i]);
     }
     int64_t *seen = malloc((size_t)(maxv + 1) * sizeof *seen);
     if (!seen) return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
@@ -161,7 +166,8 @@ void rl_rows_sets(const rl_preds *p, const int64_t *ref, const rl_sets *sets, in
         int64_t r = ref[i];
         valid[i] = r >= 0 && r < sets->n && sets->offsets[r + 1] > sets->offsets[r];
         ok[i] = 0;
-        for (int j = 0; j < k && valid[i] && !ok[i]; j++) ok[i] = (uint8_t)in_set(sets, r, p->topk_classes[i * p->k + j]);
+        for (int j = 0; j < k && valid[i] && !ok[i]; j++)
+            ok[i] = (uint8_t)in_set(sets, r, p->topk_classes[i * p->k + j]);
     }
 }
 
@@ -209,8 +215,10 @@ rl_status rl_eval_run(const rl_preds *p, const int32_t *labels, const int64_t *r
         count(rok, rv, n, &c, &t);
         out->real1 = rl_acc_make(c, t);
         for (int64_t i = 0; i < n; i++) {
-            if (ref[i] < 0 || ref[i] >= real->n) out->real_missing++;
-            else if (!rv[i]) out->real_empty++;
+            if (ref[i] < 0 || ref[i] >= real->n)
+                out->real_missing++;
+            else if (!rv[i])
+                out->real_empty++;
         }
     }
 
@@ -335,8 +343,8 @@ rl_status rl_eval_labels(const rl_preds *p, const int64_t *ref, const char *labe
             st = rl_fail(err, RL_ERR_FORMAT, "%s: no sample '%s' (prediction ids must equal the list's paths)",
                          labels_path, p->ids[i]);
         else if (list.labels[j] >= p->num_classes)
-            st = rl_fail(err, RL_ERR_FORMAT, "%s: label %d of '%s' is outside the predictions' %d classes",
-                         labels_path, list.labels[j], p->ids[i], p->num_classes);
+            st = rl_fail(err, RL_ERR_FORMAT, "%s: label %d of '%s' is outside the predictions' %d classes", labels_path,
+                         list.labels[j], p->ids[i], p->num_classes);
         else
             labels[i] = list.labels[j];
     }

@@ -84,8 +84,8 @@ rl_status rl_preds_set_row(rl_preds *p, int64_t i, const char *id, int32_t label
 /* ---- reading ---- */
 
 /* Shape and type class of dataset name; a missing dataset names the file. */
-static rl_status ds_info(hid_t file, const char *name, const char *path, int *rank, int64_t *dims,
-                         H5T_class_t *cls, rl_error *err)
+static rl_status ds_info(hid_t file, const char *name, const char *path, int *rank, int64_t *dims, H5T_class_t *cls,
+                         rl_error *err)
 {
     if (!rl_h5_exists(file, name))
         return rl_fail(err, RL_ERR_FORMAT, "%s: no dataset '%s' (see docs/formats.md, predictions files)", path, name);
@@ -111,7 +111,9 @@ static rl_status ds_expect(hid_t file, const char *name, const char *path, H5T_c
     if (st) return st;
     if (cls != want)
         return rl_fail(err, RL_ERR_FORMAT, "%s: dataset '%s' must hold %s", path, name,
-                       want == H5T_INTEGER ? "integers" : want == H5T_FLOAT ? "floats" : "strings");
+                       want == H5T_INTEGER ? "integers"
+                       : want == H5T_FLOAT ? "floats"
+                                           : "strings");
     int ok = rank == rank_want;
     for (int i = 0; ok && i < rank; i++) ok = dims[i] == dims_want[i];
     if (!ok) {
@@ -170,7 +172,8 @@ static rl_status read_ids(hid_t file, const char *path, int64_t n, char **ids, r
             goto done;
         }
         for (int64_t i = 0; i < n && !st; i++)
-            if (!(ids[i] = strdup(buf + (size_t)i * sz))) st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for ids", path);
+            if (!(ids[i] = strdup(buf + (size_t)i * sz)))
+                st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for ids", path);
     }
     for (int64_t i = 0; i < n && !st; i++)
         if (!ids[i][0] || strpbrk(ids[i], "\t\n\r"))

@@ -120,7 +120,9 @@ rl_status rl_real_read(const char *path, int num_classes, rl_sets *out, rl_error
 {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
-    if (!f) return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass the ReaL labels file real.json", path, strerror(errno));
+    if (!f)
+        return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass the ReaL labels file real.json", path,
+                       strerror(errno));
     char *text = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
@@ -185,8 +187,8 @@ rl_status rl_real_read(const char *path, int num_classes, rl_sets *out, rl_error
                         c.col++;
                     }
                     if (v >= num_classes) {
-                        st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld:%ld: class index %ld outside [0, %d) (image %lld)", path,
-                                     c.line, col0, v, num_classes, (long long)b.s.n + 1);
+                        st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld:%ld: class index %ld outside [0, %d) (image %lld)",
+                                     path, c.line, col0, v, num_classes, (long long)b.s.n + 1);
                         goto done;
                     }
                     if (sb_push_class(&b, (int32_t)v)) {
@@ -324,8 +326,9 @@ rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *o
 {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "r");
-    if (!f) return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass the multi-label CSV (multilabel.csv)", path,
-                           strerror(errno));
+    if (!f)
+        return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass the multi-label CSV (multilabel.csv)", path,
+                       strerror(errno));
     char *line = NULL;
     size_t cap = 0;
     char *fields[16];
@@ -379,9 +382,10 @@ rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *o
             goto done;
         }
         if (n1 != 1 || nc < 0 || nu < 0) {
-            st = rl_fail(err, RL_ERR_FORMAT,
-                         "%s:%ld: label fields must be class indices in [0, %d) separated by \", \" (one original label)",
-                         path, lineno, num_classes);
+            st = rl_fail(
+                err, RL_ERR_FORMAT,
+                "%s:%ld: label fields must be class indices in [0, %d) separated by \", \" (one original label)", path,
+                lineno, num_classes);
             goto done;
         }
         if (strcmp(pr, "True") && strcmp(pr, "False")) {
@@ -461,8 +465,9 @@ rl_status rl_groups_read(const char *path, int num_classes, rl_groups *out, rl_e
 {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "r");
-    if (!f) return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass groups.tsv (index, wnid, group)", path,
-                           strerror(errno));
+    if (!f)
+        return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass groups.tsv (index, wnid, group)", path,
+                       strerror(errno));
     char *line = NULL;
     size_t cap = 0;
     rl_status st = RL_OK;
@@ -520,8 +525,9 @@ rl_status rl_wnid_labels_read(const char *labels_path, const char *classes_path,
     *labels = NULL;
     *n = 0;
     FILE *f = fopen(classes_path, "r");
-    if (!f) return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass classes.tsv (index, wnid, name)", classes_path,
-                           strerror(errno));
+    if (!f)
+        return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass classes.tsv (index, wnid, name)", classes_path,
+                       strerror(errno));
     char *line = NULL;
     size_t cap = 0;
     char **wnids = NULL;

@@ -9,19 +9,26 @@ void rl_report_json_string(FILE *out, const char *s)
     fputc('"', out);
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(out, "\\%c", ch);
-        else if (ch == '\n') fputs("\\n", out);
-        else if (ch == '\t') fputs("\\t", out);
-        else if (ch < 0x20) fprintf(out, "\\u%04x", ch);
-        else fputc(ch, out);
+        if (ch == '"' || ch == '\\')
+            fprintf(out, "\\%c", ch);
+        else if (ch == '\n')
+            fputs("\\n", out);
+        else if (ch == '\t')
+            fputs("\\t", out);
+        else if (ch < 0x20)
+            fprintf(out, "\\u%04x", ch);
+        else
+            fputc(ch, out);
     }
     fputc('"', out);
 }
 
 static void json_num(FILE *out, double v)
 {
-    if (isfinite(v)) fprintf(out, "%.17g", v);
-    else fputs("null", out);
+    if (isfinite(v))
+        fprintf(out, "%.17g", v);
+    else
+        fputs("null", out);
 }
 
 static void json_acc(FILE *out, const rl_acc *a)
@@ -43,7 +50,8 @@ void rl_report_eval_json(FILE *out, const char *path, const rl_preds *p, const r
 {
     fputs("{\"file\": ", out);
     rl_report_json_string(out, path);
-    fprintf(out, ", \"n\": %lld, \"num_classes\": %d, \"k\": %d, \"score_kind\": ", (long long)r->n, p->num_classes, p->k);
+    fprintf(out, ", \"n\": %lld, \"num_classes\": %d, \"k\": %d, \"score_kind\": ", (long long)r->n, p->num_classes,
+            p->k);
     rl_report_json_string(out, p->score_kind);
     fprintf(out, ", \"unlabeled\": %lld,\n \"top1\": ", (long long)r->unlabeled);
     json_acc(out, &r->top1);
@@ -64,8 +72,9 @@ void rl_report_eval_json(FILE *out, const char *path, const rl_preds *p, const r
     if (r->has_ml) {
         fputs("{\"macro\": ", out);
         json_num(out, r->ml_macro);
-        fprintf(out, ", \"macro_rule\": \"mean over classes (by original label) of per-class accuracy; "
-                     "correct iff top-1 in correct+unclear; problematic skipped\", \"classes\": %d, \"micro\": ",
+        fprintf(out,
+                ", \"macro_rule\": \"mean over classes (by original label) of per-class accuracy; "
+                "correct iff top-1 in correct+unclear; problematic skipped\", \"classes\": %d, \"micro\": ",
                 r->ml_classes);
         json_acc(out, &r->ml_micro);
         fprintf(out, ", \"skipped_problematic\": %lld, \"not_annotated\": %lld}", (long long)r->ml_problematic,
@@ -119,8 +128,8 @@ void rl_report_eval_table(FILE *out, const char *path, const rl_preds *p, const 
         table_row(out, "ReaL top-1", &r->real1);
         snprintf(name, sizeof name, "ReaL top-%d", r->top5_k);
         if (r->top5_k > 1) table_row(out, name, &r->real5);
-        fprintf(out, "  (ReaL leaves out %lld rows with an empty set and %lld with no entry)\n", (long long)r->real_empty,
-                (long long)r->real_missing);
+        fprintf(out, "  (ReaL leaves out %lld rows with an empty set and %lld with no entry)\n",
+                (long long)r->real_empty, (long long)r->real_missing);
     }
     if (r->has_ml) {
         fprintf(out, "  %-22s %7.2f%%  mean of %d per-class accuracies (imagenet-mistakes rule)\n", "multi-label macro",
