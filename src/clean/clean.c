@@ -332,12 +332,13 @@ static void json_num(FILE *f, double v)
         fputs("null", f);
 }
 
-void rl_clean_report(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, const rl_clean_opts *o, int json)
+void rl_clean_report(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, const rl_clean_opts *o,
+                     rl_clean_report_kind kind)
 {
     static const char *modes[] = {"drop", "relabel", "multihot"};
     char rule[64];
     rule_name(o, rule, sizeof rule);
-    if (json) {
+    if (kind == RL_CLEAN_REPORT_JSON) {
         fprintf(f,
                 "{\"rule\": \"%s\", \"mode\": \"%s\", \"total\": %lld, \"kept\": %lld, \"flagged\": %lld, "
                 "\"removed\": %lld, \"relabeled\": %lld, \"extra_added\": %lld,\n \"flagged_per_class\": [",
@@ -372,11 +373,28 @@ void rl_clean_report(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, co
     if (o->mode == RL_CLEAN_RELABEL) fprintf(f, ", relabeled %lld", (long long)s->relabeled);
     if (o->mode == RL_CLEAN_MULTIHOT) fprintf(f, ", extra positives added %lld", (long long)s->extra_added);
     fputc('\n', f);
-    fprintf(f, "  disagreeing per class (label: flagged / samples):\n");
-    for (int c = 0; c < s->num_classes; c++)
-        if (s->per_class_total[c])
-            fprintf(f, "    %4d: %lld / %lld\n", c, (long long)s->per_class_flagged[c],
-                    (long long)s->per_class_total[c]);
+    if (kind == RL_CLEAN_REPORT_TEXT || s->num_classes <= 20) {
+        fprintf(f, "  disagreeing per class (label: flagged / samples):\n");
+        for (int c = 0; c < s->num_classes; c++)
+            if (s->per_class_total[c])
+                fprintf(f, "    %4d: %lld / %lld\n", c, (long long)s->per_class_flagged[c],
+                        (long long)s->per_class_total[c]);
+    } else {
+        /* The 10 classes with the most flagged samples (lower class first on ties). */
+        int top[10], ntop = 0;
+        for (int c = 0; c < s->num_classes; c++) {
+            int pos = ntop;
+            while (pos > 0 && s->per_class_flagged[top[pos - 1]] < s->per_class_flagged[c]) pos--;
+            if (pos >= 10) continue;
+            for (int q = (ntop < 10 ? ntop : 9); q > pos; q--) top[q] = top[q - 1];
+            top[pos] = c;
+            if (ntop < 10) ntop++;
+        }
+        fprintf(f, "  classes with the most disagreeing samples (label: flagged / samples; all in --report):\n");
+        for (int q = 0; q < ntop; q++)
+            fprintf(f, "    %4d: %lld / %lld\n", top[q], (long long)s->per_class_flagged[top[q]],
+                    (long long)s->per_class_total[top[q]]);
+    }
     if (s->npairs) fprintf(f, "  most frequent (label -> teacher top-1) among them:\n");
     for (int q = 0; q < s->npairs; q++)
         fprintf(f, "    %4d -> %4d  %lld\n", s->pair_label[q], s->pair_teacher[q], (long long)s->pair_count[q]);

@@ -88,7 +88,11 @@ typedef struct {
 rl_status rl_clean_against_record(const rl_list *train, const rl_list *out, const rl_clean_opts *o,
                                   const rl_clean_stats *s, const char *record_path, rl_clean_pr *pr, rl_error *err);
 
-/* The report: text for people, or JSON when json != 0.  pr may be NULL. */
-void rl_clean_report(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, const rl_clean_opts *o, int json);
+/* The report (pr may be NULL): SHORT is the text for a terminal (per-class
+ * lines only for the 10 classes with the most flagged samples when there are
+ * more than 20 classes), TEXT lists every class, JSON is for programs. */
+typedef enum { RL_CLEAN_REPORT_SHORT, RL_CLEAN_REPORT_TEXT, RL_CLEAN_REPORT_JSON } rl_clean_report_kind;
+void rl_clean_report(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, const rl_clean_opts *o,
+                     rl_clean_report_kind kind);
 
 #endif

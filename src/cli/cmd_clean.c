@@ -107,7 +107,7 @@ int cmd_clean(int argc, char **argv)
     }
     if (record_path && rl_clean_against_record(&train, &out, &o, &s, record_path, &pr, &err)) goto done;
     if (rl_list_write(out_path, &out, &err)) goto done;
-    rl_clean_report(stdout, &s, record_path ? &pr : NULL, &o, 0);
+    rl_clean_report(stdout, &s, record_path ? &pr : NULL, &o, RL_CLEAN_REPORT_SHORT);
     if (report_path) {
         size_t n = strlen(report_path);
         int json = n >= 5 && !strcmp(report_path + n - 5, ".json");
@@ -116,7 +116,7 @@ int cmd_clean(int argc, char **argv)
             rl_fail(&err, RL_ERR_IO, "%s: cannot create the report (does the folder exist?)", report_path);
             goto done;
         }
-        rl_clean_report(f, &s, record_path ? &pr : NULL, &o, json);
+        rl_clean_report(f, &s, record_path ? &pr : NULL, &o, json ? RL_CLEAN_REPORT_JSON : RL_CLEAN_REPORT_TEXT);
         if (fclose(f)) {
             rl_fail(&err, RL_ERR_IO, "%s: writing the report failed (disk full?)", report_path);
             goto done;
