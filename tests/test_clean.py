@@ -222,6 +222,34 @@ rc, _, _ = run("noise", "--in", clean_list, "-o", os.path.join(tmp, "x.list"), "
                "--seed", 1, "--pairs", "0:6,6:2")
 ok(rc == 1, "a class in two --pairs is refused (exit 1)")
 
+# matrix without --rate: row i (normalised, diagonal = keep) is the transition distribution
+rc, _, se = run("noise", "--in", clean_list, "-o", os.path.join(tmp, "t.list"), "--kind", "matrix", "--matrix", wpath,
+                "--seed", 11)
+gt = read_list(os.path.join(tmp, "t.list")) if rc == 0 else {}
+want = y.copy()
+for i in range(N):
+    r = Rng(11, STREAM, i)
+    x = r.uniform() * sum(W[int(y[i])])
+    for j in range(C):
+        if x < W[int(y[i])][j]:
+            want[i] = j
+            break
+        x -= W[int(y[i])][j]
+zt = np.array([gt[i][0] for i in ids]) if gt else None
+ok(zt is not None and (zt == want).all() and band(4 / 9, N)[0] <= (zt != y).sum() <= band(4 / 9, N)[1],
+   "matrix without --rate: transition rows 5:1:3 keep 5/9, equal to the Python draw")
+rc, _, se = run("noise", "--in", clean_list, "-o", os.path.join(tmp, "f.list"), "--kind", "pairflip", "--rate", 1,
+                "--seed", 1, "--pairs", "1:3")
+gf = read_list(os.path.join(tmp, "f.list")) if rc == 0 else {}
+ok(rc == 0 and all(gf[ids[i]][0] == {1: 3, 3: 1}.get(int(y[i]), int(y[i])) for i in range(N)),
+   "--pairs 1:3 at rate 1 swaps exactly classes 1 and 3")
+short = os.path.join(tmp, "short.txt")
+with open(short, "w") as f:
+    f.write("1 0 0 0 0 0 0 0 0 0\n0 1 0 0 0 0 0 0 0 -1\n")
+rc, _, se = run("noise", "--in", clean_list, "-o", os.path.join(tmp, "x.list"), "--kind", "matrix", "--matrix", short,
+                "--seed", 1)
+ok(rc == 1 and short + ":2" in se, "a negative matrix weight: exit 1 naming file:line: " + se.strip()[:100])
+
 # ---- clean ----
 if "symmetric" not in results:
     print("1..%d" % count)
