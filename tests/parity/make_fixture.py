@@ -99,8 +99,10 @@ def forward_recording(model, x, names):
     acts, hooks = {}, []
     modules = dict(model.named_modules())
     for name in names:
+        # clone: torchvision's ReLUs work in place, so bn1's output tensor is
+        # overwritten by the ReLU that follows it.
         def hook(_mod, _inp, out, name=name):
-            acts[name] = out.detach().reshape(out.shape[0], -1) if name == "avgpool" else out.detach()
+            acts[name] = out.detach().reshape(out.shape[0], -1).clone() if name == "avgpool" else out.detach().clone()
         hooks.append(modules[name].register_forward_hook(hook))
     try:
         y = model(x)

@@ -75,6 +75,7 @@ class Ref:
         self.w = w  # float64 arrays, not copied
         self.train = train
         self.batch_stats = {}  # bn prefix -> (mean, unbiased var) in train mode
+        self.acts = {}  # module name -> output, the modules make_fixture --activations records
 
     def bn(self, x, p):
         w = self.w
@@ -106,16 +107,17 @@ class Ref:
         w = self.w
         k = w["conv1.weight"].shape[2]
         small = k == 3
-        y = conv(np.asarray(x, np.float64), w["conv1.weight"], 1 if small else 2, 1 if small else 3)
-        y = np.maximum(self.bn(y, "bn1"), 0.0)
-        if not small:
-            y = maxpool(y)
+        a = self.acts
+        a["conv1"] = conv(np.asarray(x, np.float64), w["conv1.weight"], 1 if small else 2, 1 if small else 3)
+        a["bn1"] = self.bn(a["conv1"], "bn1")
+        a["relu"] = np.maximum(a["bn1"], 0.0)
+        y = a["maxpool"] = a["relu"] if small else maxpool(a["relu"])
         for s in range(1, 5):
             b = 0
             while "layer%d.%d.conv1.weight" % (s, b) in w:
-                y = self.block(y, "layer%d.%d" % (s, b), 2 if (s > 1 and b == 0) else 1)
+                y = a["layer%d.%d" % (s, b)] = self.block(y, "layer%d.%d" % (s, b), 2 if (s > 1 and b == 0) else 1)
                 b += 1
-        y = y.mean(axis=(2, 3))
+        y = a["avgpool"] = y.mean(axis=(2, 3))
         return y @ w["fc.weight"].T + w["fc.bias"]
 
 
@@ -127,7 +129,7 @@ def cross_entropy(logits, labels):
 
 # ---- checks -----------------------------------------------------------------
 
-def check_fixture(path, arch, classes, batch, chans, size, fd_dirs, tol32, fd_rtol):
+def check_fixture(path, arch, classes, batch, chans, size, fd_dirs, tol32, fd_rtol, extra):
     import relab_torch
     import torch
 
@@ -166,7 +168,8 @@ def check_fixture(path, arch, classes, batch, chans, size, fd_dirs, tol32, fd_rt
        "%s: BN weights drawn from U(0.5, 1.5), num_batches_tracked 0" % tag)
 
     # Eval forward, float64 numpy vs the stored float32 and float64 torch logits.
-    ev = Ref(w64, train=False).forward(x)
+    ev_ref = Ref(w64, train=False)
+    ev = ev_ref.forward(x)
     scale = np.abs(ev).max()
     close(f["eval/logits_double"][()], ev, 0, 1e-9 * scale, "%s: eval/logits_double = numpy float64 forward" % tag)
     close(f["eval/logits"][()], ev, 0, 2e-5 * scale, "%s: eval/logits (float32) = numpy forward" % tag)
@@ -177,6 +180,17 @@ def check_fixture(path, arch, classes, batch, chans, size, fd_dirs, tol32, fd_rt
           "%s: train/logits_double = numpy float64 batch-stat forward" % tag)
     close(f["train/loss_double"][()], cross_entropy(tr, labels), 1e-12, 0,
           "%s: train/loss_double = numpy mean cross-entropy" % tag)
+
+    # --activations: every recorded module output, eval and train mode.
+    if "eval/act" in f:
+        names = sorted(f["eval/act"].keys())
+        ok(names == sorted(ev_ref.acts) and sorted(f["train/act"].keys()) == names,
+           "%s: eval/act/ and train/act/ hold the %d documented module outputs" % (tag, len(ev_ref.acts)))
+        for mode, ref in (("eval", ev_ref), ("train", tr_ref)):
+            worst = max(float(np.abs(f["%s/act/%s" % (mode, n)][()] - ref.acts[n]).max() / np.abs(ref.acts[n]).max())
+                        if f["%s/act/%s" % (mode, n)].shape == ref.acts[n].shape else np.inf for n in names)
+            ok(worst <= tol32 * 10, "%s: %s/act/* = numpy module outputs (worst max|diff| / max|ref| %.3g)"
+               % (tag, mode, worst))
 
     # Float32 train forward: logits, loss, BN running statistics (train mode
     # amplifies rounding more than eval mode; tol32 is set per case).
@@ -244,15 +258,15 @@ def main():
     # 8 values per channel to layer4's BNs: float32 gradients there are ~2%
     # off float64 ones (see docs/parity.md), so only layer4 is checked, loosely.
     cases = [
-        ("small", 10, 4, 3, 32, ["all", "conv1.weight", "fc.weight"], 2e-5, 1e-3),
-        ("small", 10, 3, 1, 28, ["all"], 2e-5, 1e-3),
-        ("resnet50", 10, 2, 3, 64, ["layer4.2.conv3.weight"], 3e-4, 1e-2),
+        ("small", 10, 4, 3, 32, ["all", "conv1.weight", "fc.weight"], 2e-5, 1e-3, ["--activations"]),
+        ("small", 10, 3, 1, 28, ["all"], 2e-5, 1e-3, []),
+        ("resnet50", 10, 2, 3, 64, ["layer4.2.conv3.weight"], 3e-4, 1e-2, ["--activations"]),
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        for arch, classes, batch, chans, size, dirs, tol32, fd_rtol in cases:
+        for arch, classes, batch, chans, size, dirs, tol32, fd_rtol, extra in cases:
             out = os.path.join(tmp, "%s_%d_%d.h5" % (arch, chans, size))
             argv = ["--arch", arch, "--batch", str(batch), "--size", str(size), "--in-channels", str(chans),
-                    "--classes", str(classes), "--seed", "1", "-o", out]
+                    "--classes", str(classes), "--seed", "1"] + extra + ["-o", out]
             # In-process (main() is the command line) saves a torch import per case.
             text = io.StringIO()
             try:
@@ -264,7 +278,7 @@ def main():
                 print("# " + line)
             ok(rc == 0, "make_fixture.py %s returns 0 (got %s)" % (" ".join(argv[:-2]), rc))
             if rc == 0:
-                check_fixture(out, arch, classes, batch, chans, size, dirs, tol32, fd_rtol)
+                check_fixture(out, arch, classes, batch, chans, size, dirs, tol32, fd_rtol, extra)
     print("1..%d" % n_test)
     return 1 if n_fail else 0
 
