@@ -130,6 +130,10 @@ ok(d is not None and (d["real"]["top1"]["correct"], d["real"]["top1"]["total"]) 
 ok(d is not None and abs(d["real"]["top1"]["acc"] - want_c / want_t) < 1e-15 and d["real"]["excluded_empty"] == 3163,
    "ReaL accuracy %.4f%%, 3,163 empty sets excluded" % (100.0 * want_c / want_t))
 ok(d is not None and d["top1"]["correct"] == NVAL, "original labels score 100%% top-1 against themselves")
+jpath = os.path.join(tmp, "orig.json")
+rc, out, err = run("eval", p1, "--real", REAL, "--json", jpath)
+ok(rc == 0 and "ReaL top-1" in out and "90.02%" in out and "42164 / 46837" in out and json.load(open(jpath)) == d,
+   "the table shows ReaL top-1 90.02%, 42164 / 46837, and --json FILE holds the same JSON")
 
 
 # ---- 2. random predictions ----
