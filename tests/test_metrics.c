@@ -48,6 +48,7 @@ int main(void)
     tap_ok(rl_imagenet_val_index("ILSVRC2012_val_00000001.JPEG") == 0, "val id 1 -> index 0");
     tap_ok(rl_imagenet_val_index("val/n01440764/ILSVRC2012_val_00050000.JPEG") == 49999, "val id in a folder -> 49999");
     tap_ok(rl_imagenet_val_index("ILSVRC2012_val_00000000.JPEG") == -1, "val id 0 is not an image");
+    tap_ok(rl_imagenet_val_index("ILSVRC2012_val_00050001.JPEG") == -1, "val id 50001 is not an image");
     tap_ok(rl_imagenet_val_index("ILSVRC2012_val_0000001.JPEG") == -1, "7 digits refused");
     tap_ok(rl_imagenet_val_index("ILSVRC2012_val_00000001.jpeg") == -1, "lower-case extension refused");
 

@@ -26,7 +26,7 @@ int64_t rl_imagenet_val_index(const char *id)
         if (!isdigit((unsigned char)base[i])) return -1;
         v = v * 10 + (base[i] - '0');
     }
-    return v >= 1 ? v - 1 : -1;
+    return v >= 1 && v <= RL_IMAGENET_VAL_COUNT ? v - 1 : -1;
 }
 
 void rl_sets_free(rl_sets *s)

@@ -44,8 +44,11 @@ typedef struct {
     int8_t *group_of;               /* [num_classes] group or -1 */
 } rl_groups;
 
+#define RL_IMAGENET_VAL_COUNT 50000
+
 /* 0-based validation index of an ImageNet validation id: the basename must be
- * exactly "ILSVRC2012_val_%08d.JPEG" with a number >= 1; anything else -1. */
+ * exactly "ILSVRC2012_val_%08d.JPEG" with a number in 1..50000; anything else
+ * -1 (so no id can make a reader allocate more than the validation set). */
 int64_t rl_imagenet_val_index(const char *id);
 
 /* real.json: every class must lie in [0, num_classes). */
