@@ -6,3 +6,5 @@ TESTS += tests/test_nn
 check_PROGRAMS += tests/test_parity
 tests_test_parity_SOURCES = tests/test_parity.c tests/tap.h
 tests_test_parity_LDADD = librelab.la $(RELAB_LIBS)
+TESTS += tests/test_parity.sh
+EXTRA_DIST += tests/test_parity.sh

@@ -14,6 +14,7 @@
 
 #include "nn/resnet.h"
 #include "nn/weights.h"
+#include "train/sgd.h"
 #include "tap.h"
 #include "util/blas.h"
 #include "util/h5.h"
@@ -139,7 +140,27 @@ int main(int argc, char **argv)
     memcpy(logits, rl_resnet_forward(net, x, B, 1), sizeof(float) * nl);
     rl_h5_read_f32(f, "train/logits", ref, (int64_t)nl, path, NULL);
     e = rel_max(logits, ref, nl);
-    tap_ok(e < 1e-4, "%s train-mode logits match PyTorch (max rel err %.2e)", arch, e);
+    /* Deep nets with batch statistics over few rows amplify float32 rounding;
+     * the float64 forward in the fixture says how much PyTorch float32 itself
+     * is off, and relab must be no further from that truth (or within 1e-4). */
+    double torch_train_err = 0;
+    if (rl_h5_exists(f, "train/logits_double")) {
+        double *ref64 = malloc(sizeof(double) * nl);
+        float *ref64f = rl_alloc(sizeof(float) * nl);
+        hid_t d = H5Dopen2(f, "train/logits_double", H5P_DEFAULT);
+        H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, ref64);
+        H5Dclose(d);
+        for (size_t i = 0; i < nl; i++) ref64f[i] = (float)ref64[i];
+        double relab_err = rel_max(logits, ref64f, nl);
+        torch_train_err = rel_max(ref, ref64f, nl);
+        tap_ok(relab_err <= fmax(1e-4, 3 * torch_train_err),
+               "%s train-mode logits match PyTorch (max rel err %.2e to PyTorch float32; to the float64 forward: "
+               "relab %.2e, PyTorch float32 %.2e)", arch, e, relab_err, torch_train_err);
+        free(ref64);
+        rl_free(ref64f);
+    } else {
+        tap_ok(e < 1e-4, "%s train-mode logits match PyTorch (max rel err %.2e)", arch, e);
+    }
     /* cross-entropy, mean over the batch, and its gradient (softmax - onehot) / B */
     float *dlogits = rl_alloc(sizeof(float) * nl);
     double loss = 0;
@@ -198,22 +219,38 @@ int main(int argc, char **argv)
         worst_bn = fmax(worst_bn, rel_max(p->data, r, p->count));
         rl_free(r);
     }
-    tap_ok(worst_bn < 1e-4, "%s: BN running statistics after one train step match PyTorch (max rel err %.2e)", arch,
-           worst_bn);
+    tap_ok(worst_bn < fmax(1e-4, 3 * torch_train_err),
+           "%s: BN running statistics after one train step match PyTorch (max rel err %.2e; PyTorch float32's own "
+           "train-forward error %.2e)", arch, worst_bn, torch_train_err);
 
-    /* one SGD step, PyTorch's rule with an empty momentum buffer: w - lr (g + wd w) */
+    /* One step of relab's SGD (library code) on PyTorch's own float32
+     * gradients must land on PyTorch's weights: torch.optim.SGD decays every
+     * parameter, BN and biases included, and starts with an empty buffer. */
     float lr = read_float(f, "sgd_lr", path), wd = read_float(f, "sgd_weight_decay", path);
+    rl_sgd sgd;
+    rl_sgd_config sc = {.momentum = read_float(f, "sgd_momentum", path), .weight_decay = wd, .wd_on_bn = 1,
+                        .wd_on_bias = 1};
+    rl_sgd_init(&sgd, &sc, t, &err);
+    rl_weights_read(f, "weights/", t, path, &err);
+    for (int i = 0; i < t->count; i++) {
+        rl_param *p = &t->entries[i];
+        if (p->kind != RL_PARAM_WEIGHT) continue;
+        float *g = read_param_like(f, "grads", p, path);
+        memcpy(p->grad, g, sizeof(float) * p->count);
+        rl_free(g);
+    }
+    rl_sgd_step(&sgd, t, lr);
     double worst_sgd = 0;
     for (int i = 0; i < t->count; i++) {
         rl_param *p = &t->entries[i];
         if (p->kind != RL_PARAM_WEIGHT) continue;
-        for (size_t k = 0; k < p->count; k++) p->data[k] -= lr * (p->grad[k] + wd * p->data[k]);
         float *w = read_param_like(f, "sgd", p, path);
-        worst_sgd = fmax(worst_sgd, rel_norm(p->data, w, p->count));
+        worst_sgd = fmax(worst_sgd, rel_max(p->data, w, p->count));
         rl_free(w);
     }
-    /* the update is lr * g, so its error is the gradient's error times lr|g|/|w| */
-    tap_ok(worst_sgd < 1e-4, "%s: weights after one SGD step match PyTorch (worst rel err %.2e)", arch, worst_sgd);
+    tap_ok(worst_sgd < 1e-6, "%s: relab's SGD step on PyTorch's gradients gives PyTorch's weights (max rel err %.2e)",
+           arch, worst_sgd);
+    rl_sgd_free(&sgd);
     H5Fclose(f);
     free(arch);
     rl_resnet_destroy(net);

@@ -21,7 +21,8 @@ tests_test_imagenet_LDADD = librelab.la $(RELAB_LIBS)
 TESTS += tests/test_imagenet
 
 # bench/data: relab vs Pillow+torchvision decode+augment throughput (make bench/data; not a test)
-EXTRA_PROGRAMS = bench/data
+EXTRA_PROGRAMS += bench/data
+bench_programs += bench/data
 bench_data_SOURCES = bench/data.c
 bench_data_CPPFLAGS = $(AM_CPPFLAGS) -DRL_SRCDIR='"$(abs_top_srcdir)"'
 bench_data_LDADD = librelab.la $(RELAB_LIBS)

@@ -19,10 +19,13 @@ static void block_range(size_t rows, int b, size_t *lo, size_t *hi)
     *hi = rows * (b + 1) / NBLOCKS;
 }
 
-/* out1[c] = sum_r f1, out2[c] = sum_r f2 over rows, in blocks; mode 0: x and
- * (x - mean)^2; mode 1: dy and dy * (x - mean). */
-static void reduce_two(size_t rows, int C, const float *a, const float *b, const float *mean, int mode,
-                       double *scratch, double *out1, double *out2)
+/* Rows are summed in float over short runs (vectorised across channels) and
+ * the run totals in double, so a sum over 10^5 rows loses nothing visible. */
+#define RUN 128
+
+/* out1[c] = sum_r x, out2[c] = sum_r (x - mean)^2 over rows, in blocks. */
+static void reduce_moments(size_t rows, int C, const float *x, const float *mean, double *scratch, double *out1,
+                           double *out2)
 {
     double *p1 = scratch, *p2 = scratch + (size_t)NBLOCKS * C;
 #pragma omp parallel for schedule(static)
@@ -30,21 +33,22 @@ static void reduce_two(size_t rows, int C, const float *a, const float *b, const
         size_t lo, hi;
         block_range(rows, blk, &lo, &hi);
         double *s1 = p1 + (size_t)blk * C, *s2 = p2 + (size_t)blk * C;
+        float f1[C > 0 ? C : 1], f2[C > 0 ? C : 1];
         for (int c = 0; c < C; c++) s1[c] = s2[c] = 0;
-        for (size_t r = lo; r < hi; r++) {
-            const float *ar = a + r * C;
-            if (mode == 0) {
+        for (size_t r0 = lo; r0 < hi; r0 += RUN) {
+            size_t r1 = r0 + RUN < hi ? r0 + RUN : hi;
+            for (int c = 0; c < C; c++) f1[c] = f2[c] = 0;
+            for (size_t r = r0; r < r1; r++) {
+                const float *xr = x + r * C;
                 for (int c = 0; c < C; c++) {
-                    double d = (double)ar[c] - mean[c];
-                    s1[c] += ar[c];
-                    s2[c] += d * d;
+                    float d = xr[c] - mean[c];
+                    f1[c] += xr[c];
+                    f2[c] += d * d;
                 }
-            } else {
-                const float *br = b + r * C;
-                for (int c = 0; c < C; c++) {
-                    s1[c] += ar[c];
-                    s2[c] += (double)ar[c] * ((double)br[c] - mean[c]);
-                }
+            }
+            for (int c = 0; c < C; c++) {
+                s1[c] += f1[c];
+                s2[c] += f2[c];
             }
         }
     }
@@ -65,16 +69,20 @@ void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *re
         double *sum = scratch + (size_t)2 * NBLOCKS * C, *sq = sum + C;
         float zero[C > 0 ? C : 1];
         memset(zero, 0, sizeof zero);
-        reduce_two(rows, C, x, NULL, zero, 0, scratch, sum, sq);
-        for (int c = 0; c < C; c++) mean_f[c] = (float)(sum[c] / (double)rows);
+        size_t m = rows; /* rows over all replicas with synchronised BN */
+        reduce_moments(rows, C, x, zero, scratch, sum, sq);
+        if (bn->sync) bn->sync(bn->sync_ctx, sum, (size_t)C, &m);
+        for (int c = 0; c < C; c++) mean_f[c] = (float)(sum[c] / (double)m);
         /* Second pass around the (rounded) mean: var = E[(x-m)^2] - (E[x]-m)^2. */
-        reduce_two(rows, C, x, NULL, mean_f, 0, scratch, sum, sq);
+        reduce_moments(rows, C, x, mean_f, scratch, sum, sq);
+        m = rows;
+        if (bn->sync) bn->sync(bn->sync_ctx, sum, 2 * (size_t)C, &m);
         for (int c = 0; c < C; c++) {
-            double mean = sum[c] / (double)rows, shift = mean - mean_f[c];
-            double var = sq[c] / (double)rows - shift * shift;
+            double mean = sum[c] / (double)m, shift = mean - mean_f[c];
+            double var = sq[c] / (double)m - shift * shift;
             if (var < 0) var = 0;
             invstd_f[c] = (float)(1.0 / sqrt(var + bn->eps));
-            double unbiased = rows > 1 ? var * (double)rows / (double)(rows - 1) : var;
+            double unbiased = m > 1 ? var * (double)m / (double)(m - 1) : var;
             bn->running_mean[c] = (float)((1.0 - bn->momentum) * bn->running_mean[c] + bn->momentum * mean);
             bn->running_var[c] = (float)((1.0 - bn->momentum) * bn->running_var[c] + bn->momentum * unbiased);
         }
@@ -123,33 +131,85 @@ void rl_bn_backward(const rl_bn *bn, size_t rows, const float *x, const float *y
                     const float *save_mean, const float *save_invstd, float *dx, double *scratch)
 {
     const int C = bn->c;
-    if (relu) {
+    /* The ReLU mask is applied inside the passes (branch-free, so the loops
+     * vectorise) instead of in a pass of its own. */
+    double *p1 = scratch, *p2 = scratch + (size_t)NBLOCKS * C;
 #pragma omp parallel for schedule(static)
-        for (size_t r = 0; r < rows; r++) {
-            const float *yr = y + r * C;
-            float *dr = dy + r * C;
-            for (int c = 0; c < C; c++)
-                if (!(yr[c] > 0)) dr[c] = 0;
+    for (int blk = 0; blk < NBLOCKS; blk++) {
+        size_t lo, hi;
+        block_range(rows, blk, &lo, &hi);
+        double *s1 = p1 + (size_t)blk * C, *s2 = p2 + (size_t)blk * C;
+        float f1[C > 0 ? C : 1], f2[C > 0 ? C : 1];
+        for (int c = 0; c < C; c++) s1[c] = s2[c] = 0;
+        for (size_t r0 = lo; r0 < hi; r0 += RUN) {
+            size_t r1 = r0 + RUN < hi ? r0 + RUN : hi;
+            for (int c = 0; c < C; c++) f1[c] = f2[c] = 0;
+            for (size_t r = r0; r < r1; r++) {
+                const float *xr = x + r * C, *dr = dy + r * C;
+                if (relu) {
+                    const float *yr = y + r * C;
+                    for (int c = 0; c < C; c++) {
+                        float d = yr[c] > 0 ? dr[c] : 0.0f;
+                        f1[c] += d;
+                        f2[c] += d * (xr[c] - save_mean[c]);
+                    }
+                } else {
+                    for (int c = 0; c < C; c++) {
+                        f1[c] += dr[c];
+                        f2[c] += dr[c] * (xr[c] - save_mean[c]);
+                    }
+                }
+            }
+            for (int c = 0; c < C; c++) {
+                s1[c] += f1[c];
+                s2[c] += f2[c];
+            }
         }
     }
     double *sum_dy = scratch + (size_t)2 * NBLOCKS * C, *sum_dy_xmu = sum_dy + C;
-    reduce_two(rows, C, dy, x, save_mean, 1, scratch, sum_dy, sum_dy_xmu);
+    for (int c = 0; c < C; c++) sum_dy[c] = sum_dy_xmu[c] = 0;
+    for (int blk = 0; blk < NBLOCKS; blk++)
+        for (int c = 0; c < C; c++) {
+            sum_dy[c] += p1[(size_t)blk * C + c];
+            sum_dy_xmu[c] += p2[(size_t)blk * C + c];
+        }
+    size_t m = rows;
+    if (bn->sync) {
+        /* Parameter gradients from this replica's rows (the gradient
+         * all-reduce averages them); dx from the global sums. */
+        for (int c = 0; c < C; c++) {
+            bn->dbeta[c] += (float)sum_dy[c];
+            bn->dgamma[c] += (float)(sum_dy_xmu[c] * save_invstd[c]);
+        }
+        bn->sync(bn->sync_ctx, sum_dy, 2 * (size_t)C, &m);
+    }
     float k1[C > 0 ? C : 1], k2[C > 0 ? C : 1], k3[C > 0 ? C : 1];
     for (int c = 0; c < C; c++) {
         double invstd = save_invstd[c];
         double dbeta = sum_dy[c], dgamma = sum_dy_xmu[c] * invstd;
-        bn->dbeta[c] += (float)dbeta;
-        bn->dgamma[c] += (float)dgamma;
+        if (!bn->sync) {
+            bn->dbeta[c] += (float)dbeta;
+            bn->dgamma[c] += (float)dgamma;
+        }
         /* dx = g*is*dy - g*is*dbeta/M - (x-mean) * g*is^2*dgamma/M */
         double g = bn->gamma[c];
         k1[c] = (float)(g * invstd);
-        k2[c] = (float)(g * invstd * dbeta / (double)rows);
-        k3[c] = (float)(g * invstd * invstd * dgamma / (double)rows);
+        k2[c] = (float)(g * invstd * dbeta / (double)m);
+        k3[c] = (float)(g * invstd * invstd * dgamma / (double)m);
     }
 #pragma omp parallel for schedule(static)
     for (size_t r = 0; r < rows; r++) {
-        const float *xr = x + r * C, *dr = dy + r * C;
-        float *o = dx + r * C;
-        for (int c = 0; c < C; c++) o[c] = k1[c] * dr[c] - k2[c] - (xr[c] - save_mean[c]) * k3[c];
+        const float *xr = x + r * C;
+        float *dr = dy + r * C, *o = dx + r * C;
+        if (relu) {
+            const float *yr = y + r * C;
+            for (int c = 0; c < C; c++) {
+                float d = yr[c] > 0 ? dr[c] : 0.0f;
+                dr[c] = d; /* the masked gradient, which a residual shortcut also needs */
+                o[c] = k1[c] * d - k2[c] - (xr[c] - save_mean[c]) * k3[c];
+            }
+        } else {
+            for (int c = 0; c < C; c++) o[c] = k1[c] * dr[c] - k2[c] - (xr[c] - save_mean[c]) * k3[c];
+        }
     }
 }

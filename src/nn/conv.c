@@ -64,10 +64,14 @@ static void im2col(const rl_conv *cv, rl_shape in, rl_shape out, const float *x,
                     }
                     for (int kw = 0; kw < K; kw++) {
                         int iw = ow * S - P + kw;
-                        if (iw < 0 || iw >= in.w)
-                            memset(dst + (size_t)kw * C, 0, sizeof(float) * C);
-                        else
-                            memcpy(dst + (size_t)kw * C, xn + ((size_t)ih * in.w + iw) * C, sizeof(float) * C);
+                        float *d = dst + (size_t)kw * C;
+                        if (iw < 0 || iw >= in.w) {
+                            for (int c = 0; c < C; c++) d[c] = 0;
+                        } else {
+                            /* a plain loop: for the few channels of a stem, memcpy's call costs more */
+                            const float *s = xn + ((size_t)ih * in.w + iw) * C;
+                            for (int c = 0; c < C; c++) d[c] = s[c];
+                        }
                     }
                 }
             }

@@ -15,8 +15,9 @@ const char *rl_blas_core(void);
 const char *rl_blas_better_core(void);
 
 /* If OpenBLAS runs a fallback core and the user did not set OPENBLAS_CORETYPE,
- * sets it and execv's /proc/self/exe with the same argv (once; the variable
- * RELAB_BLAS_REEXEC guards against loops).  Returns only when no re-exec was
+ * sets it, and if OMP_WAIT_POLICY is unset sets it to passive, then execv's
+ * /proc/self/exe with the same argv (once; the variable RELAB_BLAS_REEXEC
+ * guards against loops): both are read only when the libraries load.  Returns only when no re-exec was
  * needed or it failed, in which case it prints a loud warning with the fix.
  * Call first thing in main(), before any thread starts. */
 void rl_blas_fix_core(int argc, char **argv);

@@ -1,0 +1,135 @@
+/* train_step.c: relab's training-step throughput and peak memory.
+ *
+ * Times forward + softmax cross-entropy + backward + SGD momentum update of a
+ * ResNet on random data (the median step after warm-up) and reports images/s,
+ * CPU utilisation and the peak RSS of the process, plus the BLAS core.  With
+ * --forward-only it times eval-mode inference.  bench/train_step.sh runs this
+ * and PyTorch (bench/pytorch_train_step.py) in the same run and prints ratios.
+ *
+ * usage: bench_train_step [--arch resnet50] [--batch 32] [--size 224]
+ *            [--classes 1000] [--in-channels 3] [--steps 5] [--warmup 2]
+ *            [--forward-only] [--json] */
+#include <getopt.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "nn/resnet.h"
+#include "train/loss.h"
+#include "train/sgd.h"
+#include "util/blas.h"
+#include "util/mem.h"
+#include "util/rng.h"
+#include "util/timer.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+int main(int argc, char **argv)
+{
+    rl_blas_fix_core(argc, argv);
+    const char *arch = "resnet50";
+    int batch = 32, size = 224, classes = 1000, channels = 3, steps = 5, warmup = 2, forward_only = 0, json = 0;
+    static const struct option opts[] = {{"arch", 1, 0, 'a'},   {"batch", 1, 0, 'b'},  {"size", 1, 0, 's'},
+                                         {"classes", 1, 0, 'c'}, {"in-channels", 1, 0, 'i'}, {"steps", 1, 0, 'n'},
+                                         {"warmup", 1, 0, 'w'},  {"forward-only", 0, 0, 'f'}, {"json", 0, 0, 'j'},
+                                         {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'a': arch = optarg; break;
+        case 'b': batch = atoi(optarg); break;
+        case 's': size = atoi(optarg); break;
+        case 'c': classes = atoi(optarg); break;
+        case 'i': channels = atoi(optarg); break;
+        case 'n': steps = atoi(optarg); break;
+        case 'w': warmup = atoi(optarg); break;
+        case 'f': forward_only = 1; break;
+        case 'j': json = 1; break;
+        default: fprintf(stderr, "bench_train_step: bad option\n"); return 2;
+        }
+    }
+    rl_error err;
+    rl_resnet_config cfg;
+    if (rl_resnet_config_for(arch, &cfg, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 2;
+    }
+    cfg.num_classes = classes;
+    cfg.in_channels = channels;
+    rl_resnet *net;
+    if (rl_resnet_create(&cfg, &net, &err) || rl_resnet_plan(net, batch, size, size, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    rl_resnet_init(net, 0, 0.0f);
+    rl_param_table *t = rl_resnet_params(net);
+    rl_sgd sgd;
+    rl_sgd_config sc = {.momentum = 0.9f, .weight_decay = 1e-4f};
+    rl_sgd_init(&sgd, &sc, t, &err);
+    size_t nx = (size_t)batch * size * size * channels;
+    float *x = rl_alloc(sizeof(float) * nx), *dlogits = rl_alloc(sizeof(float) * (size_t)batch * classes);
+    int32_t *labels = rl_alloc(sizeof(int32_t) * batch);
+    rl_rng rng = rl_rng_make(1, 2, 3);
+    for (size_t i = 0; i < nx; i++) x[i] = (float)rl_rng_normal(&rng);
+    for (int i = 0; i < batch; i++) labels[i] = (int32_t)rl_rng_below(&rng, (uint32_t)classes);
+    rl_loss_config lc = {RL_LOSS_SOFTMAX, 0};
+    double *times = calloc((size_t)steps, sizeof(double));
+    double cpu0 = 0, wall0 = 0;
+    for (int s = 0; s < warmup + steps; s++) {
+        if (s == warmup) {
+            cpu0 = cpu_seconds();
+            wall0 = rl_now();
+        }
+        double t0 = rl_now();
+        if (forward_only) {
+            rl_resnet_forward(net, x, batch, 0);
+        } else {
+            rl_resnet_zero_grad(net);
+            const float *logits = rl_resnet_forward(net, x, batch, 1);
+            double loss;
+            rl_loss_forward_backward(&lc, logits, batch, classes, labels, NULL, dlogits, &loss, &err);
+            rl_resnet_backward(net, dlogits);
+            rl_sgd_step(&sgd, t, 0.01f);
+        }
+        if (s >= warmup) times[s - warmup] = rl_now() - t0;
+    }
+    double cpu = cpu_seconds() - cpu0, wall = rl_now() - wall0;
+    qsort(times, (size_t)steps, sizeof(double), cmp_double);
+    double median = times[steps / 2];
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double rss_mib = ru.ru_maxrss / 1024.0;
+    double ips = batch / median;
+    if (json)
+        printf("{\"impl\": \"relab\", \"arch\": \"%s\", \"batch\": %d, \"size\": %d, \"threads\": %d, \"mode\": \"%s\", "
+               "\"images_per_s\": %.3f, \"median_step_s\": %.4f, \"cpu_utilisation\": %.2f, \"peak_rss_mib\": %.1f, "
+               "\"blas_core\": \"%s\"}\n",
+               arch, batch, size, omp_get_max_threads(), forward_only ? "forward" : "train", ips, median, cpu / wall,
+               rss_mib, rl_blas_core());
+    else
+        printf("relab %s %s batch %d %dx%d: %.2f img/s (median step %.3f s), CPU %.2f cores, peak RSS %.0f MiB; "
+               "BLAS %s x%d, %d OpenMP threads\n",
+               arch, forward_only ? "forward" : "train step", batch, size, size, ips, median, cpu / wall, rss_mib,
+               rl_blas_core(), rl_blas_threads(), omp_get_max_threads());
+    free(times);
+    rl_free(x);
+    rl_free(dlogits);
+    rl_free(labels);
+    rl_sgd_free(&sgd);
+    rl_resnet_destroy(net);
+    return 0;
+}
