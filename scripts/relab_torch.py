@@ -14,12 +14,14 @@ or mis-typed tensor is refused, by relab and by load_relab() below.
 Importable (from scripts/, or with scripts/ on sys.path):
     build_model(arch, num_classes=None, in_channels=3) -> torch.nn.Module
     save_relab(model, path, arch=None)     write a relab weight file
-    load_relab(model, path)                strict load, raises RelabFormatError
+    load_relab(model, path)                strict load (weight file, or a relab
+                                           checkpoint's model/), raises RelabFormatError
+    describe_file(path) -> (arch, classes, in_channels)
     write_state_dict(group, sd) / read_state_dict(group, ref_sd, where)
                                            the same, into/from an h5py group
 CLI (run with /usr/bin/python3, the Python that sees Debian's torch):
     relab_torch.py export --arch resnet50 [--seed S] [--from model.pt] -o w.h5
-    relab_torch.py import w.h5 [--arch resnet50] [-o model.pt]
+    relab_torch.py import w.h5|ckpt-0000001000.h5 [--arch resnet50] [-o model.pt]
 
 Only torch, torchvision, numpy and h5py are used.  Not thread-safe (h5py files).
 """
@@ -175,38 +177,77 @@ def save_relab(model, path, arch=None):
         write_state_dict(f, model.state_dict())
 
 
+def _open(path):
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        raise OSError("%s: cannot open as HDF5 (%s); hint: is it a relab weight file or checkpoint?" % (path, e)) from e
+
+
+def weights_group(f):
+    """(group, prefix) holding the state_dict in an open file: the root of a
+    weight file, "model/" of a relab checkpoint (string dataset "format" =
+    "relab-checkpoint ...", see src/train/checkpoint.h)."""
+    fmt = f.get("format")
+    if isinstance(fmt, h5py.Dataset) and fmt.shape == () and fmt.dtype.kind in "OS":
+        text = fmt[()]
+        text = text.decode() if isinstance(text, bytes) else str(text)
+        if text.startswith("relab-checkpoint"):
+            if not isinstance(f.get("model"), h5py.Group):
+                raise RelabFormatError("%s: a relab checkpoint without a model/ group" % f.filename)
+            return f["model"], "model/"
+    return f, ""
+
+
 def load_relab(model, path):
-    """Load a relab weight file into model, strictly.  Returns model.
+    """Load a relab weight file (or the model/ part of a relab checkpoint) into
+    model, strictly.  Returns model.
 
     Raises RelabFormatError (a ValueError) naming the tensor when the file has a
     missing, extra, mis-shaped or mis-typed tensor; OSError when path cannot be
     opened as HDF5.  The model is left unchanged on error.
     """
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        raise OSError("%s: cannot open as HDF5 (%s); hint: is it a relab weight file?" % (path, e)) from e
-    with f:
-        sd = read_state_dict(f, model.state_dict(), path)
+    with _open(path) as f:
+        group, prefix = weights_group(f)
+        sd = read_state_dict(group, model.state_dict(), path + (":" + prefix if prefix else ""))
     model.load_state_dict(sd, strict=True)
     return model
 
 
-def file_arch(path):
-    """The optional "arch" attribute of a weight file, or None."""
-    with h5py.File(path, "r") as f:
+def infer_arch(names):
+    """The torchvision architecture whose state_dict has these keys, or None.
+
+    Stage depths and block kind come from the layerS.B names; a 3x3 conv1
+    means the small variant (only resnet18's layout has one here)."""
+    keys = set(names)
+    depths = []
+    for s in range(1, 5):
+        b = 0
+        while "layer%d.%d.conv1.weight" % (s, b) in keys:
+            b += 1
+        depths.append(b)
+    bottleneck = "layer1.0.conv3.weight" in keys
+    table = {(False, (2, 2, 2, 2)): "resnet18", (False, (3, 4, 6, 3)): "resnet34",
+             (True, (3, 4, 6, 3)): "resnet50", (True, (3, 4, 23, 3)): "resnet101",
+             (True, (3, 8, 36, 3)): "resnet152"}
+    return table.get((bottleneck, tuple(depths)))
+
+
+def describe_file(path):
+    """(arch or None, num_classes or None, in_channels or None) of a weight file
+    or checkpoint: the "arch" attribute if present, else inferred from the keys."""
+    with _open(path) as f:
+        group, _ = weights_group(f)
         arch = f.attrs.get("arch")
-    if isinstance(arch, bytes):
-        arch = arch.decode()
-    return arch
-
-
-def _guess_shape(path):
-    """(num_classes, in_channels) read from fc.bias and conv1.weight, or (None, None)."""
-    with h5py.File(path, "r") as f:
-        classes = f["fc.bias"].shape[0] if "fc.bias" in f else None
-        chans = f["conv1.weight"].shape[1] if "conv1.weight" in f else None
-    return classes, chans
+        arch = arch.decode() if isinstance(arch, bytes) else arch
+        conv1 = group.get("conv1.weight")
+        if arch is None:
+            arch = infer_arch(group.keys())
+            if arch == "resnet18" and conv1 is not None and conv1.shape[2] == 3:
+                arch = "small"
+        classes = group["fc.bias"].shape[0] if "fc.bias" in group else None
+        chans = conv1.shape[1] if conv1 is not None else None
+    return arch, classes, chans
 
 
 def _torch_state_dict(path):
@@ -237,11 +278,12 @@ def cmd_export(args):
 
 
 def cmd_import(args):
-    arch = args.arch or file_arch(args.input)
+    found, classes, chans = describe_file(args.input)
+    arch = args.arch or found
     if arch is None:
-        print("%s: no 'arch' attribute; hint: pass --arch" % args.input, file=sys.stderr)
+        print("%s: not a torchvision ResNet layout (relab's CIFAR resnet8/20 have no torchvision counterpart); "
+              "hint: pass --arch" % args.input, file=sys.stderr)
         return 2
-    classes, chans = _guess_shape(args.input)
     model = build_model(arch, args.classes or classes, args.in_channels or chans or 3)
     load_relab(model, args.input)
     print("%s: loaded %d tensors, %d parameters into torchvision %s"
@@ -262,9 +304,11 @@ def main(argv=None):
     e.add_argument("--in-channels", type=int, default=3)
     e.add_argument("--from", dest="from_pt", default=None, help="torch.save'd state_dict to export instead")
     e.add_argument("-o", "--output", required=True)
-    i = sub.add_parser("import", help="relab .h5 -> torchvision model (strict), optionally saved with torch.save")
+    i = sub.add_parser("import", help="relab .h5 weights or checkpoint -> torchvision model (strict), optionally "
+                       "saved with torch.save")
     i.add_argument("input")
-    i.add_argument("--arch", choices=ARCHS, default=None, help="default: the file's 'arch' attribute")
+    i.add_argument("--arch", choices=ARCHS, default=None,
+                   help="default: the file's 'arch' attribute, else inferred from its tensor names")
     i.add_argument("--classes", type=int, default=None, help="default: from fc.bias")
     i.add_argument("--in-channels", type=int, default=None, help="default: from conv1.weight")
     i.add_argument("-o", "--output", default=None, help="write the state_dict here with torch.save")

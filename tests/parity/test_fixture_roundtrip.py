@@ -193,11 +193,42 @@ def main():
     ok(r5.returncode == 1 and "nope.h5" in r5.stderr and "Traceback" not in r5.stderr,
        "the command line on a missing file exits 1 naming it, no traceback")
 
-    # Parameter counts (torchvision 0.14; published numbers).
-    for arch in ("resnet50", "resnet152"):
-        n = relab_torch.count_params(relab_torch.build_model(arch))
-        ok(n == relab_torch.PARAM_COUNTS[arch] and n == {"resnet50": 25557032, "resnet152": 60192808}[arch],
-           "%s has %s parameters" % (arch, format(n, ",")))
+    # A relab checkpoint (layout of src/train/checkpoint.h): the weights are its model/ group.
+    ck = os.path.join(tmp, "ckpt-0000000100.h5")
+    with h5py.File(ck, "w") as f:
+        relab_torch.write_state_dict(f.create_group("model"), sd)
+        momentum = {n: torch.full_like(p, 0.5) for n, p in model.named_parameters()}
+        relab_torch.write_state_dict(f.create_group("optim/momentum"), momentum)
+        f.create_dataset("state/step", data=np.int64(100))
+        f.create_dataset("format", data="relab-checkpoint 1", dtype=h5py.string_dtype("utf-8"))
+        f.create_dataset("recipe", data="model = resnet18\n", dtype=h5py.string_dtype("utf-8"))
+    fresh2 = relab_torch.build_model("small", 10, 3)
+    relab_torch.load_relab(fresh2, ck)
+    ok(same_state(fresh2.state_dict(), sd), "load_relab reads a relab checkpoint's model/ group bitwise")
+    ok(relab_torch.describe_file(ck) == ("small", 10, 3),
+       "a checkpoint (no arch attribute) is recognised as small, 10 classes, 3 channels from its tensors")
+    rc = cli(["import", ck, "-o", os.path.join(tmp, "ck.pt")])
+    ok(rc[0] == 0 and same_state(torch.load(os.path.join(tmp, "ck.pt")), sd),
+       "relab_torch.py import of a checkpoint writes the same state_dict with torch.save")
+    with h5py.File(ck, "a") as f:
+        f.create_dataset("model/fc.scale", data=np.float32(1))
+    refused(lambda: relab_torch.load_relab(relab_torch.build_model("small", 10, 3), ck),
+            [ck + ":model/", "extra tensor 'fc.scale'"], "a checkpoint with an extra model/fc.scale")
+
+    # Architectures are recognised from their tensor names alone, and the
+    # parameter counts are the published ones (torchvision 0.14).
+    published = {"resnet18": 11689512, "resnet34": 21797672, "resnet50": 25557032, "resnet101": 44549160,
+                 "resnet152": 60192808}
+    for arch in relab_torch.IMAGENET_ARCHS:
+        m = relab_torch.build_model(arch)
+        n = relab_torch.count_params(m)
+        names = list(m.state_dict())
+        ok(relab_torch.infer_arch(names) == arch, "%s recognised from its %d state_dict keys" % (arch, len(names)))
+        if arch in ("resnet50", "resnet152"):
+            ok(n == relab_torch.PARAM_COUNTS[arch] == published[arch], "%s has %s parameters" % (arch, format(n, ",")))
+        del m
+    cifar = ["conv1.weight"] + ["layer%d.%d.conv1.weight" % (s, b) for s in (1, 2, 3) for b in range(3)]
+    ok(relab_torch.infer_arch(cifar) is None, "a 3-stage CIFAR ResNet-20 layout is not mistaken for torchvision's")
 
     for name in os.listdir(tmp):
         os.unlink(os.path.join(tmp, name))
