@@ -15,6 +15,7 @@ dtypes against the contract in docs/parity.md.  Runs two small fixtures
 import contextlib
 import io
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -244,6 +245,22 @@ def check_fixture(path, arch, classes, batch, chans, size, fd_dirs, tol32, fd_rt
     del torch
 
 
+def compare_files(a, b):
+    """Names of the datasets whose dtype, shape or bytes differ between two files."""
+    def datasets(f):
+        out = {}
+        f.visititems(lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) else None)
+        return out
+    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+        da, db = datasets(fa), datasets(fb)
+    diff = sorted(set(da) ^ set(db))
+    for n in sorted(set(da) & set(db)):
+        x, y = np.asarray(da[n]), np.asarray(db[n])
+        if x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes():
+            diff.append(n)
+    return diff
+
+
 def main():
     try:
         import torch
@@ -279,6 +296,18 @@ def main():
             ok(rc == 0, "make_fixture.py %s returns 0 (got %s)" % (" ".join(argv[:-2]), rc))
             if rc == 0:
                 check_fixture(out, arch, classes, batch, chans, size, dirs, tol32, fd_rtol, extra)
+        # Bitwise determinism: the same command in a fresh process writes the same numbers.
+        first = os.path.join(tmp, "small_1_28.h5")
+        again = os.path.join(tmp, "again.h5")
+        r = subprocess.run([sys.executable, os.path.join(HERE, "make_fixture.py"), "--arch", "small", "--batch", "3",
+                            "--size", "28", "--in-channels", "1", "--classes", "10", "--seed", "1", "-o", again],
+                           capture_output=True, text=True)
+        if r.returncode == 0 and os.path.exists(first):
+            diff = compare_files(first, again)
+            ok(not diff, "a second run in a fresh process gives a bitwise identical fixture%s"
+               % (" (differs: %s)" % ", ".join(diff[:5]) if diff else ""))
+        else:
+            ok(False, "a second run of make_fixture.py: %s" % r.stderr.strip()[-300:])
     print("1..%d" % n_test)
     return 1 if n_fail else 0
 
