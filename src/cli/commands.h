@@ -16,5 +16,6 @@ int cmd_pack(int argc, char **argv);
 int cmd_ablate(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_export_images(int argc, char **argv);
+int cmd_list(int argc, char **argv);
 
 #endif

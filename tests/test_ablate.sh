@@ -1,0 +1,148 @@
+#!/bin/sh
+# test_ablate.sh: relab ablate on fake finished runs (no training): grid
+# parsing and errors, the run states of --dry-run (done vs new), skipping
+# finished runs, the Table 2 arithmetic (median over seeds, delta to the
+# baseline) against values computed by hand, a failed run that leaves its cell
+# to the other seeds, the CSV, the second metric from alt_labels, and the SVGs
+# (well-formed XML, one curve per run with metrics).
+RELAB=${RELAB:-./relab}
+PY=${REF_PYTHON:-/usr/bin/python3}
+if ! "$PY" -c 'import h5py, numpy' 2>/dev/null; then echo "1..0 # SKIP h5py/numpy missing for $PY"; exit 0; fi
+if [ ! -x "$RELAB" ]; then echo "1..0 # SKIP relab binary not built ($RELAB)"; exit 0; fi
+T=$(mktemp -d /tmp/test_ablate.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+n=0; fails=0
+ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails+1)); fi; }
+
+mkdir -p "$T/grid"
+cat > "$T/grid/g.grid" <<'G'
+# a fake grid: the runs exist already, except one that cannot be trained
+recipe = {variant}.recipe          # no such recipes: training any run fails fast
+models = r8
+variants = baseline, sigmoid, clean
+epochs = 2, 4
+seeds = 0, 1, 2
+set = val_split=0; width=8
+set.sigmoid = loss=sigmoid
+set.clean = train_list={out}/clean.list
+alt_labels = alt.list
+alt_metric = noisy
+metric = clean test
+G
+
+# Accuracies (in %) per run: name -> (primary, alt).  Hand-computed cells:
+#   baseline 2ep: 71, 72, 70 -> 71.0            4ep: 80, 70, 75 -> 75.0
+#   sigmoid  2ep: 73, 69, 75 -> 73.0 (+2.0)     4ep: 74, 76, 72 -> 74.0 (-1.0)
+#   clean    2ep: 70, 69, --  -> 69.5 (-1.5)    4ep: 77, 78, 79 -> 78.0 (+3.0)
+# alt (second metric) = primary - 10 (rows 0..99 carry shifted alt labels)
+# for every run except baseline 2ep s0, which predicts the shifted labels on
+# rows 0..99 and is right on rows 100..809: primary 71.0, alt 81.0.  So
+#   alt baseline 2ep: 81, 62, 60 -> 62.0     4ep: 70, 60, 65 -> 65.0
+#   alt sigmoid  2ep: 63, 59, 65 -> 63.0 (+1.0)   4ep: 64, 66, 62 -> 64.0 (-1.0)
+#   alt clean    2ep: 60, 59     -> 59.5 (-2.5)   4ep: 67, 68, 69 -> 68.0 (+3.0)
+"$PY" - "$T" <<'P'
+import sys, os, h5py, numpy as np
+T = sys.argv[1]
+N = 1000
+acc = {("baseline", 2): [71, 72, 70], ("baseline", 4): [80, 70, 75],
+       ("sigmoid", 2): [73, 69, 75], ("sigmoid", 4): [74, 76, 72],
+       ("clean", 2): [70, 69, None], ("clean", 4): [77, 78, 79]}
+ids = ["s#%d" % i for i in range(N)]
+labels = np.arange(N, dtype=np.int32) % 10
+# alt labels: sample i gets (label + 1) % 10 for i in the "shift" range
+with open(os.path.join(T, "grid", "alt.list"), "w") as f:
+    f.write("# relab-list 1\n# classes 10\n")
+    for i in range(N):
+        f.write("%s\t%d\n" % (ids[i], (labels[i] + 1) % 10 if i < 100 else labels[i]))
+for (v, e), vals in acc.items():
+    for s, a in enumerate(vals):
+        d = os.path.join(T, "out", "runs", "r8-%s-%dep-s%d" % (v, e, s))
+        os.makedirs(d)
+        if a is None:
+            continue
+        open(os.path.join(d, "final.h5"), "w").close()
+        # correct on the first a% of rows for the file's labels; the alt list
+        # shifts rows 0..99, so a row there is alt-correct iff it predicts label+1.
+        n_ok = a * N // 100
+        top1 = labels.copy()
+        top1[n_ok:] = (labels[n_ok:] + 5) % 10     # wrong for both label sets
+        if (v, e, s) == ("baseline", 2, 0):
+            top1[:100] = (labels[:100] + 1) % 10   # alt-correct, primary-wrong
+            top1[100:n_ok + 100] = labels[100:n_ok + 100]
+        topk = np.stack([top1, (top1 + 1) % 10], axis=1).astype(np.int32)
+        with h5py.File(os.path.join(d, "preds.h5"), "w") as f:
+            f["ids"] = np.array(ids, dtype=h5py.string_dtype())
+            f["labels"] = labels
+            f["topk_classes"] = topk
+            f["topk_scores"] = np.tile(np.array([0.7, 0.2], np.float32), (N, 1))
+            f["num_classes"] = np.int32(10)
+            f["score_kind"] = "softmax"
+        with open(os.path.join(d, "metrics.csv"), "w") as f:
+            f.write("epoch,step,lr,train_loss,train_top1,val_top1,val_top5,images_per_s,seconds,wait_fraction\n")
+            for ep in range(1, e + 1):
+                f.write("%d,%d,0.1,1.0,%.4f,%.4f,0.9,100,1,0\n" % (ep, ep * 10, 0.5 + 0.05 * ep, a / 100 * ep / e))
+P
+
+out=$("$RELAB" ablate "$T/grid/g.grid" --out "$T/out" --dry-run 2>/dev/null); rc=$?
+ok $rc "dry run exits 0"
+echo "$out" | grep -q '^r8-baseline-2ep-s0  *done$'; ok $? "dry run: a run with final.h5 is done"
+echo "$out" | grep -q "^r8-clean-2ep-s2  *new  *relab train $T/grid/clean.recipe --out $T/out/runs/r8-clean-2ep-s2 --set epochs=2 --set seed=2 --set val_split=0 --set width=8 --set train_list=$T/out/clean.list\$"
+ok $? "dry run: the missing run is new, with the recipe pattern, epochs, seed, common, model and variant sets in order"
+[ "$(echo "$out" | wc -l)" = 18 ]; ok $? "dry run lists 3 variants x 2 schedules x 3 seeds = 18 runs"
+
+"$RELAB" ablate "$T/grid/g.grid" --out "$T/out" > "$T/stdout" 2> "$T/stderr"; rc=$?
+[ $rc = 1 ]; ok $? "a run that cannot be trained makes the exit code 1 (got $rc)"
+grep -q "r8-clean-2ep-s2 FAILED" "$T/stderr"; ok $? "the failed run is named"
+grep -q "17 runs were already finished" "$T/stderr"; ok $? "finished runs are skipped (17 of 18)"
+grep -q "train: .*clean.recipe" "$T/out/runs/r8-clean-2ep-s2/train.log"; ok $? "the failed run's log holds relab train's message"
+ls "$T"/out/runs/r8-baseline-2ep-s0/ckpt-* >/dev/null 2>&1; [ $? != 0 ]; ok $? "no finished run was retrained"
+
+row() { grep "^| r8 | $1 |" "$T/out/table.md"; }
+[ "$(row baseline)" = "| r8 | baseline | 71.0 | 75.0 | 62.0 | 65.0 |" ]; ok $? "baseline row: medians 71.0 75.0 | 62.0 65.0 ($(row baseline))"
+[ "$(row sigmoid)" = "| r8 | sigmoid | 73.0 (+2.0) | 74.0 (-1.0) | 63.0 (+1.0) | 64.0 (-1.0) |" ]
+ok $? "sigmoid row: deltas to the baseline ($(row sigmoid))"
+[ "$(row clean)" = "| r8 | clean | 69.5 (-1.5) | 78.0 (+3.0) | 59.5 (-2.5) | 68.0 (+3.0) |" ]
+ok $? "clean row: the even median of the two finished seeds ($(row clean))"
+grep -q "^| model | variant | clean test 2 ep | clean test 4 ep | noisy 2 ep | noisy 4 ep |$" "$T/out/table.md"
+ok $? "header names the metrics and schedules"
+grep -q "^| r8 | clean | 69.5 (-1.5)" "$T/stdout"; ok $? "the table is printed to stdout"
+grep -q "^r8,clean,clean test,2,69.5000,-1.5000,2,70.0000;69.0000;$" "$T/out/table.csv"
+ok $? "CSV row: median, delta, finished seeds, values"
+[ "$(wc -l < "$T/out/table.csv")" = 13 ]; ok $? "CSV has a header and 2 metrics x 3 variants x 2 schedules rows"
+
+"$PY" - "$T/out" <<'P'
+import sys, xml.etree.ElementTree as ET
+out = sys.argv[1]
+ns = "{http://www.w3.org/2000/svg}"
+c = ET.parse(out + "/curves.svg").getroot()
+lines = c.findall(ns + "polyline")
+# 17 runs with metrics x 2 panels
+assert len(lines) == 34, len(lines)
+pts = [p for p in lines[0].get("points").split()]
+assert len(pts) == 2, pts   # baseline 2ep s0 has two epochs
+s = ET.parse(out + "/imagenet_vs_real.svg").getroot()
+marks = s.findall(ns + "circle")
+assert len(marks) == 17, len(marks)
+print("svg ok")
+P
+ok $? "curves.svg has one line per finished run in each panel; the scatter one mark per run (parsed as XML)"
+
+# Grid errors name the file and line.
+printf 'recipe = a\nmodels = a\nvariants = x, y\nepochs = 1\nbaseline = z\n' > "$T/bad1.grid"
+msg=$("$RELAB" ablate "$T/bad1.grid" --dry-run 2>&1); rc=$?
+[ $rc = 2 ] && echo "$msg" | grep -q "bad1.grid:5: baseline 'z' is not one of the variants"; ok $? "unknown baseline: file:line ($msg)"
+printf 'recipe = a\nmodels = a\nvariants = x\nepochs = 1, two\n' > "$T/bad2.grid"
+msg=$("$RELAB" ablate "$T/bad2.grid" --dry-run 2>&1)
+echo "$msg" | grep -q "bad2.grid:4: 'two' is not an integer"; ok $? "bad epochs value: file:line ($msg)"
+printf 'recipe = a\nmodels = a\nvariants = x\nepochs = 1\nepoch = 3\n' > "$T/bad3.grid"
+msg=$("$RELAB" ablate "$T/bad3.grid" --dry-run 2>&1)
+echo "$msg" | grep -q "bad3.grid:5: unknown key 'epoch'"; ok $? "unknown key: file:line ($msg)"
+printf 'recipe = a\nmodels = a\nvariants = x\nepochs = 1\nset.y = loss=sigmoid\n' > "$T/bad4.grid"
+msg=$("$RELAB" ablate "$T/bad4.grid" --dry-run 2>&1)
+echo "$msg" | grep -q "bad4.grid:5: set.y names no model or variant"; ok $? "set for an unknown label: file:line ($msg)"
+printf 'models = a\nvariants = x\nepochs = 1\n' > "$T/bad5.grid"
+msg=$("$RELAB" ablate "$T/bad5.grid" --dry-run 2>&1)
+echo "$msg" | grep -q "'recipe' is required"; ok $? "missing recipe is named ($msg)"
+
+echo "1..$n"
+[ $fails = 0 ]
