@@ -13,6 +13,7 @@ and OpenBLAS core, the allocator).
 
   pytorch_train_step.py --arch resnet50 --batch 32 --size 224 --threads 2 \
       --steps 10 --warmup 2 [--channels-last] [--forward-only] [--json] [--tuned]
+      [--profile K]
 
 --json prints exactly one JSON line (fields below) and nothing else on stdout.
 The "tuned" configuration runs with jemalloc, whose retained dirty pages avoid
@@ -54,6 +55,8 @@ def parse(argv):
     p.add_argument("--forward-only", action="store_true", help="inference: eval mode, no_grad, no optimizer")
     p.add_argument("--json", action="store_true", help="print one JSON line only")
     p.add_argument("--tuned", action="store_true", help="re-run under jemalloc (LD_PRELOAD, MALLOC_CONF)")
+    p.add_argument("--profile", type=int, default=0, metavar="K",
+                   help="after timing, profile one more step and print the K costliest ops to stderr")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if args.batch < 1 or args.steps < 1 or args.warmup < 0 or args.threads < 1 or args.size < 1:
@@ -166,22 +169,29 @@ def run(args):
         model.train()
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
 
+    def step():
+        if args.forward_only:
+            with torch.no_grad():
+                model(x)
+            return float("nan")
+        opt.zero_grad(set_to_none=True)
+        step_loss = F.cross_entropy(model(x), y)
+        step_loss.backward()
+        opt.step()
+        return step_loss.item()
+
     times, loss = [], float("nan")
     for i in range(args.warmup + args.steps):
         t0 = time.perf_counter()
-        if args.forward_only:
-            with torch.no_grad():
-                out = model(x)
-        else:
-            opt.zero_grad(set_to_none=True)
-            out = model(x)
-            step_loss = F.cross_entropy(out, y)
-            step_loss.backward()
-            opt.step()
-            loss = step_loss.item()
+        loss = step()
         t1 = time.perf_counter()
         if i >= args.warmup:
             times.append(t1 - t0)
+    if args.profile:
+        # One extra, untimed step under the profiler: where PyTorch spends its time.
+        with torch.autograd.profiler.profile() as prof:
+            step()
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.profile), file=sys.stderr)
     med = statistics.median(times)
     result = {
         "bench": "pytorch_train_step",
