@@ -25,7 +25,10 @@
 #define RL_SRCDIR "."
 #endif
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 /* Images per second of the relab pipeline on files (one thread). */
 static double run(char **files, int n, const rl_augment_config *c, int train, double seconds, float *out)
@@ -57,10 +60,14 @@ int main(int argc, char **argv)
     int n = 200, W = 500, H = 375;
     double seconds = 3.0;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--dir")) dir = argv[i + 1];
-        else if (!strcmp(argv[i], "--n")) n = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
-        else if (!strcmp(argv[i], "--size") && sscanf(argv[i + 1], "%dx%d", &W, &H) == 2 && W > 0 && H > 0) continue;
+        if (!strcmp(argv[i], "--dir"))
+            dir = argv[i + 1];
+        else if (!strcmp(argv[i], "--n"))
+            n = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--seconds"))
+            seconds = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--size") && sscanf(argv[i + 1], "%dx%d", &W, &H) == 2 && W > 0 && H > 0)
+            continue;
         else {
             fprintf(stderr, "usage: bench/data [--dir DIR] [--n N] [--seconds S] [--size WxH]\n");
             return 2;
@@ -78,7 +85,8 @@ int main(int argc, char **argv)
     FILE *p = popen(cmd, "r");
     double pil = 0;
     char line[256];
-    while (p && fgets(line, sizeof line, p)) sscanf(line, "pil_images_per_s %lf", &pil);
+    while (p && fgets(line, sizeof line, p))
+        sscanf(line, "pil_images_per_s %lf", &pil);
     if (!p || pclose(p) != 0 || pil <= 0) {
         fprintf(stderr, "bench/data: the reference run failed (%s)\n", cmd);
         return 1;
@@ -112,7 +120,8 @@ int main(int argc, char **argv)
     printf("relab train without DCT scaling:                                   %8.1f images/s/core\n", train_full);
     printf("relab eval (full decode, resize 256, center crop 224):             %8.1f images/s/core\n", eval);
     printf("ratio relab/pil (train): %.2fx  (target >= 2x)\n", train / pil);
-    for (int i = 0; i < k; i++) free(files[i]);
+    for (int i = 0; i < k; i++)
+        free(files[i]);
     free(files);
     free(out);
     return 0;

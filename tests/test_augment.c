@@ -43,7 +43,8 @@ int main(void)
     rl_error err;
     rl_augment_config raw; /* mean 0, std 1: outputs x/255 like ToTensor */
     rl_augment_config_default(&raw, 224);
-    for (int c = 0; c < 3; c++) raw.mean[c] = 0.0f, raw.std[c] = 1.0f;
+    for (int c = 0; c < 3; c++)
+        raw.mean[c] = 0.0f, raw.std[c] = 1.0f;
     const size_t N = 224 * 224 * 3;
     float *out = malloc(N * sizeof(float)), *out2 = malloc(N * sizeof(float));
     double worst_mean_dct = 0;
@@ -81,8 +82,8 @@ int main(void)
         rl_status st = rl_augment_resample(&img, &v, 224, 224, raw.mean, raw.std, out, &err);
         diffs(out, ref, N, &mean, &max);
         tap_ok(st == RL_OK && max <= 1.5 / 255 && mean <= 0.3 / 255,
-               "%s %s %dx%d, full decode: mean |d| %.3f/255, max %.3f/255 vs torchvision", e->kind, e->rel,
-               img.width, img.height, mean * 255, max * 255);
+               "%s %s %dx%d, full decode: mean |d| %.3f/255, max %.3f/255 vs torchvision", e->kind, e->rel, img.width,
+               img.height, mean * 255, max * 255);
         if (is_eval) { /* the default eval pipeline: full-size decode */
             st = rl_augment_jpeg(data, size, path, &raw, 0, 0, 0, 0, out2, &err);
             diffs(out2, ref, N, &mean, &max);
@@ -214,7 +215,8 @@ int main(void)
     tap_ok(memcmp(out, out2, N * sizeof(float)) != 0, "another epoch: different crop");
     /* Two threads at once, different indices, against the serial result. */
     float *par = malloc(8 * N * sizeof(float)), *ser = malloc(8 * N * sizeof(float));
-    for (int i = 0; i < 8; i++) rl_augment_jpeg(data, size, path, &c, 5, 1, i, 1, ser + i * N, &err);
+    for (int i = 0; i < 8; i++)
+        rl_augment_jpeg(data, size, path, &c, 5, 1, i, 1, ser + i * N, &err);
 #pragma omp parallel for num_threads(2) schedule(dynamic, 1)
     for (int i = 7; i >= 0; i--) {
         rl_error e2;

@@ -21,7 +21,10 @@
 #include "tap.h"
 
 static char P[8][1400];
-static const char *fp(int k, const char *rel) { return fx_path(P[k], sizeof P[k], rel); }
+static const char *fp(int k, const char *rel)
+{
+    return fx_path(P[k], sizeof P[k], rel);
+}
 
 static void write_text(const char *path, const char *text)
 {
@@ -125,8 +128,10 @@ static void test_pack(float *a, float *b)
     if (!rl_imagenet_open(&ls, &lc, &err) && !rl_pack_write(ls, fp(1, "packed/list"), 1, &ns, NULL, NULL, &err) &&
         !rl_pack_open(&pk, fp(1, "packed/list"), &lc.aug, &err)) {
         int ok = ns == 3 && same_samples(ls, pk, a, b) && pk->multi_offsets && pk->multi_classes;
-        for (int i = 0; ok && i <= 3; i++) ok &= pk->multi_offsets[i] == ls->multi_offsets[i];
-        for (int i = 0; ok && i < 6; i++) ok &= pk->multi_classes[i] == ls->multi_classes[i];
+        for (int i = 0; ok && i <= 3; i++)
+            ok &= pk->multi_offsets[i] == ls->multi_offsets[i];
+        for (int i = 0; ok && i < 6; i++)
+            ok &= pk->multi_classes[i] == ls->multi_classes[i];
         tap_ok(ok, "multi-hot list packed one file per shard (%d shards): same samples and multi-hot labels", ns);
     } else {
         tap_ok(0, "pack list: %s", err.msg);
@@ -152,7 +157,8 @@ static void test_pack(float *a, float *b)
         rc = system(cmd);
         tap_ok(WIFEXITED(rc) && WEXITSTATUS(rc) == 2, "relab pack --shard-size -3 exits 2 (usage)");
     } else {
-        for (int k = 0; k < 3; k++) tap_ok(1, "# SKIP relab binary not built");
+        for (int k = 0; k < 3; k++)
+            tap_ok(1, "# SKIP relab binary not built");
     }
 
     /* Damaged shards: errors naming them, no crash. */
@@ -189,15 +195,16 @@ int main(void)
     tap_ok(s->count == 14 && s->num_classes == 3, "tree: %lld samples, %d classes (want 14, 3)", (long long)s->count,
            s->num_classes);
     tap_ok(s->height == 224 && s->width == 224 && s->channels == 3, "sample shape 224x224x3");
-    const char *want_ids[] = {"n01440764/n01440764_0.JPEG", "n01440764/n01440764_1.jpg", "n01440764/n01440764_2.jpeg",
-                              "n01440764/n01440764_3.JPEG", "n01443537/n01443537_0.JPEG", "n01443537/n01443537_1.jpg",
-                              "n01443537/n01443537_2.jpeg", "n01443537/n01443537_3.JPEG",
-                              "n01443537/n01443537_gray.JPEG", "n01484850/n01484850_0.JPEG",
-                              "n01484850/n01484850_1.jpg", "n01484850/n01484850_2.jpeg", "n01484850/n01484850_3.JPEG",
-                              "n01484850/n01484850_cmyk.JPEG"};
+    const char *want_ids[] = {
+        "n01440764/n01440764_0.JPEG", "n01440764/n01440764_1.jpg",    "n01440764/n01440764_2.jpeg",
+        "n01440764/n01440764_3.JPEG", "n01443537/n01443537_0.JPEG",   "n01443537/n01443537_1.jpg",
+        "n01443537/n01443537_2.jpeg", "n01443537/n01443537_3.JPEG",   "n01443537/n01443537_gray.JPEG",
+        "n01484850/n01484850_0.JPEG", "n01484850/n01484850_1.jpg",    "n01484850/n01484850_2.jpeg",
+        "n01484850/n01484850_3.JPEG", "n01484850/n01484850_cmyk.JPEG"};
     const int want_lab[] = {0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2};
     int ok = 1;
-    for (int i = 0; i < 14 && i < s->count; i++) ok &= !strcmp(s->ids[i], want_ids[i]) && s->labels[i] == want_lab[i];
+    for (int i = 0; i < 14 && i < s->count; i++)
+        ok &= !strcmp(s->ids[i], want_ids[i]) && s->labels[i] == want_lab[i];
     tap_ok(ok, "tree: ids in sorted order, labels = folder rank");
     tap_ok(!strcmp(rl_imagenet_class_name(s, 1), "n01443537"), "class 1 is n01443537");
     struct stat sb;
@@ -270,21 +277,26 @@ int main(void)
         cfg.cache = way == 2 ? fp(3, "val.cache") : NULL;
         st = rl_imagenet_open(&s, &cfg, &err);
         ok = st == RL_OK && s->count == 6 && s->num_classes == 3;
-        for (int i = 0; ok && i < 6; i++) ok &= s->labels[i] == want_val[i];
+        for (int i = 0; ok && i < 6; i++)
+            ok &= s->labels[i] == want_val[i];
         ok = ok && !strcmp(s->ids[0], "ILSVRC2012_val_00000001.JPEG");
         tap_ok(ok, "flat val folder, classes from %s: 6 samples, labels 0,2,1,0,2,1 (%s)",
-               way == 0 ? "classes.tsv" : way == 1 ? "train folders" : "labels file", st ? err.msg : "ok");
+               way == 0   ? "classes.tsv"
+               : way == 1 ? "train folders"
+                          : "labels file",
+               st ? err.msg : "ok");
         if (!st && way == 0) {
             /* Sample 5 is val_00000006 (500x375): eval vs torchvision. */
             int k = 0;
-            while (k < fx_count && (strcmp(fx_man[k].kind, "eval") || strcmp(fx_man[k].rel,
-                                                                              "val/ILSVRC2012_val_00000006.JPEG")))
+            while (k < fx_count &&
+                   (strcmp(fx_man[k].kind, "eval") || strcmp(fx_man[k].rel, "val/ILSVRC2012_val_00000006.JPEG")))
                 k++;
             size_t rs;
             float *ref = fx_load(fx_man[k].ref, &rs);
             rl_source_get(s, 5, 0, 0, 0, a, &err);
             double m = 0;
-            for (size_t e = 0; e < N; e++) m = fmax(m, fabs(a[e] * sd[e % 3] + mean[e % 3] - ref[e]));
+            for (size_t e = 0; e < N; e++)
+                m = fmax(m, fabs(a[e] * sd[e % 3] + mean[e % 3] - ref[e]));
             tap_ok(m <= 1.5 / 255, "val sample 6 vs torchvision: max |d| %.3f/255", m * 255);
             free(ref);
         }
@@ -301,7 +313,8 @@ int main(void)
         cfg.classes_file = real;
         st = rl_imagenet_open(&s, &cfg, &err);
         ok = st == RL_OK && s->num_classes == 1000 && !strcmp(rl_imagenet_class_name(s, 999), "n15075141");
-        for (int i = 0; ok && i < 6; i++) ok &= s->labels[i] == want_val[i];
+        for (int i = 0; ok && i < 6; i++)
+            ok &= s->labels[i] == want_val[i];
         tap_ok(ok, "val with shared/imagenet/classes.tsv: 1000 classes, class 999 n15075141, labels 0,2,1,0,2,1 (%s)",
                st ? err.msg : "ok");
         rl_source_destroy(s);
@@ -323,8 +336,10 @@ int main(void)
     if (ok) {
         const int64_t wo[] = {0, 2, 3, 6};
         const int32_t wc[] = {4, 1, 3, 2, 0, 3};
-        for (int i = 0; i < 4; i++) ok &= s->multi_offsets[i] == wo[i];
-        for (int i = 0; i < 6; i++) ok &= s->multi_classes[i] == wc[i];
+        for (int i = 0; i < 4; i++)
+            ok &= s->multi_offsets[i] == wo[i];
+        for (int i = 0; i < 6; i++)
+            ok &= s->multi_classes[i] == wc[i];
     }
     tap_ok(ok, "list: 3 samples, 5 classes, primary labels 4,3,2, multi-hot CSR {4,1},{3},{2,0,3} (%s)",
            st ? err.msg : "ok");

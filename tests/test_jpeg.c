@@ -138,8 +138,11 @@ int main(void)
      * same slow integer IDCT and fancy upsampling: expect 0, allow 1). */
     for (int i = 0; i < fx_count; i++) {
         fx_entry *e = &fx_man[i];
-        int n = !strcmp(e->kind, "rgb") ? 8 : !strcmp(e->kind, "draft2") ? 4 : !strcmp(e->kind, "draft4") ? 2
-                                          : !strcmp(e->kind, "draft8") ? 1 : 0;
+        int n = !strcmp(e->kind, "rgb")      ? 8
+                : !strcmp(e->kind, "draft2") ? 4
+                : !strcmp(e->kind, "draft4") ? 2
+                : !strcmp(e->kind, "draft8") ? 1
+                                             : 0;
         if (!n) continue;
         rl_image img = {0};
         rl_status st = decode_file(e->rel, n, &img, &err);
@@ -170,8 +173,8 @@ int main(void)
         rl_status st = rl_read_file(fx_path(path, sizeof path, e->rel), &data, &size, &err);
         if (!st) st = rl_png_decode(data, size, path, &img, &err);
         uint8_t *ref = fx_load(e->ref, &rs);
-        int good = st == RL_OK && img.width == e->width && img.height == e->height &&
-                   rs == (size_t)img.width * img.height * 3;
+        int good =
+            st == RL_OK && img.width == e->width && img.height == e->height && rs == (size_t)img.width * img.height * 3;
         int m = good ? max_diff(img.pixels, ref, rs) : -1;
         tap_ok(good && m == 0, "PNG %s %dx%d: max |relab - reference| = %d (%s)", e->rel, img.width, img.height, m,
                st ? err.msg : "ok");
@@ -192,14 +195,15 @@ int main(void)
                 free(data);
             }
             tap_ok(st == RL_ERR_FORMAT && strstr(err.msg, bad_png[i][0]) && strstr(err.msg, bad_png[i][1]) &&
-                       !img.pixels, "%s: %s", bad_png[i][0], err.msg);
+                       !img.pixels,
+                   "%s: %s", bad_png[i][0], err.msg);
         }
     }
 
     test_ycck();
 
     /* Sizes at every scale of a 500x375 image, by hand: ceil(500n/8) x ceil(375n/8). */
-    const int want[9][2] = {{0, 0}, {63, 47}, {125, 94}, {188, 141}, {250, 188},
+    const int want[9][2] = {{0, 0},     {63, 47},   {125, 94},  {188, 141}, {250, 188},
                             {313, 235}, {375, 282}, {438, 329}, {500, 375}};
     for (int n = 1; n <= 8; n++) {
         rl_image img = {0};
@@ -227,8 +231,8 @@ int main(void)
         rl_image img = {0};
         memset(&err, 0, sizeof err);
         rl_status st = decode_file(bad[i].rel, 8, &img, &err);
-        tap_ok(st == bad[i].code && strstr(err.msg, bad[i].rel) && strstr(err.msg, bad[i].want),
-               "%s -> %s: %s", bad[i].rel, rl_status_name(st), err.msg);
+        tap_ok(st == bad[i].code && strstr(err.msg, bad[i].rel) && strstr(err.msg, bad[i].want), "%s -> %s: %s",
+               bad[i].rel, rl_status_name(st), err.msg);
         tap_ok(img.pixels == NULL, "%s: no image on error", bad[i].rel);
     }
 
@@ -253,7 +257,8 @@ int main(void)
     }
     for (int t = 0; t < 60; t++, trials++) {
         memcpy(copy, data, size);
-        for (int k = 0; k < 8; k++) copy[rl_rng_below(&rng, (uint32_t)size)] = (uint8_t)rl_rng_next(&rng);
+        for (int k = 0; k < 8; k++)
+            copy[rl_rng_below(&rng, (uint32_t)size)] = (uint8_t)rl_rng_next(&rng);
         rl_image img = {0};
         rl_status st = rl_jpeg_decode_mem(copy, size, 100, 100, "damaged", &img, &err);
         ok &= st == RL_OK || st == RL_ERR_FORMAT;
@@ -261,7 +266,7 @@ int main(void)
         rl_image_free(&img);
     }
     tap_ok(ok, "fuzz: %d truncated/damaged inputs returned OK or FORMAT (%d errors), no crash", trials, nerr);
-    {   /* The same for PNG, without CRCs to stop the damage early: cut at every length step. */
+    { /* The same for PNG, without CRCs to stop the damage early: cut at every length step. */
         uint8_t *png;
         size_t pn;
         if (!rl_read_file(fx_path(path, sizeof path, "png/rgb8_adam7.png"), &png, &pn, &err)) {

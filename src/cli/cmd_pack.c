@@ -13,14 +13,13 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: relab pack SRC_DIR_OR_LIST -o OUT_PREFIX [--shard-size GB] [--labels FILE]\n"
-            "                  [--classes classes.tsv] [--class-root TRAIN_DIR] [--cache FILE]\n\n"
-            "Writes OUT_PREFIX-00000.h5, OUT_PREFIX-00001.h5, ...: the images' original bytes (not\n"
-            "re-encoded) with their labels and names, at most --shard-size GB (default 4) of image\n"
-            "data per shard.  SRC is a class-folder tree (root/WNID/*.JPEG), a flat folder with\n"
-            "--labels (one WNID per line, sorted file-name order), or a label list file.  Training\n"
-            "from the shards gives the same samples as from the folder.  Exit 0 ok, 1 failure, 2 usage.\n");
+    fprintf(out, "usage: relab pack SRC_DIR_OR_LIST -o OUT_PREFIX [--shard-size GB] [--labels FILE]\n"
+                 "                  [--classes classes.tsv] [--class-root TRAIN_DIR] [--cache FILE]\n\n"
+                 "Writes OUT_PREFIX-00000.h5, OUT_PREFIX-00001.h5, ...: the images' original bytes (not\n"
+                 "re-encoded) with their labels and names, at most --shard-size GB (default 4) of image\n"
+                 "data per shard.  SRC is a class-folder tree (root/WNID/*.JPEG), a flat folder with\n"
+                 "--labels (one WNID per line, sorted file-name order), or a label list file.  Training\n"
+                 "from the shards gives the same samples as from the folder.  Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
 static void progress(int64_t done, int64_t total, void *ctx)

@@ -35,7 +35,10 @@ void rl_augment_config_default(rl_augment_config *c, int size)
 }
 
 /* Python's int(round(v)) for v >= 0: round half to even (rint in the default mode). */
-static int py_round(double v) { return (int)rint(v); }
+static int py_round(double v)
+{
+    return (int)rint(v);
+}
 
 rl_crop rl_augment_random_crop(int width, int height, const rl_augment_config *c, rl_rng *rng)
 {
@@ -161,7 +164,8 @@ static int make_taps(double b0, double b1, int lo, int hi, int out_n, int *first
         int f = a;
         if (fixed) {
             if (f + K > hi) f = hi - K;
-            for (int t = 0; t < K; t++) k[t] = 0.0f;
+            for (int t = 0; t < K; t++)
+                k[t] = 0.0f;
             first[i] = f;
             count[i] = K;
         }
@@ -230,11 +234,13 @@ rl_status rl_augment_resample(const rl_image *img, const rl_view *v, int out_w, 
     }
     const int W = img->width;
     int fixed = 1; /* every window has Kx taps (see make_taps) */
-    for (int i = 0; i < out_w; i++) fixed &= cx[i] == Kx;
+    for (int i = 0; i < out_w; i++)
+        fixed &= cx[i] == Kx;
     float *frow = rows + (size_t)(yb - ya) * out_w * 3; /* column lo_x at frow[0] */
     for (int y = ya; y < yb; y++) {
         const uint8_t *in = img->pixels + (size_t)y * W * 3 + (size_t)v->lo_x * 3;
-        for (size_t e = 0; e < span; e++) frow[e] = in[e];
+        for (size_t e = 0; e < span; e++)
+            frow[e] = in[e];
         float *dst = rows + (size_t)(y - ya) * out_w * 3;
         switch (fixed ? Kx : 0) {
         case 2: hpass_row(frow, v->lo_x, dst, out_w, fx, cx, wx, kx, 2); break;
@@ -255,14 +261,17 @@ rl_status rl_augment_resample(const rl_image *img, const rl_view *v, int out_w, 
         const float *k = wy + (size_t)j * ky;
         const float *base = rows + (size_t)(fy[j] - ya) * stride;
         float *o = out + (size_t)j * stride;
-        for (size_t e = 0; e < stride; e++) o[e] = 0.0f;
+        for (size_t e = 0; e < stride; e++)
+            o[e] = 0.0f;
         for (int t = 0; t < cy[j]; t++) {
             const float *r = base + (size_t)t * stride;
             const float kt = k[t];
-            for (size_t e = 0; e < stride; e++) o[e] += kt * r[e];
+            for (size_t e = 0; e < stride; e++)
+                o[e] += kt * r[e];
         }
         for (int i = 0; i < out_w; i++)
-            for (int c = 0; c < 3; c++) o[3 * i + c] = o[3 * i + c] * sc[c] + sh[c];
+            for (int c = 0; c < 3; c++)
+                o[3 * i + c] = o[3 * i + c] * sc[c] + sh[c];
         if (v->flip)
             for (int i = 0; i < out_w / 2; i++)
                 for (int c = 0; c < 3; c++) {
@@ -277,8 +286,8 @@ rl_status rl_augment_resample(const rl_image *img, const rl_view *v, int out_w, 
 }
 
 /* PNG fallback: full decode, same views and resampling. */
-static rl_status augment_png(const uint8_t *data, size_t n, const char *name, const rl_augment_config *c,
-                             uint64_t seed, int epoch, int64_t index, int train, float *out, rl_error *err)
+static rl_status augment_png(const uint8_t *data, size_t n, const char *name, const rl_augment_config *c, uint64_t seed,
+                             int epoch, int64_t index, int train, float *out, rl_error *err)
 {
     rl_image img = {0};
     rl_status st = rl_png_decode(data, n, name, &img, err);
@@ -296,8 +305,8 @@ static rl_status augment_png(const uint8_t *data, size_t n, const char *name, co
     return st;
 }
 
-rl_status rl_augment_jpeg(const uint8_t *data, size_t n, const char *name, const rl_augment_config *c,
-                          uint64_t seed, int epoch, int64_t index, int train, float *out, rl_error *err)
+rl_status rl_augment_jpeg(const uint8_t *data, size_t n, const char *name, const rl_augment_config *c, uint64_t seed,
+                          int epoch, int64_t index, int train, float *out, rl_error *err)
 {
     if (rl_png_is(data, n)) return augment_png(data, n, name, c, seed, epoch, index, train, out, err);
     rl_jpeg *j;

@@ -32,12 +32,12 @@
 #include "util/status.h"
 
 typedef struct {
-    int size;                  /* output side (224) */
-    double eval_resize_ratio;  /* eval resizes the shorter side to round(size/ratio); (0, 1], 0.875 */
-    double min_area, max_area; /* crop area fraction limits, 0.08 and 1 */
+    int size;                      /* output side (224) */
+    double eval_resize_ratio;      /* eval resizes the shorter side to round(size/ratio); (0, 1], 0.875 */
+    double min_area, max_area;     /* crop area fraction limits, 0.08 and 1 */
     double min_aspect, max_aspect; /* crop w/h limits, 3/4 and 4/3 (drawn log-uniform) */
-    double flip_prob;          /* 0.5; 0 disables the flip */
-    float mean[3], std[3];     /* per channel on [0,1] values; ImageNet's by default */
+    double flip_prob;              /* 0.5; 0 disables the flip */
+    float mean[3], std[3];         /* per channel on [0,1] values; ImageNet's by default */
     /* Decode at the smallest covering DCT scale n/8 (1) or at full size (0).
      * Train defaults to 1 (3-5x faster decode; augmentation is random anyway).
      * Eval defaults to 0 so it equals torchvision within rounding: the 4/8
@@ -91,7 +91,7 @@ rl_status rl_augment_resample(const rl_image *img, const rl_view *v, int out_w, 
  * (train: from rl_rng_make(seed, epoch, index); eval: fixed), decode at the
  * smallest covering scale, resample, normalise into out (size*size*3 floats).
  * name is for messages.  Decoding errors are RL_ERR_FORMAT naming it. */
-rl_status rl_augment_jpeg(const uint8_t *data, size_t n, const char *name, const rl_augment_config *c,
-                          uint64_t seed, int epoch, int64_t index, int train, float *out, rl_error *err);
+rl_status rl_augment_jpeg(const uint8_t *data, size_t n, const char *name, const rl_augment_config *c, uint64_t seed,
+                          int epoch, int64_t index, int train, float *out, rl_error *err);
 
 #endif

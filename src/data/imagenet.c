@@ -20,9 +20,9 @@
 #include "data/list.h"
 
 typedef struct {
-    char base[4096];       /* folder the ids are relative to */
-    int64_t *sizes;        /* [count] file sizes at scan time, or NULL (lists) */
-    char **classes;        /* [nclasses] WNIDs, or NULL */
+    char base[4096]; /* folder the ids are relative to */
+    int64_t *sizes;  /* [count] file sizes at scan time, or NULL (lists) */
+    char **classes;  /* [nclasses] WNIDs, or NULL */
     int nclasses;
     rl_augment_config aug;
 } impl;
@@ -41,7 +41,8 @@ typedef struct {
 
 static void entries_free(entries *a)
 {
-    for (int64_t i = 0; i < a->n; i++) free(a->e[i].name);
+    for (int64_t i = 0; i < a->n; i++)
+        free(a->e[i].name);
     free(a->e);
     a->e = NULL;
     a->n = a->cap = 0;
@@ -103,10 +104,14 @@ static rl_status list_dir(const char *dir, int want_dirs, entries *out, rl_error
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 0x100000001b3ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ c[i]) * 0x100000001b3ULL;
     return h;
 }
-static uint64_t fnv_str(uint64_t h, const char *s) { return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1); }
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+    return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
 static uint64_t fnv_file(uint64_t h, const char *path)
 {
     struct stat st;
@@ -127,7 +132,8 @@ typedef struct {
 
 static void classes_free(classes *c)
 {
-    for (int i = 0; i < c->n; i++) free(c->wnid[i]);
+    for (int i = 0; i < c->n; i++)
+        free(c->wnid[i]);
     free(c->wnid);
     c->wnid = NULL;
     c->n = 0;
@@ -196,7 +202,8 @@ static wnid_index *make_lookup(const classes *c)
 {
     wnid_index *t = malloc((size_t)(c->n ? c->n : 1) * sizeof *t);
     if (!t) return NULL;
-    for (int i = 0; i < c->n; i++) t[i] = (wnid_index){c->wnid[i], i};
+    for (int i = 0; i < c->n; i++)
+        t[i] = (wnid_index){c->wnid[i], i};
     qsort(t, (size_t)c->n, sizeof *t, cmp_wi);
     return t;
 }
@@ -221,7 +228,8 @@ static rl_status scan_tree(const char *root, const char *classes_file, entries *
         entries_free(&dirs);
         return rl_fail(err, RL_ERR_FORMAT,
                        "%s: no class folders; hint: the tree layout is root/WNID/*.JPEG (for a flat folder give a "
-                       "labels file)", root);
+                       "labels file)",
+                       root);
     }
     uint64_t h = fnv_str(0xcbf29ce484222325ULL, "tree");
     h = fnv_file(fnv_str(h, root), root);
@@ -262,8 +270,10 @@ static rl_status scan_tree(const char *root, const char *classes_file, entries *
     for (int64_t c = 0; c < dirs.n; c++) {
         int label = lut ? lookup(lut, cls->n, dirs.e[c].name) : (int)c;
         if (label < 0) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s/%s: folder name is not a class in %s; hint: remove the folder or "
-                         "use a classes file that lists it", root, dirs.e[c].name, classes_file);
+            st = rl_fail(err, RL_ERR_FORMAT,
+                         "%s/%s: folder name is not a class in %s; hint: remove the folder or "
+                         "use a classes file that lists it",
+                         root, dirs.e[c].name, classes_file);
             goto done;
         }
         snprintf(path, sizeof path, "%s/%s", root, dirs.e[c].name);
@@ -271,8 +281,10 @@ static rl_status scan_tree(const char *root, const char *classes_file, entries *
         if ((st = list_dir(path, 0, &imgs, err))) goto done;
         if (imgs.n == 0) {
             entries_free(&imgs);
-            st = rl_fail(err, RL_ERR_FORMAT, "%s: empty class folder (no .JPEG/.jpg/.jpeg/.png files); hint: remove "
-                         "it or add its images", path);
+            st = rl_fail(err, RL_ERR_FORMAT,
+                         "%s: empty class folder (no .JPEG/.jpg/.jpeg/.png files); hint: remove "
+                         "it or add its images",
+                         path);
             goto done;
         }
         for (int64_t i = 0; i < imgs.n && !st; i++) {
@@ -332,7 +344,8 @@ static rl_status scan_flat(const rl_imagenet_config *cfg, entries *files, classe
     if (!st && lab.n != files->n)
         st = rl_fail(err, RL_ERR_FORMAT,
                      "%s: %lld labels for %lld images in %s; hint: the labels file needs one WNID per image, in "
-                     "sorted file-name order", cfg->labels_file, (long long)lab.n, (long long)files->n, cfg->root);
+                     "sorted file-name order",
+                     cfg->labels_file, (long long)lab.n, (long long)files->n, cfg->root);
     if (st) goto done;
     if (cfg->classes_file) {
         st = read_classes(cfg->classes_file, cls, err);
@@ -425,8 +438,7 @@ static rl_status cache_read(const char *path, uint64_t stamp, entries *files, cl
     return RL_OK;
 }
 
-static rl_status cache_write(const char *path, uint64_t stamp, const entries *files, const classes *cls,
-                             rl_error *err)
+static rl_status cache_write(const char *path, uint64_t stamp, const entries *files, const classes *cls, rl_error *err)
 {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -435,7 +447,8 @@ static rl_status cache_write(const char *path, uint64_t stamp, const entries *fi
         return rl_fail(err, RL_ERR_IO, "%s: cannot write the file-list cache (%s); hint: give a writable cache path",
                        tmp, strerror(errno));
     int bad = fprintf(f, "# relab-filecache 1\nstamp %016llx\nclasses %d\n", (unsigned long long)stamp, cls->n) < 0;
-    for (int i = 0; i < cls->n && !bad; i++) bad = fprintf(f, "%s\n", cls->wnid[i]) < 0;
+    for (int i = 0; i < cls->n && !bad; i++)
+        bad = fprintf(f, "%s\n", cls->wnid[i]) < 0;
     bad = bad || fprintf(f, "files %lld\n", (long long)files->n) < 0;
     for (int64_t i = 0; i < files->n && !bad; i++)
         bad = fprintf(f, "%lld\t%d\t%s\n", (long long)files->e[i].size, files->e[i].label, files->e[i].name) < 0;
@@ -470,7 +483,8 @@ static void destroy(rl_source *s)
     impl *m = s->impl;
     if (!m) return;
     free(m->sizes);
-    for (int i = 0; i < m->nclasses; i++) free(m->classes[i]);
+    for (int i = 0; i < m->nclasses; i++)
+        free(m->classes[i]);
     free(m->classes);
     free(m);
     s->impl = NULL;
@@ -484,7 +498,10 @@ void rl_imagenet_config_default(rl_imagenet_config *c)
     rl_augment_config_default(&c->aug, 224);
 }
 
-int rl_imagenet_is(const rl_source *s) { return s && s->ops == &ops; }
+int rl_imagenet_is(const rl_source *s)
+{
+    return s && s->ops == &ops;
+}
 
 const char *rl_imagenet_path(const rl_source *s, int64_t i, char *buf, size_t n)
 {
@@ -541,11 +558,11 @@ rl_status rl_imagenet_open(rl_source **out, const rl_imagenet_config *cfg, rl_er
     if (a->size < 8 || a->size > 4096 || !(a->eval_resize_ratio > 0 && a->eval_resize_ratio <= 1) ||
         !(a->min_area > 0 && a->min_area <= a->max_area && a->max_area <= 1) ||
         !(a->min_aspect > 0 && a->min_aspect <= a->max_aspect))
-        return rl_fail(err, RL_ERR_ARG, "imagenet: bad transform settings (size %d, eval ratio %g, area [%g,%g], "
-                       "aspect [%g,%g])", a->size, a->eval_resize_ratio, a->min_area, a->max_area, a->min_aspect,
-                       a->max_aspect);
-    if (!cfg->list && !cfg->root)
-        return rl_fail(err, RL_ERR_ARG, "imagenet: give a root folder or a list file");
+        return rl_fail(err, RL_ERR_ARG,
+                       "imagenet: bad transform settings (size %d, eval ratio %g, area [%g,%g], "
+                       "aspect [%g,%g])",
+                       a->size, a->eval_resize_ratio, a->min_area, a->max_area, a->min_aspect, a->max_aspect);
+    if (!cfg->list && !cfg->root) return rl_fail(err, RL_ERR_ARG, "imagenet: give a root folder or a list file");
     rl_source *s = calloc(1, sizeof *s);
     impl *m = calloc(1, sizeof *m);
     if (!s || !m) {
@@ -570,8 +587,8 @@ rl_status rl_imagenet_open(rl_source **out, const rl_imagenet_config *cfg, rl_er
     uint64_t stamp;
     int flat = cfg->labels_file != NULL, hit = 0;
     /* The stamp needs only the root's folder list; scanning comes after a cache miss. */
-    st = flat ? scan_flat(cfg, &files, &cls, &stamp, 0, err) : scan_tree(cfg->root, cfg->classes_file, &files, &cls,
-                                                                         &stamp, 0, err);
+    st = flat ? scan_flat(cfg, &files, &cls, &stamp, 0, err)
+              : scan_tree(cfg->root, cfg->classes_file, &files, &cls, &stamp, 0, err);
     if (!st && cfg->cache) st = cache_read(cfg->cache, stamp, &files, &cls, &hit, err);
     if (!st && !hit) {
         st = flat ? scan_flat(cfg, &files, &cls, &stamp, 1, err)

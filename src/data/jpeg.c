@@ -170,7 +170,8 @@ rl_status rl_jpeg_decode(rl_jpeg *j, int scale_num, rl_image *out, rl_error *err
     JSAMPROW rows[16];
     while ((int)ci->output_scanline < h) {
         int y = (int)ci->output_scanline, k = h - y < 16 ? h - y : 16;
-        for (int r = 0; r < k; r++) rows[r] = buf + (size_t)(y + r) * (size_t)w * (size_t)oc;
+        for (int r = 0; r < k; r++)
+            rows[r] = buf + (size_t)(y + r) * (size_t)w * (size_t)oc;
         if (jpeg_read_scanlines(ci, rows, (JDIMENSION)k) == 0) {
             /* Cannot happen with a memory source (it never suspends); guard anyway. */
             free(buf);
@@ -200,8 +201,8 @@ int rl_jpeg_pick_scale(int width, int height, int need_w, int need_h)
     return 8;
 }
 
-rl_status rl_jpeg_decode_mem(const uint8_t *data, size_t size, int min_w, int min_h, const char *name,
-                             rl_image *out, rl_error *err)
+rl_status rl_jpeg_decode_mem(const uint8_t *data, size_t size, int min_w, int min_h, const char *name, rl_image *out,
+                             rl_error *err)
 {
     rl_jpeg *j;
     rl_status st = rl_jpeg_open(&j, data, size, name, err);

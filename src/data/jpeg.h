@@ -59,7 +59,10 @@ rl_status rl_jpeg_decode(rl_jpeg *j, int scale_num, rl_image *out, rl_error *err
 void rl_jpeg_close(rl_jpeg *j);
 
 /* The decoded size at scale n/8: ceil(size*n/8). */
-static inline int rl_jpeg_scaled(int size, int n) { return (int)(((int64_t)size * n + 7) / 8); }
+static inline int rl_jpeg_scaled(int size, int n)
+{
+    return (int)(((int64_t)size * n + 7) / 8);
+}
 
 /* The smallest n in 1..8 with rl_jpeg_scaled(width, n) >= need_w and
  * rl_jpeg_scaled(height, n) >= need_h; 8 when even full size is smaller
@@ -68,8 +71,8 @@ int rl_jpeg_pick_scale(int width, int height, int need_w, int need_h);
 
 /* Convenience: open + decode at the smallest scale whose output is at least
  * min_w x min_h (0, 0 = full size) + close. */
-rl_status rl_jpeg_decode_mem(const uint8_t *data, size_t size, int min_w, int min_h, const char *name,
-                             rl_image *out, rl_error *err);
+rl_status rl_jpeg_decode_mem(const uint8_t *data, size_t size, int min_w, int min_h, const char *name, rl_image *out,
+                             rl_error *err);
 
 /* Reads a whole file into a malloc'ed buffer (*data, caller frees).  A
  * missing or unreadable file is RL_ERR_IO naming path. */

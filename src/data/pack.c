@@ -46,7 +46,10 @@ static char *join(char *const *strs, int64_t n, const char *(*get)(const void *,
     return out;
 }
 
-static const char *class_name_of(const void *src, int64_t c) { return rl_imagenet_class_name(src, (int)c); }
+static const char *class_name_of(const void *src, int64_t c)
+{
+    return rl_imagenet_class_name(src, (int)c);
+}
 
 static rl_status write_scalar(hid_t f, const char *name, int64_t v, const char *path, rl_error *err)
 {
@@ -105,7 +108,8 @@ static rl_status write_shard(const rl_source *src, const int64_t *sizes, int64_t
             st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
             goto done;
         }
-        for (int64_t i = 0; i <= n; i++) mo[i] = src->multi_offsets[a + i] - m0;
+        for (int64_t i = 0; i <= n; i++)
+            mo[i] = src->multi_offsets[a + i] - m0;
         st = rl_h5_write_i64(f, "multi_offsets", 1, &n1, mo, path, err);
         free(mo);
         if (!st) st = rl_h5_write_i32(f, "multi_classes", 1, &m, src->multi_classes + m0, path, err);
@@ -126,8 +130,10 @@ static rl_status write_shard(const rl_source *src, const int64_t *sizes, int64_t
         rl_imagenet_path(src, a + i, file, sizeof file);
         if ((st = rl_read_file(file, &data, &size, err))) goto done;
         if ((int64_t)size != lengths[i]) {
-            st = rl_fail(err, RL_ERR_IO, "%s: has %zu bytes, %lld when scanned; hint: the folder changed, delete "
-                         "the file-list cache and pack again", file, size, (long long)lengths[i]);
+            st = rl_fail(err, RL_ERR_IO,
+                         "%s: has %zu bytes, %lld when scanned; hint: the folder changed, delete "
+                         "the file-list cache and pack again",
+                         file, size, (long long)lengths[i]);
             goto done;
         }
         if (size > 0) {
@@ -225,11 +231,11 @@ done:
 
 typedef struct {
     int nshards;
-    int *fds;              /* [nshards] */
-    int64_t *base;         /* [nshards] file address of "bytes" */
-    int64_t *first;        /* [nshards + 1] first global index of each shard */
-    int64_t *off, *len;    /* [count] within the shard's bytes */
-    char **classes;        /* [nclasses] or NULL */
+    int *fds;           /* [nshards] */
+    int64_t *base;      /* [nshards] file address of "bytes" */
+    int64_t *first;     /* [nshards + 1] first global index of each shard */
+    int64_t *off, *len; /* [count] within the shard's bytes */
+    char **classes;     /* [nclasses] or NULL */
     int nclasses;
     char prefix[4096];
     rl_augment_config aug;
@@ -246,7 +252,8 @@ static void pack_destroy(rl_source *s)
     free(m->first);
     free(m->off);
     free(m->len);
-    for (int c = 0; c < m->nclasses; c++) free(m->classes[c]);
+    for (int c = 0; c < m->nclasses; c++)
+        free(m->classes[c]);
     free(m->classes);
     free(m);
     s->impl = NULL;
@@ -259,8 +266,10 @@ static rl_status pack_get(rl_source *s, int64_t index, uint64_t seed, int epoch,
     int lo = 0, hi = m->nshards - 1; /* the shard with first[k] <= index < first[k+1] */
     while (lo < hi) {
         int mid = (lo + hi + 1) / 2;
-        if (m->first[mid] <= index) lo = mid;
-        else hi = mid - 1;
+        if (m->first[mid] <= index)
+            lo = mid;
+        else
+            hi = mid - 1;
     }
     char name[4600];
     snprintf(name, sizeof name, "%s-%05d.h5:%s", m->prefix, lo, s->ids[index]);
@@ -273,8 +282,8 @@ static rl_status pack_get(rl_source *s, int64_t index, uint64_t seed, int epoch,
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) {
             free(buf);
-            return rl_fail(err, RL_ERR_IO, "%s: read failed at byte %zu of %zu (%s); hint: truncated shard?", name,
-                           got, n, r < 0 ? strerror(errno) : "end of file");
+            return rl_fail(err, RL_ERR_IO, "%s: read failed at byte %zu of %zu (%s); hint: truncated shard?", name, got,
+                           n, r < 0 ? strerror(errno) : "end of file");
         }
         got += (size_t)r;
     }
@@ -356,7 +365,8 @@ static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_us
             st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for %lld samples", path, (long long)total);
             goto done;
         }
-        for (int i = 0; i < m->nshards; i++) m->fds[i] = -1;
+        for (int i = 0; i < m->nshards; i++)
+            m->fds[i] = -1;
         *has_multi = rl_h5_exists(f, "multi_offsets");
         if (*has_multi && !(s->multi_offsets = calloc((size_t)total + 1, sizeof *s->multi_offsets))) {
             st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
@@ -374,7 +384,8 @@ static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_us
     }
     if (shard != k || nshards != m->nshards || total != s->count || nc != s->num_classes || first != m->first[k] ||
         n < 0 || first + n > total || (k == m->nshards - 1 && first + n != total)) {
-        st = rl_fail(err, RL_ERR_FORMAT, "%s: shard %lld of %lld, first sample %lld, %lld samples: does not continue "
+        st = rl_fail(err, RL_ERR_FORMAT,
+                     "%s: shard %lld of %lld, first sample %lld, %lld samples: does not continue "
                      "shard %d (expected shard %d of %d starting at %lld); hint: shards from different packs?",
                      path, (long long)shard, (long long)nshards, (long long)first, (long long)n, k - 1, k, m->nshards,
                      (long long)m->first[k]);
@@ -411,7 +422,8 @@ static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_us
         }
         s->multi_classes = mc;
         if ((st = rl_h5_read_i32(f, "multi_classes", mc + *multi_used, m_n, path, err))) goto done;
-        for (int64_t i = 0; i <= n; i++) mo[i] += *multi_used;
+        for (int64_t i = 0; i <= n; i++)
+            mo[i] += *multi_used;
         *multi_used += m_n;
     }
     int64_t bytes_n;
@@ -426,8 +438,10 @@ static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_us
     haddr_t addr = d >= 0 ? H5Dget_offset(d) : HADDR_UNDEF;
     if (d >= 0) H5Dclose(d);
     if (addr == HADDR_UNDEF && bytes_n > 0) {
-        st = rl_fail(err, RL_ERR_FORMAT, "%s: 'bytes' is not one contiguous block (chunked or unwritten); hint: "
-                     "write shards with relab pack", path);
+        st = rl_fail(err, RL_ERR_FORMAT,
+                     "%s: 'bytes' is not one contiguous block (chunked or unwritten); hint: "
+                     "write shards with relab pack",
+                     path);
         goto done;
     }
     m->base[k] = (int64_t)addr;
@@ -461,7 +475,8 @@ rl_status rl_pack_open(rl_source **out, const char *prefix, const rl_augment_con
     int64_t multi_used = 0;
     int has_multi = 0;
     rl_status st = read_shard(s, m, 0, &multi_used, &has_multi, err);
-    for (int k = 1; !st && k < m->nshards; k++) st = read_shard(s, m, k, &multi_used, &has_multi, err);
+    for (int k = 1; !st && k < m->nshards; k++)
+        st = read_shard(s, m, k, &multi_used, &has_multi, err);
     if (st) {
         if (!s->ids) s->count = 0; /* failed before the arrays existed */
         rl_source_destroy(s);

@@ -15,7 +15,10 @@
 
 static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
-int rl_png_is(const uint8_t *data, size_t size) { return size >= 8 && !memcmp(data, signature, 8); }
+int rl_png_is(const uint8_t *data, size_t size)
+{
+    return size >= 8 && !memcmp(data, signature, 8);
+}
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -29,7 +32,10 @@ typedef struct {
 } header;
 
 /* Bytes of one filtered row of w pixels (without the filter byte). */
-static size_t row_bytes(const header *h, int w) { return ((size_t)w * h->channels * h->depth + 7) / 8; }
+static size_t row_bytes(const header *h, int w)
+{
+    return ((size_t)w * h->channels * h->depth + 7) / 8;
+}
 
 static const int adam7[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4},
                                 {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}}; /* x0, y0, dx, dy */
@@ -59,11 +65,13 @@ static int unfilter(int type, uint8_t *row, const uint8_t *prev, size_t n, size_
     switch (type) {
     case 0: break;
     case 1:
-        for (size_t i = bpp; i < n; i++) row[i] = (uint8_t)(row[i] + row[i - bpp]);
+        for (size_t i = bpp; i < n; i++)
+            row[i] = (uint8_t)(row[i] + row[i - bpp]);
         break;
     case 2:
         if (prev)
-            for (size_t i = 0; i < n; i++) row[i] = (uint8_t)(row[i] + prev[i]);
+            for (size_t i = 0; i < n; i++)
+                row[i] = (uint8_t)(row[i] + prev[i]);
         break;
     case 3:
         for (size_t i = 0; i < n; i++) {
@@ -89,7 +97,7 @@ static int sample(const header *h, const uint8_t *row, int x, int c)
     int d = h->depth;
     if (d == 8) return row[(size_t)x * h->channels + c];
     if (d == 16) return row[((size_t)x * h->channels + c) * 2]; /* high byte */
-    size_t bit = (size_t)x * d; /* sub-byte depths only occur with one channel */
+    size_t bit = (size_t)x * d;                                 /* sub-byte depths only occur with one channel */
     return (row[bit / 8] >> (8 - d - (int)(bit % 8))) & ((1 << d) - 1);
 }
 
@@ -105,12 +113,15 @@ static void put_pixel(const header *h, const uint8_t *row, int x, uint8_t *o)
     }
     case 3: {
         int i = sample(h, row, x, 0);
-        if (i < h->npal) memcpy(o, h->pal[i], 3);
-        else o[0] = o[1] = o[2] = 0;
+        if (i < h->npal)
+            memcpy(o, h->pal[i], 3);
+        else
+            o[0] = o[1] = o[2] = 0;
         break;
     }
     default: /* 2 RGB, 6 RGBA: alpha dropped as Pillow's convert('RGB') */
-        for (int c = 0; c < 3; c++) o[c] = (uint8_t)sample(h, row, x, c);
+        for (int c = 0; c < 3; c++)
+            o[c] = (uint8_t)sample(h, row, x, c);
     }
 }
 
@@ -124,12 +135,14 @@ static rl_status parse_ihdr(const uint8_t *d, uint32_t len, header *h, const cha
     static const int channels[7] = {1, 0, 3, 1, 2, 0, 4};
     int dep = h->depth, ct = h->ctype;
     int ok = ct <= 6 && channels[ct] &&
-             (ct == 0 ? (dep == 1 || dep == 2 || dep == 4 || dep == 8 || dep == 16)
+             (ct == 0   ? (dep == 1 || dep == 2 || dep == 4 || dep == 8 || dep == 16)
               : ct == 3 ? (dep == 1 || dep == 2 || dep == 4 || dep == 8)
                         : (dep == 8 || dep == 16));
     if (!ok || d[10] != 0 || d[11] != 0 || h->interlace > 1)
-        return rl_fail(err, RL_ERR_FORMAT, "%s: PNG with colour type %d, bit depth %d, compression %d, filter %d, "
-                       "interlace %d is not valid", name, ct, dep, d[10], d[11], h->interlace);
+        return rl_fail(err, RL_ERR_FORMAT,
+                       "%s: PNG with colour type %d, bit depth %d, compression %d, filter %d, "
+                       "interlace %d is not valid",
+                       name, ct, dep, d[10], d[11], h->interlace);
     if (w == 0 || ht == 0 || (uint64_t)w * ht > ((uint64_t)1 << 28))
         return rl_fail(err, RL_ERR_FORMAT, "%s: PNG claims %u x %u pixels", name, w, ht);
     h->w = (int)w;
@@ -255,7 +268,8 @@ rl_status rl_png_decode(const uint8_t *data, size_t size, const char *name, rl_i
             }
             prev = row;
             uint8_t *o = rgb + ((size_t)(a[1] + y * a[3]) * h.w + a[0]) * 3;
-            for (int x = 0; x < pw; x++) put_pixel(&h, row, x, o + (size_t)x * a[2] * 3);
+            for (int x = 0; x < pw; x++)
+                put_pixel(&h, row, x, o + (size_t)x * a[2] * 3);
         }
     }
     out->pixels = rgb;
