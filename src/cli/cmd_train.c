@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "train/checkpoint.h"
+#include "train/dist.h"
 #include "train/recipe.h"
 #include "train/trainer.h"
 
@@ -29,6 +30,8 @@ static void usage(FILE *out)
             "  -o, --out DIR       output folder (created if missing)\n"
             "  -s, --set KEY=VAL   override a recipe key (repeatable)\n"
             "  -r, --resume DIR    continue the run in DIR from its newest good checkpoint\n"
+            "      --sync-bn       under mpirun: BN statistics over the global batch (give it\n"
+            "                      again with --resume); docs/cluster.md\n"
             "  -h, --help          this help\n");
 }
 
@@ -38,16 +41,18 @@ int cmd_train(int argc, char **argv)
                                          {"set", required_argument, 0, 's'},
                                          {"resume", required_argument, 0, 'r'},
                                          {"help", no_argument, 0, 'h'},
+                                         {"sync-bn", no_argument, 0, 'B'},
                                          {0, 0, 0, 0}};
     const char *out = NULL, *resume = NULL;
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
-    int nsets = 0, c;
+    int nsets = 0, c, sync_bn = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:s:r:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 's': sets[nsets++] = optarg; break;
         case 'r': resume = optarg; break;
+        case 'B': sync_bn = 1; break;
         case 'h': usage(stdout); free(sets); return RL_EXIT_OK;
         default: usage(stderr); free(sets); return RL_EXIT_USAGE;
         }
@@ -81,15 +86,38 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "relab train: %s\n", err.msg);
         return st == RL_ERR_ARG ? RL_EXIT_USAGE : RL_EXIT_FAIL;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    rl_train_options opt = {out, resume != NULL, &stop_requested, stderr, 0, 1};
-    rl_train_result res;
-    st = rl_train_run(&recipe, &opt, &res, &err);
-    if (st) {
+    rl_dist *dist; /* under mpirun: this process's rank; else a world of 1 */
+    if ((st = rl_dist_init(&dist, &err))) {
         fprintf(stderr, "relab train: %s\n", err.msg);
         return RL_EXIT_FAIL;
     }
+    rl_dist_set_sync_bn(dist, sync_bn);
+    const int rank = rl_dist_rank(dist), world = rl_dist_world(dist);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    rl_train_options opt = {.out_dir = out, .resume = resume != NULL, .stop = &stop_requested, .log = stderr,
+                            .rank = rank, .world = world, .kill_after_step = 0};
+    /* for tests/test_train.sh: die by SIGKILL after a given step, as a crash would */
+    const char *kill_at = getenv("RELAB_TEST_KILL_AFTER_STEP");
+    if (kill_at) opt.kill_after_step = atoll(kill_at);
+    rl_train_result res;
+    st = rl_train_run(&recipe, &opt, &res, &err);
+    if (st) {
+        if (world > 1)
+            fprintf(stderr, "relab train (rank %d of %d): %s\n", rank, world, err.msg);
+        else
+            fprintf(stderr, "relab train: %s\n", err.msg);
+        /* A failure on one rank leaves the others blocked in a collective:
+         * end the whole job (a stop request is agreed on by every rank). */
+        if (st == RL_ERR_STOPPED)
+            rl_dist_finalize(dist);
+        else
+            rl_dist_abort(dist, RL_EXIT_FAIL);
+        return RL_EXIT_FAIL;
+    }
+    rl_dist_report(dist, stderr);
+    rl_dist_finalize(dist);
+    if (rank != 0) return RL_EXIT_OK;
     printf("final: epochs %d, steps %lld, val top-1 %.2f%%, top-5 %.2f%%, %.1f s\n", res.epochs_done,
            (long long)res.steps, 100 * res.val_top1, 100 * res.val_top5, res.seconds);
     return RL_EXIT_OK;

@@ -21,6 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Synchronised BN (train/dist.h): replaces sums[0..n) and *rows in place by
+ * their totals over all data-parallel replicas, identically on every one. */
+typedef void (*rl_bn_sync_fn)(void *ctx, double *sums, size_t n, size_t *rows);
+
 typedef struct {
     int c;
     float eps, momentum;
@@ -28,6 +32,12 @@ typedef struct {
     float *dgamma, *dbeta;               /* [C] gradients (not owned) */
     float *running_mean, *running_var;   /* [C] buffers (not owned) */
     int64_t *num_batches_tracked;        /* PyTorch's counter (not owned) */
+    /* NULL: statistics of this process's rows.  Else training forward calls
+     * sync on (sum x) and on (sum x, sum (x - m)^2), and backward on (sum dy,
+     * sum dy (x - m)) after dgamma/dbeta took the local sums (the gradient
+     * all-reduce averages those), so the statistics are the global batch's. */
+    rl_bn_sync_fn sync;
+    void *sync_ctx;
 } rl_bn;
 
 /* Doubles of scratch the routines need for C channels. */

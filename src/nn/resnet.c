@@ -590,6 +590,22 @@ void rl_resnet_on_grad_ready(rl_resnet *net, rl_grad_ready_fn fn, void *ctx)
     net->grad_ready_ctx = ctx;
 }
 
+static void set_sync(unit *u, rl_bn_sync_fn fn, void *ctx)
+{
+    u->bn.sync = fn;
+    u->bn.sync_ctx = ctx;
+}
+
+void rl_resnet_set_bn_sync(rl_resnet *net, rl_bn_sync_fn fn, void *ctx)
+{
+    set_sync(&net->stem, fn, ctx);
+    for (int b = 0; b < net->nblocks; b++) {
+        block *bl = &net->blocks[b];
+        for (int u = 0; u < bl->nunits; u++) set_sync(&bl->u[u], fn, ctx);
+        if (bl->has_down) set_sync(&bl->down, fn, ctx);
+    }
+}
+
 void rl_resnet_zero_grad(rl_resnet *net)
 {
     memset(net->params.grads, 0, sizeof(float) * net->params.n_weights);

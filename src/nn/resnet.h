@@ -81,6 +81,10 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits);
 typedef void (*rl_grad_ready_fn)(void *ctx, size_t first);
 void rl_resnet_on_grad_ready(rl_resnet *net, rl_grad_ready_fn fn, void *ctx);
 
+/* Installs fn (may be NULL) as the synchronised-BN reduction of every BN
+ * layer (see rl_bn in nn/bn.h); train/dist.c uses it across MPI ranks. */
+void rl_resnet_set_bn_sync(rl_resnet *net, rl_bn_sync_fn fn, void *ctx);
+
 /* Sets every gradient to zero (one memset over the gradient arena). */
 void rl_resnet_zero_grad(rl_resnet *net);
 

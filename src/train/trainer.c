@@ -14,6 +14,7 @@
 #include "nn/weights.h"
 #include "train/checkpoint.h"
 #include "train/datasets.h"
+#include "train/dist.h"
 #include "train/loss.h"
 #include "train/schedule.h"
 #include "train/sgd.h"
@@ -44,10 +45,12 @@ static rl_status build_model(const rl_recipe *r, int classes, int channels, rl_r
     return rl_resnet_create(&cfg, net, err);
 }
 
-rl_status rl_train_evaluate(rl_resnet *net, rl_source *src, int batch_size, int threads, double *top1, double *top5,
-                            rl_error *err)
+/* counts = {top-1 hits, top-5 hits, images} over shard rank of world of src. */
+static rl_status count_correct(rl_resnet *net, rl_source *src, int batch_size, int threads, int rank, int world,
+                               double counts[3], rl_error *err)
 {
-    rl_loader_config lc = {.batch_size = batch_size, .threads = threads, .shard_count = 1};
+    rl_loader_config lc = {.batch_size = batch_size * world, .threads = threads, .shard_rank = rank,
+                           .shard_count = world};
     rl_loader *loader;
     rl_status st = rl_loader_create(src, &lc, &loader, err);
     if (st) return st;
@@ -63,8 +66,33 @@ rl_status rl_train_evaluate(rl_resnet *net, rl_source *src, int batch_size, int 
         seen += b->n;
     }
     rl_loader_destroy(loader);
-    *top1 = seen ? (double)c1 / seen : 0;
-    *top5 = seen ? (double)c5 / seen : 0;
+    counts[0] = (double)c1;
+    counts[1] = (double)c5;
+    counts[2] = (double)seen;
+    return st;
+}
+
+rl_status rl_train_evaluate(rl_resnet *net, rl_source *src, int batch_size, int threads, double *top1, double *top5,
+                            rl_error *err)
+{
+    double c[3] = {0, 0, 0};
+    rl_status st = count_correct(net, src, batch_size, threads, 0, 1, c, err);
+    *top1 = c[2] > 0 ? c[0] / c[2] : 0;
+    *top5 = c[2] > 0 ? c[1] / c[2] : 0;
+    return st;
+}
+
+/* Validation split over the ranks, with rank 0's BN running statistics (the
+ * ones it saves) and the counts summed, so every rank reports the same. */
+static rl_status evaluate_dist(rl_resnet *net, rl_source *src, int batch_size, int threads, rl_dist *dist,
+                               double *top1, double *top5, rl_error *err)
+{
+    double c[3] = {0, 0, 0};
+    rl_status st = rl_dist_broadcast_buffers(dist, rl_resnet_params(net), err);
+    if (!st) st = count_correct(net, src, batch_size, threads, rl_dist_rank(dist), rl_dist_world(dist), c, err);
+    if (!st) st = rl_dist_sum(dist, c, 3, err);
+    *top1 = c[2] > 0 ? c[0] / c[2] : 0;
+    *top5 = c[2] > 0 ? c[1] / c[2] : 0;
     return st;
 }
 
@@ -145,6 +173,12 @@ rl_status rl_train_run(const rl_recipe *r, const rl_train_options *opt, rl_train
         if (rank0) fprintf(log, "relab: resuming from %s (epoch %lld, batch %lld, step %lld)\n", path,
                            (long long)pos.epoch + 1, (long long)pos.batch, (long long)pos.step);
     }
+    /* Every rank starts from rank 0's state, however it was initialised or loaded. */
+    rl_dist *dist = rl_dist_current();
+    if ((st = rl_dist_broadcast_model(dist, t, err)) ||
+        (st = rl_dist_broadcast(dist, sgd.velocity, sizeof(float) * sgd.n, err)) ||
+        (st = rl_dist_broadcast(dist, &pos, sizeof pos, err)) || (st = rl_dist_attach(dist, net, err)))
+        goto done;
     if (rank0) {
         char path[4096];
         snprintf(path, sizeof path, "%s/recipe.txt", opt->out_dir);
@@ -197,6 +231,7 @@ rl_status rl_train_run(const rl_recipe *r, const rl_train_options *opt, rl_train
                 goto done;
             }
             rl_resnet_backward(net, dlogits);
+            if ((st = rl_dist_grads_wait(dist, err))) goto done;
             rl_sgd_step(&sgd, t, (float)lr);
             pos.step++;
             es.loss_sum += loss * b->n;
@@ -204,6 +239,7 @@ rl_status rl_train_run(const rl_recipe *r, const rl_train_options *opt, rl_train
             es.seen += b->n;
             es.images += (double)b->n * world;
             int stopping = opt->stop && *opt->stop;
+            if ((st = rl_dist_any(dist, &stopping, err))) goto done;
             if (r->checkpoint_every > 0 && pos.step % r->checkpoint_every == 0 && bi + 1 < steps_per_epoch) {
                 rl_train_position cp = {epoch, bi + 1, pos.step, r->seed};
                 if (rank0 && (st = rl_checkpoint_save(opt->out_dir, t, &sgd, &cp, recipe_text, r->keep_checkpoints,
@@ -238,10 +274,15 @@ rl_status rl_train_run(const rl_recipe *r, const rl_train_options *opt, rl_train
         pos.batch = 0;
         pos.epoch = epoch + 1;
         double secs = rl_now() - es.t_start;
+        double sums[3] = {es.loss_sum, (double)es.correct, (double)es.seen};
+        if ((st = rl_dist_sum(dist, sums, 3, err))) goto done;
+        es.loss_sum = sums[0];
+        es.correct = (int64_t)sums[1];
+        es.seen = (int64_t)sums[2];
         double top1 = NAN, top5 = NAN;
         int last = epoch + 1 == r->epochs;
         if ((r->eval_every > 0 && (epoch + 1) % r->eval_every == 0) || last) {
-            if ((st = rl_train_evaluate(net, val, local_batch, r->loader_threads, &top1, &top5, err))) goto done;
+            if ((st = evaluate_dist(net, val, local_batch, r->loader_threads, dist, &top1, &top5, err))) goto done;
         }
         double wait_frac;
         rl_loader_wait_stats(loader, NULL, &wait_frac);
