@@ -27,6 +27,7 @@ Only torch, torchvision, numpy and h5py are used.  Not thread-safe (h5py files).
 """
 
 import argparse
+import os
 import sys
 
 import h5py
@@ -37,8 +38,8 @@ import torchvision
 IMAGENET_ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
 ARCHS = IMAGENET_ARCHS + ("small",)
 
-# Published parameter counts (torchvision model docs; He et al. 2016 tables),
-# 1000 classes, 3 input channels.  Parameters only, buffers excluded.
+# Published parameter counts (torchvision's model documentation), 1000 classes,
+# 3 input channels.  Parameters only, buffers excluded.
 PARAM_COUNTS = {
     "resnet18": 11689512,
     "resnet34": 21797672,
@@ -170,11 +171,20 @@ def read_state_dict(group, reference, where):
 
 
 def save_relab(model, path, arch=None):
-    """Write model.state_dict() to path as a relab weight file (truncates path)."""
-    with h5py.File(path, "w") as f:
-        if arch is not None:
-            f.attrs["arch"] = arch
-        write_state_dict(f, model.state_dict())
+    """Write model.state_dict() to path as a relab weight file.
+
+    Written to path + ".tmp" and renamed, so an existing file is replaced only
+    by a complete one (as relab's own writers do)."""
+    tmp = path + ".tmp"
+    try:
+        with h5py.File(tmp, "w") as f:
+            if arch is not None:
+                f.attrs["arch"] = arch
+            write_state_dict(f, model.state_dict())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _open(path):

@@ -111,6 +111,7 @@ def main():
         ok(np.array_equal(f["layer3.1.conv2.weight"][()], sd["layer3.1.conv2.weight"].numpy()),
            "layer3.1.conv2.weight bytes equal the tensor's (PyTorch memory order)")
         ok(f.attrs.get("arch") == "small", "root attribute arch = small")
+    ok(not os.path.exists(path + ".tmp"), "save_relab leaves no temporary file behind")
 
     # Strict load into a fresh, differently seeded model: bitwise equal.
     torch.manual_seed(99)
