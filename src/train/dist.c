@@ -286,7 +286,7 @@ static void start_bucket(rl_dist *d, size_t lo, size_t hi)
 static void grad_ready(void *ctx, size_t first)
 {
     rl_dist *d = ctx;
-    if (d->hook_status) return;
+    if (d->hook_status || !d->overlap) return;
     double t0 = rl_now();
     if (d->sent_end - first >= d->bucket_floats || (first == 0 && d->sent_end > 0)) {
         start_bucket(d, first, d->sent_end);
@@ -340,7 +340,7 @@ rl_status rl_dist_attach(rl_dist *d, struct rl_resnet *net, rl_error *err)
     d->t = rl_resnet_params(net);
     d->sent_end = d->t->n_weights;
     d->nreq = 0;
-    if (d->overlap) rl_resnet_on_grad_ready(net, grad_ready, d);
+    rl_resnet_on_grad_ready(net, grad_ready, d); /* inactive while overlap is off */
     if (d->sync_bn) rl_resnet_set_bn_sync(net, bn_sync, d);
     return RL_OK;
 }

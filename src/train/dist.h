@@ -77,9 +77,10 @@ void rl_dist_abort(rl_dist *d, int exit_code);
 int rl_dist_rank(const rl_dist *d);
 int rl_dist_world(const rl_dist *d);
 
-/* Options, set before rl_dist_attach: synchronised BN (default off); overlap
+/* Options: synchronised BN (default off; set before rl_dist_attach); overlap
  * (default on: buckets from the grad-ready hook; off: one blocking all-reduce
- * in rl_dist_grads_wait); bucket size in bytes (default 4 MiB). */
+ * in rl_dist_grads_wait; may change between steps); bucket size in bytes
+ * (default 4 MiB; between steps). */
 void rl_dist_set_sync_bn(rl_dist *d, int on);
 void rl_dist_set_overlap(rl_dist *d, int on);
 void rl_dist_set_bucket_bytes(rl_dist *d, size_t bytes);
