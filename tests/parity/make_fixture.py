@@ -28,6 +28,8 @@ SGD step.  The layout is a contract with the C side (docs/parity.md):
   sgd_momentum, sgd_weight_decay  float32 (); also batch, size, in_channels,
                                seed int32 () and torch_version string ()
   grads_double/<parameter name> only with --grads-double: float64 gradients
+  sgd2/<parameter name>        only with --sgd2: after a second SGD step with
+                               the same gradients (buf = 0.9 buf + g + wd w1)
   eval/act/<module>, train/act/<module>
                                only with --activations: float32 outputs of
                                conv1, bn1, relu, maxpool, every residual block
@@ -41,7 +43,7 @@ then the input, then the labels.  CPU, float32, torch.set_num_threads(2).
 
 Usage: make_fixture.py --arch {resnet18,...,resnet152,small} --batch B --size S
                        [--seed 0] [--classes N] [--in-channels C] [--activations]
-                       [--grads-double]
+                       [--grads-double] [--sgd2]
                        -o fixture.h5
 Run with /usr/bin/python3 (the Python that sees Debian's torch).
 """
@@ -177,6 +179,12 @@ def make(args):
                           weight_decay=SGD_WEIGHT_DECAY, nesterov=False)
     opt.step()
     stepped = {n: p.detach().clone() for n, p in train_model.named_parameters()}
+    stepped2 = {}
+    if args.sgd2:
+        # A second step with the same gradients exercises the momentum buffer,
+        # which step 1 only initialises.
+        opt.step()
+        stepped2 = {n: p.detach().clone() for n, p in train_model.named_parameters()}
     t_train = time.perf_counter()
 
     with h5py.File(args.output, "w") as f:
@@ -197,6 +205,8 @@ def make(args):
             put(f, "train/running/" + k, v.numpy(), np.float32)
         for n, w in stepped.items():
             put(f, "sgd/" + n, w.numpy(), np.float32)
+        for n, w in stepped2.items():
+            put(f, "sgd2/" + n, w.numpy(), np.float32)
         for n, a in eval_acts.items():
             put(f, "eval/act/" + n, a.numpy(), np.float32)
         for n, a in train_acts.items():
@@ -236,6 +246,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--classes", type=int, default=None, help="default 1000 (small: 10)")
     p.add_argument("--in-channels", type=int, default=3, help="3 (RGB) or 1 (grey, e.g. 28x28 Fashion-MNIST)")
+    p.add_argument("--sgd2", action="store_true", help="also store the weights after a second SGD step (sgd2/)")
     p.add_argument("--grads-double", action="store_true", help="also store float64 gradients (grads_double/)")
     p.add_argument("--activations", action="store_true", help="also store per-block outputs (eval/act, train/act)")
     p.add_argument("-o", "--output", required=True)

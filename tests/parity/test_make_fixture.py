@@ -218,6 +218,16 @@ def check_fixture(path, arch, classes, batch, chans, size, fd_dirs, tol32, fd_rt
         worst, count = max(worst, float(err.max())), count + err.size
     ok(not bad, "%s: sgd/ = w - 0.1 (g + 1e-4 w) within 2 ulp over %d values (max err %.3g)%s"
        % (tag, count, worst, " failing: " + ", ".join(bad[:5]) if bad else ""))
+    if "sgd2" in f:
+        # Step 2 with the same g: buf = 0.9 (g + wd w0) + (g + wd w1); w2 = w1 - lr buf (float64 here).
+        worst, scale = 0.0, 0.0
+        for n in params:
+            w0, w1, gn = w64[n], f["sgd/" + n][()].astype(np.float64), g[n].astype(np.float64)
+            want = w1 - 0.1 * (0.9 * (gn + 1e-4 * w0) + gn + 1e-4 * w1)
+            worst = max(worst, float(np.abs(f["sgd2/" + n][()] - want).max()))
+            scale = max(scale, float(np.abs(want).max()))
+        ok(worst <= 4e-7 * scale, "%s: sgd2/ = second step with momentum 0.9 (max err %.3g, max |w| %.3g)"
+           % (tag, worst, scale))
 
     # Gradients: central differences of the numpy float64 loss along random directions.
     rng = np.random.default_rng(7)
@@ -276,7 +286,7 @@ def main():
     # off float64 ones (see docs/parity.md), so only layer4 is checked, loosely.
     cases = [
         ("small", 10, 4, 3, 32, ["all", "conv1.weight", "fc.weight"], 2e-5, 1e-3, ["--activations"]),
-        ("small", 10, 3, 1, 28, ["all"], 2e-5, 1e-3, []),
+        ("small", 10, 3, 1, 28, ["all"], 2e-5, 1e-3, ["--sgd2"]),
         ("resnet50", 10, 2, 3, 64, ["layer4.2.conv3.weight"], 3e-4, 1e-2, ["--activations"]),
     ]
     with tempfile.TemporaryDirectory() as tmp:
@@ -300,7 +310,7 @@ def main():
         first = os.path.join(tmp, "small_1_28.h5")
         again = os.path.join(tmp, "again.h5")
         r = subprocess.run([sys.executable, os.path.join(HERE, "make_fixture.py"), "--arch", "small", "--batch", "3",
-                            "--size", "28", "--in-channels", "1", "--classes", "10", "--seed", "1", "-o", again],
+                            "--size", "28", "--in-channels", "1", "--classes", "10", "--seed", "1", "--sgd2", "-o", again],
                            capture_output=True, text=True)
         if r.returncode == 0 and os.path.exists(first):
             diff = compare_files(first, again)
