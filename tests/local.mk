@@ -8,3 +8,5 @@ tests_test_parity_SOURCES = tests/test_parity.c tests/tap.h
 tests_test_parity_LDADD = librelab.la $(RELAB_LIBS)
 TESTS += tests/test_parity.sh
 EXTRA_DIST += tests/test_parity.sh
+TESTS += tests/test_train.sh
+EXTRA_DIST += tests/test_train.sh

@@ -112,14 +112,14 @@ void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *re
             if (relu)
                 for (int c = 0; c < C; c++) {
                     float v = xr[c] * a[c] + b[c] + rr[c];
-                    yr[c] = v > 0 ? v : 0;
+                    yr[c] = v < 0 ? 0 : v; /* NaN passes, so a divergence is seen */
                 }
             else
                 for (int c = 0; c < C; c++) yr[c] = xr[c] * a[c] + b[c] + rr[c];
         } else if (relu) {
             for (int c = 0; c < C; c++) {
                 float v = xr[c] * a[c] + b[c];
-                yr[c] = v > 0 ? v : 0;
+                yr[c] = v < 0 ? 0 : v; /* NaN passes, so a divergence is seen */
             }
         } else {
             for (int c = 0; c < C; c++) yr[c] = xr[c] * a[c] + b[c];

@@ -221,6 +221,7 @@ rl_status rl_train_run(const rl_recipe *r, const rl_train_options *opt, rl_train
             if ((st = rl_loader_next(loader, &b, err))) goto done;
             RL_CHECK(b != NULL);
             lr = rl_schedule_lr(&sched, pos.step);
+            if (opt->poison_at_step > 0 && pos.step + 1 == opt->poison_at_step) t->weights[0] = NAN;
             rl_resnet_zero_grad(net);
             const float *logits = rl_resnet_forward(net, b->x, b->n, 1);
             double loss;
@@ -238,6 +239,7 @@ rl_status rl_train_run(const rl_recipe *r, const rl_train_options *opt, rl_train
             es.correct += rl_loss_correct_top1(logits, b->n, classes, b->labels);
             es.seen += b->n;
             es.images += (double)b->n * world;
+            if (opt->kill_after_step > 0 && pos.step == opt->kill_after_step) raise(SIGKILL);
             int stopping = opt->stop && *opt->stop;
             if ((st = rl_dist_any(dist, &stopping, err))) goto done;
             if (r->checkpoint_every > 0 && pos.step % r->checkpoint_every == 0 && bi + 1 < steps_per_epoch) {
