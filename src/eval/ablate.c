@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- parsing ---- */
 
@@ -118,7 +119,14 @@ rl_status rl_ablate_grid_read(const char *path, const char *out_dir, rl_ablate_g
         snprintf(g->dir, sizeof g->dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
     else
         snprintf(g->dir, sizeof g->dir, ".");
-    snprintf(g->out, sizeof g->out, "%s", out_dir ? out_dir : ".");
+    /* {out} must mean the same folder to the children, whatever their cwd
+     * and whatever folder a grid path is resolved against. */
+    char cwd[RL_ABLATE_PATH];
+    if (!out_dir) out_dir = ".";
+    if (out_dir[0] != '/' && getcwd(cwd, sizeof cwd))
+        join(g->out, sizeof g->out, cwd, out_dir);
+    else
+        snprintf(g->out, sizeof g->out, "%s", out_dir);
     snprintf(g->eval_data, sizeof g->eval_data, "val");
     snprintf(g->metric, sizeof g->metric, "top-1");
     snprintf(g->alt_metric, sizeof g->alt_metric, "alt top-1");

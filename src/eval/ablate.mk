@@ -4,3 +4,5 @@ librelab_la_SOURCES += src/eval/ablate.c src/eval/ablate.h
 
 TESTS += tests/test_ablate.sh
 EXTRA_DIST += tests/test_ablate.sh
+TESTS += tests/test_predict.py
+EXTRA_DIST += tests/test_predict.py

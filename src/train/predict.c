@@ -117,6 +117,7 @@ static rl_status open_list_source(const rl_recipe *r, const char *path, rl_sourc
         rl_idx_config c = {.images = images, .list = &list};
         st = rl_idx_source_open(&c, out, err);
         rl_list_free(&list);
+        if (st) rl_error_prefix(err, "%s", path);
         return st;
     }
     rl_imagenet_config c;
@@ -125,7 +126,9 @@ static rl_status open_list_source(const rl_recipe *r, const char *path, rl_sourc
     c.aug.eval_resize_ratio = r->eval_resize_ratio;
     c.classes_file = r->classes[0] ? r->classes : NULL;
     c.list = path;
-    return rl_imagenet_open(out, &c, err);
+    rl_status st = rl_imagenet_open(out, &c, err);
+    if (st) rl_error_prefix(err, "%s", path);
+    return st;
 }
 
 static void probabilities(const float *z, int c, int sigmoid, float *p)

@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""test_predict.py: `relab predict` against PyTorch on the same weights.
+
+A run folder is made by hand: recipe.txt (ResNet-18 with the small 3x3 stem,
+Fashion-MNIST) and final.h5 holding a torchvision model with random weights
+and perturbed BN statistics (scripts/relab_torch.py writes it).  relab's
+softmax and sigmoid probabilities, top-k classes, ids and labels on 48 test
+images (a list of t10k ids) must equal torchvision's eval-mode forward on the
+same pixels, normalised as docs/data.md says.  A checkpoint-style file (recipe
+and model/ inside) gives the same predictions; bad inputs exit 1 with a
+message naming the file.
+"""
+import gzip
+import os
+import subprocess
+import sys
+import tempfile
+
+count = 0
+failed = 0
+
+
+def ok(cond, what):
+    global count, failed
+    count += 1
+    if not cond:
+        failed += 1
+    print("%s %d - %s" % ("ok" if cond else "not ok", count, what), flush=True)
+    return cond
+
+
+try:
+    import h5py
+    import numpy as np
+    import torch
+except ImportError as e:
+    print("1..0 # SKIP %s" % e)
+    sys.exit(0)
+FM = "/usr/share/datasets/fashion-mnist"
+if not os.path.exists(FM + "/t10k-images-idx3-ubyte.gz"):
+    print("1..0 # SKIP no %s (dataset-fashion-mnist)" % FM)
+    sys.exit(0)
+relab = os.environ.get("RELAB", "./relab")
+src = os.environ.get("top_srcdir", os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(src, "scripts"))
+import relab_torch  # noqa: E402
+
+torch.manual_seed(3)
+torch.set_num_threads(2)
+N = 48
+tmp = tempfile.mkdtemp(prefix="test_predict.")
+with gzip.open(FM + "/t10k-images-idx3-ubyte.gz") as f:
+    images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)[:N]
+with gzip.open(FM + "/t10k-labels-idx1-ubyte.gz") as f:
+    labels = np.frombuffer(f.read(), np.uint8, offset=8)[:N].astype(np.int32)
+# every other test image, in reverse order: rows must follow the list, not the file
+picks = list(range(2 * N - 2, -1, -2))[:N]
+with gzip.open(FM + "/t10k-images-idx3-ubyte.gz") as f:
+    allimg = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+with gzip.open(FM + "/t10k-labels-idx1-ubyte.gz") as f:
+    alllab = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int32)
+images, labels = allimg[picks], alllab[picks]
+lst = os.path.join(tmp, "test.list")
+with open(lst, "w") as f:
+    f.write("# relab-list 1\n# classes 10\n")
+    for k, i in enumerate(picks):
+        f.write("t10k-images-idx3-ubyte.gz#%d\t%d\n" % (i, alllab[i]))
+
+model = relab_torch.build_model("small", 10, in_channels=1)
+with torch.no_grad():
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.uniform_(0.5, 1.5)
+            m.bias.uniform_(-0.1, 0.1)
+model.eval()
+x = torch.from_numpy(((images.astype(np.float32) / 255 - 0.2860) / 0.3530)[:, None])
+with torch.no_grad():
+    logits = model(x).double().numpy()
+
+RECIPE = """model = resnet18
+stem = small
+width = 64
+data = fashion-mnist
+data_dir = %s
+val_split = 0
+loss = %s
+epochs = 1
+warmup_epochs = 0
+batch_size = 16
+loader_threads = 0
+"""
+
+
+def run(args):
+    p = subprocess.run([relab, "predict"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return p.returncode, p.stderr
+
+
+def read(path):
+    with h5py.File(path, "r") as f:
+        return {k: f[k][()] for k in f.keys()}
+
+
+for loss in ("softmax", "sigmoid"):
+    run_dir = os.path.join(tmp, "run-" + loss)
+    os.makedirs(run_dir)
+    with open(os.path.join(run_dir, "recipe.txt"), "w") as f:
+        f.write(RECIPE % (FM, loss))
+    relab_torch.save_relab(model, os.path.join(run_dir, "final.h5"))
+    out = os.path.join(tmp, loss + ".h5")
+    rc, err = run([run_dir, "--data", lst, "-o", out, "--topk", "3", "--logits", "--batch", "20"])
+    if not ok(rc == 0, "%s: relab predict exits 0 (%s)" % (loss, err.strip()[-200:])):
+        continue
+    p = read(out)
+    if loss == "softmax":
+        z = logits - logits.max(axis=1, keepdims=True)
+        probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    else:
+        probs = 1 / (1 + np.exp(-logits))
+    top = np.argsort(-probs, axis=1, kind="stable")[:, :3]
+    ids = [s.decode() if isinstance(s, bytes) else s for s in p["ids"]]
+    ok(ids == ["t10k-images-idx3-ubyte.gz#%d" % i for i in picks], "%s: ids follow the list" % loss)
+    ok(np.array_equal(p["labels"], labels), "%s: labels are the list's" % loss)
+    ok((p["score_kind"].decode() if isinstance(p["score_kind"], bytes) else p["score_kind"]) == loss,
+       "%s: score_kind" % loss)
+    d = np.abs(p["logits"] - logits).max()
+    ok(d < 2e-3 * max(1, np.abs(logits).max()), "%s: logits equal torch's (max diff %.2g, max |z| %.3g)"
+       % (loss, d, np.abs(logits).max()))
+    dp = np.abs(p["topk_scores"] - np.take_along_axis(probs, top, axis=1)).max()
+    ok(dp < 1e-4, "%s: top-3 %s probabilities equal torch's (max diff %.2g)" % (loss, loss, dp))
+    # ties are impossible at this precision unless two classes are within 1e-4
+    gap = np.sort(probs, axis=1)[:, ::-1]
+    clear = (gap[:, 0] - gap[:, 1] > 1e-4) & (gap[:, 1] - gap[:, 2] > 1e-4) & (gap[:, 2] - gap[:, 3] > 1e-4)
+    ok(np.array_equal(p["topk_classes"][clear], top[clear]) and clear.sum() > N // 2,
+       "%s: top-3 classes equal torch's (%d clear rows)" % (loss, clear.sum()))
+
+# A checkpoint-style file: recipe text and weights under model/.
+ck = os.path.join(tmp, "ck", "ckpt-0000000001.h5")
+os.makedirs(os.path.dirname(ck))
+with h5py.File(ck, "w") as f:
+    f["recipe"] = RECIPE % (FM, "softmax")
+    f["format"] = "relab-checkpoint 1"
+    relab_torch.write_state_dict(f.create_group("model"), model.state_dict())
+rc, err = run([ck, "--data", lst, "-o", os.path.join(tmp, "ck.h5"), "--topk", "3"])
+if ok(rc == 0, "checkpoint: relab predict exits 0 (%s)" % err.strip()[-200:]):
+    a, b = read(os.path.join(tmp, "ck.h5")), read(os.path.join(tmp, "softmax.h5"))
+    ok(np.array_equal(a["topk_scores"], b["topk_scores"]) and np.array_equal(a["topk_classes"], b["topk_classes"]),
+       "checkpoint: same predictions as the run folder")
+
+# Errors name what is wrong.
+os.makedirs(os.path.join(tmp, "unfinished"))
+rc, err = run([os.path.join(tmp, "unfinished"), "-o", os.path.join(tmp, "x.h5")])
+ok(rc == 1 and "no final.h5" in err and "unfinished" in err, "run folder without final.h5: exit 1, named (%s)" % err.strip())
+bare = os.path.join(tmp, "bare")
+os.makedirs(bare)
+relab_torch.save_relab(model, os.path.join(bare, "w.h5"))
+rc, err = run([os.path.join(bare, "w.h5"), "-o", os.path.join(tmp, "x.h5")])
+ok(rc == 1 and "recipe.txt" in err, "weights without a recipe: exit 1, says where the recipe was looked for (%s)"
+   % err.strip())
+bad = os.path.join(tmp, "bad.list")
+with open(bad, "w") as f:
+    f.write("# relab-list 1\nt10k-images-idx3-ubyte.gz#99999\t1\n")
+rc, err = run([os.path.join(tmp, "run-softmax"), "--data", bad, "-o", os.path.join(tmp, "x.h5")])
+ok(rc == 1 and "bad.list" in err, "list with an index past the file: exit 1, names the list (%s)" % err.strip()[:200])
+rc, err = run([os.path.join(tmp, "run-softmax"), "--topk", "0"])
+ok(rc == 2, "--topk 0 is a usage error")
+
+print("1..%d" % count)
+sys.exit(1 if failed else 0)
