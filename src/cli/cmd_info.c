@@ -1,10 +1,79 @@
-/* cmd_info.c: placeholder until the subcommand lands. */
+/* cmd_info.c: relab info [--model NAME [--size S] [--classes N]]
+ * What relab runs on (BLAS kernels and threads, OpenMP, MPI, HDF5, JPEG), and
+ * optionally a model's layer table and parameter count. */
+#include <getopt.h>
+#include <hdf5.h>
+#include <jpeglib.h>
+#include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
+
 #include "cli/commands.h"
+#include "config.h"
+#include "nn/resnet.h"
+#include "util/blas.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: relab info [--model NAME] [--size S] [--classes N] [--in-channels C]\n\n"
+                 "Prints the BLAS kernels and threads relab runs on and the build options;\n"
+                 "with --model, the layer table and parameter count of a ResNet\n"
+                 "(resnet18/34/50/101/152, resnet8/20, or NAME-small).\n");
+}
 
 int cmd_info(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "relab %s: not implemented yet\n", argv[0]);
-    return RL_EXIT_FAIL;
+    static const struct option opts[] = {{"model", 1, 0, 'm'}, {"size", 1, 0, 's'}, {"classes", 1, 0, 'c'},
+                                         {"in-channels", 1, 0, 'i'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    const char *model = NULL;
+    int size = 224, classes = 1000, channels = 3, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:s:c:i:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 's': size = atoi(optarg); break;
+        case 'c': classes = atoi(optarg); break;
+        case 'i': channels = atoi(optarg); break;
+        case 'h': usage(stdout); return RL_EXIT_OK;
+        default: usage(stderr); return RL_EXIT_USAGE;
+        }
+    }
+    if (optind < argc || size < 8 || classes < 1 || channels < 1) {
+        usage(stderr);
+        return RL_EXIT_USAGE;
+    }
+    const char *better = rl_blas_better_core();
+    printf("relab %s\n", PACKAGE_VERSION);
+    printf("BLAS:    OpenBLAS, core %s%s, %d threads (%s)\n", rl_blas_core(),
+           better ? " (a slow fallback: set OPENBLAS_CORETYPE)" : "", rl_blas_threads(), rl_blas_threading());
+    printf("OpenMP:  %d threads, wait policy %s\n", omp_get_max_threads(),
+           getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "default");
+#ifdef RL_HAVE_MPI
+    printf("MPI:     built with Open MPI (mpirun -np N relab train ...)\n");
+#else
+    printf("MPI:     not built in (single process)\n");
+#endif
+    printf("HDF5:    %d.%d.%d\n", H5_VERS_MAJOR, H5_VERS_MINOR, H5_VERS_RELEASE);
+#ifdef LIBJPEG_TURBO_VERSION
+    printf("JPEG:    libjpeg-turbo (API %d)\n", JPEG_LIB_VERSION);
+#else
+    printf("JPEG:    libjpeg API %d\n", JPEG_LIB_VERSION);
+#endif
+    if (!model) return RL_EXIT_OK;
+    rl_error err;
+    rl_resnet_config cfg;
+    rl_resnet *net;
+    if (rl_resnet_config_for(model, &cfg, &err)) {
+        fprintf(stderr, "relab info: %s\n", err.msg);
+        return RL_EXIT_USAGE;
+    }
+    cfg.num_classes = classes;
+    cfg.in_channels = channels;
+    if (rl_resnet_create(&cfg, &net, &err)) {
+        fprintf(stderr, "relab info: %s\n", err.msg);
+        return RL_EXIT_FAIL;
+    }
+    rl_resnet_print_summary(net, size, size, stdout);
+    rl_resnet_destroy(net);
+    return RL_EXIT_OK;
 }

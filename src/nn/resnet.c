@@ -619,4 +619,35 @@ void rl_resnet_print_summary(const rl_resnet *net, int h, int w, FILE *out)
     fprintf(out, ", width %d, %s stem, input %dx%dx%d, %d classes, %zu parameters\n", c->width,
             c->small_stem ? "3x3" : "7x7+maxpool", h, w, c->in_channels, c->num_classes,
             rl_params_learnable(&net->params));
+    if (out == stderr) return; /* the trainer's start-up line; `relab info` prints the table */
+    /* per stage: output shape and parameters, from the table's names */
+    const rl_param_table *t = &net->params;
+    int oh = c->small_stem ? h : (h + 1) / 2, ow = c->small_stem ? w : (w + 1) / 2;
+    if (!c->small_stem) {
+        oh = (oh + 1) / 2;
+        ow = (ow + 1) / 2;
+    }
+    fprintf(out, "  %-10s %-16s %12s\n", "layer", "output (HxWxC)", "parameters");
+    size_t stem = 0;
+    for (int i = 0; i < t->count; i++)
+        if (t->entries[i].kind == RL_PARAM_WEIGHT && !strncmp(t->entries[i].name, "conv1.", 6)) stem += t->entries[i].count;
+        else if (t->entries[i].kind == RL_PARAM_WEIGHT && !strncmp(t->entries[i].name, "bn1.", 4)) stem += t->entries[i].count;
+    fprintf(out, "  %-10s %4dx%-4dx%-6d %12zu\n", "stem", oh, ow, c->width, stem);
+    int ch = c->width;
+    for (int s = 0; s < c->nstages; s++) {
+        char prefix[24];
+        snprintf(prefix, sizeof prefix, "layer%d.", s + 1);
+        size_t n = 0;
+        for (int i = 0; i < t->count; i++)
+            if (t->entries[i].kind == RL_PARAM_WEIGHT && !strncmp(t->entries[i].name, prefix, strlen(prefix)))
+                n += t->entries[i].count;
+        if (s > 0) {
+            oh = (oh + 1) / 2;
+            ow = (ow + 1) / 2;
+        }
+        ch = (c->width << s) * (c->bottleneck ? 4 : 1);
+        prefix[strlen(prefix) - 1] = '\0';
+        fprintf(out, "  %-10s %4dx%-4dx%-6d %12zu\n", prefix, oh, ow, ch, n);
+    }
+    fprintf(out, "  %-10s %4dx%-4dx%-6d %12zu\n", "fc", 1, 1, c->num_classes, (size_t)(ch + 1) * c->num_classes);
 }
