@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "data/imagenet.h"
+#include "data/loader.h"
 #include "data/pack.h"
 #include "util/h5.h"
 #include "jpeg_fixture.h"
@@ -173,6 +174,96 @@ static void test_pack(float *a, float *b)
     st = rl_pack_open(&pk, fp(1, "packed/nothing"), &cfg.aug, &err);
     tap_ok(st == RL_ERR_IO && strstr(err.msg, "nothing-00000.h5"), "missing shards: %s", err.msg);
     rl_source_destroy(dir);
+}
+
+/* All batches of one epoch of src through a loader with `threads` threads,
+ * concatenated: x, then labels and indices. */
+typedef struct {
+    float *x;
+    int64_t *idx;
+    int32_t *lab;
+    int64_t n, failures;
+} epoch_dump;
+
+static rl_status run_epoch(rl_source *src, int threads, epoch_dump *d, rl_error *err)
+{
+    rl_loader_config lc = {.batch_size = 4, .threads = threads, .seed = 99, .train = 1, .shuffle = 1};
+    rl_loader *l;
+    rl_status st = rl_loader_create(src, &lc, &l, err);
+    if (st) return st;
+    const size_t N = (size_t)src->height * src->width * 3;
+    memset(d, 0, sizeof *d);
+    d->x = malloc(N * (size_t)src->count * sizeof(float));
+    d->idx = malloc((size_t)src->count * sizeof(int64_t));
+    d->lab = malloc((size_t)src->count * sizeof(int32_t));
+    st = rl_loader_start_epoch(l, 1, 0, err);
+    const rl_batch *b;
+    while (!st && !(st = rl_loader_next(l, &b, err)) && b) {
+        memcpy(d->x + N * d->n, b->x, N * (size_t)b->n * sizeof(float));
+        memcpy(d->idx + d->n, b->indices, (size_t)b->n * sizeof(int64_t));
+        memcpy(d->lab + d->n, b->labels, (size_t)b->n * sizeof(int32_t));
+        d->n += b->n;
+    }
+    d->failures = rl_loader_failures(l);
+    rl_loader_destroy(l);
+    return st;
+}
+
+static int same_epoch(const epoch_dump *a, const epoch_dump *b, size_t N)
+{
+    return a->n == b->n && !memcmp(a->x, b->x, N * (size_t)a->n * sizeof(float)) &&
+           !memcmp(a->idx, b->idx, (size_t)a->n * sizeof(int64_t)) &&
+           !memcmp(a->lab, b->lab, (size_t)a->n * sizeof(int32_t));
+}
+
+static void free_epoch(epoch_dump *d)
+{
+    free(d->x);
+    free(d->idx);
+    free(d->lab);
+}
+
+/* The loader on a tree with corrupt files in its classes: 0 and 2 threads,
+ * folder and packed, give the same batches; bad files are replaced. */
+static void test_loader(void)
+{
+    char cmd[20000];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s' && cp -r '%s'/n01440764 '%s'/n01443537 '%s' && cp '%s' '%s' && cp '%s' '%s'",
+             fp(0, "mixed"), fp(1, "train"), fp(2, "train"), fp(3, "mixed"), fp(4, "bad/truncated.JPEG"),
+             fp(5, "mixed/n01440764/zz_truncated.JPEG"), fp(6, "bad/corrupt.JPEG"),
+             fp(7, "mixed/n01443537/zz_corrupt.JPEG"));
+    if (system(cmd)) printf("Bail out! %s\n", cmd);
+    rl_error err;
+    rl_imagenet_config cfg;
+    rl_imagenet_config_default(&cfg);
+    cfg.aug.size = 64; /* small samples keep the test fast */
+    cfg.root = fp(0, "mixed");
+    rl_source *dir = NULL, *pk = NULL;
+    int ns;
+    rl_status st = rl_imagenet_open(&dir, &cfg, &err);
+    if (!st) st = rl_pack_write(dir, fp(1, "packed/mixed"), 150000, &ns, NULL, NULL, &err);
+    if (!st) st = rl_pack_open(&pk, fp(1, "packed/mixed"), &cfg.aug, &err);
+    epoch_dump a, b, c;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    memset(&c, 0, sizeof c);
+    if (!st) st = run_epoch(dir, 0, &a, &err);
+    if (!st) st = run_epoch(dir, 2, &b, &err);
+    if (!st) st = run_epoch(pk, 2, &c, &err);
+    const size_t N = 64 * 64 * 3;
+    tap_ok(!st && a.n == dir->count && a.failures == 2, "loader epoch over %lld samples with 2 bad files: %lld "
+           "replaced (%s)", dir ? (long long)dir->count : -1LL, (long long)a.failures, st ? err.msg : "ok");
+    tap_ok(!st && same_epoch(&a, &b, N), "loader, folder: 0 threads == 2 threads (pixels, labels, indices)");
+    tap_ok(!st && same_epoch(&a, &c, N), "loader: packed with 2 threads == folder with 0 threads");
+    int labels_ok = !st;
+    for (int64_t i = 0; labels_ok && i < a.n; i++) labels_ok &= dir->labels[a.idx[i]] == a.lab[i];
+    tap_ok(labels_ok, "batch labels are the labels of the (replacement) samples");
+    free_epoch(&a);
+    free_epoch(&b);
+    free_epoch(&c);
+    rl_source_destroy(dir);
+    rl_source_destroy(pk);
 }
 
 int main(void)
@@ -403,6 +494,7 @@ int main(void)
     }
     rl_source_destroy(s);
     test_pack(a, b);
+    test_loader();
     free(a);
     free(b);
     return tap_done();
