@@ -5,9 +5,11 @@
  * its shard of the global batch.  The steps run twice: first with one
  * blocking all-reduce after backward (every byte of communication is
  * exposed), then with buckets started from the grad-ready hook during
- * backward.  Reported on rank 0: global images/s of each phase, bytes
- * all-reduced per step, the time blocked in MPI per step and
- *   hidden = 1 - blocked(overlapped) / blocked(blocking),
+ * backward.  In the blocking phase a barrier before the all-reduce times
+ * the load imbalance between ranks apart from the transfer itself.  Reported
+ * on rank 0: global images/s of each phase, bytes all-reduced per step, the
+ * all-reduce time, the imbalance, the time blocked in the overlapped phase and
+ *   hidden = 1 - (blocked(overlapped) - imbalance) / all-reduce,
  * the fraction of the all-reduce time that backward covered.  bench/scaling.sh
  * runs 1 rank x 2 threads and 2 ranks x 1 thread.
  *
@@ -32,31 +34,38 @@
 void openblas_set_num_threads(int);
 
 typedef struct {
-    double seconds, blocked, bn;
+    double seconds, blocked, skew;
     int64_t steps;
 } phase;
 
+/* barrier != 0: wait for every rank before the all-reduce, timing that wait
+ * (load imbalance) apart from the transfer. */
 static int run_steps(rl_dist *dist, rl_resnet *net, rl_sgd *sgd, const float *x, const int32_t *labels, int n,
-                     int classes, float *dlogits, int steps, phase *out, rl_error *err)
+                     int classes, float *dlogits, int steps, int barrier, phase *out, rl_error *err)
 {
     rl_param_table *t = rl_resnet_params(net);
     rl_loss_config lc = {RL_LOSS_SOFTMAX, 0};
     rl_dist_stats s0, s1;
     rl_dist_get_stats(dist, &s0);
-    double t0 = rl_now();
+    double t0 = rl_now(), skew = 0;
     for (int i = 0; i < steps; i++) {
         double loss;
         rl_resnet_zero_grad(net);
         const float *logits = rl_resnet_forward(net, x, n, 1);
         if (rl_loss_forward_backward(&lc, logits, n, classes, labels, NULL, dlogits, &loss, err)) return 1;
         rl_resnet_backward(net, dlogits);
+        if (barrier) {
+            double tb = rl_now();
+            if (rl_dist_barrier(dist, err)) return 1;
+            skew += rl_now() - tb;
+        }
         if (rl_dist_grads_wait(dist, err)) return 1;
         rl_sgd_step(sgd, t, 1e-4f);
     }
     out->seconds = rl_now() - t0;
     rl_dist_get_stats(dist, &s1);
     out->blocked = s1.exposed_seconds - s0.exposed_seconds;
-    out->bn = s1.bn_seconds - s0.bn_seconds;
+    out->skew = skew;
     out->steps = steps;
     return 0;
 }
@@ -132,28 +141,35 @@ int main(int argc, char **argv)
 
     phase warm, blocking, overlapped;
     rl_dist_set_overlap(dist, 0);
-    if (warmup > 0 && run_steps(dist, net, &sgd, x, labels, n, classes, dlogits, warmup, &warm, &err)) goto done;
-    if (run_steps(dist, net, &sgd, x, labels, n, classes, dlogits, steps, &blocking, &err)) goto done;
+    if (warmup > 0 && run_steps(dist, net, &sgd, x, labels, n, classes, dlogits, warmup, 0, &warm, &err)) goto done;
+    if (run_steps(dist, net, &sgd, x, labels, n, classes, dlogits, steps, 1, &blocking, &err)) goto done;
     rl_dist_set_overlap(dist, 1);
-    if (run_steps(dist, net, &sgd, x, labels, n, classes, dlogits, steps, &overlapped, &err)) goto done;
+    if (run_steps(dist, net, &sgd, x, labels, n, classes, dlogits, steps, 0, &overlapped, &err)) goto done;
     rl_dist_stats s;
     rl_dist_get_stats(dist, &s);
     if (rank == 0) {
-        double bb = blocking.blocked / steps, bo = overlapped.blocked / steps;
+        /* bb: the all-reduce alone (after the barrier); sk: load imbalance;
+         * bo: everything the overlapped phase waited for, imbalance included. */
+        double bb = blocking.blocked / steps, sk = blocking.skew / steps, bo = overlapped.blocked / steps;
+        double exposed = bo - sk > 0 ? bo - sk : 0, hidden = bb > 0 ? 1 - exposed / bb : 0;
+        if (hidden < 0) hidden = 0;
         printf("arch %s  image %dx%d  global batch %d  ranks %d x threads %d  BLAS %s (%s)  steps %d\n", arch, size,
                size, batch, world, omp_get_max_threads(), rl_blas_core(), rl_blas_threading(), steps);
         printf("weights %zu floats = %.1f MB; all-reduced per step %.1f MB in %d buckets (overlapped phase)\n",
                t->n_weights, 4e-6 * (double)t->n_weights, s.bytes_per_step / 1e6, s.buckets_per_step);
-        printf("blocking:   %.2f img/s  %.3f s/step  blocked in MPI %.1f ms/step\n", batch * steps / blocking.seconds,
-               blocking.seconds / steps, 1e3 * bb);
+        printf("blocking:   %.2f img/s  %.3f s/step  all-reduce %.1f ms/step (%.2f GB/s ring-equivalent) + waiting "
+               "for the slowest rank %.1f ms/step\n",
+               batch * steps / blocking.seconds, blocking.seconds / steps, 1e3 * bb,
+               bb > 0 ? 2.0 * (world - 1) / world * 4.0 * (double)t->n_weights / bb / 1e9 : 0.0, 1e3 * sk);
         printf("overlapped: %.2f img/s  %.3f s/step  blocked in MPI %.1f ms/step\n",
                batch * steps / overlapped.seconds, overlapped.seconds / steps, 1e3 * bo);
-        if (world > 1 && bb > 0)
-            printf("hidden fraction of all-reduce time: %.2f\n", bo < bb ? 1 - bo / bb : 0.0);
-        printf("RESULT ranks=%d threads=%d ips_blocking=%.3f ips_overlap=%.3f mb_per_step=%.2f blocked_ms=%.2f "
-               "blocked_overlap_ms=%.2f core=%s\n",
+        if (world > 1)
+            printf("hidden fraction of all-reduce time: %.2f  (1 - (blocked_overlapped - imbalance) / all-reduce)\n",
+                   hidden);
+        printf("RESULT ranks=%d threads=%d ips_blocking=%.3f ips_overlap=%.3f mb_per_step=%.2f allreduce_ms=%.2f "
+               "imbalance_ms=%.2f blocked_overlap_ms=%.2f hidden=%.2f core=%s\n",
                world, omp_get_max_threads(), batch * steps / blocking.seconds, batch * steps / overlapped.seconds,
-               s.bytes_per_step / 1e6, 1e3 * bb, 1e3 * bo, rl_blas_core());
+               s.bytes_per_step / 1e6, 1e3 * bb, 1e3 * sk, 1e3 * bo, world > 1 ? hidden : 0.0, rl_blas_core());
     }
     rc = 0;
 done:

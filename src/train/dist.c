@@ -118,6 +118,7 @@ rl_status rl_dist_broadcast(rl_dist *d, void *buf, size_t bytes, rl_error *err) 
 rl_status rl_dist_attach(rl_dist *d, struct rl_resnet *net, rl_error *err) { return RL_OK; }
 rl_status rl_dist_grads_wait(rl_dist *d, rl_error *err) { return RL_OK; }
 rl_status rl_dist_sum(rl_dist *d, double *v, int n, rl_error *err) { return RL_OK; }
+rl_status rl_dist_barrier(rl_dist *d, rl_error *err) { return RL_OK; }
 rl_status rl_dist_any(rl_dist *d, int *flag, rl_error *err)
 {
     *flag = *flag != 0;
@@ -396,6 +397,13 @@ rl_status rl_dist_sum(rl_dist *d, double *v, int n, rl_error *err)
     if (!d || d->world < 2 || n <= 0) return RL_OK;
     int rc = MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, d->comm);
     return rc == MPI_SUCCESS ? RL_OK : mpi_fail(err, rc, "MPI_Allreduce (metrics)");
+}
+
+rl_status rl_dist_barrier(rl_dist *d, rl_error *err)
+{
+    if (!d || d->world < 2) return RL_OK;
+    int rc = MPI_Barrier(d->comm);
+    return rc == MPI_SUCCESS ? RL_OK : mpi_fail(err, rc, "MPI_Barrier");
 }
 
 rl_status rl_dist_any(rl_dist *d, int *flag, rl_error *err)

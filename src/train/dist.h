@@ -109,6 +109,10 @@ rl_status rl_dist_sum(rl_dist *d, double *v, int n, rl_error *err);
  * by one rank stops all of them at the same step). */
 rl_status rl_dist_any(rl_dist *d, int *flag, rl_error *err);
 
+/* Waits until every rank got here (benchmarks separate load imbalance from
+ * transfer time with it). */
+rl_status rl_dist_barrier(rl_dist *d, rl_error *err);
+
 void rl_dist_get_stats(const rl_dist *d, rl_dist_stats *s);
 /* Prints one line of the statistics above (rank 0 only; silent for world 1). */
 void rl_dist_report(const rl_dist *d, FILE *out);
