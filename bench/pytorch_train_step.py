@@ -149,6 +149,7 @@ def backend_info(torch):
 def run(args):
     import torch
     import torch.nn.functional as F
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
     import relab_torch
 

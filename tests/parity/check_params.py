@@ -33,6 +33,7 @@ import sys
 # It must be set before torch (and its OpenMP runtime) is loaded.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 
 # (block kind, blocks per stage) of torchvision's ResNets.
