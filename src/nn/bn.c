@@ -66,23 +66,21 @@ void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *re
     const int C = bn->c;
     float mean_f[C > 0 ? C : 1], invstd_f[C > 0 ? C : 1];
     if (train) {
+        /* One pass: moments around a shift (the first row), which keeps
+         * E[d^2] - E[d]^2 accurate as long as the shift is a typical value. */
         double *sum = scratch + (size_t)2 * NBLOCKS * C, *sq = sum + C;
-        float zero[C > 0 ? C : 1];
-        memset(zero, 0, sizeof zero);
-        size_t m = rows; /* rows over all replicas with synchronised BN */
-        reduce_moments(rows, C, x, zero, scratch, sum, sq);
-        if (bn->sync) bn->sync(bn->sync_ctx, sum, (size_t)C, &m);
-        for (int c = 0; c < C; c++) mean_f[c] = (float)(sum[c] / (double)m);
-        /* Second pass around the (rounded) mean: var = E[(x-m)^2] - (E[x]-m)^2. */
-        reduce_moments(rows, C, x, mean_f, scratch, sum, sq);
-        m = rows;
-        if (bn->sync) bn->sync(bn->sync_ctx, sum, 2 * (size_t)C, &m);
+        float shift[C > 0 ? C : 1];
+        for (int c = 0; c < C; c++) shift[c] = x[c];
+        reduce_moments(rows, C, x, shift, scratch, sum, sq);
         for (int c = 0; c < C; c++) {
-            double mean = sum[c] / (double)m, shift = mean - mean_f[c];
-            double var = sq[c] / (double)m - shift * shift;
+            double sum_d = sum[c] - (double)rows * shift[c]; /* sum of (x - shift) */
+            double mean_d = sum_d / (double)rows;
+            double var = sq[c] / (double)rows - mean_d * mean_d;
             if (var < 0) var = 0;
+            double mean = shift[c] + mean_d;
+            mean_f[c] = (float)mean;
             invstd_f[c] = (float)(1.0 / sqrt(var + bn->eps));
-            double unbiased = m > 1 ? var * (double)m / (double)(m - 1) : var;
+            double unbiased = rows > 1 ? var * (double)rows / (double)(rows - 1) : var;
             bn->running_mean[c] = (float)((1.0 - bn->momentum) * bn->running_mean[c] + bn->momentum * mean);
             bn->running_var[c] = (float)((1.0 - bn->momentum) * bn->running_var[c] + bn->momentum * unbiased);
         }
