@@ -23,6 +23,17 @@ static void block_range(size_t rows, int b, size_t *lo, size_t *hi)
  * the run totals in double, so a sum over 10^5 rows loses nothing visible. */
 #define RUN 128
 
+/* Adds the per-block partial sums in block order (deterministic). */
+static void merge_blocks(int C, const double *p1, const double *p2, double *out1, double *out2)
+{
+    for (int c = 0; c < C; c++) out1[c] = out2[c] = 0;
+    for (int blk = 0; blk < NBLOCKS; blk++)
+        for (int c = 0; c < C; c++) {
+            out1[c] += p1[(size_t)blk * C + c];
+            out2[c] += p2[(size_t)blk * C + c];
+        }
+}
+
 /* out1[c] = sum_r x, out2[c] = sum_r (x - mean)^2 over rows, in blocks. */
 static void reduce_moments(size_t rows, int C, const float *x, const float *mean, double *scratch, double *out1,
                            double *out2)
@@ -52,12 +63,7 @@ static void reduce_moments(size_t rows, int C, const float *x, const float *mean
             }
         }
     }
-    for (int c = 0; c < C; c++) out1[c] = out2[c] = 0;
-    for (int blk = 0; blk < NBLOCKS; blk++)
-        for (int c = 0; c < C; c++) {
-            out1[c] += p1[(size_t)blk * C + c];
-            out2[c] += p2[(size_t)blk * C + c];
-        }
+    merge_blocks(C, p1, p2, out1, out2);
 }
 
 void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, int train,
@@ -165,12 +171,7 @@ void rl_bn_backward(const rl_bn *bn, size_t rows, const float *x, const float *y
         }
     }
     double *sum_dy = scratch + (size_t)2 * NBLOCKS * C, *sum_dy_xmu = sum_dy + C;
-    for (int c = 0; c < C; c++) sum_dy[c] = sum_dy_xmu[c] = 0;
-    for (int blk = 0; blk < NBLOCKS; blk++)
-        for (int c = 0; c < C; c++) {
-            sum_dy[c] += p1[(size_t)blk * C + c];
-            sum_dy_xmu[c] += p2[(size_t)blk * C + c];
-        }
+    merge_blocks(C, p1, p2, sum_dy, sum_dy_xmu);
     size_t m = rows;
     if (bn->sync) {
         /* Parameter gradients from this replica's rows (the gradient

@@ -38,19 +38,29 @@ static int is_checkpoint_name(const char *name, long long *step)
     return name[len] == '\0';
 }
 
-/* Deletes all but the newest keep checkpoints in dir. */
-static void prune(const char *dir, int keep)
+#define MAX_CHECKPOINTS 4096
+
+/* Steps of the checkpoints in dir (at most MAX_CHECKPOINTS); -1 if dir cannot be read. */
+static int list_checkpoints(const char *dir, long long *steps)
 {
     DIR *d = opendir(dir);
-    if (!d) return;
-    long long steps[4096];
+    if (!d) return -1;
     int n = 0;
     struct dirent *e;
-    while ((e = readdir(d)) && n < 4096) {
+    while ((e = readdir(d)) && n < MAX_CHECKPOINTS) {
         long long s;
         if (is_checkpoint_name(e->d_name, &s)) steps[n++] = s;
     }
     closedir(d);
+    return n;
+}
+
+/* Deletes all but the newest keep checkpoints in dir. */
+static void prune(const char *dir, int keep)
+{
+    long long steps[MAX_CHECKPOINTS];
+    int n = list_checkpoints(dir, steps);
+    if (n < 0) return;
     for (int i = 0; i < n; i++) {
         int newer = 0;
         for (int j = 0; j < n; j++) newer += steps[j] > steps[i];
@@ -141,16 +151,9 @@ rl_status rl_checkpoint_recipe(const char *path, char **recipe_text, rl_error *e
 
 rl_status rl_checkpoint_latest(const char *dir, char *out, size_t out_size, rl_error *err)
 {
-    DIR *d = opendir(dir);
-    if (!d) return rl_fail(err, RL_ERR_IO, "%s: cannot open the run folder", dir);
-    long long steps[4096];
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) && n < 4096) {
-        long long s;
-        if (is_checkpoint_name(e->d_name, &s)) steps[n++] = s;
-    }
-    closedir(d);
+    long long steps[MAX_CHECKPOINTS];
+    int n = list_checkpoints(dir, steps);
+    if (n < 0) return rl_fail(err, RL_ERR_IO, "%s: cannot open the run folder", dir);
     /* newest first; a damaged file is reported and skipped */
     for (;;) {
         int best = -1;
