@@ -77,16 +77,25 @@ void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *re
         double *sum = scratch + (size_t)2 * NBLOCKS * C, *sq = sum + C;
         float shift[C > 0 ? C : 1];
         for (int c = 0; c < C; c++) shift[c] = x[c];
+        size_t m = rows; /* rows over all replicas with synchronised BN */
+        if (bn->sync) {
+            /* Sums around one shift on every replica: the mean of their first rows. */
+            size_t k = 1;
+            for (int c = 0; c < C; c++) sum[c] = shift[c];
+            bn->sync(bn->sync_ctx, sum, (size_t)C, &k);
+            for (int c = 0; c < C; c++) shift[c] = (float)(sum[c] / (double)k);
+        }
         reduce_moments(rows, C, x, shift, scratch, sum, sq);
+        if (bn->sync) bn->sync(bn->sync_ctx, sum, 2 * (size_t)C, &m);
         for (int c = 0; c < C; c++) {
-            double sum_d = sum[c] - (double)rows * shift[c]; /* sum of (x - shift) */
-            double mean_d = sum_d / (double)rows;
-            double var = sq[c] / (double)rows - mean_d * mean_d;
+            double sum_d = sum[c] - (double)m * shift[c]; /* sum of (x - shift) */
+            double mean_d = sum_d / (double)m;
+            double var = sq[c] / (double)m - mean_d * mean_d;
             if (var < 0) var = 0;
             double mean = shift[c] + mean_d;
             mean_f[c] = (float)mean;
             invstd_f[c] = (float)(1.0 / sqrt(var + bn->eps));
-            double unbiased = rows > 1 ? var * (double)rows / (double)(rows - 1) : var;
+            double unbiased = m > 1 ? var * (double)m / (double)(m - 1) : var;
             bn->running_mean[c] = (float)((1.0 - bn->momentum) * bn->running_mean[c] + bn->momentum * mean);
             bn->running_var[c] = (float)((1.0 - bn->momentum) * bn->running_var[c] + bn->momentum * unbiased);
         }
