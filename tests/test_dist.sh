@@ -11,6 +11,8 @@
 #  - a 2-rank run killed with SIGKILL to mpirun after a checkpoint leaves no
 #    rank behind, and resumed with --resume ends bitwise equal to an
 #    uninterrupted 2-rank run;
+#  - the bucketed, overlapped gradient all-reduce gives bitwise the weights of
+#    one blocking all-reduce (every gradient reduced exactly once);
 #  - a rank killed mid-run ends the whole job with mpirun's message, no hang.
 # SKIPs when relab was built without MPI or mpirun is missing.
 : "${top_builddir:=.}" "${top_srcdir:=.}" "${RELAB:=$top_builddir/relab}" "${REF_PYTHON:=/usr/bin/python3}"
@@ -78,12 +80,21 @@ check 'grep -q "^1,8," "$work/two/metrics.csv"' "2-rank metrics: epoch 1 ends at
 
 # ---- per-rank BN (the default); kill and resume ----
 S="--set checkpoint_every=2 --set keep_checkpoints=20"
-timeout 300 $MPIRUN -np 2 "$RELAB" train "$work/tiny.recipe" --out "$work/full" $S > "$work/full.log" 2>&1
-check '[ -s "$work/full/final.h5" ]' "uninterrupted 2-rank run, per-rank BN"
+# 10 KB buckets: the ~80 KB gradient of this net goes in several overlapped buckets.
+export RELAB_BUCKET_MB=0.01
+timeout 300 $MPIRUN -np 2 -x RELAB_BUCKET_MB "$RELAB" train "$work/tiny.recipe" --out "$work/full" $S \
+    > "$work/full.log" 2>&1
+check '[ -s "$work/full/final.h5" ] && ! grep -q "in 1 buckets" "$work/full.log"' \
+    "uninterrupted 2-rank run, per-rank BN, several buckets ($(grep -o "in [0-9]* buckets" "$work/full.log"))"
+RELAB_ALLREDUCE=blocking timeout 300 $MPIRUN -np 2 -x RELAB_ALLREDUCE "$RELAB" train "$work/tiny.recipe" \
+    --out "$work/blocking" $S > "$work/blocking.log" 2>&1
+compare "$work/full/final.h5" "$work/blocking/final.h5"
+check '[ "$differ" = 0 ] && grep -q "in 1 buckets; " "$work/blocking.log"' \
+    "bucketed overlapped all-reduce == one blocking all-reduce, bitwise ($differ of $total tensors differ)"
 compare "$work/one/final.h5" "$work/full/final.h5"
 check '! below $rel 1e-3' "per-rank BN differs from 1 rank (max relative difference $rel > 1e-3)"
 
-$MPIRUN -np 2 "$RELAB" train "$work/tiny.recipe" --out "$work/killed" $S > "$work/killed.log" 2>&1 &
+$MPIRUN -np 2 -x RELAB_BUCKET_MB "$RELAB" train "$work/tiny.recipe" --out "$work/killed" $S > "$work/killed.log" 2>&1 &
 mp=$!
 i=0
 while [ $i -lt 600 ] && [ ! -e "$work/killed/ckpt-0000000004.h5" ]; do sleep 0.1; i=$((i + 1)); done
@@ -103,7 +114,7 @@ while [ $i -lt 100 ]; do
 done
 check '[ -z "$alive" ]' "no rank survives mpirun's death (within 10 s)"
 for p in $alive; do kill -9 "$p" 2>/dev/null; done
-timeout 300 $MPIRUN -np 2 "$RELAB" train --resume "$work/killed" > "$work/resumed.log" 2>&1
+timeout 300 $MPIRUN -np 2 -x RELAB_BUCKET_MB "$RELAB" train --resume "$work/killed" > "$work/resumed.log" 2>&1
 check 'grep -q "resuming from" "$work/resumed.log" && [ -s "$work/killed/final.h5" ]' "2-rank --resume finishes"
 compare "$work/full/final.h5" "$work/killed/final.h5"
 check '[ "$differ" = 0 ]' "killed + resumed == uninterrupted, bitwise ($differ of $total tensors differ)"

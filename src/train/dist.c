@@ -187,6 +187,10 @@ rl_status rl_dist_init(rl_dist **out, rl_error *err)
         }
     }
     d->sent_end = 0;
+    /* Tuning without a rebuild or a CLI change (mpirun -x passes them on). */
+    const char *mode = getenv("RELAB_ALLREDUCE"), *mb = getenv("RELAB_BUCKET_MB");
+    if (mode && !strcmp(mode, "blocking")) d->overlap = 0;
+    if (mb && atof(mb) > 0) rl_dist_set_bucket_bytes(d, (size_t)(atof(mb) * 1048576.0));
     current = d;
     *out = d;
     return RL_OK;

@@ -20,6 +20,12 @@
  * of the global batch and N ranks compute what 1 rank computes on the whole
  * batch, up to the order of floating-point summation.
  *
+ * Environment (read by rl_dist_init, so `mpirun -x` passes them to every
+ * rank): RELAB_ALLREDUCE=blocking turns the overlap off (one MPI_Allreduce
+ * after backward; faster when ranks share the cores that would also have to
+ * move the bytes, as on one node, see docs/cluster.md); RELAB_BUCKET_MB sets
+ * the bucket size.
+ *
  * Launch detection: MPI is initialised only when the process was started by
  * a launcher (OMPI_COMM_WORLD_SIZE from mpirun, PMIX_RANK from srun --mpi=pmix,
  * PMI_RANK/PMI_SIZE from Hydra or srun --mpi=pmi2).  Started by hand, relab
