@@ -30,14 +30,17 @@ static double rel_max(const float *got, const float *ref, size_t n)
     return md / (mr > 0 ? mr : 1);
 }
 
-static double rel_norm(const float *got, const float *ref, size_t n)
+/* ||got - ref|| / max(||ref||, floor * sqrt(n)): a tensor whose gradient is
+ * far smaller than the network's typical one (BN biases whose terms nearly
+ * cancel) is judged against that typical size instead of its own. */
+static double rel_norm_floor(const float *got, const float *ref, size_t n, double floor_rms)
 {
     double d = 0, r = 0;
     for (size_t i = 0; i < n; i++) {
         d += ((double)got[i] - ref[i]) * ((double)got[i] - ref[i]);
         r += (double)ref[i] * ref[i];
     }
-    return sqrt(d) / (r > 0 ? sqrt(r) : 1);
+    return sqrt(d) / fmax(sqrt(r), floor_rms * sqrt((double)n));
 }
 
 static int read_int(hid_t f, const char *name, const char *path)
@@ -180,6 +183,18 @@ int main(int argc, char **argv)
      * judged by its distance to that truth against PyTorch float32's. */
     int have_double = rl_h5_exists(f, "grads_double/fc.weight");
     double worst = 0, worst_torch = 0;
+    /* root-mean-square of the reference gradient over all parameters */
+    double sum_sq = 0;
+    size_t total = 0;
+    for (int i = 0; i < t->count; i++) {
+        rl_param *p = &t->entries[i];
+        if (p->kind != RL_PARAM_WEIGHT) continue;
+        float *g = read_param_like(f, have_double ? "grads_double" : "grads", p, path);
+        for (size_t k = 0; k < p->count; k++) sum_sq += (double)g[k] * g[k];
+        total += p->count;
+        rl_free(g);
+    }
+    const double floor_rms = 1e-2 * sqrt(sum_sq / (double)(total ? total : 1));
     const char *worst_name = "";
     int nparams = 0, bad = 0;
     for (int i = 0; i < t->count; i++) {
@@ -189,13 +204,16 @@ int main(int argc, char **argv)
         double r, rt = 0;
         if (have_double) {
             float *g64 = read_param_like(f, "grads_double", p, path);
-            r = rel_norm(p->grad, g64, p->count);
-            rt = rel_norm(g32, g64, p->count);
+            r = rel_norm_floor(p->grad, g64, p->count, floor_rms);
+            rt = rel_norm_floor(g32, g64, p->count, floor_rms);
             rl_free(g64);
         } else {
-            r = rel_norm(p->grad, g32, p->count);
+            r = rel_norm_floor(p->grad, g32, p->count, floor_rms);
         }
-        if (r > fmax(1e-3, 3 * rt)) bad++;
+        if (r > fmax(1e-3, 3 * rt)) {
+            bad++;
+            tap_diag("%s: relab %.2e, PyTorch float32 %.2e (to float64)", p->name, r, rt);
+        }
         if (r > worst) {
             worst = r;
             worst_name = p->name;

@@ -110,12 +110,11 @@ void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *re
         memcpy(save_mean, mean_f, sizeof(float) * C);
         memcpy(save_invstd, invstd_f, sizeof(float) * C);
     }
-    /* y = x * a + b with a = gamma * invstd, b = beta - mean * a. */
-    float a[C > 0 ? C : 1], b[C > 0 ? C : 1];
-    for (int c = 0; c < C; c++) {
-        a[c] = bn->gamma[c] * invstd_f[c];
-        b[c] = bn->beta[c] - mean_f[c] * a[c];
-    }
+    /* y = (x - mean) * a + beta with a = gamma * invstd: subtracting the mean
+     * first keeps precision when the variance is small next to the mean. */
+    float a[C > 0 ? C : 1];
+    const float *b = bn->beta;
+    for (int c = 0; c < C; c++) a[c] = bn->gamma[c] * invstd_f[c];
 #pragma omp parallel for schedule(static)
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * C;
@@ -124,18 +123,18 @@ void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *re
             const float *rr = residual + r * C;
             if (relu)
                 for (int c = 0; c < C; c++) {
-                    float v = xr[c] * a[c] + b[c] + rr[c];
+                    float v = (xr[c] - mean_f[c]) * a[c] + b[c] + rr[c];
                     yr[c] = v < 0 ? 0 : v; /* NaN passes, so a divergence is seen */
                 }
             else
-                for (int c = 0; c < C; c++) yr[c] = xr[c] * a[c] + b[c] + rr[c];
+                for (int c = 0; c < C; c++) yr[c] = (xr[c] - mean_f[c]) * a[c] + b[c] + rr[c];
         } else if (relu) {
             for (int c = 0; c < C; c++) {
-                float v = xr[c] * a[c] + b[c];
+                float v = (xr[c] - mean_f[c]) * a[c] + b[c];
                 yr[c] = v < 0 ? 0 : v; /* NaN passes, so a divergence is seen */
             }
         } else {
-            for (int c = 0; c < C; c++) yr[c] = xr[c] * a[c] + b[c];
+            for (int c = 0; c < C; c++) yr[c] = (xr[c] - mean_f[c]) * a[c] + b[c];
         }
     }
 }
