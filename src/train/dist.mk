@@ -9,4 +9,4 @@ bench_bench_scaling_LDADD = librelab.la $(RELAB_LIBS)
 
 # 1 vs 2 ranks equality and kill/resume; SKIPs without MPI or mpirun
 TESTS += tests/test_dist.sh
-EXTRA_DIST += tests/test_dist.sh tests/h5_maxdiff.py bench/scaling.sh recipes/cluster docs/cluster.md
+EXTRA_DIST += tests/test_dist.sh tests/h5_maxdiff.py bench/scaling.sh docs/cluster.md
