@@ -428,7 +428,7 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
     sz.act += head;
     net->act_arena = rl_alloc_checked(sizeof(float) * sz.act, "activations", err);
     net->scratch_floats = sz.max_act;
-    net->scratch_arena = rl_alloc_checked(sizeof(float) * sz.max_act * 5, "gradient scratch", err);
+    net->scratch_arena = rl_alloc_checked(sizeof(float) * sz.max_act * 4, "gradient scratch", err);
     net->ws_floats = sz.ws;
     net->ws = rl_alloc_checked(sizeof(float) * (sz.ws + 16), "convolution workspace", err);
     net->bn_scratch = rl_alloc_checked(sizeof(double) * rl_bn_scratch_doubles((int)sz.max_c), "BN scratch", err);
@@ -442,7 +442,9 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
     net->g[1] = net->g[0] + sz.max_act;
     net->m[0] = net->g[1] + sz.max_act;
     net->m[1] = net->m[0] + sz.max_act;
-    net->down_tmp = net->m[1] + sz.max_act;
+    /* forward never touches the backward scratch, so the downsample branch's
+     * BN output borrows m[0] */
+    net->down_tmp = net->m[0];
 
     float *act = net->act_arena, *stats = net->stats_arena;
     act = place_unit(&net->stem, act, &stats, &net->stem_out);
@@ -472,7 +474,7 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
 
 size_t rl_resnet_activation_bytes(const rl_resnet *net)
 {
-    return sizeof(float) * (net->act_floats + 5 * net->scratch_floats + net->ws_floats);
+    return sizeof(float) * (net->act_floats + 4 * net->scratch_floats + net->ws_floats);
 }
 
 /* ---- forward ---- */
