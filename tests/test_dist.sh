@@ -1,7 +1,9 @@
 #!/bin/sh
 # test_dist.sh: data-parallel training under Open MPI (src/train/dist.c).
 #
-# On Fashion-MNIST with ResNet-8 of width 8 (1 thread per rank):
+# tests/dist_check (under mpirun -np 2): collectives, broadcast, bucketed
+# gradient average and synchronised BN against hand-computed values.  Then,
+# on Fashion-MNIST with ResNet-8 of width 8 (1 thread per rank):
 #  - 2 ranks with synchronised BN and the same global batch (64 = 2 x 32) end
 #    with the weights of 1 rank (max relative difference per tensor <= 1e-5
 #    after 8 SGD steps; only the order of float summation differs), and
@@ -63,6 +65,16 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() { n=$((n + 1)); echo "not ok $n - $1"; }
 check() { if eval "$1"; then ok "$2"; else notok "$2"; fi; }
 val_top1() { tail -n 1 "$1/metrics.csv" | cut -d, -f6; }
+
+# ---- the dist API against hand-computed values (tests/dist_check.c) ----
+timeout 120 $MPIRUN -np 2 "$top_builddir/tests/dist_check" > "$work/check.out" 2>&1
+while IFS= read -r line; do
+    case $line in
+    "ok "*) ok "dist_check: ${line#ok * - }" ;;
+    "not ok "*) notok "dist_check: ${line#not ok * - }" ;;
+    esac
+done < "$work/check.out"
+grep -q '^1\.\.9$' "$work/check.out" || { notok "dist_check ran all 9 checks"; sed 's/^/# /' "$work/check.out"; }
 
 # ---- 1 rank vs 2 ranks with synchronised BN (8 steps) ----
 timeout 300 "$RELAB" train "$work/tiny.recipe" --out "$work/one" > "$work/one.log" 2>&1

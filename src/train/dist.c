@@ -119,6 +119,7 @@ rl_status rl_dist_attach(rl_dist *d, struct rl_resnet *net, rl_error *err) { ret
 rl_status rl_dist_grads_wait(rl_dist *d, rl_error *err) { return RL_OK; }
 rl_status rl_dist_sum(rl_dist *d, double *v, int n, rl_error *err) { return RL_OK; }
 rl_status rl_dist_barrier(rl_dist *d, rl_error *err) { return RL_OK; }
+void rl_dist_bn_sync(void *ctx, double *sums, size_t n, size_t *rows) {}
 rl_status rl_dist_any(rl_dist *d, int *flag, rl_error *err)
 {
     *flag = *flag != 0;
@@ -309,10 +310,10 @@ static void grad_ready(void *ctx, size_t first)
 
 /* Synchronised BN: sums[0..n) and *rows become totals over the ranks; the
  * row count rides along as one more double (exact below 2^53). */
-static void bn_sync(void *ctx, double *sums, size_t n, size_t *rows)
+void rl_dist_bn_sync(void *ctx, double *sums, size_t n, size_t *rows)
 {
     rl_dist *d = ctx;
-    if (d->hook_status) return;
+    if (!d || d->world < 2 || d->hook_status) return;
     double t0 = rl_now();
     if (n + 1 > d->bn_cap) {
         free(d->bn_buf);
@@ -346,7 +347,7 @@ rl_status rl_dist_attach(rl_dist *d, struct rl_resnet *net, rl_error *err)
     d->sent_end = d->t->n_weights;
     d->nreq = 0;
     rl_resnet_on_grad_ready(net, grad_ready, d); /* inactive while overlap is off */
-    if (d->sync_bn) rl_resnet_set_bn_sync(net, bn_sync, d);
+    if (d->sync_bn) rl_resnet_set_bn_sync(net, rl_dist_bn_sync, d);
     return RL_OK;
 }
 

@@ -103,6 +103,11 @@ rl_status rl_dist_broadcast(rl_dist *d, void *buf, size_t bytes, rl_error *err);
  * on net; net must outlive the use of d with it.  Call once after planning. */
 rl_status rl_dist_attach(rl_dist *d, struct rl_resnet *net, rl_error *err);
 
+/* The synchronised-BN reduction (an rl_bn_sync_fn, ctx = d) that
+ * rl_dist_attach installs; for BN layers outside an rl_resnet.  Errors are
+ * kept and reported by the next rl_dist_grads_wait. */
+void rl_dist_bn_sync(void *ctx, double *sums, size_t n, size_t *rows);
+
 /* After rl_resnet_backward: completes the gradient all-reduces (starting any
  * part the hook did not report) and scales by 1/world, so every rank holds
  * the average gradient.  Also reports an error a hook ran into. */
