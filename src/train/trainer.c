@@ -141,8 +141,11 @@ rl_status rl_train_run(const rl_recipe *r, const rl_train_options *opt, rl_train
     if ((st = build_model(r, classes, train->channels, &net, err))) goto done;
     rl_resnet_init(net, (uint64_t)r->seed, rl_recipe_head_bias(r, classes));
     int world = opt->world > 0 ? opt->world : 1;
-    if (r->batch_size % world)
-        return rl_fail(err, RL_ERR_ARG, "batch_size %d is not divisible by the %d ranks", r->batch_size, world);
+    if (r->batch_size % world) {
+        st = rl_fail(err, RL_ERR_ARG, "batch_size %d is not divisible by the %d ranks; hint: --set batch_size=%d",
+                     r->batch_size, world, (r->batch_size / world + 1) * world);
+        goto done;
+    }
     int local_batch = r->batch_size / world;
     if ((st = rl_resnet_plan(net, local_batch, train->height, train->width, err))) goto done;
     rl_param_table *t = rl_resnet_params(net);
