@@ -6,3 +6,6 @@ TESTS += tests/test_ablate.sh
 EXTRA_DIST += tests/test_ablate.sh
 TESTS += tests/test_predict.py
 EXTRA_DIST += tests/test_predict.py
+TESTS += tests/test_demo.sh
+EXTRA_DIST += tests/test_demo.sh scripts/demo.sh recipes/demo/grid recipes/demo/fmnist-noisy.recipe \
+	recipes/demo/teacher.recipe recipes/imagenet/table2.grid docs/ablate.md docs/demo.md
