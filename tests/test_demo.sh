@@ -56,6 +56,10 @@ def read_list(p):
     return r
 
 clean, noisy, cleaned = read_list(D + "/clean.list"), read_list(D + "/noisy.list"), read_list(D + "/cleaned.list")
+import gzip
+with gzip.open("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz") as f:
+    idx = np.frombuffer(f.read(), np.uint8, offset=8)
+print("list", clean == {"train-images-idx3-ubyte.gz#%d" % k: int(idx[k]) for k in range(600)})
 rec = {}
 for line in open(D + "/noise-record.tsv"):
     if line.startswith("#"):
@@ -99,11 +103,18 @@ for v in ("baseline", "sigmoid", "clean", "both"):
     print("cell", v, a, cells[(v, "clean test")], b, cells[(v, "noisy test")])
 print("cells %d" % good)
 P
+grep -q "^list True" "$T/py.out"; ok $? "relab list: the first 600 ids and labels equal the IDX labels file"
 grep -q "^record True" "$T/py.out"; ok $? "the noise record lists exactly the changed labels"
 grep -q "^direction 1" "$T/py.out"; ok $? "cleaning lowers the fraction of wrong labels: $(grep ^direction "$T/py.out")"
 grep -q "^pr 1" "$T/py.out"; ok $? "relab clean's precision/recall equal a recount: $(grep ^pr "$T/py.out")"
 grep -q "^cells 1" "$T/py.out"; ok $? "table cells equal top-1 recomputed from preds.h5 (clean and noisy test labels)"
 [ $fails = 0 ] || cat "$T/py.out" | sed 's/^/# /'
+
+msg=$("$RELAB" list --idx-images "$FM/t10k-images-idx3-ubyte.gz" --idx-labels "$FM/train-labels-idx1-ubyte.gz" \
+    -o "$T/x.list" 2>&1); rc=$?
+[ $rc = 1 ] && echo "$msg" | grep -q "has 10000 images but .*train-labels-idx1-ubyte.gz has 60000 labels"
+ok $? "relab list refuses images and labels of different splits ($msg)"
+"$RELAB" list --fashion-mnist "$FM" > /dev/null 2>&1; [ $? = 2 ]; ok $? "relab list without -o is a usage error"
 
 cp "$T/out/table.md" "$T/table1.md"
 t0=$(date +%s)
