@@ -73,10 +73,14 @@ static int run_steps(rl_dist *dist, rl_resnet *net, rl_sgd *sgd, const float *x,
 int main(int argc, char **argv)
 {
     rl_blas_fix_core(argc, argv);
-    static const struct option opts[] = {{"arch", required_argument, 0, 'a'},    {"batch", required_argument, 0, 'b'},
-                                         {"size", required_argument, 0, 's'},    {"classes", required_argument, 0, 'c'},
-                                         {"steps", required_argument, 0, 'n'},   {"warmup", required_argument, 0, 'w'},
-                                         {"threads", required_argument, 0, 't'}, {"bucket-mb", required_argument, 0, 'm'},
+    static const struct option opts[] = {{"arch", required_argument, 0, 'a'},
+                                         {"batch", required_argument, 0, 'b'},
+                                         {"size", required_argument, 0, 's'},
+                                         {"classes", required_argument, 0, 'c'},
+                                         {"steps", required_argument, 0, 'n'},
+                                         {"warmup", required_argument, 0, 'w'},
+                                         {"threads", required_argument, 0, 't'},
+                                         {"bucket-mb", required_argument, 0, 'm'},
                                          {0, 0, 0, 0}};
     const char *arch = "resnet50";
     int batch = 32, size = 128, classes = 1000, steps = 4, warmup = 1, threads = 0, c;
@@ -136,8 +140,10 @@ int main(int argc, char **argv)
     }
     /* Each rank its own images (as its shard would be), a fixed function of the rank. */
     rl_rng g = rl_rng_make(1, (uint64_t)rank, 0);
-    for (size_t i = 0; i < nx; i++) x[i] = (float)rl_rng_normal(&g);
-    for (int i = 0; i < n; i++) labels[i] = (int32_t)rl_rng_below(&g, (uint32_t)classes);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)rl_rng_normal(&g);
+    for (int i = 0; i < n; i++)
+        labels[i] = (int32_t)rl_rng_below(&g, (uint32_t)classes);
 
     phase warm, blocking, overlapped;
     rl_dist_set_overlap(dist, 0);
@@ -161,8 +167,8 @@ int main(int argc, char **argv)
                "for the slowest rank %.1f ms/step\n",
                batch * steps / blocking.seconds, blocking.seconds / steps, 1e3 * bb,
                bb > 0 ? 2.0 * (world - 1) / world * 4.0 * (double)t->n_weights / bb / 1e9 : 0.0, 1e3 * sk);
-        printf("overlapped: %.2f img/s  %.3f s/step  blocked in MPI %.1f ms/step\n",
-               batch * steps / overlapped.seconds, overlapped.seconds / steps, 1e3 * bo);
+        printf("overlapped: %.2f img/s  %.3f s/step  blocked in MPI %.1f ms/step\n", batch * steps / overlapped.seconds,
+               overlapped.seconds / steps, 1e3 * bo);
         if (world > 1)
             printf("hidden fraction of all-reduce time: %.2f  (1 - (blocked_overlapped - imbalance) / all-reduce)\n",
                    hidden);

@@ -96,8 +96,10 @@ static void check_model_and_grads(void)
     enum { N = 2, H = 8 };
     float x[N * H * H], dl[N * 10];
     rl_rng g = rl_rng_make(3, (uint64_t)rank, 0); /* each rank its own images */
-    for (int i = 0; i < N * H * H; i++) x[i] = (float)rl_rng_normal(&g);
-    for (int i = 0; i < N * 10; i++) dl[i] = (float)rl_rng_normal(&g);
+    for (int i = 0; i < N * H * H; i++)
+        x[i] = (float)rl_rng_normal(&g);
+    for (int i = 0; i < N * 10; i++)
+        dl[i] = (float)rl_rng_normal(&g);
     const size_t n = t->n_weights;
     double *want = rl_alloc(sizeof(double) * n);
     if (!want || rl_resnet_plan(mine, N, H, H, &err)) {
@@ -109,9 +111,11 @@ static void check_model_and_grads(void)
     rl_resnet_zero_grad(mine);
     rl_resnet_forward(mine, x, N, 1);
     rl_resnet_backward(mine, dl);
-    for (size_t i = 0; i < n; i++) want[i] = t->grads[i];
+    for (size_t i = 0; i < n; i++)
+        want[i] = t->grads[i];
     st = rl_dist_sum(dist, want, (int)n, &err);
-    for (size_t i = 0; i < n; i++) want[i] /= world;
+    for (size_t i = 0; i < n; i++)
+        want[i] /= world;
     if (st || rl_dist_attach(dist, mine, &err)) {
         check_all(0, "attach");
         return;
@@ -165,8 +169,16 @@ static void check_sync_bn(void)
             rv[k][c] = 1;
             dg[k][c] = db[k][c] = 0;
         }
-        bn[k] = (rl_bn){.c = C, .eps = 1e-5f, .momentum = 0.1f, .gamma = gamma, .beta = beta, .dgamma = dg[k],
-                        .dbeta = db[k], .running_mean = rm[k], .running_var = rv[k], .num_batches_tracked = &nbt[k]};
+        bn[k] = (rl_bn){.c = C,
+                        .eps = 1e-5f,
+                        .momentum = 0.1f,
+                        .gamma = gamma,
+                        .beta = beta,
+                        .dgamma = dg[k],
+                        .dbeta = db[k],
+                        .running_mean = rm[k],
+                        .running_var = rv[k],
+                        .num_batches_tracked = &nbt[k]};
     }
     /* k = 0: the whole batch, no sync; k = 1: this rank's slice, synchronised. */
     bn[1].sync = rl_dist_bn_sync;

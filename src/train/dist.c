@@ -29,7 +29,7 @@ struct rl_dist {
     size_t bucket_floats;
     rl_param_table *t;
     rl_dist_stats stats;
-    double step_bytes;       /* bytes of the step in progress */
+    double step_bytes; /* bytes of the step in progress */
     int step_buckets;
 #ifdef RL_HAVE_MPI
     int we_initialised;
@@ -37,18 +37,27 @@ struct rl_dist {
     size_t sent_end;
     MPI_Request req[MAX_REQUESTS];
     int nreq;
-    double *bn_buf;          /* BN sums + row count, sized for the widest layer */
+    double *bn_buf; /* BN sums + row count, sized for the widest layer */
     size_t bn_cap;
-    rl_status hook_status;   /* first failure inside a hook, reported by grads_wait */
+    rl_status hook_status; /* first failure inside a hook, reported by grads_wait */
     rl_error hook_err;
 #endif
 };
 
 static rl_dist *current;
 
-rl_dist *rl_dist_current(void) { return current; }
-int rl_dist_rank(const rl_dist *d) { return d ? d->rank : 0; }
-int rl_dist_world(const rl_dist *d) { return d ? d->world : 1; }
+rl_dist *rl_dist_current(void)
+{
+    return current;
+}
+int rl_dist_rank(const rl_dist *d)
+{
+    return d ? d->rank : 0;
+}
+int rl_dist_world(const rl_dist *d)
+{
+    return d ? d->world : 1;
+}
 
 void rl_dist_set_sync_bn(rl_dist *d, int on)
 {
@@ -112,13 +121,34 @@ void rl_dist_abort(rl_dist *d, int exit_code)
     rl_dist_finalize(d);
 }
 
-rl_status rl_dist_broadcast_model(rl_dist *d, rl_param_table *t, rl_error *err) { return RL_OK; }
-rl_status rl_dist_broadcast_buffers(rl_dist *d, rl_param_table *t, rl_error *err) { return RL_OK; }
-rl_status rl_dist_broadcast(rl_dist *d, void *buf, size_t bytes, rl_error *err) { return RL_OK; }
-rl_status rl_dist_attach(rl_dist *d, struct rl_resnet *net, rl_error *err) { return RL_OK; }
-rl_status rl_dist_grads_wait(rl_dist *d, rl_error *err) { return RL_OK; }
-rl_status rl_dist_sum(rl_dist *d, double *v, int n, rl_error *err) { return RL_OK; }
-rl_status rl_dist_barrier(rl_dist *d, rl_error *err) { return RL_OK; }
+rl_status rl_dist_broadcast_model(rl_dist *d, rl_param_table *t, rl_error *err)
+{
+    return RL_OK;
+}
+rl_status rl_dist_broadcast_buffers(rl_dist *d, rl_param_table *t, rl_error *err)
+{
+    return RL_OK;
+}
+rl_status rl_dist_broadcast(rl_dist *d, void *buf, size_t bytes, rl_error *err)
+{
+    return RL_OK;
+}
+rl_status rl_dist_attach(rl_dist *d, struct rl_resnet *net, rl_error *err)
+{
+    return RL_OK;
+}
+rl_status rl_dist_grads_wait(rl_dist *d, rl_error *err)
+{
+    return RL_OK;
+}
+rl_status rl_dist_sum(rl_dist *d, double *v, int n, rl_error *err)
+{
+    return RL_OK;
+}
+rl_status rl_dist_barrier(rl_dist *d, rl_error *err)
+{
+    return RL_OK;
+}
 void rl_dist_bn_sync(void *ctx, double *sums, size_t n, size_t *rows) {}
 rl_status rl_dist_any(rl_dist *d, int *flag, rl_error *err)
 {
@@ -164,8 +194,10 @@ rl_status rl_dist_init(rl_dist **out, rl_error *err)
         int rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
         if (rc != MPI_SUCCESS) {
             free(d);
-            return rl_fail(err, RL_ERR_MPI, "MPI_Init_thread failed (code %d); hint: is this relab built against the "
-                                            "Open MPI that mpirun belongs to?", rc);
+            return rl_fail(err, RL_ERR_MPI,
+                           "MPI_Init_thread failed (code %d); hint: is this relab built against the "
+                           "Open MPI that mpirun belongs to?",
+                           rc);
         }
         d->we_initialised = 1;
         initialised = 1;
@@ -387,7 +419,8 @@ rl_status rl_dist_grads_wait(rl_dist *d, rl_error *err)
     float *g = d->t->grads;
     const size_t n = d->t->n_weights;
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) g[i] *= scale;
+    for (size_t i = 0; i < n; i++)
+        g[i] *= scale;
     d->stats.exposed_seconds += rl_now() - t0;
     d->stats.steps++;
     d->stats.bytes_per_step = d->step_bytes;

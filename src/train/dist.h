@@ -58,11 +58,11 @@ struct rl_resnet;
 typedef struct rl_dist rl_dist;
 
 typedef struct {
-    int64_t steps;            /* gradient averages completed */
-    double bytes_per_step;    /* bytes all-reduced per step (gradients + BN sums), per rank */
-    double exposed_seconds;   /* time the caller was blocked in all-reduce calls (hook + wait) */
-    double bn_seconds;        /* part of it spent in synchronised-BN reductions */
-    int buckets_per_step;     /* gradient buckets started in the last step */
+    int64_t steps;          /* gradient averages completed */
+    double bytes_per_step;  /* bytes all-reduced per step (gradients + BN sums), per rank */
+    double exposed_seconds; /* time the caller was blocked in all-reduce calls (hook + wait) */
+    double bn_seconds;      /* part of it spent in synchronised-BN reductions */
+    int buckets_per_step;   /* gradient buckets started in the last step */
 } rl_dist_stats;
 
 /* Initialises MPI when launched by mpirun/srun (see above), or a world of 1.
