@@ -71,7 +71,9 @@ int main(int argc, char **argv)
     cfg.num_classes = classes;
     cfg.in_channels = channels;
     rl_resnet *net;
-    if (rl_resnet_create(&cfg, &net, &err) || rl_resnet_plan(net, batch, size, size, &err)) {
+    if (rl_resnet_create(&cfg, &net, &err) ||
+        (forward_only ? rl_resnet_plan_inference(net, batch, size, size, &err)
+                      : rl_resnet_plan(net, batch, size, size, &err))) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }

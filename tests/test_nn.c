@@ -348,6 +348,10 @@ static void test_net_gradients(const char *arch, int width, int size)
     float *a = rl_alloc(sizeof(float) * 15);
     memcpy(a, rl_resnet_forward(net, c.x, c.n, 0), sizeof(float) * 15);
     tap_ok(!memcmp(a, rl_resnet_forward(net, c.x, c.n, 0), sizeof(float) * 15), "%s: forward is bitwise repeatable", arch);
+    /* the inference plan (rotating buffers) computes the same eval forward */
+    rl_resnet_plan_inference(net, c.n, size, size, &err);
+    tap_ok(!memcmp(a, rl_resnet_forward(net, c.x, c.n, 0), sizeof(float) * 15),
+           "%s: inference-only plan gives bitwise the same eval logits", arch);
     rl_free(a);
     rl_resnet_destroy(net);
 }

@@ -56,6 +56,7 @@ struct rl_resnet {
     const float *x;
     rl_grad_ready_fn grad_ready;
     void *grad_ready_ctx;
+    int inference_only; /* planned by rl_resnet_plan_inference: no activations kept */
 };
 
 /* ---- configuration ---- */
@@ -398,9 +399,9 @@ static float *place_unit(unit *u, float *act, float **stats, float **kept)
     return act;
 }
 
-rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *err)
+/* Sets every unit's shapes for the batch and counts what the arenas need. */
+static rl_status size_pass(rl_resnet *net, int max_batch, int h, int w, sizes *out, rl_error *err)
 {
-    free_plan(net);
     sizes sz = {0};
     rl_shape s = {max_batch, net->cfg.in_channels, h, w};
     need_unit(net, &net->stem, s, &sz, 1);
@@ -426,14 +427,39 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
         return rl_fail(err, RL_ERR_ARG, "model '%s': input %dx%d is too small (feature map vanishes)", net->cfg.arch, h, w);
     size_t head = rl_round_floats((size_t)max_batch * net->feat) * 2 + rl_round_floats((size_t)max_batch * net->cfg.num_classes);
     sz.act += head;
+    *out = sz;
+    return RL_OK;
+}
+
+static rl_status alloc_common(rl_resnet *net, const sizes *sz, rl_error *err)
+{
+    net->ws_floats = sz->ws;
+    net->ws = rl_alloc_checked(sizeof(float) * (sz->ws + 16), "convolution workspace", err);
+    net->bn_scratch = rl_alloc_checked(sizeof(double) * rl_bn_scratch_doubles((int)sz->max_c), "BN scratch", err);
+    net->stats_arena = rl_alloc_checked(sizeof(float) * (sz->stats + 16), "BN batch statistics", err);
+    return net->ws && net->bn_scratch && net->stats_arena ? RL_OK : RL_ERR_NOMEM;
+}
+
+static float *place_head(rl_resnet *net, float *act, int max_batch)
+{
+    net->pooled = act;
+    act += rl_round_floats((size_t)max_batch * net->feat);
+    net->dpooled = act;
+    act += rl_round_floats((size_t)max_batch * net->feat);
+    net->logits = act;
+    return act + rl_round_floats((size_t)max_batch * net->cfg.num_classes);
+}
+
+rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *err)
+{
+    free_plan(net);
+    sizes sz;
+    rl_status st = size_pass(net, max_batch, h, w, &sz, err);
+    if (st) return st;
     net->act_arena = rl_alloc_checked(sizeof(float) * sz.act, "activations", err);
     net->scratch_floats = sz.max_act;
     net->scratch_arena = rl_alloc_checked(sizeof(float) * sz.max_act * 4, "gradient scratch", err);
-    net->ws_floats = sz.ws;
-    net->ws = rl_alloc_checked(sizeof(float) * (sz.ws + 16), "convolution workspace", err);
-    net->bn_scratch = rl_alloc_checked(sizeof(double) * rl_bn_scratch_doubles((int)sz.max_c), "BN scratch", err);
-    net->stats_arena = rl_alloc_checked(sizeof(float) * (sz.stats + 16), "BN batch statistics", err);
-    if (!net->act_arena || !net->scratch_arena || !net->ws || !net->bn_scratch || !net->stats_arena) {
+    if (alloc_common(net, &sz, err) || !net->act_arena || !net->scratch_arena) {
         free_plan(net);
         return err ? err->code : RL_ERR_NOMEM;
     }
@@ -459,16 +485,61 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
         act += rl_round_floats(rl_shape_count(bl->out_shape));
         if (bl->has_down) act = place_unit(&bl->down, act, &stats, NULL);
     }
-    net->pooled = act;
-    act += rl_round_floats((size_t)max_batch * net->feat);
-    net->dpooled = act;
-    act += rl_round_floats((size_t)max_batch * net->feat);
-    net->logits = act;
-    act += rl_round_floats((size_t)max_batch * net->cfg.num_classes);
+    act = place_head(net, act, max_batch);
     RL_CHECK((size_t)(act - net->act_arena) == sz.act);
     net->max_batch = max_batch;
     net->h = h;
     net->w = w;
+    net->inference_only = 0;
+    return RL_OK;
+}
+
+rl_status rl_resnet_plan_inference(rl_resnet *net, int max_batch, int h, int w, rl_error *err)
+{
+    free_plan(net);
+    sizes sz;
+    rl_status st = size_pass(net, max_batch, h, w, &sz, err);
+    if (st) return st;
+    /* A: every conv output (BN consumes it at once); B, C, D: rotating block
+     * inputs and outputs; E: the downsample branch's BN output. */
+    const size_t m = sz.max_act, head = rl_round_floats((size_t)max_batch * net->feat) * 2 +
+                                        rl_round_floats((size_t)max_batch * net->cfg.num_classes);
+    net->act_floats = 5 * m + head;
+    net->act_arena = rl_alloc_checked(sizeof(float) * net->act_floats, "activations", err);
+    if (alloc_common(net, &sz, err) || !net->act_arena) {
+        free_plan(net);
+        return err ? err->code : RL_ERR_NOMEM;
+    }
+    float *A = net->act_arena, *buf[3] = {A + m, A + 2 * m, A + 3 * m};
+    net->down_tmp = A + 4 * m;
+    float *stats = net->stats_arena;
+    place_unit(&net->stem, A, &stats, NULL);
+    net->stem_out = buf[0];
+    float *cur = buf[0];
+    if (!net->cfg.small_stem) {
+        net->pool_out = buf[1];
+        cur = buf[1];
+    }
+    for (int b = 0; b < net->nblocks; b++) {
+        block *bl = &net->blocks[b];
+        float *other[2];
+        for (int i = 0, k = 0; i < 3; i++)
+            if (buf[i] != cur) other[k++] = buf[i];
+        for (int u = 0; u < bl->nunits; u++) place_unit(&bl->u[u], A, &stats, NULL);
+        if (bl->has_down) place_unit(&bl->down, A, &stats, NULL);
+        /* mid[0] is consumed by the next conv before the block output is
+         * written, so the output may take its buffer */
+        bl->mid[0] = other[0];
+        bl->mid[1] = other[1];
+        bl->out = other[0];
+        cur = bl->out;
+    }
+    place_head(net, A + 5 * m, max_batch);
+    net->scratch_floats = 0;
+    net->max_batch = max_batch;
+    net->h = h;
+    net->w = w;
+    net->inference_only = 1;
     return RL_OK;
 }
 
@@ -542,6 +613,7 @@ static void unit_backward(rl_resnet *net, unit *u, int n, const float *x, const 
 
 void rl_resnet_backward(rl_resnet *net, const float *dlogits)
 {
+    RL_CHECK_MSG(!net->inference_only, "backward on a network planned for inference");
     const int n = net->n;
     memset(net->dpooled, 0, sizeof(float) * (size_t)n * net->feat);
     rl_fc_backward(&net->fc, n, net->pooled, dlogits, net->dpooled);

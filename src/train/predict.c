@@ -213,7 +213,7 @@ rl_status rl_predict_run(const char *model, const rl_predict_options *o, rl_pred
     f = -1;
 
     const int batch = o->batch_size > 0 ? o->batch_size : r.batch_size;
-    if ((st = rl_resnet_plan(net, batch, src->height, src->width, err))) goto done;
+    if ((st = rl_resnet_plan_inference(net, batch, src->height, src->width, err))) goto done;
     const int k = o->topk < 1 ? 1 : o->topk > classes ? classes : o->topk;
     const int sigmoid = r.loss == RL_LOSS_SIGMOID;
     if ((st = rl_preds_alloc(out, src->count, k, classes, o->with_logits, err))) goto done;
