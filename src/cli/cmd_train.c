@@ -96,7 +96,8 @@ int cmd_train(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     rl_train_options opt = {.out_dir = out, .resume = resume != NULL, .stop = &stop_requested, .log = stderr,
-                            .rank = rank, .world = world, .kill_after_step = 0, .poison_at_step = 0};
+                            .rank = rank, .world = world, .dist = dist, .kill_after_step = 0,
+                            .poison_at_step = 0};
     /* for tests/test_train.sh: die by SIGKILL after a given step, as a crash would */
     const char *kill_at = getenv("RELAB_TEST_KILL_AFTER_STEP");
     if (kill_at) opt.kill_after_step = atoll(kill_at);

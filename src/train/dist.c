@@ -44,12 +44,6 @@ struct rl_dist {
 #endif
 };
 
-static rl_dist *current;
-
-rl_dist *rl_dist_current(void)
-{
-    return current;
-}
 int rl_dist_rank(const rl_dist *d)
 {
     return d ? d->rank : 0;
@@ -104,14 +98,12 @@ rl_status rl_dist_init(rl_dist **out, rl_error *err)
     if (!d) return rl_fail(err, RL_ERR_NOMEM, "dist: out of memory");
     d->world = 1;
     d->overlap = 1;
-    current = d;
     *out = d;
     return RL_OK;
 }
 
 void rl_dist_finalize(rl_dist *d)
 {
-    if (d == current) current = NULL;
     free(d);
 }
 
@@ -224,7 +216,6 @@ rl_status rl_dist_init(rl_dist **out, rl_error *err)
     const char *mode = getenv("RELAB_ALLREDUCE"), *mb = getenv("RELAB_BUCKET_MB");
     if (mode && !strcmp(mode, "blocking")) d->overlap = 0;
     if (mb && atof(mb) > 0) rl_dist_set_bucket_bytes(d, (size_t)(atof(mb) * 1048576.0));
-    current = d;
     *out = d;
     return RL_OK;
 }
@@ -235,7 +226,6 @@ void rl_dist_finalize(rl_dist *d)
     if (d->nreq) MPI_Waitall(d->nreq, d->req, MPI_STATUSES_IGNORE);
     if (d->comm != MPI_COMM_NULL) MPI_Comm_free(&d->comm);
     if (d->we_initialised) MPI_Finalize();
-    if (d == current) current = NULL;
     free(d->bn_buf);
     free(d);
 }

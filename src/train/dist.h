@@ -66,12 +66,9 @@ typedef struct {
 } rl_dist_stats;
 
 /* Initialises MPI when launched by mpirun/srun (see above), or a world of 1.
- * *out is owned by the caller, released by rl_dist_finalize or rl_dist_abort,
- * and also becomes the process's current context (rl_dist_current). */
+ * *out is owned by the caller, released by rl_dist_finalize or rl_dist_abort;
+ * the trainer receives it through rl_train_options.dist. */
 rl_status rl_dist_init(rl_dist **out, rl_error *err);
-
-/* The context of the last rl_dist_init not yet finalised, or NULL. */
-rl_dist *rl_dist_current(void);
 
 /* Finalises MPI (collective: every rank must call it) and frees d; NULL is fine. */
 void rl_dist_finalize(rl_dist *d);

@@ -177,7 +177,7 @@ rl_status rl_train_run(const rl_recipe *r, const rl_train_options *opt, rl_train
                            (long long)pos.epoch + 1, (long long)pos.batch, (long long)pos.step);
     }
     /* Every rank starts from rank 0's state, however it was initialised or loaded. */
-    rl_dist *dist = rl_dist_current();
+    rl_dist *dist = opt->dist;
     if ((st = rl_dist_broadcast_model(dist, t, err)) ||
         (st = rl_dist_broadcast(dist, sgd.velocity, sizeof(float) * sgd.n, err)) ||
         (st = rl_dist_broadcast(dist, &pos, sizeof pos, err)) || (st = rl_dist_attach(dist, net, err)))

@@ -24,6 +24,7 @@ typedef struct {
     const volatile sig_atomic_t *stop;
     FILE *log;          /* progress and messages; NULL = stderr */
     int rank, world;    /* data-parallel position (0, 1 when single-process) */
+    struct rl_dist *dist; /* the MPI context from rl_dist_init (train/dist.h), or NULL: one process */
     int64_t kill_after_step; /* tests only: SIGKILL itself after this step (0 = never), to prove resume */
     int64_t poison_at_step;  /* tests only: a weight becomes NaN before this step (0 = never), as in a divergence */
 } rl_train_options;
