@@ -125,6 +125,30 @@ static pid_t spawn(char **argv, const char *log)
     _exit(127);
 }
 
+/* Waits for one child run and records how it ended.  A signal (Ctrl-C also
+ * reaches the children, which checkpoint and exit) interrupts wait(); keep
+ * waiting so that no run is left behind.  Returns -1 when there is no child. */
+static int reap(const rl_ablate_grid *g, pid_t *pids, const double *t0, int *failed, int n, int *running)
+{
+    int status;
+    pid_t p;
+    while ((p = wait(&status)) < 0 && errno == EINTR) {
+    }
+    if (p < 0) return -1;
+    for (int q = 0; q < n; q++)
+        if (pids[q] == p) {
+            pids[q] = 0;
+            (*running)--;
+            char qn[256];
+            rl_ablate_run_name(g, q, qn, sizeof qn);
+            failed[q] = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+            fprintf(stderr, "relab ablate: %s %s after %.0f s\n", qn,
+                    !failed[q] ? "finished" : stop_requested ? "stopped (its checkpoint is kept)" : "FAILED",
+                    rl_now() - t0[q]);
+        }
+    return 0;
+}
+
 /* Scores one predictions file: primary top-1 (against grid labels if given)
  * and the second metric (ReaL or alt labels), NaN when absent. */
 static rl_status score(const rl_ablate_grid *g, const rl_sets *real, const char *path, double *acc1, double *acc2,
@@ -306,20 +330,7 @@ int cmd_ablate(int argc, char **argv)
             already_done++;
             continue;
         }
-        while (running >= jobs) { /* wait for a slot */
-            int status;
-            pid_t p = wait(&status);
-            if (p < 0) break;
-            for (int q = 0; q < n; q++)
-                if (pids[q] == p) {
-                    pids[q] = 0;
-                    running--;
-                    char qn[256];
-                    rl_ablate_run_name(g, q, qn, sizeof qn);
-                    failed[q] = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-                    fprintf(stderr, "relab ablate: %s %s after %.0f s\n", qn, failed[q] ? "FAILED" : "finished",
-                            rl_now() - t0[q]);
-                }
+        while (running >= jobs && reap(g, pids, t0, failed, n, &running) == 0) {
         }
         if (stop_requested) break;
         if (make_dir(dir)) {
@@ -344,20 +355,7 @@ int cmd_ablate(int argc, char **argv)
         }
         running++;
     }
-    while (running > 0) {
-        int status;
-        pid_t p = wait(&status);
-        if (p < 0) break;
-        for (int q = 0; q < n; q++)
-            if (pids[q] == p) {
-                pids[q] = 0;
-                running--;
-                char qn[256];
-                rl_ablate_run_name(g, q, qn, sizeof qn);
-                failed[q] = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-                fprintf(stderr, "relab ablate: %s %s after %.0f s\n", qn, failed[q] ? "FAILED" : "finished",
-                        rl_now() - t0[q]);
-            }
+    while (running > 0 && reap(g, pids, t0, failed, n, &running) == 0) {
     }
     if (dry) goto done;
     if (stop_requested) {
