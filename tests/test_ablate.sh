@@ -4,9 +4,11 @@
 # finished runs, the Table 2 arithmetic (median over seeds, delta to the
 # baseline) against values computed by hand, a failed run that leaves its cell
 # to the other seeds, the CSV, the second metric from alt_labels, and the SVGs
-# (well-formed XML, one curve per run with metrics).
+# (well-formed XML, one curve per run with metrics); resuming an interrupted
+# real run.
 RELAB=${RELAB:-./relab}
 PY=${REF_PYTHON:-/usr/bin/python3}
+SRC_DIR=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 if ! "$PY" -c 'import h5py, numpy' 2>/dev/null; then echo "1..0 # SKIP h5py/numpy missing for $PY"; exit 0; fi
 if [ ! -x "$RELAB" ]; then echo "1..0 # SKIP relab binary not built ($RELAB)"; exit 0; fi
 T=$(mktemp -d /tmp/test_ablate.XXXXXX)
@@ -126,6 +128,35 @@ assert len(marks) == 17, len(marks)
 print("svg ok")
 P
 ok $? "curves.svg has one line per finished run in each panel; the scatter one mark per run (parsed as XML)"
+
+# An interrupted run (checkpoints, no final.h5) is resumed, not restarted: a
+# real 2-epoch run whose final.h5 is then removed.
+FM=/usr/share/datasets/fashion-mnist
+if [ -f "$FM/train-images-idx3-ubyte.gz" ]; then
+    mkdir -p "$T/r"
+    "$RELAB" list --fashion-mnist "$FM" -o "$T/r/all.list" 2>/dev/null
+    awk '/^#/ { print; next } { if (k++ < 200) print }' "$T/r/all.list" > "$T/r/small.list"
+    cat > "$T/r/g.grid" <<G
+recipe = $SRC_DIR/recipes/demo/fmnist-noisy.recipe
+models = r8
+variants = base
+epochs = 2
+set = train_list=$T/r/small.list; val_split=20; width=4; warmup_epochs=0
+eval_data = $T/r/small.list
+G
+    "$RELAB" ablate "$T/r/g.grid" --out "$T/r/out" > /dev/null 2>&1
+    run="$T/r/out/runs/r8-base-2ep-s0"
+    [ -f "$run/final.h5" ]; ok $? "a real 2-epoch run finishes"
+    rm -f "$run/final.h5"
+    out=$("$RELAB" ablate "$T/r/g.grid" --out "$T/r/out" --dry-run 2>/dev/null)
+    echo "$out" | grep -q "^r8-base-2ep-s0  *resume relab train --resume $run\$"; ok $? "without final.h5 but with checkpoints the run is 'resume' ($out)"
+    "$RELAB" ablate "$T/r/g.grid" --out "$T/r/out" > /dev/null 2> "$T/r/err"; rc=$?
+    [ $rc = 0 ] && grep -q "resuming" "$T/r/err" && grep -q "resuming from" "$run/train.log" && [ -f "$run/final.h5" ]
+    ok $? "ablate resumes it from its checkpoint and finishes it"
+    [ "$(grep -c '^[0-9]' "$run/metrics.csv")" = 2 ]; ok $? "no epoch was trained twice (metrics.csv has 2 rows)"
+else
+    echo "# no $FM: resume checks skipped"
+fi
 
 # Grid errors name the file and line.
 printf 'recipe = a\nmodels = a\nvariants = x, y\nepochs = 1\nbaseline = z\n' > "$T/bad1.grid"
