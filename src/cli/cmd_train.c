@@ -98,9 +98,10 @@ int cmd_train(int argc, char **argv)
     rl_train_options opt = {.out_dir = out, .resume = resume != NULL, .stop = &stop_requested, .log = stderr,
                             .rank = rank, .world = world, .dist = dist, .kill_after_step = 0,
                             .poison_at_step = 0};
-    /* for tests/test_train.sh: die by SIGKILL after a given step, as a crash would */
-    const char *kill_at = getenv("RELAB_TEST_KILL_AFTER_STEP");
-    if (kill_at) opt.kill_after_step = atoll(kill_at);
+    /* for tests/test_train.sh and test_dist.sh: die by SIGKILL after a given
+     * step, as a crash would (on one rank only with RELAB_TEST_KILL_RANK) */
+    const char *kill_at = getenv("RELAB_TEST_KILL_AFTER_STEP"), *kill_rank = getenv("RELAB_TEST_KILL_RANK");
+    if (kill_at && (!kill_rank || atoi(kill_rank) == rank)) opt.kill_after_step = atoll(kill_at);
     const char *poison = getenv("RELAB_TEST_POISON_STEP");
     if (poison) opt.poison_at_step = atoll(poison);
     rl_train_result res;
