@@ -10,3 +10,5 @@ TESTS += tests/test_parity.sh
 EXTRA_DIST += tests/test_parity.sh
 TESTS += tests/test_train.sh
 EXTRA_DIST += tests/test_train.sh
+TESTS += tests/test_train_folder.sh
+EXTRA_DIST += tests/test_train_folder.sh

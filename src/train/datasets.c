@@ -8,6 +8,9 @@
 #include "data/idx.h"
 #include "data/imagenet.h"
 #include "data/list.h"
+#include "data/pack.h"
+
+#include <unistd.h>
 
 static rl_status open_fashion_mnist(const rl_recipe *r, rl_source **train, rl_source **val, rl_error *err)
 {
@@ -66,6 +69,19 @@ done:
     return st;
 }
 
+/* A folder R that `relab pack R -o R` packed has shards R-00000.h5 ... beside
+ * it; when they exist they are read instead of the folder's small files (the
+ * samples, indices and so the augmentations are the same). */
+static rl_status open_images(rl_source **out, const rl_imagenet_config *c, rl_error *err)
+{
+    if (c->root && !c->list) {
+        char first[2100];
+        snprintf(first, sizeof first, "%s-00000.h5", c->root);
+        if (access(first, R_OK) == 0) return rl_pack_open(out, c->root, &c->aug, err);
+    }
+    return rl_imagenet_open(out, c, err);
+}
+
 static rl_status open_folders(const rl_recipe *r, const char *cache_dir, rl_source **train, rl_source **val,
                               rl_error *err)
 {
@@ -85,7 +101,7 @@ static rl_status open_folders(const rl_recipe *r, const char *cache_dir, rl_sour
         snprintf(cache, sizeof cache, "%s/train-files.cache", cache_dir);
         tc.cache = cache;
     }
-    rl_status st = rl_imagenet_open(train, &tc, err);
+    rl_status st = open_images(train, &tc, err);
     if (st) return st;
     rl_imagenet_config vc;
     rl_imagenet_config_default(&vc);
@@ -104,7 +120,7 @@ static rl_status open_folders(const rl_recipe *r, const char *cache_dir, rl_sour
         snprintf(cache, sizeof cache, "%s/val-files.cache", cache_dir);
         vc.cache = cache;
     }
-    st = rl_imagenet_open(val, &vc, err);
+    st = open_images(val, &vc, err);
     if (st) {
         rl_source_destroy(*train);
         *train = NULL;

@@ -6,6 +6,8 @@
  * images are the validation set; train_subset > 0 keeps a seeded subset.
  * imagenet: data_dir/train/WNID/ (JPEG files) and val_dir (default data_dir/val) with
  * val_labels; folder: data_dir is a class-folder tree, val_dir another one.
+ * A folder F packed by `relab pack F -o F` (shards F-00000.h5 ... beside it)
+ * is read from its shards.
  * Both sources are owned by the caller (rl_source_destroy). */
 #ifndef RL_DATASETS_H
 #define RL_DATASETS_H
