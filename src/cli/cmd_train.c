@@ -30,8 +30,8 @@ static void usage(FILE *out)
             "  -o, --out DIR       output folder (created if missing)\n"
             "  -s, --set KEY=VAL   override a recipe key (repeatable)\n"
             "  -r, --resume DIR    continue the run in DIR from its newest good checkpoint\n"
-            "      --sync-bn       under mpirun: BN statistics over the global batch (give it\n"
-            "                      again with --resume); docs/cluster.md\n"
+            "      --sync-bn       under mpirun: BN statistics over the global batch; the same\n"
+            "                      as --set sync_bn=true, kept in the run's recipe; docs/cluster.md\n"
             "  -h, --help          this help\n");
 }
 
@@ -45,14 +45,14 @@ int cmd_train(int argc, char **argv)
                                          {0, 0, 0, 0}};
     const char *out = NULL, *resume = NULL;
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
-    int nsets = 0, c, sync_bn = 0;
+    int nsets = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:s:r:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 's': sets[nsets++] = optarg; break;
         case 'r': resume = optarg; break;
-        case 'B': sync_bn = 1; break;
+        case 'B': sets[nsets++] = "sync_bn=true"; break;
         case 'h': usage(stdout); free(sets); return RL_EXIT_OK;
         default: usage(stderr); free(sets); return RL_EXIT_USAGE;
         }
@@ -91,7 +91,7 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "relab train: %s\n", err.msg);
         return RL_EXIT_FAIL;
     }
-    rl_dist_set_sync_bn(dist, sync_bn);
+    rl_dist_set_sync_bn(dist, recipe.sync_bn);
     const int rank = rl_dist_rank(dist), world = rl_dist_world(dist);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

@@ -101,6 +101,7 @@ static const key_def keys[] = {
     INT("keep_checkpoints", keep_checkpoints, 1, 1000),
     INT("eval_every", eval_every, 0, 100000),
     INT("log_every", log_every, 0, 100000000),
+    BOOL("sync_bn", sync_bn),
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 

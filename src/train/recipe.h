@@ -123,6 +123,7 @@ typedef struct {
     int keep_checkpoints;       /* keep_checkpoints: 1..1000, default 2 */
     int eval_every;             /* eval_every: epochs >= 0, default 1; 0 = only after the last epoch */
     int log_every;              /* log_every: steps >= 0, default 50; 0 = no per-step lines */
+    int sync_bn;                /* sync_bn: bool, default false: under mpirun, BN statistics over the global batch */
 } rl_recipe;
 
 /* Every default, with the dependent keys "auto"; zeroes all bytes first. */
