@@ -14,3 +14,4 @@ TESTS += tests/test_train_folder.sh
 EXTRA_DIST += tests/test_train_folder.sh
 TESTS += tests/test_demo_effect.sh
 EXTRA_DIST += tests/test_demo_effect.sh
+EXTRA_DIST += tests/taplib.py

@@ -17,22 +17,7 @@ import subprocess
 import sys
 import tempfile
 
-count = 0
-failed = 0
-
-
-def ok(cond, what):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", count, what), flush=True)
-    return cond
-
-
-def skip_all(why):
-    print("1..0 # SKIP " + why)
-    sys.exit(0)
+from taplib import done, ok, skip_all
 
 
 try:
@@ -252,8 +237,7 @@ ok(rc == 1 and short + ":2" in se, "a negative matrix weight: exit 1 naming file
 
 # ---- clean ----
 if "symmetric" not in results:
-    print("1..%d" % count)
-    sys.exit(1)
+    done(fail=True)
 noisy_list, record, z = results["symmetric"]
 K = 3
 rng = np.random.default_rng(5)
@@ -372,5 +356,4 @@ rc, _, _ = run("clean", "--teacher", teacher, "--train", noisy_list, "-o", out3,
 ok(rc == 2, "an unknown --rule: usage error (exit 2)")
 
 shutil.rmtree(tmp, ignore_errors=True)
-print("1..%d" % count)
-sys.exit(1 if failed else 0)
+done()

@@ -23,22 +23,7 @@ import sys
 import tempfile
 from fractions import Fraction
 
-count = 0
-failed = 0
-
-
-def ok(cond, what):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", count, what), flush=True)
-    return cond
-
-
-def skip_all(why):
-    print("1..0 # SKIP " + why)
-    sys.exit(0)
+from taplib import done, ok, skip_all
 
 
 try:
@@ -369,5 +354,4 @@ rc, _, _ = run("compare", p1)
 ok(rc == 2, "compare with one file: exit 2")
 
 shutil.rmtree(tmp, ignore_errors=True)
-print("1..%d" % count)
-sys.exit(1 if failed else 0)
+done()

@@ -16,17 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-count = 0
-failed = 0
-
-
-def ok(cond, what):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", count, what), flush=True)
-    return cond
+from taplib import done, ok
 
 
 try:
@@ -167,5 +157,4 @@ ok(rc == 1 and "bad.list" in err, "list with an index past the file: exit 1, nam
 rc, err = run([os.path.join(tmp, "run-softmax"), "--topk", "0"])
 ok(rc == 2, "--topk 0 is a usage error")
 
-print("1..%d" % count)
-sys.exit(1 if failed else 0)
+done()
