@@ -15,3 +15,5 @@ EXTRA_DIST += tests/test_train_folder.sh
 TESTS += tests/test_demo_effect.sh
 EXTRA_DIST += tests/test_demo_effect.sh
 EXTRA_DIST += tests/taplib.py
+TESTS += tests/test_train_stop.sh
+EXTRA_DIST += tests/test_train_stop.sh tests/trainlib.sh

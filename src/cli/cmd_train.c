@@ -26,13 +26,16 @@ static void usage(FILE *out)
             "       relab train --resume DIR [--set key=value ...]\n\n"
             "Trains the model a recipe describes (docs/recipes.md lists every key).\n"
             "DIR receives recipe.txt, metrics.csv, checkpoints ckpt-*.h5 and final.h5.\n"
-            "Ctrl-C (or SIGTERM) writes a checkpoint and stops; --resume continues exactly.\n\n"
+            "Ctrl-C, SIGTERM or SIGUSR1 writes a checkpoint at the end of the current step\n"
+            "and stops; --resume continues exactly.\n\n"
             "  -o, --out DIR       output folder (created if missing)\n"
             "  -s, --set KEY=VAL   override a recipe key (repeatable)\n"
             "  -r, --resume DIR    continue the run in DIR from its newest good checkpoint\n"
             "      --sync-bn       under mpirun: BN statistics over the global batch; the same\n"
             "                      as --set sync_bn=true, kept in the run's recipe; docs/cluster.md\n"
-            "  -h, --help          this help\n");
+            "  -h, --help          this help\n\n"
+            "Exit status: 0 finished, 1 failed, 2 usage error, 75 stopped by a signal with\n"
+            "a checkpoint written (resumable: run relab train --resume DIR).\n");
 }
 
 int cmd_train(int argc, char **argv)
@@ -95,6 +98,7 @@ int cmd_train(int argc, char **argv)
     const int rank = rl_dist_rank(dist), world = rl_dist_world(dist);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGUSR1, on_signal); /* what `sbatch --signal=USR1@300` sends before a time limit */
     rl_train_options opt = {.out_dir = out, .resume = resume != NULL, .stop = &stop_requested, .log = stderr,
                             .rank = rank, .world = world, .dist = dist, .kill_after_step = 0,
                             .poison_at_step = 0};
@@ -113,11 +117,12 @@ int cmd_train(int argc, char **argv)
             fprintf(stderr, "relab train: %s\n", err.msg);
         /* A failure on one rank leaves the others blocked in a collective:
          * end the whole job (a stop request is agreed on by every rank). */
-        if (st == RL_ERR_STOPPED)
-            rl_dist_finalize(dist);
-        else
+        if (st != RL_ERR_STOPPED) {
             rl_dist_abort(dist, RL_EXIT_FAIL);
-        return RL_EXIT_FAIL;
+            return RL_EXIT_FAIL;
+        }
+        rl_dist_finalize(dist);
+        return RL_EXIT_STOPPED;
     }
     rl_dist_report(dist, stderr);
     rl_dist_finalize(dist);

@@ -1,10 +1,12 @@
 /* commands.h: the relab subcommands.  Each takes the arguments after its own
  * name (argv[0] is the command name) and returns the process exit code:
- * 0 ok, 1 failure (message printed), 2 usage error.  Only the CLI exits. */
+ * 0 ok, 1 failure (message printed), 2 usage error, 75 stopped on request
+ * and resumable (sysexits.h's EX_TEMPFAIL: a batch script requeues and runs
+ * `relab train --resume DIR`).  Only the CLI exits. */
 #ifndef RL_CLI_COMMANDS_H
 #define RL_CLI_COMMANDS_H
 
-enum { RL_EXIT_OK = 0, RL_EXIT_FAIL = 1, RL_EXIT_USAGE = 2 };
+enum { RL_EXIT_OK = 0, RL_EXIT_FAIL = 1, RL_EXIT_USAGE = 2, RL_EXIT_STOPPED = 75 };
 
 int cmd_train(int argc, char **argv);
 int cmd_predict(int argc, char **argv);

@@ -255,8 +255,11 @@ rl_status rl_train_run(const rl_recipe *r, const rl_train_options *opt, rl_train
                 rl_train_position cp = {epoch, bi + 1, pos.step, r->seed};
                 if (bi + 1 == steps_per_epoch) cp = (rl_train_position){epoch + 1, 0, pos.step, r->seed};
                 char written[4096] = "";
-                if (rank0 && !rl_checkpoint_save(opt->out_dir, t, &sgd, &cp, recipe_text, r->keep_checkpoints, written,
-                                                 sizeof written, err))
+                /* a stop whose checkpoint failed is a failure, not a resumable stop */
+                if (rank0 && (st = rl_checkpoint_save(opt->out_dir, t, &sgd, &cp, recipe_text, r->keep_checkpoints,
+                                                      written, sizeof written, err)))
+                    goto done;
+                if (rank0)
                     fprintf(log, "\nrelab: stopped; checkpoint %s written; continue with --resume %s\n", written,
                             opt->out_dir);
                 st = rl_fail(err, RL_ERR_STOPPED, "stopped by signal at step %lld", (long long)pos.step);
