@@ -2,35 +2,19 @@
  * docs/lists.md).
  *
  * Memory: paths[i] are separate heap strings; labels, multi_offsets and
- * multi_classes are flat malloc'ed arrays.  The CSR multi-hot arrays exist only
- * when at least one sample has more than one label, so the common single-label
- * case costs nothing extra.  Arrays grow geometrically; rl_list_append finds the
- * current capacity with malloc_usable_size, so a list the caller built with
- * plain malloc stays valid to append to.
+ * multi_classes are flat malloc'ed arrays grown by rl_grow (util/text.h) with
+ * their capacities in the list.  The CSR multi-hot arrays exist only when at
+ * least one sample has more than one label, so the common single-label case
+ * costs nothing extra.
  */
 #include "data/list.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* Makes room for `need` elements of `size` bytes in *p, growing by 1.5x so that
- * appending n samples costs O(n) copies overall. */
-static int grow(void **p, size_t need, size_t size)
-{
-    size_t have = *p ? malloc_usable_size(*p) / size : 0;
-    if (need <= have) return 0;
-    size_t cap = have + have / 2 + 16;
-    if (cap < need) cap = need;
-    void *q = realloc(*p, cap * size);
-    if (!q) return -1;
-    *p = q;
-    return 0;
-}
 
 void rl_list_free(rl_list *list)
 {
@@ -47,9 +31,9 @@ void rl_list_free(rl_list *list)
 /* Turns an all-single-label list into CSR form (one class per sample so far). */
 static int make_multi(rl_list *list)
 {
-    size_t n = (size_t)list->count;
-    int64_t *off = malloc((n + 1) * sizeof *off);
-    int32_t *cls = malloc((n ? n : 1) * sizeof *cls);
+    size_t n = (size_t)list->count, cap = list->cap;
+    int64_t *off = malloc((cap + 1) * sizeof *off);
+    int32_t *cls = malloc((cap ? cap : 1) * sizeof *cls);
     if (!off || !cls) {
         free(off);
         free(cls);
@@ -59,40 +43,80 @@ static int make_multi(rl_list *list)
     if (n) memcpy(cls, list->labels, n * sizeof *cls);
     list->multi_offsets = off;
     list->multi_classes = cls;
+    list->multi_cap = cap ? cap : 1;
     return 0;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A label that appears twice in v[0..n), or -1.  Sorting a copy keeps a line
+ * of millions of labels at O(n log n); short lines compare pairwise. */
+static int64_t repeated_label(const int32_t *v, int n)
+{
+    if (n <= 16) {
+        for (int k = 1; k < n; k++)
+            for (int j = 0; j < k; j++)
+                if (v[j] == v[k]) return v[k];
+        return -1;
+    }
+    int32_t *s = malloc((size_t)n * sizeof *s);
+    if (!s) return -2;
+    memcpy(s, v, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_i32);
+    int64_t dup = -1;
+    for (int k = 1; k < n && dup < 0; k++)
+        if (s[k] == s[k - 1]) dup = s[k];
+    free(s);
+    return dup;
 }
 
 rl_status rl_list_append(rl_list *list, const char *path, const int32_t *labels, int nlabels, rl_error *err)
 {
     if (!list || !path || !labels || nlabels < 1)
         return rl_fail(err, RL_ERR_ARG, "rl_list_append: need a list, a path and at least one label");
-    if (!*path || strpbrk(path, "\t\n\r"))
+    size_t plen = strlen(path);
+    if (!plen || strpbrk(path, "\t\n\r"))
         return rl_fail(err, RL_ERR_ARG,
-                       "rl_list_append: sample path '%s' is empty or contains a tab or newline; "
+                       "rl_list_append: sample path '%.200s' is empty or contains a tab or newline; "
                        "hint: list paths cannot hold those characters",
                        path);
-    for (int k = 0; k < nlabels; k++) {
-        if (labels[k] < 0)
-            return rl_fail(err, RL_ERR_ARG, "rl_list_append: sample '%s' has negative label %d", path, (int)labels[k]);
-        for (int j = 0; j < k; j++)
-            if (labels[j] == labels[k])
-                return rl_fail(err, RL_ERR_ARG, "rl_list_append: sample '%s' repeats label %d", path, (int)labels[k]);
-    }
+    if (plen > RL_LIST_PATH_MAX)
+        return rl_fail(err, RL_ERR_ARG, "rl_list_append: sample path '%.60s...' has %zu bytes, more than %d", path,
+                       plen, RL_LIST_PATH_MAX);
+    for (int k = 0; k < nlabels; k++)
+        if (labels[k] < 0 || labels[k] >= RL_MAX_CLASSES)
+            return rl_fail(err, RL_ERR_ARG, "rl_list_append: sample '%.200s' has label %d outside 0..%d", path,
+                           (int)labels[k], RL_MAX_CLASSES - 1);
+    int64_t dup = repeated_label(labels, nlabels);
+    if (dup == -2) return rl_fail(err, RL_ERR_NOMEM, "rl_list_append: out of memory checking %d labels", nlabels);
+    if (dup >= 0)
+        return rl_fail(err, RL_ERR_ARG, "rl_list_append: sample '%.200s' lists label %d twice", path, (int)dup);
     size_t n = (size_t)list->count;
     char *copy = strdup(path);
-    if (!copy) return rl_fail(err, RL_ERR_NOMEM, "rl_list_append: out of memory copying path '%s'", path);
-    if (grow((void **)&list->paths, n + 1, sizeof(char *)) || grow((void **)&list->labels, n + 1, sizeof(int32_t)) ||
-        (nlabels > 1 && !list->multi_offsets && make_multi(list))) {
+    if (!copy) return rl_fail(err, RL_ERR_NOMEM, "rl_list_append: out of memory copying path '%.200s'", path);
+    /* paths and labels share the capacity list->cap; multi_offsets has list->cap + 1 */
+    size_t old = list->cap, pcap = old, lcap = old;
+    int bad = rl_grow(&list->paths, &pcap, n + 1, sizeof(char *)) || rl_grow(&list->labels, &lcap, n + 1, sizeof(int32_t));
+    if (!bad) list->cap = pcap;
+    if (!bad && list->multi_offsets && list->cap != old) {
+        int64_t *off = realloc(list->multi_offsets, (list->cap + 1) * sizeof *off);
+        if (off) list->multi_offsets = off;
+        bad = !off;
+    }
+    if (!bad && nlabels > 1 && !list->multi_offsets) bad = make_multi(list);
+    if (!bad && list->multi_offsets)
+        bad = rl_grow(&list->multi_classes, &list->multi_cap, (size_t)list->multi_offsets[n] + (size_t)nlabels,
+                      sizeof(int32_t));
+    if (bad) {
         free(copy);
         return rl_fail(err, RL_ERR_NOMEM, "rl_list_append: out of memory growing the list to %zu samples", n + 1);
     }
     if (list->multi_offsets) {
         int64_t base = list->multi_offsets[n];
-        if (grow((void **)&list->multi_offsets, n + 2, sizeof(int64_t)) ||
-            grow((void **)&list->multi_classes, (size_t)base + (size_t)nlabels, sizeof(int32_t))) {
-            free(copy);
-            return rl_fail(err, RL_ERR_NOMEM, "rl_list_append: out of memory growing the multi-label arrays");
-        }
         memcpy(list->multi_classes + base, labels, (size_t)nlabels * sizeof(int32_t));
         list->multi_offsets[n + 1] = base + nlabels;
     }
@@ -105,7 +129,7 @@ rl_status rl_list_append(rl_list *list, const char *path, const int32_t *labels,
 }
 
 /* Parses a non-negative decimal int at *s, skipping blanks around it.  Returns
- * -1 when there is no number or it overflows. */
+ * -1 when there is no number or it is not below RL_MAX_CLASSES. */
 static long parse_label(const char **s)
 {
     const char *p = *s;
@@ -114,7 +138,7 @@ static long parse_label(const char **s)
     long v = 0;
     while (*p >= '0' && *p <= '9') {
         v = v * 10 + (*p - '0');
-        if (v > INT32_MAX) return -1;
+        if (v >= RL_MAX_CLASSES) return -1;
         p++;
     }
     while (*p == ' ') p++;
@@ -130,9 +154,10 @@ static rl_status parse_comment(const char *path, long lineno, const char *line, 
     if (!strncmp(p, "relab-list", 10)) {
         char *end;
         long v = strtol(p + 10, &end, 10);
-        if (v != 1)
+        while (*end == ' ') end++;
+        if (v != 1 || *end)
             return rl_fail(err, RL_ERR_FORMAT,
-                           "%s:%ld: unsupported list version '%s' (this relab reads version 1); "
+                           "%s:%ld: unsupported list version '%.40s' (this relab reads version 1); "
                            "hint: write the list with this version of relab",
                            path, lineno, p + 10);
     } else if (!strncmp(p, "classes", 7) && (p[7] == ' ' || p[7] == '\t')) {
@@ -140,9 +165,10 @@ static rl_status parse_comment(const char *path, long lineno, const char *line, 
         errno = 0;
         long v = strtol(p + 8, &end, 10);
         while (*end == ' ') end++;
-        if (errno || *end || v < 1 || v > INT32_MAX)
-            return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: bad class count in '%s'; expected '# classes N' with N >= 1",
-                           path, lineno, line);
+        if (errno || *end || end == p + 8 || v < 1 || v > RL_MAX_CLASSES)
+            return rl_fail(err, RL_ERR_FORMAT,
+                           "%s:%ld: bad class count in '%.80s'; expected '# classes N' with 1 <= N <= %d", path,
+                           lineno, line, RL_MAX_CLASSES);
         if (*declared && *declared != (int)v)
             return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: '# classes %ld' contradicts an earlier '# classes %d'", path,
                            lineno, v, *declared);
@@ -152,8 +178,8 @@ static rl_status parse_comment(const char *path, long lineno, const char *line, 
 }
 
 /* Parses "<path>\t<label>[,<label>...]" (line already stripped of its newline). */
-static rl_status parse_sample(const char *path, long lineno, char *line, rl_list *out, int32_t **labels, int *cap,
-                              rl_error *err)
+static rl_status parse_sample(const char *path, long lineno, char *line, rl_list *out, int32_t **labels,
+                              size_t *cap, rl_error *err)
 {
     char *tab = strchr(line, '\t');
     if (!tab)
@@ -164,20 +190,15 @@ static rl_status parse_sample(const char *path, long lineno, char *line, rl_list
     if (tab == line) return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: empty sample path before the tab", path, lineno);
     *tab = '\0';
     const char *p = tab + 1;
-    int n = 0;
+    size_t n = 0;
     for (;;) {
         long v = parse_label(&p);
         if (v < 0)
             return rl_fail(err, RL_ERR_FORMAT,
-                           "%s:%ld: sample '%.200s': expected a non-negative integer label at '%.40s'", path, lineno,
-                           line, p);
-        if (n == *cap) {
-            int ncap = 2 * *cap;
-            int32_t *q = realloc(*labels, (size_t)ncap * sizeof *q);
-            if (!q) return rl_fail(err, RL_ERR_NOMEM, "%s:%ld: out of memory reading labels", path, lineno);
-            *labels = q;
-            *cap = ncap;
-        }
+                           "%s:%ld: sample '%.200s': expected a non-negative integer label below %d at '%.40s'",
+                           path, lineno, line, RL_MAX_CLASSES, p);
+        if (n == (size_t)INT_MAX || rl_grow(labels, cap, n + 1, sizeof **labels))
+            return rl_fail(err, RL_ERR_NOMEM, "%s:%ld: out of memory reading labels", path, lineno);
         (*labels)[n++] = (int32_t)v;
         if (*p == ',') {
             p++;
@@ -190,73 +211,59 @@ static rl_status parse_sample(const char *path, long lineno, char *line, rl_list
                            path, lineno, line, p);
         break;
     }
-    for (int k = 1; k < n; k++)
-        for (int j = 0; j < k; j++)
-            if ((*labels)[j] == (*labels)[k])
-                return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: sample '%.200s' lists label %d twice", path, lineno, line,
-                               (int)(*labels)[k]);
-    rl_status st = rl_list_append(out, line, *labels, n, err);
-    if (st) rl_error_prefix(err, "%s:%ld", path, lineno);
-    return st;
+    rl_status st = rl_list_append(out, line, *labels, (int)n, err);
+    if (st) {
+        rl_error_prefix(err, "%s:%ld", path, lineno);
+        if (st == RL_ERR_ARG) { /* bad content of this file, not a caller's mistake */
+            st = RL_ERR_FORMAT;
+            if (err) err->code = st;
+        }
+        return st;
+    }
+    return RL_OK;
+}
+
+/* The first sample with a label >= declared, for the message (sample k is not line k). */
+static rl_status check_declared(const char *path, const rl_list *out, int declared, rl_error *err)
+{
+    for (int64_t i = 0; i < out->count; i++) {
+        int64_t a = out->multi_offsets ? out->multi_offsets[i] : i;
+        int64_t b = out->multi_offsets ? out->multi_offsets[i + 1] : i + 1;
+        const int32_t *c = out->multi_offsets ? out->multi_classes : out->labels;
+        for (int64_t k = a; k < b; k++)
+            if (c[k] >= declared)
+                return rl_fail(err, RL_ERR_FORMAT,
+                               "%s: sample %lld '%.200s' has label %d but the header says '# classes %d'; "
+                               "hint: labels run from 0 to classes-1",
+                               path, (long long)i + 1, out->paths[i], (int)c[k], declared);
+    }
+    return RL_OK;
 }
 
 rl_status rl_list_read(const char *path, rl_list *out, rl_error *err)
 {
     if (!out) return rl_fail(err, RL_ERR_ARG, "rl_list_read: no output list");
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "r");
-    if (!f) return rl_fail(err, RL_ERR_IO, "%s: cannot open label list: %s", path, strerror(errno));
-    rl_status st = RL_OK;
-    char *line = NULL;
-    size_t linecap = 0;
-    int cap = 8, declared = 0;
-    int32_t *labels = malloc((size_t)cap * sizeof *labels);
-    if (!labels) {
-        st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    long lineno = 0;
-    ssize_t len;
-    while ((len = getline(&line, &linecap, f)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
-        if ((size_t)len != strlen(line)) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: NUL byte in line; hint: is this a text list file?", path, lineno);
-            goto done;
-        }
+    rl_lines r;
+    rl_status st = rl_lines_open(&r, path, "label list", 0, err);
+    if (st) return st;
+    int declared = 0, got;
+    int32_t *labels = NULL;
+    size_t cap = 0, len;
+    char *line;
+    while ((got = rl_lines_next(&r, &line, &len, err)) > 0) {
         if (len == 0) continue; /* blank lines (e.g. a trailing one) carry nothing */
-        st = line[0] == '#' ? parse_comment(path, lineno, line, &declared, err)
-                            : parse_sample(path, lineno, line, out, &labels, &cap, err);
-        if (st) goto done;
+        st = line[0] == '#' ? parse_comment(path, r.lineno, line, &declared, err)
+                            : parse_sample(path, r.lineno, line, out, &labels, &cap, err);
+        if (st) break;
     }
-    if (ferror(f)) {
-        st = rl_fail(err, RL_ERR_IO, "%s: read error after line %ld", path, lineno);
-        goto done;
-    }
-    if (declared) {
-        if (out->num_classes > declared) {
-            /* Find the offending line for the message: sample k is not line k,
-             * so name the sample instead. */
-            for (int64_t i = 0; i < out->count; i++) {
-                int64_t a = out->multi_offsets ? out->multi_offsets[i] : i;
-                int64_t b = out->multi_offsets ? out->multi_offsets[i + 1] : i + 1;
-                const int32_t *c = out->multi_offsets ? out->multi_classes : out->labels;
-                for (int64_t k = a; k < b; k++)
-                    if (c[k] >= declared) {
-                        st = rl_fail(err, RL_ERR_FORMAT,
-                                     "%s: sample %lld '%s' has label %d but the header says '# classes %d'; "
-                                     "hint: labels run from 0 to classes-1",
-                                     path, (long long)i + 1, out->paths[i], (int)c[k], declared);
-                        goto done;
-                    }
-            }
-        }
+    if (got < 0) st = err ? err->code : RL_ERR_FORMAT;
+    if (!st && declared) {
+        if (out->num_classes > declared) st = check_declared(path, out, declared, err);
         out->num_classes = declared;
     }
-done:
-    free(line);
     free(labels);
-    fclose(f);
+    rl_lines_close(&r);
     if (st) rl_list_free(out);
     return st;
 }

@@ -1,3 +1,4 @@
 # src/util: errors, aligned memory, counter-based RNG, BLAS core check, timing
 librelab_la_SOURCES += src/util/status.c src/util/status.h src/util/mem.c src/util/mem.h \
-	src/util/rng.c src/util/rng.h src/util/blas.c src/util/blas.h src/util/timer.h src/util/h5.c src/util/h5.h
+	src/util/rng.c src/util/rng.h src/util/blas.c src/util/blas.h src/util/timer.h src/util/h5.c src/util/h5.h \
+	src/util/text.c src/util/text.h
