@@ -48,6 +48,7 @@ rl_status rl_teacher_init(rl_teacher *t, const rl_preds *files, int nfiles, cons
     rl_status st = rl_idmap_init(&t->map, total, err);
     if (st) return st;
     t->files = files;
+    t->paths = paths;
     t->nfiles = nfiles;
     for (int f = 0; f < nfiles; f++)
         for (int64_t i = 0; i < files[f].n; i++) {
@@ -154,8 +155,8 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
     RL_CHECK(t->nfiles > 0);
     const int C = t->files[0].num_classes;
     if (train->num_classes > C)
-        return rl_fail(err, RL_ERR_ARG, "the training list has %d classes but the teacher only %d", train->num_classes,
-                       C);
+        return rl_fail(err, RL_ERR_FORMAT, "the training list has %d classes but the teacher %s only %d",
+                       train->num_classes, t->paths[0], C);
     if (o->rule == RL_CLEAN_TOPK)
         for (int f = 0; f < t->nfiles; f++)
             if (o->k > t->files[f].k)
@@ -174,9 +175,9 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
         for (int64_t q = 0; q < missing && q < 5; q++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s'%s'", q ? ", " : "", first[q]);
         return rl_fail(err, RL_ERR_FORMAT,
-                       "%lld training samples have no teacher prediction (first: %s); the teacher ids must equal "
-                       "the list paths and cover every sample",
-                       (long long)missing, list);
+                       "%lld training samples have no prediction in the teacher file%s %s%s (first: %s); the "
+                       "teacher ids must equal the list paths and cover every sample",
+                       (long long)missing, t->nfiles > 1 ? "s" : "", t->paths[0], t->nfiles > 1 ? " ..." : "", list);
     }
     s->num_classes = C;
     s->total = train->count;
@@ -185,8 +186,9 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
     s->flagged_rows = calloc((size_t)(train->count ? train->count : 1), 1);
     int64_t *keys = malloc((size_t)(train->count ? train->count : 1) * sizeof *keys);
     int32_t *buf = malloc(((size_t)C + 1) * sizeof *buf);
+    uint8_t *has = calloc((size_t)C, 1); /* has[c]: c is among the sample's labels (multihot) */
     rl_status st = RL_OK;
-    if (!s->per_class_total || !s->per_class_flagged || !s->flagged_rows || !keys || !buf) {
+    if (!s->per_class_total || !s->per_class_flagged || !s->flagged_rows || !keys || !buf || !has) {
         st = rl_fail(err, RL_ERR_NOMEM, "clean: out of memory for %lld samples", (long long)train->count);
         goto done;
     }
@@ -239,15 +241,16 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
             s->relabeled++;
         }
         if (o->mode == RL_CLEAN_MULTIHOT) {
+            for (int q = 0; q < nl; q++) has[buf[q]] = 1;
             for (int j = 0; j < p->k; j++) {
                 if (!(sc[j] >= o->multihot_thresh)) break; /* scores are sorted best first */
-                int have = 0;
-                for (int q = 0; q < nl; q++) have |= buf[q] == top[j];
-                if (!have && nl <= C) {
+                if (!has[top[j]] && nl <= C) {
+                    has[top[j]] = 1;
                     buf[nl++] = top[j];
                     s->extra_added++;
                 }
             }
+            for (int q = 0; q < nl; q++) has[buf[q]] = 0;
         }
         s->kept++;
         st = rl_list_append(out, train->paths[i], buf, nl, err);
@@ -256,6 +259,7 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
 done:
     free(keys);
     free(buf);
+    free(has);
     if (st) {
         rl_list_free(out);
         rl_clean_stats_free(s);

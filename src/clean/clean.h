@@ -49,6 +49,7 @@ rl_status rl_clean_rule_parse(const char *text, rl_clean_opts *o, rl_error *err)
 typedef struct {
     int nfiles;
     const rl_preds *files;   /* [nfiles] borrowed, must outlive the teacher */
+    const char *const *paths; /* [nfiles] their file names, borrowed likewise */
     rl_idmap map;            /* id -> file * 2^40 + row */
 } rl_teacher;
 

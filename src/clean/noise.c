@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util/rng.h"
+#include "util/text.h"
 
 void rl_noise_fashion_pairs(int32_t *pair_of)
 {
@@ -42,22 +43,19 @@ rl_status rl_noise_pairs_parse(const char *text, int C, int32_t *pair_of, rl_err
 
 rl_status rl_noise_matrix_read(const char *path, int C, double *matrix, rl_error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass a %d x %d weight matrix", path, strerror(errno), C,
-                       C);
-    char *line = NULL;
-    size_t cap = 0;
-    long lineno = 0;
-    int row = 0;
-    rl_status st = RL_OK;
-    while (getline(&line, &cap, f) >= 0 && !st) {
-        lineno++;
+    rl_lines r;
+    rl_status st = rl_lines_open(&r, path, "noise matrix", 0, err);
+    if (st) return st;
+    char *line;
+    size_t len;
+    int row = 0, got = 0;
+    while (!st && (got = rl_lines_next(&r, &line, &len, err)) > 0) {
         char *s = line;
         while (isspace((unsigned char)*s)) s++;
         if (!*s || *s == '#') continue;
         if (row == C) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: more than %d rows (the list has %d classes)", path, lineno, C, C);
+            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: more than %d rows (the list has %d classes)", path, r.lineno, C,
+                         C);
             break;
         }
         double sum = 0.0;
@@ -65,20 +63,21 @@ rl_status rl_noise_matrix_read(const char *path, int C, double *matrix, rl_error
             char *end;
             double v = strtod(s, &end);
             if (end == s || !(v >= 0.0) || v > 1e300)
-                st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: column %d: expected a non-negative number", path, lineno,
+                st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: column %d: expected a non-negative number", path, r.lineno,
                              j + 1);
             matrix[(size_t)row * C + j] = v;
             sum += v;
             s = end;
         }
         while (!st && isspace((unsigned char)*s)) s++;
-        if (!st && *s) st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: more than %d numbers on the row", path, lineno, C);
-        if (!st && sum <= 0.0) st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: row %d is all zero", path, lineno, row);
+        if (!st && *s) st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: more than %d numbers on the row", path, r.lineno, C);
+        if (!st && !(sum > 0.0 && sum <= 1e300))
+            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: row %d is all zero or sums past 1e300", path, r.lineno, row);
         row++;
     }
+    if (!st && got < 0) st = err ? err->code : RL_ERR_FORMAT;
     if (!st && row != C) st = rl_fail(err, RL_ERR_FORMAT, "%s: %d rows, expected %d (one per class)", path, row, C);
-    free(line);
-    fclose(f);
+    rl_lines_close(&r);
     return st;
 }
 
@@ -181,18 +180,14 @@ void rl_noise_record_free(rl_noise_record *r)
 rl_status rl_noise_record_read(const char *path, rl_noise_record *out, rl_error *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "r");
-    if (!f) return rl_fail(err, RL_ERR_IO, "%s: cannot open the noise record (%s)", path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    long lineno = 0;
-    int64_t capn = 0;
-    rl_status st = RL_OK;
-    ssize_t len;
-    while ((len = getline(&line, &cap, f)) >= 0 && !st) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
-        if (lineno == 1 && strcmp(line, "# relab-noise-record 1")) {
+    rl_lines r;
+    rl_status st = rl_lines_open(&r, path, "noise record", 0, err);
+    if (st) return st;
+    char *line;
+    size_t len, cap[3] = {0, 0, 0};
+    int got = 0;
+    while (!st && (got = rl_lines_next(&r, &line, &len, err)) > 0) {
+        if (r.lineno == 1 && strcmp(line, "# relab-noise-record 1")) {
             st = rl_fail(err, RL_ERR_FORMAT,
                          "%s:1: expected '# relab-noise-record 1' (written by relab noise --record)", path);
             break;
@@ -200,37 +195,30 @@ rl_status rl_noise_record_read(const char *path, rl_noise_record *out, rl_error 
         if (!line[0] || line[0] == '#') continue;
         char *t1 = strchr(line, '\t');
         char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-        char *e1, *e2;
+        char *e1 = NULL, *e2 = NULL;
+        errno = 0;
         long a = t2 ? strtol(t1 + 1, &e1, 10) : -1, b = t2 ? strtol(t2 + 1, &e2, 10) : -1;
-        if (!t2 || t1 == line || e1 != t2 || *e2 || e2 == t2 + 1 || a < 0 || b < 0 || a > INT32_MAX || b > INT32_MAX) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: expected 'id<TAB>original<TAB>noisy'", path, lineno);
+        if (!t2 || t1 == line || errno || e1 != t2 || e1 == t1 + 1 || *e2 || e2 == t2 + 1 || a < 0 || b < 0 ||
+            a >= RL_MAX_CLASSES || b >= RL_MAX_CLASSES) {
+            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: expected 'id<TAB>original<TAB>noisy' with classes in 0..%d",
+                         path, r.lineno, RL_MAX_CLASSES - 1);
             break;
         }
         *t1 = '\0';
-        if (out->count == capn) {
-            capn = capn ? 2 * capn : 1024;
-            char **ids = realloc(out->ids, (size_t)capn * sizeof *ids);
-            if (ids) out->ids = ids;
-            int32_t *o = realloc(out->original, (size_t)capn * sizeof *o);
-            if (o) out->original = o;
-            int32_t *n = realloc(out->noisy, (size_t)capn * sizeof *n);
-            if (n) out->noisy = n;
-            if (!ids || !o || !n) {
-                st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-                break;
-            }
-        }
-        if (!(out->ids[out->count] = strdup(line))) {
+        size_t n = (size_t)out->count;
+        if (rl_grow(&out->ids, &cap[0], n + 1, sizeof *out->ids) ||
+            rl_grow(&out->original, &cap[1], n + 1, sizeof *out->original) ||
+            rl_grow(&out->noisy, &cap[2], n + 1, sizeof *out->noisy) || !(out->ids[n] = strdup(line))) {
             st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
             break;
         }
-        out->original[out->count] = (int32_t)a;
-        out->noisy[out->count] = (int32_t)b;
+        out->original[n] = (int32_t)a;
+        out->noisy[n] = (int32_t)b;
         out->count++;
     }
-    if (!st && lineno == 0) st = rl_fail(err, RL_ERR_FORMAT, "%s: empty; not a noise record", path);
-    free(line);
-    fclose(f);
+    if (!st && got < 0) st = err ? err->code : RL_ERR_FORMAT;
+    if (!st && r.lineno == 0) st = rl_fail(err, RL_ERR_FORMAT, "%s: empty; not a noise record", path);
+    rl_lines_close(&r);
     if (st) rl_noise_record_free(out);
     return st;
 }

@@ -101,6 +101,10 @@ int cmd_clean(int argc, char **argv)
         if (rl_preds_read(teachers[f], &files[f], &err)) goto done;
     if (rl_teacher_init(&t, files, nteachers, teachers, &err)) goto done;
     if (rl_list_read(train_path, &train, &err)) goto done;
+    if (train.count == 0) {
+        rl_fail(&err, RL_ERR_FORMAT, "%s: the label list has no samples; nothing to clean", train_path);
+        goto done;
+    }
     if (rl_clean_run(&train, &t, &o, &out, &s, &err)) {
         rl_error_prefix(&err, "%s", train_path);
         goto done;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "clean/noise.h"
 #include "cli/commands.h"
@@ -100,6 +101,10 @@ int cmd_noise(int argc, char **argv)
     double *matrix = NULL;
     int rc = RL_EXIT_FAIL;
     if (rl_list_read(in_path, &in, &err)) goto done;
+    if (in.count == 0) {
+        rl_fail(&err, RL_ERR_FORMAT, "%s: the label list has no samples; nothing to add noise to", in_path);
+        goto done;
+    }
     int C = in.num_classes;
     if (o.kind == RL_NOISE_PAIRFLIP) {
         pair_of = malloc((size_t)C * sizeof *pair_of);
@@ -119,6 +124,15 @@ int cmd_noise(int argc, char **argv)
         o.pair_of = pair_of;
     }
     if (o.kind == RL_NOISE_MATRIX) {
+        /* C x C numbers take at least 2 bytes each ("0 "): check before allocating C^2 doubles. */
+        struct stat sb;
+        if (C > RL_NOISE_MATRIX_MAX ||
+            (stat(matrix_path, &sb) == 0 && S_ISREG(sb.st_mode) && (double)sb.st_size + 1 < 2.0 * C * (double)C)) {
+            rl_fail(&err, RL_ERR_FORMAT, "%s: cannot hold the %d x %d matrix that the %d classes of %s need (--kind "
+                    "matrix takes at most %d classes)",
+                    matrix_path, C, C, C, in_path, RL_NOISE_MATRIX_MAX);
+            goto done;
+        }
         matrix = malloc((size_t)C * (size_t)C * sizeof *matrix);
         if (!matrix) {
             rl_fail(&err, RL_ERR_NOMEM, "out of memory for a %d x %d matrix", C, C);

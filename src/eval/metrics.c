@@ -111,6 +111,12 @@ rl_status rl_eval_ref_index(const rl_preds *p, int64_t *ref, const char *path, r
     int64_t named = 0, maxv = -1;
     for (int64_t i = 0; i < p->n; i++) {
         ref[i] = rl_imagenet_val_index(p->ids[i]);
+        const char *base = strrchr(p->ids[i], '/');
+        if (ref[i] < 0 && !strncmp(base ? base + 1 : p->ids[i], "ILSVRC2012_val_", 15))
+            return rl_fail(err, RL_ERR_FORMAT,
+                           "%s: dataset 'ids' row %lld ('%.60s') looks like an ImageNet validation id but is not "
+                           "ILSVRC2012_val_00000001.JPEG .. ILSVRC2012_val_00050000.JPEG",
+                           path, (long long)i, p->ids[i]);
         if (ref[i] >= 0) named++;
         if (ref[i] > maxv) maxv = ref[i];
     }

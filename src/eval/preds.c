@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/list.h"
+#include "eval/idmap.h"
 #include "util/h5.h"
 #include "util/mem.h"
+#include "util/text.h"
 
 void rl_preds_free(rl_preds *p)
 {
@@ -127,6 +130,34 @@ static rl_status ds_expect(hid_t file, const char *name, const char *path, H5T_c
     return RL_OK;
 }
 
+/* Ids are UTF-8, hold no tab or newline, and appear once (checked with a hash
+ * map: linear in n). */
+static rl_status check_ids(char *const *ids, int64_t n, const char *path, rl_error *err)
+{
+    for (int64_t i = 0; i < n; i++) {
+        size_t len = strlen(ids[i]), bad = rl_utf8_check(ids[i], len);
+        if (!len || strpbrk(ids[i], "\t\n\r"))
+            return rl_fail(err, RL_ERR_FORMAT, "%s: dataset 'ids' row %lld is empty or holds a tab or newline", path,
+                           (long long)i);
+        if (bad)
+            return rl_fail(err, RL_ERR_FORMAT, "%s: dataset 'ids' row %lld is not UTF-8 (byte %zu)", path,
+                           (long long)i, bad);
+        if (len > RL_LIST_PATH_MAX)
+            return rl_fail(err, RL_ERR_FORMAT, "%s: dataset 'ids' row %lld has %zu bytes, more than %d", path,
+                           (long long)i, len, RL_LIST_PATH_MAX);
+    }
+    rl_idmap map;
+    rl_status st = rl_idmap_init(&map, n, err);
+    for (int64_t i = 0; i < n && !st; i++) {
+        int64_t prev = rl_idmap_put(&map, ids[i], i);
+        if (prev >= 0)
+            st = rl_fail(err, RL_ERR_FORMAT, "%s: dataset 'ids' has '%.200s' twice (rows %lld and %lld)", path, ids[i],
+                         (long long)prev, (long long)i);
+    }
+    rl_idmap_free(&map);
+    return st;
+}
+
 /* Reads a string dataset of n elements, variable- or fixed-length, into ids. */
 static rl_status read_ids(hid_t file, const char *path, int64_t n, char **ids, rl_error *err)
 {
@@ -175,10 +206,7 @@ static rl_status read_ids(hid_t file, const char *path, int64_t n, char **ids, r
             if (!(ids[i] = strdup(buf + (size_t)i * sz)))
                 st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for ids", path);
     }
-    for (int64_t i = 0; i < n && !st; i++)
-        if (!ids[i][0] || strpbrk(ids[i], "\t\n\r"))
-            st = rl_fail(err, RL_ERR_FORMAT, "%s: dataset 'ids' row %lld is empty or holds a tab or newline", path,
-                         (long long)i);
+    if (!st) st = check_ids(ids, n, path, err);
 done:
     free(raw);
     free(buf);
@@ -193,29 +221,7 @@ static rl_status read_text(hid_t file, const char *name, const char *path, char 
 {
     int64_t none[1] = {0};
     rl_status st = ds_expect(file, name, path, H5T_STRING, 0, none, err);
-    if (st) return st;
-    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
-    hid_t ftype = H5Dget_type(dset);
-    if (H5Tis_variable_str(ftype) > 0) {
-        H5Tclose(ftype);
-        H5Dclose(dset);
-        return rl_h5_read_string(file, name, out, path, err);
-    }
-    size_t sz = H5Tget_size(ftype) + 1;
-    hid_t mtype = H5Tcopy(H5T_C_S1);
-    H5Tset_size(mtype, sz);
-    H5Tset_strpad(mtype, H5T_STR_NULLTERM);
-    char *buf = calloc(1, sz);
-    herr_t rc = buf ? H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : -1;
-    H5Tclose(mtype);
-    H5Tclose(ftype);
-    H5Dclose(dset);
-    if (rc < 0) {
-        free(buf);
-        return rl_fail(err, RL_ERR_FORMAT, "%s: cannot read string dataset '%s'", path, name);
-    }
-    *out = buf;
-    return RL_OK;
+    return st ? st : rl_h5_read_string(file, name, out, path, err);
 }
 
 static rl_status validate(const rl_preds *p, const char *path, rl_error *err)
@@ -269,27 +275,28 @@ rl_status rl_preds_read(const char *path, rl_preds *out, rl_error *err)
     int rank;
     int64_t dims[8];
     H5T_class_t cls;
-    int32_t C = 0;
+    int64_t C = 0;
     char *kind = NULL;
     int64_t none[1] = {0};
 
     if ((st = ds_expect(file, "num_classes", path, H5T_INTEGER, 0, none, err))) goto fail;
-    if ((st = rl_h5_read_i32(file, "num_classes", &C, 1, path, err))) goto fail;
-    if (C < 1) {
-        st = rl_fail(err, RL_ERR_FORMAT, "%s: dataset 'num_classes' is %d, must be >= 1", path, C);
+    if ((st = rl_h5_read_i64(file, "num_classes", &C, 1, path, err))) goto fail;
+    if (C < 1 || C > RL_MAX_CLASSES) {
+        st = rl_fail(err, RL_ERR_FORMAT, "%s: dataset 'num_classes' is %lld, must be in 1..%d", path, (long long)C,
+                     RL_MAX_CLASSES);
         goto fail;
     }
     if ((st = ds_info(file, "topk_classes", path, &rank, dims, &cls, err))) goto fail;
     if (rank != 2 || dims[0] < 1 || dims[1] < 1 || dims[1] > C) {
         st = rl_fail(err, RL_ERR_FORMAT,
-                     "%s: dataset 'topk_classes' must have shape [N, k] with N >= 1 and 1 <= k <= num_classes (%d)",
-                     path, C);
+                     "%s: dataset 'topk_classes' must have shape [N, k] with N >= 1 and 1 <= k <= num_classes (%lld)",
+                     path, (long long)C);
         goto fail;
     }
     int64_t n = dims[0];
     int k = (int)dims[1];
     int with_logits = rl_h5_exists(file, "logits");
-    if ((st = rl_preds_alloc(&p, n, k, C, with_logits, err))) goto fail;
+    if ((st = rl_preds_alloc(&p, n, k, (int)C, with_logits, err))) goto fail;
     int64_t d1[1] = {n}, d2[2] = {n, k}, dc[2] = {n, C};
     if ((st = ds_expect(file, "ids", path, H5T_STRING, 1, d1, err))) goto fail;
     if ((st = ds_expect(file, "labels", path, H5T_INTEGER, 1, d1, err))) goto fail;

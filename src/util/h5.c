@@ -107,22 +107,89 @@ int rl_h5_exists(hid_t file, const char *name)
     return 1;
 }
 
+/* Refuses storage relab cannot trust: external raw files (they could name
+ * /dev/zero or any file), virtual datasets, and a declared size that the bytes
+ * stored in the file cannot hold (a dataset never written, or compressed more
+ * than RL_H5_MAX_RATIO to one), so a small file cannot make a reader allocate
+ * gigabytes for data that is not there. */
+static rl_status check_storage(hid_t dset, const char *name, const char *path, rl_error *err)
+{
+    hid_t dcpl = H5Dget_create_plist(dset), type = H5Dget_type(dset), space = H5Dget_space(dset);
+    rl_status st = RL_OK;
+    if (dcpl < 0 || type < 0 || space < 0) {
+        st = rl_fail(err, RL_ERR_FORMAT, "%s: dataset '%s' has an unreadable type or layout", path, name);
+        goto done;
+    }
+    H5D_layout_t layout = H5Pget_layout(dcpl);
+    if (H5Pget_external_count(dcpl) > 0 || (layout != H5D_COMPACT && layout != H5D_CONTIGUOUS && layout != H5D_CHUNKED)) {
+        st = rl_fail(err, RL_ERR_FORMAT,
+                     "%s: dataset '%s' keeps its data outside the file (external or virtual storage); hint: write "
+                     "the data into the file itself",
+                     path, name);
+        goto done;
+    }
+    hssize_t npoints = H5Sget_simple_extent_npoints(space);
+    size_t tsize = H5Tget_size(type);
+    if (npoints < 0 || tsize == 0) {
+        st = rl_fail(err, RL_ERR_FORMAT, "%s: dataset '%s' has an unreadable shape", path, name);
+        goto done;
+    }
+    double want = (double)npoints * (double)tsize, have = (double)H5Dget_storage_size(dset);
+    int filtered = layout == H5D_CHUNKED && H5Pget_nfilters(dcpl) > 0;
+    if (npoints > 0 && (have <= 0 || want > (filtered ? RL_H5_MAX_RATIO * have : have)))
+        st = rl_fail(err, RL_ERR_FORMAT,
+                     "%s: dataset '%s' declares %.0f bytes but the file stores %.0f for it (%s); hint: the dataset "
+                     "was never fully written, or the file is damaged",
+                     path, name, want, have,
+                     filtered ? "compressed more than " RL_H5_MAX_RATIO_TEXT " to 1" : "not written");
+done:
+    if (space >= 0) H5Sclose(space);
+    if (type >= 0) H5Tclose(type);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    return st;
+}
+
+/* Opens dataset name: a missing name, a group, a link to nothing are errors. */
+static hid_t open_dataset(hid_t file, const char *name, const char *path, rl_error *err)
+{
+    if (!rl_h5_exists(file, name)) {
+        rl_fail(err, RL_ERR_FORMAT, "%s: no dataset '%s'", path, name);
+        return -1;
+    }
+    hid_t obj = H5Oopen(file, name, H5P_DEFAULT);
+    if (obj >= 0 && H5Iget_type(obj) == H5I_DATASET) return obj;
+    if (obj >= 0) H5Oclose(obj);
+    rl_fail(err, RL_ERR_FORMAT, "%s: '%s' is not a dataset (a group or a broken link)", path, name);
+    return -1;
+}
+
 rl_status rl_h5_shape(hid_t file, const char *name, int *rank, int64_t *dims, const char *path, rl_error *err)
 {
-    if (!rl_h5_exists(file, name)) return rl_fail(err, RL_ERR_FORMAT, "%s: no dataset '%s'", path, name);
-    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
-    if (dset < 0) return rl_fail(err, RL_ERR_FORMAT, "%s: '%s' is not a dataset", path, name);
+    hid_t dset = open_dataset(file, name, path, err);
+    if (dset < 0) return err ? err->code : RL_ERR_FORMAT;
     hid_t space = H5Dget_space(dset);
-    int r = H5Sget_simple_extent_ndims(space);
+    int r = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
     hsize_t d[8] = {0};
     if (r > 8) r = -1;
     if (r >= 0) H5Sget_simple_extent_dims(space, d, NULL);
-    H5Sclose(space);
+    if (space >= 0) H5Sclose(space);
+    rl_status st = r < 0 ? rl_fail(err, RL_ERR_FORMAT, "%s: dataset '%s' has an unreadable shape", path, name)
+                         : check_storage(dset, name, path, err);
     H5Dclose(dset);
-    if (r < 0) return rl_fail(err, RL_ERR_FORMAT, "%s: dataset '%s' has an unreadable shape", path, name);
+    if (st) return st;
     *rank = r;
     for (int i = 0; i < r; i++) dims[i] = (int64_t)d[i];
     return RL_OK;
+}
+
+static const char *class_name(H5T_class_t c)
+{
+    switch (c) {
+    case H5T_INTEGER: return "integers";
+    case H5T_FLOAT: return "floats";
+    case H5T_STRING: return "strings";
+    default: return "another type (compound, array, reference ...)";
+    }
 }
 
 static rl_status read_any(hid_t file, const char *name, hid_t mem_type, void *out, int64_t count,
@@ -138,6 +205,14 @@ static rl_status read_any(hid_t file, const char *name, hid_t mem_type, void *ou
         return rl_fail(err, RL_ERR_FORMAT, "%s: dataset '%s' has %lld elements, expected %lld", path, name,
                        (long long)have, (long long)count);
     hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+    hid_t ftype = H5Dget_type(dset);
+    H5T_class_t have_class = ftype >= 0 ? H5Tget_class(ftype) : H5T_NO_CLASS, want_class = H5Tget_class(mem_type);
+    if (ftype >= 0) H5Tclose(ftype);
+    if (have_class != want_class) {
+        H5Dclose(dset);
+        return rl_fail(err, RL_ERR_FORMAT, "%s: dataset '%s' holds %s, expected %s", path, name, class_name(have_class),
+                       class_name(want_class));
+    }
     herr_t rc = H5Dread(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
     H5Dclose(dset);
     if (rc < 0)
@@ -168,11 +243,16 @@ rl_status rl_h5_read_u8(hid_t file, const char *name, uint8_t *out, int64_t coun
 rl_status rl_h5_read_string(hid_t file, const char *name, char **out, const char *path, rl_error *err)
 {
     *out = NULL;
-    if (!rl_h5_exists(file, name)) return rl_fail(err, RL_ERR_FORMAT, "%s: no string dataset '%s'", path, name);
+    int rank;
+    int64_t dims[8];
+    rl_status st = rl_h5_shape(file, name, &rank, dims, path, err);
+    if (st) return st;
+    if (rank != 0)
+        return rl_fail(err, RL_ERR_FORMAT, "%s: dataset '%s' must be one string (a scalar), not an array of rank %d",
+                       path, name, rank);
     hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
-    hid_t ftype = H5Dget_type(dset);
-    rl_status st = RL_OK;
-    if (H5Tget_class(ftype) != H5T_STRING) {
+    hid_t ftype = dset >= 0 ? H5Dget_type(dset) : -1;
+    if (ftype < 0 || H5Tget_class(ftype) != H5T_STRING) {
         st = rl_fail(err, RL_ERR_FORMAT, "%s: dataset '%s' is not a string", path, name);
     } else if (H5Tis_variable_str(ftype) > 0) {
         /* same character set as the file: HDF5 does not convert ASCII <-> UTF-8 */
@@ -182,13 +262,18 @@ rl_status rl_h5_read_string(hid_t file, const char *name, char **out, const char
             st = rl_fail(err, RL_ERR_FORMAT, "%s: cannot read string '%s'", path, name);
         } else {
             *out = strdup(s);
-            H5free_memory(s);
+            if (!*out) st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for string '%s'", path, name);
         }
+        if (s) H5free_memory(s);
         H5Tclose(mtype);
     } else {
+        /* rl_h5_shape checked that the file stores all n bytes */
         size_t n = H5Tget_size(ftype);
+        hid_t mtype = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mtype, n + 1);
+        H5Tset_strpad(mtype, H5T_STR_NULLTERM);
+        H5Tset_cset(mtype, H5Tget_cset(ftype));
         char *s = calloc(n + 1, 1);
-        hid_t mtype = H5Tcopy(ftype);
         if (!s || H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) < 0) {
             free(s);
             st = rl_fail(err, RL_ERR_FORMAT, "%s: cannot read string '%s'", path, name);
@@ -197,8 +282,8 @@ rl_status rl_h5_read_string(hid_t file, const char *name, char **out, const char
         }
         H5Tclose(mtype);
     }
-    H5Tclose(ftype);
-    H5Dclose(dset);
+    if (ftype >= 0) H5Tclose(ftype);
+    if (dset >= 0) H5Dclose(dset);
     return st;
 }
 

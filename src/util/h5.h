@@ -30,17 +30,28 @@ rl_status rl_h5_write_u8(hid_t file, const char *name, int rank, const int64_t *
 /* A variable-length UTF-8 string dataset (scalar) or attribute-like text. */
 rl_status rl_h5_write_string(hid_t file, const char *name, const char *text, const char *path, rl_error *err);
 
-/* Shape of a dataset: *rank and dims[0..rank) (max 8).  Missing name is an error. */
+/* A compressed dataset may expand at most this much (deflate reaches ~1000:1
+ * only on constant data; relab's own files are not compressed). */
+#define RL_H5_MAX_RATIO 256.0
+#define RL_H5_MAX_RATIO_TEXT "256"
+
+/* Shape of a dataset: *rank and dims[0..rank) (max 8).  A missing name, a
+ * group, external or virtual storage, and a dataset whose declared size the
+ * file does not store (never written, or compressed beyond RL_H5_MAX_RATIO)
+ * are errors naming the file and dataset, so callers may allocate by the
+ * shape. */
 rl_status rl_h5_shape(hid_t file, const char *name, int *rank, int64_t *dims, const char *path, rl_error *err);
 int rl_h5_exists(hid_t file, const char *name);
 
 /* Reads a dataset whose element count must equal count (converted to the
- * requested type by HDF5). */
+ * requested type by HDF5 within its class: integers to integers, floats to
+ * floats; a float where integers are read is refused, never truncated). */
 rl_status rl_h5_read_f32(hid_t file, const char *name, float *out, int64_t count, const char *path, rl_error *err);
 rl_status rl_h5_read_i64(hid_t file, const char *name, int64_t *out, int64_t count, const char *path, rl_error *err);
 rl_status rl_h5_read_i32(hid_t file, const char *name, int32_t *out, int64_t count, const char *path, rl_error *err);
 rl_status rl_h5_read_u8(hid_t file, const char *name, uint8_t *out, int64_t count, const char *path, rl_error *err);
-/* Reads a string dataset into a malloc'ed, NUL-terminated buffer the caller frees. */
+/* Reads a scalar string dataset (variable- or fixed-length) into a malloc'ed,
+ * NUL-terminated buffer the caller frees; an array of strings is refused. */
 rl_status rl_h5_read_string(hid_t file, const char *name, char **out, const char *path, rl_error *err);
 
 /* Lists every dataset in the file (full names without the leading '/'), calling
