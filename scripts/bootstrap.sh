@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 packages="build-essential autoconf automake libtool pkg-config
-  libopenblas-dev libopenblas0-openmp libhdf5-dev libjpeg62-turbo-dev zlib1g-dev
+  libopenblas-dev libopenblas0-openmp libhdf5-dev libjpeg62-turbo-dev libpng-dev libjansson-dev zlib1g-dev
   libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-scipy python3-h5py python3-pil python3-torch python3-torchvision
   libjemalloc2 dataset-fashion-mnist"

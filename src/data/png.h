@@ -1,18 +1,17 @@
-/* png.h: a small PNG decoder (zlib inflate + the five PNG row filters), the
- * fallback for PNG files in image folders (ImageNet's train set has one PNG
- * named .JPEG, and the folder layout accepts *.png).
+/* png.h: PNG decoding with libpng, the fallback for PNG files in image
+ * folders (ImageNet's train set has one PNG named .JPEG, and the folder
+ * layout accepts *.png).
  *
- * Spec: PNG (Second Edition), W3C Recommendation / ISO/IEC 15948:2003.
- * Supported: every colour type (gray, RGB, palette, gray+alpha, RGBA), bit
- * depths 1-16, Adam7 interlacing.  Output is RGB uint8 HWC like
- * rl_jpeg_decode, converted the way Pillow's convert('RGB') does: alpha and
- * tRNS are dropped (not composited), gray of depth 1/2/4 is scaled to 0..255
- * (x255, x85, x17), 16-bit samples keep their high byte, palette indices past
- * the palette's end are black.  (Pillow clips 16-bit grayscale instead; relab
- * keeps the high byte.)  Chunk CRCs are checked, so a damaged file is an
- * error naming it, never a crash.
+ * Every colour type, bit depths 1-16 and Adam7 interlacing.  Output is RGB
+ * uint8 HWC like rl_jpeg_decode, converted the way Pillow's convert('RGB')
+ * does: alpha and tRNS are dropped (not composited), gray of depth 1/2/4 is
+ * scaled to 0..255 (x255, x85, x17), 16-bit samples keep their high byte.
+ * (Pillow clips 16-bit grayscale instead; relab keeps the high byte.)
+ * Critical-chunk CRCs are checked and the file is read up to IEND, so a
+ * damaged or truncated file is an error naming it, never a crash; images of
+ * more than 2^28 pixels are refused before allocating.
  *
- * Reentrant; no global state.
+ * Reentrant; no global state (libpng's errors longjmp to the caller's frame).
  */
 #ifndef RL_PNG_H
 #define RL_PNG_H
