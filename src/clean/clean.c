@@ -175,9 +175,9 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
         for (int64_t q = 0; q < missing && q < 5; q++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s'%s'", q ? ", " : "", first[q]);
         return rl_fail(err, RL_ERR_FORMAT,
-                       "%lld training samples have no prediction in the teacher file%s %s%s (first: %s); the "
-                       "teacher ids must equal the list paths and cover every sample",
-                       (long long)missing, t->nfiles > 1 ? "s" : "", t->paths[0], t->nfiles > 1 ? " ..." : "", list);
+                       "%lld training samples have no teacher prediction in %s%s (first: %s); the teacher ids must "
+                       "equal the list paths and cover every sample",
+                       (long long)missing, t->paths[0], t->nfiles > 1 ? " and the other teacher files" : "", list);
     }
     s->num_classes = C;
     s->total = train->count;

@@ -124,10 +124,11 @@ int cmd_noise(int argc, char **argv)
         o.pair_of = pair_of;
     }
     if (o.kind == RL_NOISE_MATRIX) {
-        /* C x C numbers take at least 2 bytes each ("0 "): check before allocating C^2 doubles. */
+        /* C x C numbers take at least 2 bytes each ("0 "): before allocating a large matrix,
+         * check that the file can hold it. */
         struct stat sb;
-        if (C > RL_NOISE_MATRIX_MAX ||
-            (stat(matrix_path, &sb) == 0 && S_ISREG(sb.st_mode) && (double)sb.st_size + 1 < 2.0 * C * (double)C)) {
+        double need = 2.0 * C * (double)C - 1;
+        if (C > RL_NOISE_MATRIX_MAX || (C > 1024 && (stat(matrix_path, &sb) != 0 || (double)sb.st_size < need))) {
             rl_fail(&err, RL_ERR_FORMAT, "%s: cannot hold the %d x %d matrix that the %d classes of %s need (--kind "
                     "matrix takes at most %d classes)",
                     matrix_path, C, C, C, in_path, RL_NOISE_MATRIX_MAX);

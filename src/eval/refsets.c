@@ -1,18 +1,20 @@
 /* refsets.c: readers for ImageNet validation reference labels (see refsets.h).
  *
- * real.json is parsed by a small recursive-descent reader that accepts only
- * the grammar   top := '[' [ set (',' set)* ] ']' ;  set := '[' [ int (',' int)* ] ']'
- * with JSON whitespace between tokens, and reports line:column on anything
- * else.  A general JSON library would accept more than the data can mean. */
+ * real.json is parsed by Jansson (any valid JSON text: whitespace, line ends
+ * and number spelling are free) and then checked for the one shape it may
+ * have: a list of at most 50,000 lists of distinct class indices.  The text
+ * files go through util/text.h's bounded line reader. */
 #include "eval/refsets.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "eval/idmap.h"
+#include "util/text.h"
 
 int64_t rl_imagenet_val_index(const char *id)
 {
@@ -37,204 +39,149 @@ void rl_sets_free(rl_sets *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Growable CSR builder. */
-typedef struct {
-    rl_sets s;
-    int64_t cap_sets, cap_classes;
-} sets_builder;
-
-static int sb_push_class(sets_builder *b, int32_t c)
-{
-    /* The open set is entry n; its end is offsets[n+1]. */
-    int64_t used = b->s.offsets[b->s.n + 1];
-    if (used == b->cap_classes) {
-        int64_t cap = b->cap_classes ? 2 * b->cap_classes : 1024;
-        int32_t *p = realloc(b->s.classes, (size_t)cap * sizeof *p);
-        if (!p) return -1;
-        b->s.classes = p;
-        b->cap_classes = cap;
-    }
-    b->s.classes[used] = c;
-    b->s.offsets[b->s.n + 1]++;
-    return 0;
-}
-
-/* Closes the open set and opens the next (offsets keeps room for n+2). */
-static int sb_next_set(sets_builder *b)
-{
-    if (b->s.n + 3 > b->cap_sets) {
-        int64_t cap = 2 * b->cap_sets;
-        int64_t *p = realloc(b->s.offsets, (size_t)cap * sizeof *p);
-        if (!p) return -1;
-        b->s.offsets = p;
-        b->cap_sets = cap;
-    }
-    b->s.n++;
-    b->s.offsets[b->s.n + 1] = b->s.offsets[b->s.n];
-    return 0;
-}
-
 /* ---- real.json ---- */
 
-typedef struct {
-    const char *path;
-    const char *p;
-    long line, col;
-} json_cursor;
-
-static void js_skip(json_cursor *c)
+/* Line and column of entry j of image i, for messages.  The text is already
+ * known to be a list of lists of numbers, so counting brackets and commas is
+ * enough to find it. */
+static void locate(const char *t, size_t i, size_t j, long *line, long *col)
 {
-    while (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r') {
-        if (*c->p == '\n') {
-            c->line++;
-            c->col = 1;
-        } else {
-            c->col++;
-        }
-        c->p++;
+    long ln = 1, cl = 1;
+    size_t img = 0, ent = 0;
+    int depth = 0, in_token = 0;
+    for (; *t; t++) {
+        char ch = *t;
+        if (ch == '[' && ++depth == 2) ent = 0;
+        if (ch == ']' && depth-- == 2) img++;
+        if (ch == ',' && depth == 2) ent++;
+        int token = !strchr("[], \t\r\n", ch);
+        if (token && !in_token && depth == 2 && img == i && ent == j) break;
+        in_token = token;
+        if (ch == '\n')
+            ln++, cl = 1;
+        else
+            cl++;
     }
+    *line = ln;
+    *col = cl;
 }
 
-static rl_status js_error(json_cursor *c, const char *expected, rl_error *err)
+/* Checks the parsed document's shape and copies it into out (CSR).  Classes
+ * of one image must be distinct: seen[c] holds the last image that had c. */
+static rl_status real_from_json(const json_t *top, const char *text, const char *path, int num_classes, rl_sets *out,
+                                rl_error *err)
 {
-    char found[16];
-    if (!*c->p)
-        snprintf(found, sizeof found, "end of file");
-    else
-        snprintf(found, sizeof found, "'%c'", isprint((unsigned char)*c->p) ? *c->p : '?');
-    return rl_fail(err, RL_ERR_FORMAT,
-                   "%s:%ld:%ld: expected %s, found %s (real.json must be a list of lists of class indices)", c->path,
-                   c->line, c->col, expected, found);
+    static const char shape[] = "real.json must be a list of lists of class indices";
+    if (!json_is_array(top)) return rl_fail(err, RL_ERR_FORMAT, "%s: the top level is not a list; %s", path, shape);
+    size_t n = json_array_size(top), total = 0;
+    if (n == 0 || n > RL_IMAGENET_VAL_COUNT)
+        return rl_fail(err, RL_ERR_FORMAT, "%s: %zu images, expected 1..%d (one list per validation image)", path, n,
+                       RL_IMAGENET_VAL_COUNT);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *set = json_array_get(top, i);
+        if (!json_is_array(set))
+            return rl_fail(err, RL_ERR_FORMAT, "%s: image %zu: not a list of class indices; %s", path, i + 1, shape);
+        total += json_array_size(set);
+    }
+    out->n = (int64_t)n;
+    out->offsets = calloc(n + 1, sizeof *out->offsets);
+    out->classes = malloc((total ? total : 1) * sizeof *out->classes);
+    int64_t *seen = malloc((size_t)num_classes * sizeof *seen);
+    if (!out->offsets || !out->classes || !seen) {
+        free(seen);
+        return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for %zu labels", path, total);
+    }
+    for (int c = 0; c < num_classes; c++) seen[c] = -1;
+    rl_status st = RL_OK;
+    size_t k = 0;
+    for (size_t i = 0; i < n && !st; i++) {
+        const json_t *set = json_array_get(top, i);
+        for (size_t j = 0; j < json_array_size(set) && !st; j++) {
+            const json_t *v = json_array_get(set, j);
+            json_int_t c = json_is_integer(v) ? json_integer_value(v) : -1;
+            int bad = c < 0 || c >= num_classes, twice = !bad && seen[c] == (int64_t)i;
+            if (bad || twice) {
+                long line, col;
+                char found[32] = "a non-integer";
+                if (json_is_integer(v)) snprintf(found, sizeof found, "%lld", (long long)c);
+                locate(text, i, j, &line, &col);
+                st = twice ? rl_fail(err, RL_ERR_FORMAT, "%s:%ld:%ld: image %zu lists class %lld twice", path, line,
+                                     col, i + 1, (long long)c)
+                           : rl_fail(err, RL_ERR_FORMAT,
+                                     "%s:%ld:%ld: image %zu: class index %s outside [0, %d); %s", path, line, col,
+                                     i + 1, found, num_classes, shape);
+            } else {
+                seen[c] = (int64_t)i;
+                out->classes[k++] = (int32_t)c;
+            }
+        }
+        out->offsets[i + 1] = (int64_t)k;
+    }
+    free(seen);
+    return st;
 }
 
-static int js_eat(json_cursor *c, char ch)
+/* Reads at most limit bytes of path into a NUL-terminated buffer; a longer
+ * file (or /dev/zero) is refused rather than read without end. */
+static rl_status slurp(const char *path, size_t limit, char **out, size_t *len, rl_error *err)
 {
-    js_skip(c);
-    if (*c->p != ch) return 0;
-    c->p++;
-    c->col++;
-    return 1;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass the ReaL labels file real.json", path,
+                       strerror(errno));
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    rl_status st = RL_OK;
+    for (;;) {
+        if (rl_grow(&buf, &cap, n + 65536 + 1, 1)) {
+            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
+            break;
+        }
+        size_t got = fread(buf + n, 1, 65536, f);
+        n += got;
+        if (n > limit) {
+            st = rl_fail(err, RL_ERR_FORMAT, "%s: larger than %zu MiB; real.json has about 1 MiB (is this the right "
+                         "file?)", path, limit >> 20);
+            break;
+        }
+        if (got < 65536) {
+            if (ferror(f)) st = rl_fail(err, RL_ERR_IO, "%s: read error (%s)", path, strerror(errno));
+            break;
+        }
+    }
+    fclose(f);
+    if (st) {
+        free(buf);
+        return st;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return RL_OK;
 }
 
 rl_status rl_real_read(const char *path, int num_classes, rl_sets *out, rl_error *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass the ReaL labels file real.json", path,
-                       strerror(errno));
     char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (cap - len < 65536) {
-            cap = cap ? 2 * cap : 1 << 20;
-            char *t = realloc(text, cap + 1);
-            if (!t) {
-                free(text);
-                fclose(f);
-                return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-            }
-            text = t;
-        }
-        size_t got = fread(text + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(text);
-        return rl_fail(err, RL_ERR_IO, "%s: read error", path);
-    }
-    text[len] = '\0';
-    if (strlen(text) != len) {
-        free(text);
-        return rl_fail(err, RL_ERR_FORMAT, "%s: holds a NUL byte; not a JSON text file", path);
-    }
-
-    sets_builder b;
-    memset(&b, 0, sizeof b);
-    json_cursor c = {path, text, 1, 1};
-    rl_status st = RL_OK;
-    b.s.offsets = calloc(1024, sizeof *b.s.offsets);
-    b.cap_sets = 1024;
-    if (!b.s.offsets) {
-        st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    if (!js_eat(&c, '[')) {
-        st = js_error(&c, "'[' opening the list of images", err);
-        goto done;
-    }
-    if (!js_eat(&c, ']')) {
-        for (;;) {
-            if (!js_eat(&c, '[')) {
-                st = js_error(&c, "'[' opening an image's label list", err);
-                goto done;
-            }
-            if (!js_eat(&c, ']')) {
-                for (;;) {
-                    js_skip(&c);
-                    if (!isdigit((unsigned char)*c.p)) {
-                        st = js_error(&c, "a class index (non-negative integer)", err);
-                        goto done;
-                    }
-                    long v = 0;
-                    long col0 = c.col;
-                    while (isdigit((unsigned char)*c.p)) {
-                        if (v < 100000000) v = v * 10 + (*c.p - '0');
-                        c.p++;
-                        c.col++;
-                    }
-                    if (v >= num_classes) {
-                        st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld:%ld: class index %ld outside [0, %d) (image %lld)",
-                                     path, c.line, col0, v, num_classes, (long long)b.s.n + 1);
-                        goto done;
-                    }
-                    if (sb_push_class(&b, (int32_t)v)) {
-                        st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-                        goto done;
-                    }
-                    if (js_eat(&c, ']')) break;
-                    if (!js_eat(&c, ',')) {
-                        st = js_error(&c, "',' or ']' in a label list", err);
-                        goto done;
-                    }
-                }
-            }
-            if (sb_next_set(&b)) {
-                st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-                goto done;
-            }
-            if (js_eat(&c, ']')) break;
-            if (!js_eat(&c, ',')) {
-                st = js_error(&c, "',' or ']' after an image's label list", err);
-                goto done;
-            }
-        }
-    }
-    js_skip(&c);
-    if (*c.p) st = js_error(&c, "end of file after the list", err);
-done:
+    size_t len = 0;
+    rl_status st = slurp(path, RL_REAL_JSON_MAX, &text, &len, err);
+    if (st) return st;
+    json_error_t je;
+    json_t *top = json_loadb(text, len, 0, &je);
+    if (!top)
+        st = rl_fail(err, RL_ERR_FORMAT,
+                     "%s:%d:%d: not valid JSON: %s (real.json must be a list of lists of class indices)", path,
+                     je.line, je.column, je.text);
+    else
+        st = real_from_json(top, text, path, num_classes, out, err);
+    json_decref(top);
     free(text);
-    if (st) {
-        rl_sets_free(&b.s);
-        return st;
-    }
-    *out = b.s;
-    return RL_OK;
+    if (st) rl_sets_free(out);
+    return st;
 }
 
 /* ---- text lines ---- */
-
-/* Reads one line without its LF/CRLF; returns length or -1 at EOF. */
-static long read_line(FILE *f, char **buf, size_t *cap)
-{
-    ssize_t n = getline(buf, cap, f);
-    if (n < 0) return -1;
-    while (n > 0 && ((*buf)[n - 1] == '\n' || (*buf)[n - 1] == '\r')) (*buf)[--n] = '\0';
-    return (long)n;
-}
 
 /* Splits a CSV line in place into at most max fields ("" quoting, RFC 4180
  * without embedded newlines).  Returns the field count or -1 on a bad quote. */
@@ -325,19 +272,22 @@ static int col_of(char **names, int n, const char *want)
 rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *out, rl_error *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass the multi-label CSV (multilabel.csv)", path,
-                       strerror(errno));
+    rl_lines f;
+    rl_status st = rl_lines_open(&f, path, "multi-label CSV", 0, err);
+    if (st) return st;
     char *line = NULL;
-    size_t cap = 0;
+    size_t len;
     char *fields[16];
     ml_row *rows = NULL;
-    int64_t nrows = 0, caprows = 0, maxval = -1;
-    rl_status st = RL_OK;
+    size_t caprows = 0;
+    int64_t nrows = 0, maxval = -1;
     long lineno = 1;
-    int ci, co, cc, cu, cp, nf;
-    if (read_line(f, &line, &cap) < 0 || (nf = csv_split(line, fields, 16)) < 0 ||
+    int ci, co, cc, cu, cp, nf, got = rl_lines_next(&f, &line, &len, err);
+    if (got < 0) {
+        st = err ? err->code : RL_ERR_FORMAT;
+        goto done;
+    }
+    if (got == 0 || (nf = csv_split(line, fields, 16)) < 0 ||
         (ci = col_of(fields, nf, "id")) < 0 || (co = col_of(fields, nf, "original_label")) < 0 ||
         (cc = col_of(fields, nf, "proposed_labels")) < 0 || (cu = col_of(fields, nf, "unclear_multi_labels")) < 0 ||
         (cp = col_of(fields, nf, "is_problematic")) < 0) {
@@ -348,8 +298,8 @@ rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *o
         goto done;
     }
     int ncols = nf;
-    while (read_line(f, &line, &cap) >= 0) {
-        lineno++;
+    while ((got = rl_lines_next(&f, &line, &len, err)) > 0) {
+        lineno = f.lineno;
         if (!line[0]) continue;
         if ((nf = csv_split(line, fields, 16)) != ncols) {
             if (nf < 0)
@@ -360,14 +310,9 @@ rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *o
                              lineno, ncols, nf);
             goto done;
         }
-        if (nrows == caprows) {
-            caprows = caprows ? 2 * caprows : 4096;
-            ml_row *r = realloc(rows, (size_t)caprows * sizeof *r);
-            if (!r) {
-                st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-                goto done;
-            }
-            rows = r;
+        if (rl_grow(&rows, &caprows, (size_t)nrows + 1, sizeof *rows)) {
+            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
+            goto done;
         }
         ml_row *r = &rows[nrows];
         r->val = rl_imagenet_val_index(fields[ci]);
@@ -398,6 +343,10 @@ rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *o
         r->problematic = pr[0] == 'T';
         if (r->val > maxval) maxval = r->val;
         nrows++;
+    }
+    if (got < 0) {
+        st = err ? err->code : RL_ERR_FORMAT;
+        goto done;
     }
     if (!nrows) {
         st = rl_fail(err, RL_ERR_FORMAT, "%s: no data rows", path);
@@ -446,8 +395,7 @@ rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *o
     free(where);
 done:
     free(rows);
-    free(line);
-    fclose(f);
+    rl_lines_close(&f);
     if (st) rl_multilabel_free(out);
     return st;
 }
@@ -461,60 +409,58 @@ void rl_groups_free(rl_groups *g)
     memset(g, 0, sizeof *g);
 }
 
+/* Parses one "index<TAB>wnid<TAB>group" line into out. */
+static rl_status groups_line(rl_groups *out, char *line, const char *path, long lineno, rl_error *err)
+{
+    char *t1 = strchr(line, '\t');
+    char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+    char *end;
+    errno = 0;
+    long idx = strtol(line, &end, 10);
+    if (!t2 || end != t1 || end == line || errno || idx < 0 || idx >= out->num_classes || !t2[1] ||
+        strchr(t2 + 1, '\t') || strlen(t2 + 1) >= sizeof out->names[0])
+        return rl_fail(err, RL_ERR_FORMAT,
+                       "%s:%ld: expected 'index<TAB>wnid<TAB>group' with index in [0, %d) and a group name of at most "
+                       "%zu bytes",
+                       path, lineno, out->num_classes, sizeof out->names[0] - 1);
+    if (out->group_of[idx] >= 0) return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: class %ld listed twice", path, lineno, idx);
+    const char *name = t2 + 1;
+    int g = 0;
+    while (g < out->ngroups && strcmp(out->names[g], name)) g++;
+    if (g == out->ngroups) {
+        if (g == RL_MAX_GROUPS)
+            return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: more than %d groups", path, lineno, RL_MAX_GROUPS);
+        strcpy(out->names[g], name);
+        out->ngroups++;
+    }
+    out->group_of[idx] = (int8_t)g;
+    return RL_OK;
+}
+
 rl_status rl_groups_read(const char *path, int num_classes, rl_groups *out, rl_error *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass groups.tsv (index, wnid, group)", path,
-                       strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    rl_status st = RL_OK;
-    long lineno = 0;
+    rl_lines f;
+    rl_status st = rl_lines_open(&f, path, "groups", 0, err);
+    if (st) return st;
     out->num_classes = num_classes;
     out->group_of = malloc((size_t)num_classes);
     if (!out->group_of) {
-        st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-        goto done;
+        rl_lines_close(&f);
+        return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
     }
     memset(out->group_of, -1, (size_t)num_classes);
-    while (read_line(f, &line, &cap) >= 0) {
-        lineno++;
-        if (lineno == 1 && !strncmp(line, "index\t", 6)) continue;
-        if (!line[0]) continue;
-        char *t1 = strchr(line, '\t');
-        char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-        char *end;
-        long idx = strtol(line, &end, 10);
-        if (!t2 || end != t1 || end == line || idx < 0 || idx >= num_classes || !t2[1] || strchr(t2 + 1, '\t') ||
-            strlen(t2 + 1) >= sizeof out->names[0]) {
-            st = rl_fail(err, RL_ERR_FORMAT,
-                         "%s:%ld: expected 'index<TAB>wnid<TAB>group' with index in [0, %d) and a short group name",
-                         path, lineno, num_classes);
-            goto done;
-        }
-        if (out->group_of[idx] >= 0) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: class %ld listed twice", path, lineno, idx);
-            goto done;
-        }
-        const char *name = t2 + 1;
-        int g = 0;
-        while (g < out->ngroups && strcmp(out->names[g], name)) g++;
-        if (g == out->ngroups) {
-            if (g == RL_MAX_GROUPS) {
-                st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: more than %d groups", path, lineno, RL_MAX_GROUPS);
-                goto done;
-            }
-            strcpy(out->names[g], name);
-            out->ngroups++;
-        }
-        out->group_of[idx] = (int8_t)g;
+    char *line;
+    size_t len;
+    int got;
+    while ((got = rl_lines_next(&f, &line, &len, err)) > 0) {
+        if (!len || line[0] == '#') continue;
+        if (f.lineno == 1 && !isdigit((unsigned char)line[0])) continue; /* header, as in classes.tsv */
+        if ((st = groups_line(out, line, path, f.lineno, err))) break;
     }
-    if (!out->ngroups) st = rl_fail(err, RL_ERR_FORMAT, "%s: no groups found", path);
-done:
-    free(line);
-    fclose(f);
+    if (!st && got < 0) st = err ? err->code : RL_ERR_FORMAT;
+    if (!st && !out->ngroups) st = rl_fail(err, RL_ERR_FORMAT, "%s: no groups found", path);
+    rl_lines_close(&f);
     if (st) rl_groups_free(out);
     return st;
 }
@@ -524,92 +470,39 @@ rl_status rl_wnid_labels_read(const char *labels_path, const char *classes_path,
 {
     *labels = NULL;
     *n = 0;
-    FILE *f = fopen(classes_path, "r");
-    if (!f)
-        return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass classes.tsv (index, wnid, name)", classes_path,
-                       strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    char **wnids = NULL;
-    int32_t *lab = NULL;
-    int64_t nw = 0, capw = 0, nl = 0, capl = 0;
-    rl_status st = RL_OK;
-    long lineno = 0;
+    rl_classes cls;
+    rl_status st = rl_classes_read(classes_path, &cls, err);
+    if (st) return st;
     rl_idmap map;
-    memset(&map, 0, sizeof map);
-    while (read_line(f, &line, &cap) >= 0) {
-        lineno++;
-        if (lineno == 1 && !strncmp(line, "index\t", 6)) continue;
-        if (!line[0]) continue;
-        char *t1 = strchr(line, '\t');
-        char *end;
-        long idx = strtol(line, &end, 10);
-        if (!t1 || end != t1 || idx != nw) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: expected 'index<TAB>wnid<TAB>name' with index %lld (in order)",
-                         classes_path, lineno, (long long)nw);
-            goto done;
-        }
-        char *t2 = strchr(t1 + 1, '\t');
-        if (t2) *t2 = '\0';
-        if (nw == capw) {
-            capw = capw ? 2 * capw : 1024;
-            char **w = realloc(wnids, (size_t)capw * sizeof *w);
-            if (!w) {
-                st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", classes_path);
-                goto done;
-            }
-            wnids = w;
-        }
-        if (!(wnids[nw] = strdup(t1 + 1))) {
-            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", classes_path);
-            goto done;
-        }
-        nw++;
-    }
-    fclose(f);
-    f = NULL;
-    if (!nw) {
-        st = rl_fail(err, RL_ERR_FORMAT, "%s: no classes", classes_path);
-        goto done;
-    }
-    if ((st = rl_idmap_init(&map, nw, err))) goto done;
-    for (int64_t i = 0; i < nw; i++)
-        if (rl_idmap_put(&map, wnids[i], i) >= 0) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s: wnid '%s' appears twice", classes_path, wnids[i]);
-            goto done;
-        }
-    if (!(f = fopen(labels_path, "r"))) {
-        st = rl_fail(err, RL_ERR_IO, "%s: cannot open (%s); pass a label file with one wnid per line", labels_path,
-                     strerror(errno));
-        goto done;
-    }
-    lineno = 0;
-    while (read_line(f, &line, &cap) >= 0) {
-        lineno++;
+    rl_lines f;
+    memset(&f, 0, sizeof f);
+    int32_t *lab = NULL;
+    size_t capl = 0, len;
+    int64_t nl = 0;
+    if ((st = rl_idmap_init(&map, cls.n, err))) goto done;
+    for (int i = 0; i < cls.n; i++) rl_idmap_put(&map, cls.wnid[i], i); /* distinct: rl_classes_read checked */
+    if ((st = rl_lines_open(&f, labels_path, "wnid labels", 0, err))) goto done;
+    char *line;
+    int got;
+    while ((got = rl_lines_next(&f, &line, &len, err)) > 0) {
         int64_t c = rl_idmap_get(&map, line);
         if (c < 0) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: '%.40s' is not a wnid listed in %s", labels_path, lineno, line,
+            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: '%.40s' is not a wnid listed in %s", labels_path, f.lineno, line,
                          classes_path);
             goto done;
         }
-        if (nl == capl) {
-            capl = capl ? 2 * capl : 65536;
-            int32_t *l = realloc(lab, (size_t)capl * sizeof *l);
-            if (!l) {
-                st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", labels_path);
-                goto done;
-            }
-            lab = l;
+        if (rl_grow(&lab, &capl, (size_t)nl + 1, sizeof *lab)) {
+            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", labels_path);
+            goto done;
         }
         lab[nl++] = (int32_t)c;
     }
-    if (!nl) st = rl_fail(err, RL_ERR_FORMAT, "%s: no labels", labels_path);
+    if (got < 0) st = err ? err->code : RL_ERR_FORMAT;
+    if (!st && !nl) st = rl_fail(err, RL_ERR_FORMAT, "%s: no labels", labels_path);
 done:
-    if (f) fclose(f);
-    free(line);
+    rl_lines_close(&f);
     rl_idmap_free(&map);
-    for (int64_t i = 0; i < nw; i++) free(wnids[i]);
-    free(wnids);
+    rl_classes_free(&cls);
     if (st) {
         free(lab);
         return st;

@@ -1,8 +1,8 @@
 /* refsets.h: reference labels for ImageNet validation evaluation, read from the
  * files in /work/shared/imagenet (formats described in its README.md):
  *   - real.json        ReaL label sets (Beyer et al. 2020): a JSON list of
- *                      50,000 lists of class indices; parsed by a strict parser
- *                      for exactly this list-of-lists-of-integers shape;
+ *                      (up to) 50,000 lists of distinct class indices, read
+ *                      with Jansson (any JSON spelling of that shape);
  *   - multilabel.csv   Shankar et al. 2020 multi-label annotations (TFDS
  *                      imagenet2012_multilabel export): correct, unclear,
  *                      problematic per annotated image;
@@ -14,7 +14,8 @@
  * Sets are stored CSR: the classes of entry i are
  * classes[offsets[i] .. offsets[i+1]).  All structs own their arrays;
  * free with the matching _free (NULL-safe, zeroes the struct).
- * Every reader reports file:line (and column for JSON) with a hint. */
+ * Every reader reports file:line (and column for JSON) with a hint; text
+ * lines follow util/text.h's limits. */
 #ifndef RL_REFSETS_H
 #define RL_REFSETS_H
 
@@ -45,6 +46,7 @@ typedef struct {
 } rl_groups;
 
 #define RL_IMAGENET_VAL_COUNT 50000
+#define RL_REAL_JSON_MAX ((size_t)64 << 20) /* bytes read of a real.json (the real one has 1 MiB) */
 
 /* 0-based validation index of an ImageNet validation id: the basename must be
  * exactly "ILSVRC2012_val_%08d.JPEG" with a number in 1..50000; anything else
