@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "clean/noise.h"
+#include "eval/report.h"
 
 #define ROW_BITS 40 /* map value = file << 40 | row: 2^40 rows per file is plenty */
 
@@ -328,12 +329,27 @@ static const char *rule_name(const rl_clean_opts *o, char *buf, size_t n)
     return buf;
 }
 
-static void json_num(FILE *f, double v)
+/* The JSON report (layout in docs/formats.md), written with Jansson. */
+static void report_json(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, const char *rule, const char *mode)
 {
-    if (isfinite(v))
-        fprintf(f, "%.17g", v);
-    else
-        fputs("null", f);
+    json_t *fl = json_array(), *tot = json_array(), *pairs = json_array();
+    for (int c = 0; c < s->num_classes; c++) {
+        json_array_append_new(fl, json_integer(s->per_class_flagged[c]));
+        json_array_append_new(tot, json_integer(s->per_class_total[c]));
+    }
+    for (int q = 0; q < s->npairs; q++)
+        json_array_append_new(pairs, json_pack("{si si sI}", "label", s->pair_label[q], "teacher", s->pair_teacher[q],
+                                               "count", (json_int_t)s->pair_count[q]));
+    json_t *noise = pr ? json_pack("{sI sI sI sI so so}", "changed", (json_int_t)pr->changed, "flagged",
+                                   (json_int_t)pr->flagged, "hit", (json_int_t)pr->hit, "restored",
+                                   (json_int_t)pr->restored, "precision", rl_json_num(pr->precision), "recall",
+                                   rl_json_num(pr->recall))
+                       : json_null();
+    rl_json_write(f, json_pack("{ss ss sI sI sI sI sI sI so so so so}", "rule", rule, "mode", mode, "total",
+                               (json_int_t)s->total, "kept", (json_int_t)s->kept, "flagged", (json_int_t)s->flagged,
+                               "removed", (json_int_t)(s->total - s->kept), "relabeled", (json_int_t)s->relabeled,
+                               "extra_added", (json_int_t)s->extra_added, "flagged_per_class", fl, "total_per_class",
+                               tot, "top_pairs", pairs, "noise", noise));
 }
 
 void rl_clean_report(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, const rl_clean_opts *o,
@@ -343,31 +359,7 @@ void rl_clean_report(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, co
     char rule[64];
     rule_name(o, rule, sizeof rule);
     if (kind == RL_CLEAN_REPORT_JSON) {
-        fprintf(f,
-                "{\"rule\": \"%s\", \"mode\": \"%s\", \"total\": %lld, \"kept\": %lld, \"flagged\": %lld, "
-                "\"removed\": %lld, \"relabeled\": %lld, \"extra_added\": %lld,\n \"flagged_per_class\": [",
-                rule, modes[o->mode], (long long)s->total, (long long)s->kept, (long long)s->flagged,
-                (long long)(s->total - s->kept), (long long)s->relabeled, (long long)s->extra_added);
-        for (int c = 0; c < s->num_classes; c++)
-            fprintf(f, "%s%lld", c ? ", " : "", (long long)s->per_class_flagged[c]);
-        fputs("],\n \"total_per_class\": [", f);
-        for (int c = 0; c < s->num_classes; c++) fprintf(f, "%s%lld", c ? ", " : "", (long long)s->per_class_total[c]);
-        fputs("],\n \"top_pairs\": [", f);
-        for (int q = 0; q < s->npairs; q++)
-            fprintf(f, "%s{\"label\": %d, \"teacher\": %d, \"count\": %lld}", q ? ", " : "", s->pair_label[q],
-                    s->pair_teacher[q], (long long)s->pair_count[q]);
-        fputs("],\n \"noise\": ", f);
-        if (pr) {
-            fprintf(f, "{\"changed\": %lld, \"flagged\": %lld, \"hit\": %lld, \"restored\": %lld, \"precision\": ",
-                    (long long)pr->changed, (long long)pr->flagged, (long long)pr->hit, (long long)pr->restored);
-            json_num(f, pr->precision);
-            fputs(", \"recall\": ", f);
-            json_num(f, pr->recall);
-            fputs("}", f);
-        } else {
-            fputs("null", f);
-        }
-        fputs("}\n", f);
+        report_json(f, s, pr, rule, modes[o->mode]);
         return;
     }
     fprintf(f, "clean: rule %s, mode %s\n", rule, modes[o->mode]);

@@ -4,103 +4,54 @@
 #include <math.h>
 #include <string.h>
 
-void rl_report_json_string(FILE *out, const char *s)
+/* JSON goes through Jansson: one object built, then dumped with 17 significant
+ * digits (JSON_REAL_PRECISION), so doubles round-trip; NaN becomes null. */
+
+json_t *rl_json_num(double v)
 {
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(out, "\\%c", ch);
-        else if (ch == '\n')
-            fputs("\\n", out);
-        else if (ch == '\t')
-            fputs("\\t", out);
-        else if (ch < 0x20)
-            fprintf(out, "\\u%04x", ch);
-        else
-            fputc(ch, out);
-    }
-    fputc('"', out);
+    return isfinite(v) ? json_real(v) : json_null();
 }
 
-static void json_num(FILE *out, double v)
+int rl_json_write(FILE *out, json_t *obj)
 {
-    if (isfinite(v))
-        fprintf(out, "%.17g", v);
-    else
-        fputs("null", out);
+    int rc = obj ? json_dumpf(obj, out, JSON_INDENT(1) | JSON_REAL_PRECISION(17)) : -1;
+    if (rc == 0) fputc('\n', out);
+    json_decref(obj);
+    return rc;
 }
 
-static void json_acc(FILE *out, const rl_acc *a)
+static json_t *json_acc(const rl_acc *a)
 {
-    if (a->total == 0) {
-        fprintf(out, "null");
-        return;
-    }
-    fprintf(out, "{\"correct\": %lld, \"total\": %lld, \"acc\": ", (long long)a->correct, (long long)a->total);
-    json_num(out, a->acc);
-    fputs(", \"ci95\": [", out);
-    json_num(out, a->lo);
-    fputs(", ", out);
-    json_num(out, a->hi);
-    fputs("]}", out);
+    if (a->total == 0) return json_null();
+    return json_pack("{sI sI so s[oo]}", "correct", (json_int_t)a->correct, "total", (json_int_t)a->total, "acc",
+                     rl_json_num(a->acc), "ci95", rl_json_num(a->lo), rl_json_num(a->hi));
 }
 
 void rl_report_eval_json(FILE *out, const char *path, const rl_preds *p, const rl_eval_result *r)
 {
-    fputs("{\"file\": ", out);
-    rl_report_json_string(out, path);
-    fprintf(out, ", \"n\": %lld, \"num_classes\": %d, \"k\": %d, \"score_kind\": ", (long long)r->n, p->num_classes,
-            p->k);
-    rl_report_json_string(out, p->score_kind);
-    fprintf(out, ", \"unlabeled\": %lld,\n \"top1\": ", (long long)r->unlabeled);
-    json_acc(out, &r->top1);
-    fputs(",\n \"top5\": ", out);
-    json_acc(out, &r->top5);
-    fprintf(out, ", \"top5_k\": %d,\n \"real\": ", r->top5_k);
-    if (r->has_real) {
-        fputs("{\"top1\": ", out);
-        json_acc(out, &r->real1);
-        fputs(", \"top5\": ", out);
-        json_acc(out, &r->real5);
-        fprintf(out, ", \"excluded_empty\": %lld, \"missing\": %lld}", (long long)r->real_empty,
-                (long long)r->real_missing);
-    } else {
-        fputs("null", out);
-    }
-    fputs(",\n \"multilabel\": ", out);
-    if (r->has_ml) {
-        fputs("{\"macro\": ", out);
-        json_num(out, r->ml_macro);
-        fprintf(out,
-                ", \"macro_rule\": \"mean over classes (by original label) of per-class accuracy; "
-                "correct iff top-1 in correct+unclear; problematic skipped\", \"classes\": %d, \"micro\": ",
-                r->ml_classes);
-        json_acc(out, &r->ml_micro);
-        fprintf(out, ", \"skipped_problematic\": %lld, \"not_annotated\": %lld}", (long long)r->ml_problematic,
-                (long long)r->ml_absent);
-    } else {
-        fputs("null", out);
-    }
-    fputs(",\n \"groups\": ", out);
-    if (r->ngroups) {
-        fputc('{', out);
-        for (int g = 0; g < r->ngroups; g++) {
-            fputs(g ? ",\n  " : "\n  ", out);
-            rl_report_json_string(out, r->group_names[g]);
-            fputs(": {\"top1\": ", out);
-            json_acc(out, &r->group_top1[g]);
-            fputs(", \"real_top1\": ", out);
-            json_acc(out, &r->group_real1[g]);
-            fputs(", \"multilabel_micro\": ", out);
-            json_acc(out, &r->group_ml[g]);
-            fputc('}', out);
-        }
-        fputc('}', out);
-    } else {
-        fputs("null", out);
-    }
-    fputs("}\n", out);
+    json_t *o = json_pack("{so sI si si ss sI so so si}", "file", json_string_nocheck(path), "n", (json_int_t)r->n, "num_classes",
+                          p->num_classes, "k", p->k, "score_kind", p->score_kind, "unlabeled", (json_int_t)r->unlabeled,
+                          "top1", json_acc(&r->top1), "top5", json_acc(&r->top5), "top5_k", r->top5_k);
+    json_object_set_new(o, "real",
+                        r->has_real ? json_pack("{so so sI sI}", "top1", json_acc(&r->real1), "top5",
+                                                json_acc(&r->real5), "excluded_empty", (json_int_t)r->real_empty,
+                                                "missing", (json_int_t)r->real_missing)
+                                    : json_null());
+    json_object_set_new(
+        o, "multilabel",
+        r->has_ml ? json_pack("{so ss si so sI sI}", "macro", rl_json_num(r->ml_macro), "macro_rule",
+                              "mean over classes (by original label) of per-class accuracy; correct iff top-1 in "
+                              "correct+unclear; problematic skipped",
+                              "classes", r->ml_classes, "micro", json_acc(&r->ml_micro), "skipped_problematic",
+                              (json_int_t)r->ml_problematic, "not_annotated", (json_int_t)r->ml_absent)
+                  : json_null());
+    json_t *groups = r->ngroups ? json_object() : json_null();
+    for (int g = 0; g < r->ngroups; g++)
+        json_object_set_new(groups, r->group_names[g],
+                            json_pack("{so so so}", "top1", json_acc(&r->group_top1[g]), "real_top1",
+                                      json_acc(&r->group_real1[g]), "multilabel_micro", json_acc(&r->group_ml[g])));
+    json_object_set_new(o, "groups", groups);
+    rl_json_write(out, o);
 }
 
 static void table_row(FILE *out, const char *name, const rl_acc *a)
@@ -166,18 +117,10 @@ void rl_report_compare_table(FILE *out, const char *a, const char *b, const char
 
 void rl_report_compare_json(FILE *out, const char *a, const char *b, const char *what, const rl_mcnemar *m)
 {
-    fputs("{\"a\": ", out);
-    rl_report_json_string(out, a);
-    fputs(", \"b\": ", out);
-    rl_report_json_string(out, b);
-    fputs(", \"metric\": ", out);
-    rl_report_json_string(out, what);
-    fprintf(out, ", \"n\": %lld, \"both\": %lld, \"a_only\": %lld, \"b_only\": %lld, \"neither\": %lld, \"p_exact\": ",
-            (long long)m->n, (long long)m->both, (long long)m->a_only, (long long)m->b_only, (long long)m->neither);
-    json_num(out, m->p_exact);
-    fputs(", \"chi2\": ", out);
-    json_num(out, m->chi2);
-    fputs(", \"p_chi2\": ", out);
-    json_num(out, m->p_chi2);
-    fputs("}\n", out);
+    rl_json_write(out, json_pack("{so so ss sI sI sI sI sI so so so}", "a", json_string_nocheck(a), "b",
+                                 json_string_nocheck(b), "metric", what, "n",
+                                 (json_int_t)m->n, "both", (json_int_t)m->both, "a_only", (json_int_t)m->a_only,
+                                 "b_only", (json_int_t)m->b_only, "neither", (json_int_t)m->neither, "p_exact",
+                                 rl_json_num(m->p_exact), "chi2", rl_json_num(m->chi2), "p_chi2",
+                                 rl_json_num(m->p_chi2)));
 }

@@ -1,6 +1,7 @@
 /* report.h: eval and compare results as a table for people and as JSON for
  * programs.  JSON numbers are printed with 17 significant digits so that a
- * reader recovers the exact doubles; an absent figure is null.
+ * reader recovers the exact doubles; an absent figure is null.  JSON is
+ * written with Jansson.
  *
  * JSON layout of an eval (accuracy objects are
  * {"correct": k, "total": n, "acc": k/n, "ci95": [lo, hi]}):
@@ -15,6 +16,7 @@
 #ifndef RL_REPORT_H
 #define RL_REPORT_H
 
+#include <jansson.h>
 #include <stdio.h>
 #include "eval/metrics.h"
 #include "eval/preds.h"
@@ -26,7 +28,11 @@ void rl_report_eval_json(FILE *out, const char *path, const rl_preds *p, const r
 void rl_report_compare_table(FILE *out, const char *a, const char *b, const char *what, const rl_mcnemar *m);
 void rl_report_compare_json(FILE *out, const char *a, const char *b, const char *what, const rl_mcnemar *m);
 
-/* Writes s as a JSON string literal (quotes included). */
-void rl_report_json_string(FILE *out, const char *s);
+/* JSON helpers shared by relab's writers (Jansson): a number, null when not
+ * finite; and writing obj (whose reference is taken, NULL allowed) with 17
+ * significant digits and a final newline.  Returns 0, or -1 when obj is NULL
+ * or the write failed. */
+json_t *rl_json_num(double v);
+int rl_json_write(FILE *out, json_t *obj);
 
 #endif
