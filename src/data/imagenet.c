@@ -18,6 +18,7 @@
 
 #include "data/jpeg.h"
 #include "data/list.h"
+#include "util/text.h"
 
 typedef struct {
     char base[4096]; /* folder the ids are relative to */
@@ -50,13 +51,9 @@ static void entries_free(entries *a)
 
 static int entries_push(entries *a, const char *name, int64_t size, int64_t mtime_ns, int32_t label)
 {
-    if (a->n == a->cap) {
-        int64_t cap = a->cap ? 2 * a->cap : 256;
-        entry *e = realloc(a->e, (size_t)cap * sizeof *e);
-        if (!e) return -1;
-        a->e = e;
-        a->cap = cap;
-    }
+    size_t cap = (size_t)a->cap;
+    if (rl_grow(&a->e, &cap, (size_t)a->n + 1, sizeof *a->e)) return -1;
+    a->cap = (int64_t)cap;
     char *s = strdup(name);
     if (!s) return -1;
     a->e[a->n++] = (entry){s, size, mtime_ns, label};
@@ -96,7 +93,7 @@ static rl_status list_dir(const char *dir, int want_dirs, entries *out, rl_error
         }
     }
     closedir(d);
-    qsort(out->e, (size_t)out->n, sizeof *out->e, cmp_entry);
+    if (out->n > 1) qsort(out->e, (size_t)out->n, sizeof *out->e, cmp_entry);
     return RL_OK;
 }
 
@@ -139,53 +136,17 @@ static void classes_free(classes *c)
     c->n = 0;
 }
 
-/* Reads "index\twnid[\tname]" lines; a first line that does not start with a
- * digit is a header.  Indices must run 0, 1, 2, ... */
+/* classes.tsv through the one reader (util/text.h); the names are not needed. */
 static rl_status read_classes(const char *path, classes *out, rl_error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return rl_fail(err, RL_ERR_IO, "%s: cannot open classes file (%s)", path, strerror(errno));
-    char line[4096];
-    int lineno = 0, cap = 0;
-    rl_status st = RL_OK;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!line[0] || line[0] == '#') continue;
-        if (lineno == 1 && (line[0] < '0' || line[0] > '9')) continue; /* header */
-        char *tab = strchr(line, '\t');
-        char *end;
-        long idx = strtol(line, &end, 10);
-        if (!tab || end != tab || idx != out->n) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s:%d: expected '%d<TAB>wnid[<TAB>name]', found '%.80s'", path, lineno,
-                         out->n, line);
-            break;
-        }
-        char *w = tab + 1;
-        w[strcspn(w, "\t ")] = '\0';
-        if (!*w) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s:%d: empty class name", path, lineno);
-            break;
-        }
-        if (out->n == cap) {
-            cap = cap ? 2 * cap : 1024;
-            char **p = realloc(out->wnid, (size_t)cap * sizeof *p);
-            if (!p) {
-                st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-                break;
-            }
-            out->wnid = p;
-        }
-        if (!(out->wnid[out->n] = strdup(w))) {
-            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-            break;
-        }
-        out->n++;
-    }
-    fclose(f);
-    if (!st && out->n == 0) st = rl_fail(err, RL_ERR_FORMAT, "%s: no classes in the file", path);
-    if (st) classes_free(out);
-    return st;
+    rl_classes c;
+    rl_status st = rl_classes_read(path, &c, err);
+    if (st) return st;
+    for (int i = 0; i < c.n; i++) free(c.name[i]);
+    free(c.name);
+    out->wnid = c.wnid;
+    out->n = c.n;
+    return RL_OK;
 }
 
 /* Index of wnid in c, or -1.  Linear; the lookup table below is for bulk use. */
@@ -204,7 +165,7 @@ static wnid_index *make_lookup(const classes *c)
     if (!t) return NULL;
     for (int i = 0; i < c->n; i++)
         t[i] = (wnid_index){c->wnid[i], i};
-    qsort(t, (size_t)c->n, sizeof *t, cmp_wi);
+    if (c->n > 1) qsort(t, (size_t)c->n, sizeof *t, cmp_wi);
     return t;
 }
 
@@ -300,22 +261,25 @@ done:
     return st;
 }
 
-/* Reads a labels file: one token per non-empty line. */
+/* Reads a labels file: one token (up to a blank) per non-empty line. */
 static rl_status read_lines(const char *path, entries *out, rl_error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return rl_fail(err, RL_ERR_IO, "%s: cannot open labels file (%s)", path, strerror(errno));
-    char line[4096];
-    rl_status st = RL_OK;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n\t ")] = '\0';
+    rl_lines r;
+    rl_status st = rl_lines_open(&r, path, "labels", 0, err);
+    if (st) return st;
+    char *line;
+    size_t len;
+    int got;
+    while ((got = rl_lines_next(&r, &line, &len, err)) > 0) {
+        line[strcspn(line, "\t ")] = '\0';
         if (!line[0]) continue;
         if (entries_push(out, line, 0, 0, 0)) {
             st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
             break;
         }
     }
-    fclose(f);
+    if (!st && got < 0) st = err ? err->code : RL_ERR_FORMAT;
+    rl_lines_close(&r);
     return st;
 }
 
@@ -365,7 +329,7 @@ static rl_status scan_flat(const rl_imagenet_config *cfg, entries *files, classe
         entries u = {0};
         for (int64_t i = 0; !st && i < lab.n; i++)
             if (entries_push(&u, lab.e[i].name, 0, 0, 0)) st = rl_fail(err, RL_ERR_NOMEM, "oom");
-        qsort(u.e, (size_t)u.n, sizeof *u.e, cmp_entry);
+        if (u.n > 1) qsort(u.e, (size_t)u.n, sizeof *u.e, cmp_entry);
         if (!st && !(cls->wnid = calloc((size_t)u.n, sizeof *cls->wnid))) st = rl_fail(err, RL_ERR_NOMEM, "oom");
         for (int64_t i = 0; !st && i < u.n; i++) {
             if (cls->n && !strcmp(cls->wnid[cls->n - 1], u.e[i].name)) continue;
@@ -408,7 +372,7 @@ static rl_status cache_read(const char *path, uint64_t stamp, entries *files, cl
     long long nc = -1, nf = -1;
     int ok = fgets(line, sizeof line, f) && !strcmp(line, "# relab-filecache 1\n");
     ok = ok && fgets(line, sizeof line, f) && sscanf(line, "stamp %llx", &s) == 1 && s == stamp;
-    ok = ok && fgets(line, sizeof line, f) && sscanf(line, "classes %lld", &nc) == 1 && nc >= 0 && nc < (1 << 24);
+    ok = ok && fgets(line, sizeof line, f) && sscanf(line, "classes %lld", &nc) == 1 && nc >= 0 && nc <= RL_MAX_CLASSES;
     if (ok && !(cls->wnid = calloc((size_t)(nc ? nc : 1), sizeof *cls->wnid))) ok = 0;
     for (long long i = 0; ok && i < nc; i++) {
         ok = fgets(line, sizeof line, f) != NULL;

@@ -18,6 +18,7 @@
 #include "data/imagenet.h"
 #include "data/jpeg.h"
 #include "util/h5.h"
+#include "util/text.h"
 
 const char *rl_pack_shard_path(const char *prefix, int k, char *buf, size_t n)
 {
@@ -320,6 +321,38 @@ static int split(const char *text, int64_t n, char **out)
     return *p ? -1 : 0;
 }
 
+/* Every value of v[0..n) is a class in [0, nc). */
+static rl_status check_classes(const int32_t *v, int64_t n, int nc, const char *name, const char *path, rl_error *err)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (v[i] < 0 || v[i] >= nc)
+            return rl_fail(err, RL_ERR_FORMAT, "%s: dataset '%s' entry %lld is %d, outside the %d classes", path, name,
+                           (long long)i, (int)v[i], nc);
+    return RL_OK;
+}
+
+/* The index arrays for total samples are allocated from shard 0's header:
+ * check first that the shards' files can hold that many samples (each takes
+ * at least 20 bytes of offsets, lengths and labels).  A missing shard is
+ * named here, before anything is allocated. */
+static rl_status check_total(const char *prefix, int nshards, int64_t total, const char *path, rl_error *err)
+{
+    double bytes = 0;
+    char shard[4200];
+    for (int k = 0; k < nshards; k++) {
+        struct stat sb;
+        rl_pack_shard_path(prefix, k, shard, sizeof shard);
+        if (stat(shard, &sb) != 0)
+            return rl_fail(err, RL_ERR_IO, "%s: cannot open packed shard %d of %d (%s); hint: copy every shard of the "
+                           "pack", shard, k, nshards, strerror(errno));
+        bytes += (double)sb.st_size;
+    }
+    if ((double)total * 20 > bytes)
+        return rl_fail(err, RL_ERR_FORMAT, "%s: total_count %lld samples cannot fit in %d shard files of %.0f bytes",
+                       path, (long long)total, nshards, bytes);
+    return RL_OK;
+}
+
 /* Reads shard k's index into the source (growing its arrays). */
 static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_used, int *has_multi, rl_error *err)
 {
@@ -346,11 +379,12 @@ static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_us
         goto done;
     n = rank == 1 ? dims[0] : -1;
     if (k == 0) {
-        if (nshards < 1 || nshards > 100000 || total < 1 || nc < 1) {
+        if (nshards < 1 || nshards > 100000 || total < 1 || nc < 1 || nc > RL_MAX_CLASSES) {
             st = rl_fail(err, RL_ERR_FORMAT, "%s: bad header (%lld shards, %lld samples, %d classes)", path,
                          (long long)nshards, (long long)total, nc);
             goto done;
         }
+        if ((st = check_total(m->prefix, (int)nshards, total, path, err))) goto done;
         m->nshards = (int)nshards;
         s->count = total;
         s->num_classes = nc;
@@ -383,7 +417,7 @@ static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_us
         }
     }
     if (shard != k || nshards != m->nshards || total != s->count || nc != s->num_classes || first != m->first[k] ||
-        n < 0 || first + n > total || (k == m->nshards - 1 && first + n != total)) {
+        n < 0 || n > total - first || (k == m->nshards - 1 && first + n != total)) {
         st = rl_fail(err, RL_ERR_FORMAT,
                      "%s: shard %lld of %lld, first sample %lld, %lld samples: does not continue "
                      "shard %d (expected shard %d of %d starting at %lld); hint: shards from different packs?",
@@ -395,6 +429,7 @@ static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_us
     if ((st = rl_h5_read_i64(f, "offsets", m->off + first, n, path, err)) ||
         (st = rl_h5_read_i64(f, "lengths", m->len + first, n, path, err)) ||
         (st = rl_h5_read_i32(f, "labels", s->labels + first, n, path, err)) ||
+        (st = check_classes(s->labels + first, n, nc, "labels", path, err)) ||
         (st = rl_h5_read_string(f, "names", &names, path, err)))
         goto done;
     if (split(names, n, s->ids + first)) {
@@ -411,17 +446,23 @@ static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_us
             (st = rl_h5_shape(f, "multi_classes", &rank, dims, path, err)))
             goto done;
         int64_t m_n = rank == 1 ? dims[0] : -1;
-        if (mo[0] != 0 || mo[n] != m_n) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s: multi_offsets do not match multi_classes", path);
-            goto done;
-        }
+        for (int64_t i = 0; i < n && !st; i++)
+            if (mo[i] > mo[i + 1])
+                st = rl_fail(err, RL_ERR_FORMAT, "%s: multi_offsets decrease at sample %lld (%lld > %lld)", path,
+                             (long long)i, (long long)mo[i], (long long)mo[i + 1]);
+        if (!st && (mo[0] != 0 || mo[n] != m_n))
+            st = rl_fail(err, RL_ERR_FORMAT, "%s: multi_offsets run from %lld to %lld, expected 0 to %lld (the length "
+                         "of multi_classes)", path, (long long)mo[0], (long long)mo[n], (long long)m_n);
+        if (st) goto done;
         int32_t *mc = realloc(s->multi_classes, (size_t)(*multi_used + m_n + 1) * sizeof *mc);
         if (!mc) {
             st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
             goto done;
         }
         s->multi_classes = mc;
-        if ((st = rl_h5_read_i32(f, "multi_classes", mc + *multi_used, m_n, path, err))) goto done;
+        if ((st = rl_h5_read_i32(f, "multi_classes", mc + *multi_used, m_n, path, err)) ||
+            (st = check_classes(mc + *multi_used, m_n, nc, "multi_classes", path, err)))
+            goto done;
         for (int64_t i = 0; i <= n; i++)
             mo[i] += *multi_used;
         *multi_used += m_n;
@@ -430,7 +471,8 @@ static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_us
     if ((st = rl_h5_shape(f, "bytes", &rank, dims, path, err))) goto done;
     bytes_n = rank == 1 ? dims[0] : -1;
     for (int64_t i = 0; i < n; i++)
-        if (m->off[first + i] < 0 || m->len[first + i] < 0 || m->off[first + i] + m->len[first + i] > bytes_n) {
+        if (m->off[first + i] < 0 || m->len[first + i] < 0 || m->off[first + i] > bytes_n ||
+            m->len[first + i] > bytes_n - m->off[first + i]) {
             st = rl_fail(err, RL_ERR_FORMAT, "%s: sample %lld lies outside 'bytes'", path, (long long)i);
             goto done;
         }
