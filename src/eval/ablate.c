@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/text.h"
+
 /* ---- parsing ---- */
 
 static char *trim(char *s)
@@ -130,24 +132,21 @@ rl_status rl_ablate_grid_read(const char *path, const char *out_dir, rl_ablate_g
     snprintf(g->eval_data, sizeof g->eval_data, "val");
     snprintf(g->metric, sizeof g->metric, "top-1");
     snprintf(g->alt_metric, sizeof g->alt_metric, "alt top-1");
-    FILE *f = fopen(path, "r");
-    if (!f) return rl_fail(err, RL_ERR_IO, "%s: cannot open the grid file", path);
+    rl_lines f;
+    rl_status st = rl_lines_open(&f, path, "grid", 8190, err);
+    if (st) return st;
     pending_set *pend = calloc(2 * RL_ABLATE_MAX, sizeof *pend);
     char seen[16][24] = {{0}};
-    int nseen = 0, npend = 0, lineno = 0, baseline_line = 0;
-    char baseline[RL_ABLATE_LABEL] = "", line[8192], where[RL_ABLATE_PATH + 32];
-    rl_status st = RL_OK;
+    int nseen = 0, npend = 0, lineno = 0, baseline_line = 0, got;
+    char baseline[RL_ABLATE_LABEL] = "", *line, where[RL_ABLATE_PATH + 32];
+    size_t len;
     if (!pend) {
-        fclose(f);
+        rl_lines_close(&f);
         return rl_fail(err, RL_ERR_NOMEM, "out of memory");
     }
-    while (!st && fgets(line, sizeof line, f)) {
-        lineno++;
+    while (!st && (got = rl_lines_next(&f, &line, &len, err)) > 0) {
+        lineno = (int)f.lineno;
         snprintf(where, sizeof where, "%s:%d", path, lineno);
-        if (!strchr(line, '\n') && !feof(f)) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s: line longer than %zu characters", where, sizeof line - 2);
-            break;
-        }
         char *hash = strchr(line, '#');
         if (hash) *hash = '\0';
         char *s = trim(line);
@@ -203,8 +202,8 @@ rl_status rl_ablate_grid_read(const char *path, const char *out_dir, rl_ablate_g
                          "set, set.LABEL, eval_data, labels, metric, real, alt_labels, alt_metric",
                          where, key);
     }
-    if (!st && ferror(f)) st = rl_fail(err, RL_ERR_IO, "%s: read error", path);
-    fclose(f);
+    if (!st && got < 0) st = err ? err->code : RL_ERR_FORMAT;
+    rl_lines_close(&f);
     if (!st && !g->recipe[0]) st = rl_fail(err, RL_ERR_FORMAT, "%s: 'recipe' is required", path);
     if (!st && !g->nmodels) st = rl_fail(err, RL_ERR_FORMAT, "%s: 'models' is required (row groups, e.g. models = r50)", path);
     if (!st && !g->nvariants)

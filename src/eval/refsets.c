@@ -154,6 +154,12 @@ static rl_status slurp(const char *path, size_t limit, char **out, size_t *len, 
         free(buf);
         return st;
     }
+    const char *nul = memchr(buf, '\0', n);
+    if (nul) {
+        size_t at = (size_t)(nul - buf);
+        free(buf);
+        return rl_fail(err, RL_ERR_FORMAT, "%s: NUL byte at offset %zu; not a JSON text file", path, at);
+    }
     buf[n] = '\0';
     *out = buf;
     *len = n;

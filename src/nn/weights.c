@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,11 +119,19 @@ rl_status rl_weights_read(hid_t file, const char *prefix, rl_param_table *t, con
         }
         if (p->kind == RL_PARAM_COUNTER) {
             st = rl_h5_read_i64(file, name, p->counter, 1, path, err);
-        } else if (p->conv_layout) {
-            st = rl_h5_read_f32(file, name, tmp, (int64_t)p->count, path, err);
-            if (!st) oihw_to_ohwi(tmp, p->data, p->dims);
+            if (!st && *p->counter < 0)
+                st = rl_fail(err, RL_ERR_FORMAT, "%s: counter '%s' is %lld, must be >= 0", path, name,
+                             (long long)*p->counter);
         } else {
-            st = rl_h5_read_f32(file, name, p->data, (int64_t)p->count, path, err);
+            float *dst = p->conv_layout ? tmp : p->data;
+            st = rl_h5_read_f32(file, name, dst, (int64_t)p->count, path, err);
+            /* a NaN or Inf (or a float64 beyond float's range, read as Inf) would
+             * silently poison every prediction made with these weights */
+            for (size_t k = 0; !st && k < p->count; k++)
+                if (!isfinite(dst[k]))
+                    st = rl_fail(err, RL_ERR_FORMAT, "%s: tensor '%s' holds a non-finite value (%g) at element %zu",
+                                 path, name, (double)dst[k], k);
+            if (!st && p->conv_layout) oihw_to_ohwi(tmp, p->data, p->dims);
         }
     }
     rl_free(tmp);
