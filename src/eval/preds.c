@@ -173,6 +173,7 @@ static rl_status read_ids(hid_t file, const char *path, int64_t n, char **ids, r
     }
     H5Tset_cset(mtype, H5Tget_cset(ftype));
     if (H5Tis_variable_str(ftype) > 0) {
+        if ((st = rl_h5_check_vlen(file, dset, "ids", path, err))) goto done;
         H5Tset_size(mtype, H5T_VARIABLE);
         raw = calloc((size_t)n, sizeof *raw);
         if (!raw) {

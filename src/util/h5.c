@@ -1,8 +1,11 @@
 /* h5.c: checked HDF5 helpers (see h5.h). */
 #include "util/h5.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void rl_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
@@ -240,6 +243,120 @@ rl_status rl_h5_read_u8(hid_t file, const char *name, uint8_t *out, int64_t coun
     return read_any(file, name, H5T_NATIVE_UINT8, out, count, path, err);
 }
 
+/* ---- variable-length strings ----
+ *
+ * HDF5 1.10 copies a variable-length string out of its global heap collection
+ * by the object size written in the file, unchecked, so a damaged size makes
+ * it read past its buffer and crash.  Before HDF5 reads such strings, relab
+ * checks each element's heap reference in the file's own bytes (HDF5 file
+ * format, "Global Heap Collection"): the collection lies inside the file,
+ * starts with "GCOL", and its objects chain to the end without overrunning;
+ * the referenced object exists and holds at least the string's length. */
+
+static uint64_t le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+typedef struct {
+    int fd;
+    int64_t file_size, base;
+    size_t sa, ss;           /* sizes of addresses and lengths in this file */
+    uint64_t coll;           /* address of the collection in table, or 0 */
+    uint64_t *size_of;       /* [65536] object size by index + 1 (0 = absent) */
+} heap_check;
+
+/* Reads collection at addr and tables its objects' sizes; -1 when damaged. */
+static int load_collection(heap_check *h, uint64_t addr)
+{
+    unsigned char head[24];
+    int64_t at = h->base + (int64_t)addr;
+    size_t hn = 8 + h->ss;
+    if (addr == 0 || at < 0 || at > h->file_size - (int64_t)hn) return -1;
+    if (pread(h->fd, head, hn, at) != (ssize_t)hn || memcmp(head, "GCOL", 4) || head[4] != 1) return -1;
+    uint64_t size = le(head + 8, (int)h->ss);
+    if (size < hn || size > (uint64_t)(h->file_size - at) || size > ((uint64_t)1 << 30)) return -1;
+    unsigned char *c = malloc(size);
+    if (!c || pread(h->fd, c, size, at) != (ssize_t)size) {
+        free(c);
+        return -1;
+    }
+    memset(h->size_of, 0, 65536 * sizeof *h->size_of);
+    size_t pos = hn, oh = 8 + h->ss;
+    int ok = 1;
+    while (pos + oh <= size) {
+        unsigned idx = (unsigned)le(c + pos, 2);
+        uint64_t osize = le(c + pos + 8, (int)h->ss);
+        if (idx == 0) break; /* free space: the rest of the collection */
+        if (osize > size - pos - oh) {
+            ok = 0;
+            break;
+        }
+        h->size_of[idx] = osize + 1;
+        pos += oh + ((osize + 7) & ~(uint64_t)7);
+    }
+    free(c);
+    h->coll = ok ? addr : 0;
+    return ok ? 0 : -1;
+}
+
+rl_status rl_h5_check_vlen(hid_t file, hid_t dset, const char *name, const char *path, rl_error *err)
+{
+    haddr_t off = H5Dget_offset(dset);
+    hid_t space = H5Dget_space(dset);
+    hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    if (space >= 0) H5Sclose(space);
+    if (off == HADDR_UNDEF || n <= 0) return RL_OK; /* compact or chunked: HDF5 alone reads it */
+    heap_check h = {-1, 0, 0, 8, 8, 0, NULL};
+    hsize_t userblock = 0;
+    hid_t fcpl = H5Fget_create_plist(file);
+    if (fcpl >= 0) {
+        H5Pget_sizes(fcpl, &h.sa, &h.ss);
+        H5Pget_userblock(fcpl, &userblock);
+        H5Pclose(fcpl);
+    }
+    h.base = (int64_t)userblock;
+    struct stat sb;
+    size_t elem = 4 + h.sa + 4;
+    unsigned char *refs = NULL;
+    rl_status st = RL_OK;
+    h.fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (h.fd < 0 || fstat(h.fd, &sb) != 0 || (h.sa != 8 && h.sa != 4) || (h.ss != 8 && h.ss != 4)) goto bad;
+    h.file_size = (int64_t)sb.st_size;
+    if ((int64_t)off < 0 || (uint64_t)n > (uint64_t)(h.file_size / (int64_t)elem) ||
+        (int64_t)off > h.file_size - (int64_t)(elem * (size_t)n))
+        goto bad;
+    refs = malloc(elem * (size_t)n);
+    h.size_of = malloc(65536 * sizeof *h.size_of);
+    if (!refs || !h.size_of) {
+        st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory checking dataset '%s'", path, name);
+        goto done;
+    }
+    if (pread(h.fd, refs, elem * (size_t)n, (off_t)off) != (ssize_t)(elem * (size_t)n)) goto bad;
+    for (hssize_t i = 0; i < n; i++) {
+        const unsigned char *r = refs + (size_t)i * elem;
+        uint64_t len = le(r, 4), addr = le(r + 4, (int)h.sa);
+        unsigned idx = (unsigned)le(r + 4 + h.sa, 4);
+        if (len == 0 && addr == 0) continue; /* an empty (NULL) string */
+        if (idx == 0 || idx > 65535 || (addr != h.coll && load_collection(&h, addr)) || h.size_of[idx] == 0 ||
+            h.size_of[idx] - 1 < len)
+            goto bad;
+    }
+    goto done;
+bad:
+    st = rl_fail(err, RL_ERR_FORMAT,
+                 "%s: dataset '%s' holds variable-length strings whose storage is damaged (global heap); hint: the "
+                 "file is corrupt, write it again",
+                 path, name);
+done:
+    free(refs);
+    free(h.size_of);
+    if (h.fd >= 0) close(h.fd);
+    return st;
+}
+
 rl_status rl_h5_read_string(hid_t file, const char *name, char **out, const char *path, rl_error *err)
 {
     *out = NULL;
@@ -258,7 +375,9 @@ rl_status rl_h5_read_string(hid_t file, const char *name, char **out, const char
         /* same character set as the file: HDF5 does not convert ASCII <-> UTF-8 */
         hid_t mtype = H5Tcopy(ftype);
         char *s = NULL;
-        if (H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) < 0 || !s) {
+        if ((st = rl_h5_check_vlen(file, dset, name, path, err))) {
+            /* refused before HDF5 reads it */
+        } else if (H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) < 0 || !s) {
             st = rl_fail(err, RL_ERR_FORMAT, "%s: cannot read string '%s'", path, name);
         } else {
             *out = strdup(s);

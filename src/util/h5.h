@@ -54,6 +54,12 @@ rl_status rl_h5_read_u8(hid_t file, const char *name, uint8_t *out, int64_t coun
  * NUL-terminated buffer the caller frees; an array of strings is refused. */
 rl_status rl_h5_read_string(hid_t file, const char *name, char **out, const char *path, rl_error *err);
 
+/* Checks, in the file's bytes, the global-heap storage of the variable-length
+ * strings of dataset dset (opened from file, which is at path) before HDF5
+ * reads them: HDF5 1.10 trusts the sizes stored there and crashes on a damaged
+ * one.  Compact and chunked datasets are left to HDF5. */
+rl_status rl_h5_check_vlen(hid_t file, hid_t dset, const char *name, const char *path, rl_error *err);
+
 /* Lists every dataset in the file (full names without the leading '/'), calling
  * fn for each in HDF5's link order; stops and returns fn's status if non-zero. */
 typedef int (*rl_h5_visit_fn)(const char *name, void *ctx);

@@ -437,8 +437,19 @@ def h5_structural(ids, labs):
 
 
 def binary_damage(data):
-    """Truncations at structural offsets and seeded bit flips of an HDF5 (or other binary) file."""
+    """Truncations at structural offsets and seeded bit flips of an HDF5 (or other binary) file,
+    and damaged global-heap objects (where variable-length strings live)."""
     out = [("truncated to 0 bytes", b"")]
+    at = data.find(b"GCOL")
+    for k, size in enumerate((0x7fffffff, 1 << 40, 3)):
+        if at >= 0:
+            buf = bytearray(data)
+            buf[at + 24:at + 32] = struct.pack("<Q", size)  # first object's size
+            out.append(("global heap object size %d" % size, bytes(buf)))
+    if at >= 0:
+        buf = bytearray(data)
+        buf[at + 8:at + 16] = struct.pack("<Q", 1 << 40)  # the collection's size
+        out.append(("global heap collection size 2^40", bytes(buf)))
     for cut in sorted({8, 48, 96, 512, 800, len(data) // 4, len(data) // 2, len(data) - 1}):
         if 0 < cut < len(data):
             out.append(("truncated at byte %d" % cut, data[:cut]))

@@ -34,8 +34,7 @@ import corpus  # noqa: E402
 
 SAN_ENV = {
     "ASAN_OPTIONS": "allocator_may_return_null=0:max_allocation_size_mb=1024:hard_rss_limit_mb=3072:"
-                    "detect_leaks=1:abort_on_error=0:exitcode=86:symbolize=1:print_summary=1:suppressions="
-                    + os.path.join(HERE, "asan.supp"),
+                    "detect_leaks=1:abort_on_error=0:exitcode=86:symbolize=1:print_summary=1",
     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=87",
     "LSAN_OPTIONS": "exitcode=88:suppressions=" + os.path.join(HERE, "lsan.supp"),
     "OMP_NUM_THREADS": "1",
