@@ -242,7 +242,8 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
             s->relabeled++;
         }
         if (o->mode == RL_CLEAN_MULTIHOT) {
-            for (int q = 0; q < nl; q++) has[buf[q]] = 1;
+            for (int q = 0; q < nl; q++)
+                has[buf[q]] = 1;
             for (int j = 0; j < p->k; j++) {
                 if (!(sc[j] >= o->multihot_thresh)) break; /* scores are sorted best first */
                 if (!has[top[j]] && nl <= C) {
@@ -251,7 +252,8 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
                     s->extra_added++;
                 }
             }
-            for (int q = 0; q < nl; q++) has[buf[q]] = 0;
+            for (int q = 0; q < nl; q++)
+                has[buf[q]] = 0;
         }
         s->kept++;
         st = rl_list_append(out, train->paths[i], buf, nl, err);
@@ -340,11 +342,11 @@ static void report_json(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr,
     for (int q = 0; q < s->npairs; q++)
         json_array_append_new(pairs, json_pack("{si si sI}", "label", s->pair_label[q], "teacher", s->pair_teacher[q],
                                                "count", (json_int_t)s->pair_count[q]));
-    json_t *noise = pr ? json_pack("{sI sI sI sI so so}", "changed", (json_int_t)pr->changed, "flagged",
-                                   (json_int_t)pr->flagged, "hit", (json_int_t)pr->hit, "restored",
-                                   (json_int_t)pr->restored, "precision", rl_json_num(pr->precision), "recall",
-                                   rl_json_num(pr->recall))
-                       : json_null();
+    json_t *noise =
+        pr ? json_pack("{sI sI sI sI so so}", "changed", (json_int_t)pr->changed, "flagged", (json_int_t)pr->flagged,
+                       "hit", (json_int_t)pr->hit, "restored", (json_int_t)pr->restored, "precision",
+                       rl_json_num(pr->precision), "recall", rl_json_num(pr->recall))
+           : json_null();
     rl_json_write(f, json_pack("{ss ss sI sI sI sI sI sI so so so so}", "rule", rule, "mode", mode, "total",
                                (json_int_t)s->total, "kept", (json_int_t)s->kept, "flagged", (json_int_t)s->flagged,
                                "removed", (json_int_t)(s->total - s->kept), "relabeled", (json_int_t)s->relabeled,

@@ -200,8 +200,8 @@ rl_status rl_noise_record_read(const char *path, rl_noise_record *out, rl_error 
         long a = t2 ? strtol(t1 + 1, &e1, 10) : -1, b = t2 ? strtol(t2 + 1, &e2, 10) : -1;
         if (!t2 || t1 == line || errno || e1 != t2 || e1 == t1 + 1 || *e2 || e2 == t2 + 1 || a < 0 || b < 0 ||
             a >= RL_MAX_CLASSES || b >= RL_MAX_CLASSES) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: expected 'id<TAB>original<TAB>noisy' with classes in 0..%d",
-                         path, r.lineno, RL_MAX_CLASSES - 1);
+            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: expected 'id<TAB>original<TAB>noisy' with classes in 0..%d", path,
+                         r.lineno, RL_MAX_CLASSES - 1);
             break;
         }
         *t1 = '\0';

@@ -29,7 +29,7 @@
 #include "data/list.h"
 #include "util/status.h"
 
-#define RL_NOISE_MATRIX_MAX 16384 /* classes for MATRIX: a 16384^2 matrix of doubles is 2 GiB */
+#define RL_NOISE_MATRIX_MAX 16384       /* classes for MATRIX: a 16384^2 matrix of doubles is 2 GiB */
 #define RL_NOISE_STREAM 0x6e6f697365ULL /* "noise": keeps these draws apart from augmentation's */
 
 typedef enum { RL_NOISE_SYMMETRIC, RL_NOISE_PAIRFLIP, RL_NOISE_MATRIX } rl_noise_kind;

@@ -129,7 +129,8 @@ int cmd_noise(int argc, char **argv)
         struct stat sb;
         double need = 2.0 * C * (double)C - 1;
         if (C > RL_NOISE_MATRIX_MAX || (C > 1024 && (stat(matrix_path, &sb) != 0 || (double)sb.st_size < need))) {
-            rl_fail(&err, RL_ERR_FORMAT, "%s: cannot hold the %d x %d matrix that the %d classes of %s need (--kind "
+            rl_fail(&err, RL_ERR_FORMAT,
+                    "%s: cannot hold the %d x %d matrix that the %d classes of %s need (--kind "
                     "matrix takes at most %d classes)",
                     matrix_path, C, C, C, in_path, RL_NOISE_MATRIX_MAX);
             goto done;

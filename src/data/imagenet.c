@@ -142,7 +142,8 @@ static rl_status read_classes(const char *path, classes *out, rl_error *err)
     rl_classes c;
     rl_status st = rl_classes_read(path, &c, err);
     if (st) return st;
-    for (int i = 0; i < c.n; i++) free(c.name[i]);
+    for (int i = 0; i < c.n; i++)
+        free(c.name[i]);
     free(c.name);
     out->wnid = c.wnid;
     out->n = c.n;

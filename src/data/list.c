@@ -100,7 +100,8 @@ rl_status rl_list_append(rl_list *list, const char *path, const int32_t *labels,
     if (!copy) return rl_fail(err, RL_ERR_NOMEM, "rl_list_append: out of memory copying path '%.200s'", path);
     /* paths and labels share the capacity list->cap; multi_offsets has list->cap + 1 */
     size_t old = list->cap, pcap = old, lcap = old;
-    int bad = rl_grow(&list->paths, &pcap, n + 1, sizeof(char *)) || rl_grow(&list->labels, &lcap, n + 1, sizeof(int32_t));
+    int bad =
+        rl_grow(&list->paths, &pcap, n + 1, sizeof(char *)) || rl_grow(&list->labels, &lcap, n + 1, sizeof(int32_t));
     if (!bad) list->cap = pcap;
     if (!bad && list->multi_offsets && list->cap != old) {
         int64_t *off = realloc(list->multi_offsets, (list->cap + 1) * sizeof *off);
@@ -154,7 +155,8 @@ static rl_status parse_comment(const char *path, long lineno, const char *line, 
     if (!strncmp(p, "relab-list", 10)) {
         char *end;
         long v = strtol(p + 10, &end, 10);
-        while (*end == ' ') end++;
+        while (*end == ' ')
+            end++;
         if (v != 1 || *end)
             return rl_fail(err, RL_ERR_FORMAT,
                            "%s:%ld: unsupported list version '%.40s' (this relab reads version 1); "
@@ -167,8 +169,8 @@ static rl_status parse_comment(const char *path, long lineno, const char *line, 
         while (*end == ' ') end++;
         if (errno || *end || end == p + 8 || v < 1 || v > RL_MAX_CLASSES)
             return rl_fail(err, RL_ERR_FORMAT,
-                           "%s:%ld: bad class count in '%.80s'; expected '# classes N' with 1 <= N <= %d", path,
-                           lineno, line, RL_MAX_CLASSES);
+                           "%s:%ld: bad class count in '%.80s'; expected '# classes N' with 1 <= N <= %d", path, lineno,
+                           line, RL_MAX_CLASSES);
         if (*declared && *declared != (int)v)
             return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: '# classes %ld' contradicts an earlier '# classes %d'", path,
                            lineno, v, *declared);
@@ -178,8 +180,8 @@ static rl_status parse_comment(const char *path, long lineno, const char *line, 
 }
 
 /* Parses "<path>\t<label>[,<label>...]" (line already stripped of its newline). */
-static rl_status parse_sample(const char *path, long lineno, char *line, rl_list *out, int32_t **labels,
-                              size_t *cap, rl_error *err)
+static rl_status parse_sample(const char *path, long lineno, char *line, rl_list *out, int32_t **labels, size_t *cap,
+                              rl_error *err)
 {
     char *tab = strchr(line, '\t');
     if (!tab)
@@ -195,8 +197,8 @@ static rl_status parse_sample(const char *path, long lineno, char *line, rl_list
         long v = parse_label(&p);
         if (v < 0)
             return rl_fail(err, RL_ERR_FORMAT,
-                           "%s:%ld: sample '%.200s': expected a non-negative integer label below %d at '%.40s'",
-                           path, lineno, line, RL_MAX_CLASSES, p);
+                           "%s:%ld: sample '%.200s': expected a non-negative integer label below %d at '%.40s'", path,
+                           lineno, line, RL_MAX_CLASSES, p);
         if (n == (size_t)INT_MAX || rl_grow(labels, cap, n + 1, sizeof **labels))
             return rl_fail(err, RL_ERR_NOMEM, "%s:%ld: out of memory reading labels", path, lineno);
         (*labels)[n++] = (int32_t)v;

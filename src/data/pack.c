@@ -343,8 +343,10 @@ static rl_status check_total(const char *prefix, int nshards, int64_t total, con
         struct stat sb;
         rl_pack_shard_path(prefix, k, shard, sizeof shard);
         if (stat(shard, &sb) != 0)
-            return rl_fail(err, RL_ERR_IO, "%s: cannot open packed shard %d of %d (%s); hint: copy every shard of the "
-                           "pack", shard, k, nshards, strerror(errno));
+            return rl_fail(err, RL_ERR_IO,
+                           "%s: cannot open packed shard %d of %d (%s); hint: copy every shard of the "
+                           "pack",
+                           shard, k, nshards, strerror(errno));
         bytes += (double)sb.st_size;
     }
     if ((double)total * 20 > bytes)
@@ -451,8 +453,10 @@ static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_us
                 st = rl_fail(err, RL_ERR_FORMAT, "%s: multi_offsets decrease at sample %lld (%lld > %lld)", path,
                              (long long)i, (long long)mo[i], (long long)mo[i + 1]);
         if (!st && (mo[0] != 0 || mo[n] != m_n))
-            st = rl_fail(err, RL_ERR_FORMAT, "%s: multi_offsets run from %lld to %lld, expected 0 to %lld (the length "
-                         "of multi_classes)", path, (long long)mo[0], (long long)mo[n], (long long)m_n);
+            st = rl_fail(err, RL_ERR_FORMAT,
+                         "%s: multi_offsets run from %lld to %lld, expected 0 to %lld (the length "
+                         "of multi_classes)",
+                         path, (long long)mo[0], (long long)mo[n], (long long)m_n);
         if (st) goto done;
         int32_t *mc = realloc(s->multi_classes, (size_t)(*multi_used + m_n + 1) * sizeof *mc);
         if (!mc) {

@@ -84,8 +84,8 @@ rl_status rl_png_decode(const uint8_t *data, size_t size, const char *name, rl_i
     png_bytep *volatile rows = NULL;
     rl_status st = RL_OK;
     if (setjmp(png_jmpbuf(png))) {
-        st = rl_fail(err, RL_ERR_FORMAT, "%s: corrupt or truncated PNG (libpng: %s); hint: re-download or remove the file",
-                     name, src.msg);
+        st = rl_fail(err, RL_ERR_FORMAT,
+                     "%s: corrupt or truncated PNG (libpng: %s); hint: re-download or remove the file", name, src.msg);
         goto done;
     }
     png_set_read_fn(png, &src, read_mem);
@@ -107,7 +107,8 @@ rl_status rl_png_decode(const uint8_t *data, size_t size, const char *name, rl_i
         st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for a %ux%u PNG", name, w, h);
         goto done;
     }
-    for (uint32_t y = 0; y < h; y++) rows[y] = rgb + (size_t)y * w * 3;
+    for (uint32_t y = 0; y < h; y++)
+        rows[y] = rgb + (size_t)y * w * 3;
     png_read_image(png, rows);
     png_read_end(png, NULL); /* the rest of the file up to IEND: a truncated file is an error */
     out->pixels = rgb;

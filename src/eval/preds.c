@@ -140,8 +140,8 @@ static rl_status check_ids(char *const *ids, int64_t n, const char *path, rl_err
             return rl_fail(err, RL_ERR_FORMAT, "%s: dataset 'ids' row %lld is empty or holds a tab or newline", path,
                            (long long)i);
         if (bad)
-            return rl_fail(err, RL_ERR_FORMAT, "%s: dataset 'ids' row %lld is not UTF-8 (byte %zu)", path,
-                           (long long)i, bad);
+            return rl_fail(err, RL_ERR_FORMAT, "%s: dataset 'ids' row %lld is not UTF-8 (byte %zu)", path, (long long)i,
+                           bad);
         if (len > RL_LIST_PATH_MAX)
             return rl_fail(err, RL_ERR_FORMAT, "%s: dataset 'ids' row %lld has %zu bytes, more than %d", path,
                            (long long)i, len, RL_LIST_PATH_MAX);

@@ -91,7 +91,8 @@ static rl_status real_from_json(const json_t *top, const char *text, const char 
         free(seen);
         return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for %zu labels", path, total);
     }
-    for (int c = 0; c < num_classes; c++) seen[c] = -1;
+    for (int c = 0; c < num_classes; c++)
+        seen[c] = -1;
     rl_status st = RL_OK;
     size_t k = 0;
     for (size_t i = 0; i < n && !st; i++) {
@@ -107,9 +108,8 @@ static rl_status real_from_json(const json_t *top, const char *text, const char 
                 locate(text, i, j, &line, &col);
                 st = twice ? rl_fail(err, RL_ERR_FORMAT, "%s:%ld:%ld: image %zu lists class %lld twice", path, line,
                                      col, i + 1, (long long)c)
-                           : rl_fail(err, RL_ERR_FORMAT,
-                                     "%s:%ld:%ld: image %zu: class index %s outside [0, %d); %s", path, line, col,
-                                     i + 1, found, num_classes, shape);
+                           : rl_fail(err, RL_ERR_FORMAT, "%s:%ld:%ld: image %zu: class index %s outside [0, %d); %s",
+                                     path, line, col, i + 1, found, num_classes, shape);
             } else {
                 seen[c] = (int64_t)i;
                 out->classes[k++] = (int32_t)c;
@@ -140,8 +140,10 @@ static rl_status slurp(const char *path, size_t limit, char **out, size_t *len, 
         size_t got = fread(buf + n, 1, 65536, f);
         n += got;
         if (n > limit) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s: larger than %zu MiB; real.json has about 1 MiB (is this the right "
-                         "file?)", path, limit >> 20);
+            st = rl_fail(err, RL_ERR_FORMAT,
+                         "%s: larger than %zu MiB; real.json has about 1 MiB (is this the right "
+                         "file?)",
+                         path, limit >> 20);
             break;
         }
         if (got < 65536) {
@@ -177,8 +179,8 @@ rl_status rl_real_read(const char *path, int num_classes, rl_sets *out, rl_error
     json_t *top = json_loadb(text, len, 0, &je);
     if (!top)
         st = rl_fail(err, RL_ERR_FORMAT,
-                     "%s:%d:%d: not valid JSON: %s (real.json must be a list of lists of class indices)", path,
-                     je.line, je.column, je.text);
+                     "%s:%d:%d: not valid JSON: %s (real.json must be a list of lists of class indices)", path, je.line,
+                     je.column, je.text);
     else
         st = real_from_json(top, text, path, num_classes, out, err);
     json_decref(top);
@@ -293,10 +295,9 @@ rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *o
         st = err ? err->code : RL_ERR_FORMAT;
         goto done;
     }
-    if (got == 0 || (nf = csv_split(line, fields, 16)) < 0 ||
-        (ci = col_of(fields, nf, "id")) < 0 || (co = col_of(fields, nf, "original_label")) < 0 ||
-        (cc = col_of(fields, nf, "proposed_labels")) < 0 || (cu = col_of(fields, nf, "unclear_multi_labels")) < 0 ||
-        (cp = col_of(fields, nf, "is_problematic")) < 0) {
+    if (got == 0 || (nf = csv_split(line, fields, 16)) < 0 || (ci = col_of(fields, nf, "id")) < 0 ||
+        (co = col_of(fields, nf, "original_label")) < 0 || (cc = col_of(fields, nf, "proposed_labels")) < 0 ||
+        (cu = col_of(fields, nf, "unclear_multi_labels")) < 0 || (cp = col_of(fields, nf, "is_problematic")) < 0) {
         st = rl_fail(err, RL_ERR_FORMAT,
                      "%s:1: header must name the columns id, original_label, proposed_labels, "
                      "unclear_multi_labels, is_problematic (the TFDS imagenet2012_multilabel CSV export)",
@@ -429,10 +430,12 @@ static rl_status groups_line(rl_groups *out, char *line, const char *path, long 
                        "%s:%ld: expected 'index<TAB>wnid<TAB>group' with index in [0, %d) and a group name of at most "
                        "%zu bytes",
                        path, lineno, out->num_classes, sizeof out->names[0] - 1);
-    if (out->group_of[idx] >= 0) return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: class %ld listed twice", path, lineno, idx);
+    if (out->group_of[idx] >= 0)
+        return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: class %ld listed twice", path, lineno, idx);
     const char *name = t2 + 1;
     int g = 0;
-    while (g < out->ngroups && strcmp(out->names[g], name)) g++;
+    while (g < out->ngroups && strcmp(out->names[g], name))
+        g++;
     if (g == out->ngroups) {
         if (g == RL_MAX_GROUPS)
             return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: more than %d groups", path, lineno, RL_MAX_GROUPS);
@@ -486,7 +489,8 @@ rl_status rl_wnid_labels_read(const char *labels_path, const char *classes_path,
     size_t capl = 0, len;
     int64_t nl = 0;
     if ((st = rl_idmap_init(&map, cls.n, err))) goto done;
-    for (int i = 0; i < cls.n; i++) rl_idmap_put(&map, cls.wnid[i], i); /* distinct: rl_classes_read checked */
+    for (int i = 0; i < cls.n; i++)
+        rl_idmap_put(&map, cls.wnid[i], i); /* distinct: rl_classes_read checked */
     if ((st = rl_lines_open(&f, labels_path, "wnid labels", 0, err))) goto done;
     char *line;
     int got;

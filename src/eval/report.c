@@ -29,9 +29,10 @@ static json_t *json_acc(const rl_acc *a)
 
 void rl_report_eval_json(FILE *out, const char *path, const rl_preds *p, const rl_eval_result *r)
 {
-    json_t *o = json_pack("{so sI si si ss sI so so si}", "file", json_string_nocheck(path), "n", (json_int_t)r->n, "num_classes",
-                          p->num_classes, "k", p->k, "score_kind", p->score_kind, "unlabeled", (json_int_t)r->unlabeled,
-                          "top1", json_acc(&r->top1), "top5", json_acc(&r->top5), "top5_k", r->top5_k);
+    json_t *o = json_pack("{so sI si si ss sI so so si}", "file", json_string_nocheck(path), "n", (json_int_t)r->n,
+                          "num_classes", p->num_classes, "k", p->k, "score_kind", p->score_kind, "unlabeled",
+                          (json_int_t)r->unlabeled, "top1", json_acc(&r->top1), "top5", json_acc(&r->top5), "top5_k",
+                          r->top5_k);
     json_object_set_new(o, "real",
                         r->has_real ? json_pack("{so so sI sI}", "top1", json_acc(&r->real1), "top5",
                                                 json_acc(&r->real5), "excluded_empty", (json_int_t)r->real_empty,
@@ -118,9 +119,8 @@ void rl_report_compare_table(FILE *out, const char *a, const char *b, const char
 void rl_report_compare_json(FILE *out, const char *a, const char *b, const char *what, const rl_mcnemar *m)
 {
     rl_json_write(out, json_pack("{so so ss sI sI sI sI sI so so so}", "a", json_string_nocheck(a), "b",
-                                 json_string_nocheck(b), "metric", what, "n",
-                                 (json_int_t)m->n, "both", (json_int_t)m->both, "a_only", (json_int_t)m->a_only,
-                                 "b_only", (json_int_t)m->b_only, "neither", (json_int_t)m->neither, "p_exact",
-                                 rl_json_num(m->p_exact), "chi2", rl_json_num(m->chi2), "p_chi2",
-                                 rl_json_num(m->p_chi2)));
+                                 json_string_nocheck(b), "metric", what, "n", (json_int_t)m->n, "both",
+                                 (json_int_t)m->both, "a_only", (json_int_t)m->a_only, "b_only", (json_int_t)m->b_only,
+                                 "neither", (json_int_t)m->neither, "p_exact", rl_json_num(m->p_exact), "chi2",
+                                 rl_json_num(m->chi2), "p_chi2", rl_json_num(m->p_chi2)));
 }

@@ -124,7 +124,8 @@ static rl_status check_storage(hid_t dset, const char *name, const char *path, r
         goto done;
     }
     H5D_layout_t layout = H5Pget_layout(dcpl);
-    if (H5Pget_external_count(dcpl) > 0 || (layout != H5D_COMPACT && layout != H5D_CONTIGUOUS && layout != H5D_CHUNKED)) {
+    if (H5Pget_external_count(dcpl) > 0 ||
+        (layout != H5D_COMPACT && layout != H5D_CONTIGUOUS && layout != H5D_CHUNKED)) {
         st = rl_fail(err, RL_ERR_FORMAT,
                      "%s: dataset '%s' keeps its data outside the file (external or virtual storage); hint: write "
                      "the data into the file itself",
@@ -256,16 +257,17 @@ rl_status rl_h5_read_u8(hid_t file, const char *name, uint8_t *out, int64_t coun
 static uint64_t le(const unsigned char *p, int n)
 {
     uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
+    for (int i = n - 1; i >= 0; i--)
+        v = (v << 8) | p[i];
     return v;
 }
 
 typedef struct {
     int fd;
     int64_t file_size, base;
-    size_t sa, ss;           /* sizes of addresses and lengths in this file */
-    uint64_t coll;           /* address of the collection in table, or 0 */
-    uint64_t *size_of;       /* [65536] object size by index + 1 (0 = absent) */
+    size_t sa, ss;     /* sizes of addresses and lengths in this file */
+    uint64_t coll;     /* address of the collection in table, or 0 */
+    uint64_t *size_of; /* [65536] object size by index + 1 (0 = absent) */
 } heap_check;
 
 /* Reads collection at addr and tables its objects' sizes; -1 when damaged. */

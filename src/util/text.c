@@ -206,12 +206,12 @@ static int find_duplicate(const rl_classes *c, int *dup)
 {
     int *order = malloc((size_t)c->n * sizeof *order);
     if (!order) return -1;
-    for (int i = 0; i < c->n; i++) order[i] = i;
+    for (int i = 0; i < c->n; i++)
+        order[i] = i;
     qsort_r(order, (size_t)c->n, sizeof *order, cmp_by_wnid, c->wnid);
     *dup = -1;
     for (int i = 1; i < c->n && *dup < 0; i++)
-        if (!strcmp(c->wnid[order[i]], c->wnid[order[i - 1]]))
-            *dup = order[i] > order[i - 1] ? order[i] : order[i - 1];
+        if (!strcmp(c->wnid[order[i]], c->wnid[order[i - 1]])) *dup = order[i] > order[i - 1] ? order[i] : order[i - 1];
     free(order);
     return 0;
 }
@@ -223,7 +223,8 @@ static rl_status classes_line(rl_classes *c, size_t cap[2], char *s, const char 
     errno = 0;
     long idx = strtol(s, &end, 10);
     if (!tab || end != tab || end == s || errno || idx != c->n)
-        return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: expected '%d<TAB>wnid[<TAB>name]' (indices 0, 1, 2, ... in order), "
+        return rl_fail(err, RL_ERR_FORMAT,
+                       "%s:%ld: expected '%d<TAB>wnid[<TAB>name]' (indices 0, 1, 2, ... in order), "
                        "found '%.80s'",
                        path, lineno, c->n, s);
     char *w = tab + 1, *t2 = strchr(w, '\t');

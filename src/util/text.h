@@ -42,11 +42,11 @@
 typedef struct {
     FILE *f;
     char path[4096];
-    size_t max;           /* longest line accepted, bytes without the newline */
-    long lineno;          /* number of the line last returned, from 1 */
-    char *line;           /* [cap] the current line, NUL-terminated, owned */
+    size_t max;  /* longest line accepted, bytes without the newline */
+    long lineno; /* number of the line last returned, from 1 */
+    char *line;  /* [cap] the current line, NUL-terminated, owned */
     size_t cap;
-    unsigned char *buf;   /* [RL_LINES_CHUNK] read buffer, owned */
+    unsigned char *buf; /* [RL_LINES_CHUNK] read buffer, owned */
     size_t pos, len;
     int eof;
 } rl_lines;
