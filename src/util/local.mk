@@ -2,3 +2,8 @@
 librelab_la_SOURCES += src/util/status.c src/util/status.h src/util/mem.c src/util/mem.h \
 	src/util/rng.c src/util/rng.h src/util/blas.c src/util/blas.h src/util/timer.h src/util/h5.c src/util/h5.h \
 	src/util/text.c src/util/text.h
+
+check_PROGRAMS += tests/test_text
+tests_test_text_SOURCES = tests/test_text.c tests/tap.h
+tests_test_text_LDADD = librelab.la $(RELAB_LIBS)
+TESTS += tests/test_text

@@ -95,6 +95,12 @@ void rl_lines_close(rl_lines *r)
 /* Appends b[0..n) to the line, refusing to pass the limit. */
 static int append(rl_lines *r, size_t *len, const unsigned char *b, size_t n, rl_error *err)
 {
+    const unsigned char *nul = memchr(b, '\0', n);
+    if (nul) { /* checked here, not per line, so /dev/zero stops at its first byte */
+        rl_fail(err, RL_ERR_FORMAT, "%s:%ld: NUL byte at column %zu; hint: is this a text file?", r->path, r->lineno,
+                *len + (size_t)(nul - b) + 1);
+        return -1;
+    }
     if (*len + n > r->max + 1) { /* +1: the '\r' of a CRLF may still follow */
         rl_fail(err, RL_ERR_FORMAT,
                 "%s:%ld: line longer than %zu bytes (relab's limit for a text line); hint: is this the right file?",
@@ -113,12 +119,6 @@ static int append(rl_lines *r, size_t *len, const unsigned char *b, size_t n, rl
 /* Checks a complete line (line end removed). */
 static int check_line(rl_lines *r, size_t len, rl_error *err)
 {
-    const char *nul = memchr(r->line, '\0', len);
-    if (nul) {
-        rl_fail(err, RL_ERR_FORMAT, "%s:%ld: NUL byte at column %zu; hint: is this a text file?", r->path, r->lineno,
-                (size_t)(nul - r->line) + 1);
-        return -1;
-    }
     const char *cr = memchr(r->line, '\r', len);
     if (cr) {
         rl_fail(err, RL_ERR_FORMAT,

@@ -11,7 +11,7 @@ Outcomes, worst first:
     hang        killed at the timeout
     big-alloc   an allocation over 1 GB, or RSS over the limit (ASan report)
     sanitizer   any other ASan/UBSan/LSan report
-    crash       killed by a signal (SIGSEGV, SIGABRT from RL_CHECK, ...)
+    crash       killed by a signal (SIGSEGV, also as ASan's SEGV report; SIGABRT from RL_CHECK, ...)
     accepted    exit 0 for a file that must be refused
     unnamed     refused (exit 1 or 2) without naming the file
     rejected    exit 1 or 2 for a valid variant (CRLF, no final newline, ...)
@@ -57,6 +57,7 @@ KNOWN = [
 
 BIG_ALLOC = re.compile(r"allocation-size-too-big|requested allocation size .* exceeds|rss limit|"
                        r"out-of-memory \(malloc|calloc-overflow|allocator is out of memory")
+CRASH = re.compile(r"AddressSanitizer:DEADLYSIGNAL|AddressSanitizer: (SEGV|BUS|stack-overflow)")
 SANITIZER = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehavior")
 
 
@@ -65,6 +66,8 @@ def classify(case, rc, err, timed_out):
         return "hang"
     if BIG_ALLOC.search(err):
         return "big-alloc"
+    if CRASH.search(err):
+        return "crash"
     if SANITIZER.search(err):
         return "sanitizer"
     if rc < 0 or rc >= 128:
