@@ -138,6 +138,11 @@ static rl_status slurp(const char *path, size_t limit, char **out, size_t *len, 
             break;
         }
         size_t got = fread(buf + n, 1, 65536, f);
+        if (memchr(buf + n, '\0', got)) { /* stop at once on /dev/zero or a binary file */
+            st = rl_fail(err, RL_ERR_FORMAT, "%s: NUL byte at offset %zu; not a JSON text file", path,
+                         n + (size_t)((char *)memchr(buf + n, '\0', got) - (buf + n)));
+            break;
+        }
         n += got;
         if (n > limit) {
             st = rl_fail(err, RL_ERR_FORMAT,
@@ -155,12 +160,6 @@ static rl_status slurp(const char *path, size_t limit, char **out, size_t *len, 
     if (st) {
         free(buf);
         return st;
-    }
-    const char *nul = memchr(buf, '\0', n);
-    if (nul) {
-        size_t at = (size_t)(nul - buf);
-        free(buf);
-        return rl_fail(err, RL_ERR_FORMAT, "%s: NUL byte at offset %zu; not a JSON text file", path, at);
     }
     buf[n] = '\0';
     *out = buf;
