@@ -2,7 +2,7 @@
 # mpirun.sh: data-parallel relab on a plain list of hosts with Open MPI.
 #
 # usage: recipes/cluster/mpirun.sh HOSTFILE RANKS_PER_NODE THREADS_PER_RANK RECIPE OUT_DIR [relab train options]
-#   e.g. recipes/cluster/mpirun.sh hosts.txt 2 16 recipes/imagenet/resnet50.recipe /shared/runs/r50
+#   e.g. recipes/cluster/mpirun.sh hosts.txt 2 16 recipes/imagenet/r50-baseline-90ep.recipe /shared/runs/r50
 #
 # Hybrid layout: ranks x OpenMP threads.  Each rank is one model replica that
 # trains on its 1/N of every global batch; inside a rank, OpenMP threads and
@@ -34,6 +34,8 @@
 # If a rank or node dies, mpirun prints which one and stops the job; re-run
 # with `relab train --resume OUT_DIR` (same rank count for bitwise-identical
 # continuation; another count also works, with a different batch split).
+# Exit status is relab's: 0 finished, 75 stopped by SIGTERM/SIGINT (sent to
+# mpirun, which forwards it) after a checkpoint, resumable; else failed.
 set -e
 if [ $# -lt 5 ]; then
     sed -n '3,4p' "$0"

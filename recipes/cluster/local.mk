@@ -1,0 +1,5 @@
+# recipes/cluster: launch scripts for Slurm and plain mpirun (docs/cluster.md).
+# test_slurm.sh runs slurm.sbatch on a single-node Slurm cluster it starts
+# itself (root, slurm-wlm and munge; SKIPs otherwise).
+TESTS += tests/test_slurm.sh
+EXTRA_DIST += tests/test_slurm.sh
