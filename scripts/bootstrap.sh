@@ -8,7 +8,7 @@ packages="build-essential autoconf automake libtool pkg-config
   libopenblas-dev libopenblas0-openmp libhdf5-dev libjpeg62-turbo-dev libpng-dev libjansson-dev zlib1g-dev
   libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-scipy python3-h5py python3-pil python3-torch python3-torchvision
-  libjemalloc2 dataset-fashion-mnist"
+  libjemalloc2 dataset-fashion-mnist help2man"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

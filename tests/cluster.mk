@@ -1,4 +1,4 @@
-# recipes/cluster: launch scripts for Slurm and plain mpirun (docs/cluster.md).
+# tests/cluster.mk: the launch scripts in recipes/cluster/ (docs/cluster.md).
 # test_slurm.sh runs slurm.sbatch on a single-node Slurm cluster it starts
 # itself (root, slurm-wlm and munge; SKIPs otherwise).
 TESTS += tests/test_slurm.sh

@@ -1,0 +1,58 @@
+# headers.mk: which library headers are installed.  The one place to edit when
+# a header is added, moved or removed under src/: every src/*/*.h is listed
+# here exactly once, either as public (installed) or as private (never
+# installed); tests/test_install.sh fails otherwise.
+#
+# A public header is installed as $(includedir)/relab/MODULE/NAME.h (src/nn/conv.h
+# -> <relab/nn/conv.h>), with its own includes rewritten to that form, and is
+# included by the umbrella <relab/relab.h>.  It may include only public headers
+# and system headers, and must compile on its own.
+
+relab_public_headers = \
+	src/clean/clean.h \
+	src/clean/noise.h \
+	src/data/augment.h \
+	src/data/idx.h \
+	src/data/imagenet.h \
+	src/data/jpeg.h \
+	src/data/list.h \
+	src/data/loader.h \
+	src/data/pack.h \
+	src/data/png.h \
+	src/data/source.h \
+	src/eval/ablate.h \
+	src/eval/idmap.h \
+	src/eval/metrics.h \
+	src/eval/preds.h \
+	src/eval/refsets.h \
+	src/eval/report.h \
+	src/nn/bn.h \
+	src/nn/conv.h \
+	src/nn/fc.h \
+	src/nn/params.h \
+	src/nn/pool.h \
+	src/nn/resnet.h \
+	src/nn/tensor.h \
+	src/nn/weights.h \
+	src/train/checkpoint.h \
+	src/train/datasets.h \
+	src/train/dist.h \
+	src/train/loss.h \
+	src/train/predict.h \
+	src/train/recipe.h \
+	src/train/schedule.h \
+	src/train/sgd.h \
+	src/train/trainer.h \
+	src/util/blas.h \
+	src/util/mem.h \
+	src/util/rng.h \
+	src/util/status.h
+
+# Private: used inside the library or by the relab command only.
+#   cli/commands.h  the subcommands of the relab program (not in the library)
+#   util/h5.h       checked HDF5 wrappers shared by relab's own file formats
+#   util/timer.h    a monotonic clock for progress lines
+relab_private_headers = \
+	src/cli/commands.h \
+	src/util/h5.h \
+	src/util/timer.h
