@@ -12,8 +12,10 @@ built="bench/bench_train_step bench/bench_scaling bench/data tests/dist_check te
 missing=0
 for page in README.md docs/*.md recipes/cluster/*; do
     [ -f "$page" ] || continue
-    grep -oE '(\./)?(src|docs|scripts|recipes|tests|bench|man)/[][A-Za-z0-9_./{},*-]+' "$page" |
-        sed -e 's|^\./||' -e 's/[.,:;)]*$//' -e '/\[/!s/]*$//' -e 's/[.,:;)]*$//' | sort -u |
+    # a path starts the line or follows a character that cannot be in one
+    # (share/man/man1/relab.1 names no man/ folder of the tree)
+    grep -oE '(^|[^A-Za-z0-9_./-])(\./)?(src|docs|scripts|recipes|tests|bench|man)/[][A-Za-z0-9_./{},*-]+' "$page" |
+        sed -e 's|^[^A-Za-z0-9_./-]||' -e 's|^\./||' -e 's/[.,:;)]*$//' -e '/\[/!s/]*$//' -e 's/[.,:;)]*$//' | sort -u |
         while IFS= read -r ref; do
             # {a,b} groups, as in src/train/dist.{c,h}, expanded one at a time
             paths=$ref
