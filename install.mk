@@ -115,3 +115,8 @@ dist-hook:
 
 TESTS += tests/test_install.sh
 EXTRA_DIST += tests/test_install.sh
+# test_install.sh's folder, in case the test was killed before its own cleanup
+clean-local: clean-test-install
+clean-test-install:
+	-rm -rf test-install.tmp
+.PHONY: clean-test-install
