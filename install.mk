@@ -110,6 +110,8 @@ nobase_dist_pkgdata_SCRIPTS = \
 
 # ---- the tarball: bootstrap, and every path the README and docs name ----
 EXTRA_DIST += scripts/bootstrap.sh scripts/dist_paths.sh
+# distcheck builds the tarball the way a user without help2man does
+AM_DISTCHECK_CONFIGURE_FLAGS = HELP2MAN=/nonexistent/help2man
 dist-hook:
 	$(AM_V_at)$(SHELL) $(srcdir)/scripts/dist_paths.sh "$(distdir)"
 
