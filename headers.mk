@@ -46,7 +46,8 @@ relab_public_headers = \
 	src/util/blas.h \
 	src/util/mem.h \
 	src/util/rng.h \
-	src/util/status.h
+	src/util/status.h \
+	src/util/text.h
 
 # Private: used inside the library or by the relab command only.
 #   cli/commands.h  the subcommands of the relab program (not in the library)

@@ -9,7 +9,7 @@
 #  - relab.pc: --cflags/--libs and --static name what librelab needs;
 #  - librelab.so exports rl_ symbols only (nm -D);
 #  - a small C program built through pkg-config, once against librelab.so
-#    and once against librelab.a (`--static`), runs: it counts the parameters
+#    and once against all of librelab.a (`--static`), runs: it counts the parameters
 #    of torchvision's ResNet-18 and ResNet-50 (11,689,512 and 25,557,032, from
 #    torchvision's model docs) and gets a failing load back as a status whose
 #    message names the file;
@@ -84,7 +84,7 @@ export PKG_CONFIG_PATH
 cflags=$(pkg-config --cflags relab) libs=$(pkg-config --libs relab) static=$(pkg-config --static --libs relab)
 check '[ "$libs" = "-L$libdir -lrelab" ] || [ "$libs" = "-L$libdir -lrelab " ]' "pkg-config --libs relab: $libs"
 need=""
-for l in -lrelab -lopenblas -lhdf5 -ljpeg -lz -lm; do
+for l in -lrelab -lopenblas -lhdf5 -ljpeg -lz -lpng16 -ljansson -lm; do
     case " $static " in *" $l "*) ;; *) need="$need $l" ;; esac
 done
 if grep -q '^#define RL_HAVE_MPI 1' "$top_builddir/config.h"; then
@@ -148,13 +148,14 @@ else
     notok "a program builds with pkg-config --cflags --libs relab"
     show "$work/cc.log"
 fi
-# the same with librelab.a: -l:librelab.a instead of -lrelab, the rest from --static
-static_libs=$(echo " $static " | sed 's/ -lrelab / -l:librelab.a /')
+# the same with librelab.a instead of -lrelab, the rest from --static; the whole
+# archive, so every library any part of librelab needs must be named
+static_libs=$(echo " $static " | sed 's/ -lrelab / -Wl,--whole-archive -l:librelab.a -Wl,--no-whole-archive /')
 # shellcheck disable=SC2086
 if "$CC" -std=c11 -Wall -Wextra -Werror $cflags "$work/prog.c" -o "$work/prog-static" $static_libs > "$work/cc.log" 2>&1; then
     env -u LD_LIBRARY_PATH OMP_NUM_THREADS=1 "$work/prog-static" > "$work/prog-static.out" 2>&1
     check 'expect_out "$work/prog-static.out" && ! ldd "$work/prog-static" | grep -q librelab' \
-        "a program linked with librelab.a and pkg-config --static --libs relab runs"
+        "a program linked with all of librelab.a and pkg-config --static --libs relab runs"
 else
     notok "a program links against librelab.a with pkg-config --static --libs relab"
     show "$work/cc.log"
