@@ -5,10 +5,13 @@
  * CPU utilisation and the peak RSS of the process, plus the BLAS core.  With
  * --forward-only it times eval-mode inference.  bench/train_step.sh runs this
  * and PyTorch (bench/pytorch_train_step.py) in the same run and prints ratios.
+ * --profile runs the same number of steps again with every operation timed
+ * and prints where the step goes (per kind and per convolution shape, GFLOP/s
+ * and the fraction of the machine's measured FMA peak) to stderr.
  *
  * usage: bench_train_step [--arch resnet50] [--batch 32] [--size 224]
  *            [--classes 1000] [--in-channels 3] [--steps 5] [--warmup 2]
- *            [--forward-only] [--json] */
+ *            [--forward-only] [--json] [--profile] */
 #include <getopt.h>
 #include <math.h>
 #include <omp.h>
@@ -18,6 +21,7 @@
 #include <sys/resource.h>
 
 #include "nn/resnet.h"
+#include "peak.h"
 #include "train/loss.h"
 #include "train/sgd.h"
 #include "util/blas.h"
@@ -38,15 +42,65 @@ static double cpu_seconds(void)
     return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
+typedef struct {
+    rl_resnet *net;
+    rl_param_table *t;
+    rl_sgd *sgd;
+    const float *x;
+    const int32_t *labels;
+    float *dlogits;
+    int batch, classes, forward_only;
+    rl_profile *prof; /* NULL: untimed */
+} bench_step;
+
+static void run_step(const bench_step *b)
+{
+    if (b->forward_only) {
+        rl_resnet_forward(b->net, b->x, b->batch, 0);
+        return;
+    }
+    rl_error err;
+    double t0 = rl_now();
+    rl_resnet_zero_grad(b->net);
+    if (b->prof) rl_profile_add(b->prof, "zero grad", "", rl_now() - t0, 0);
+    const float *logits = rl_resnet_forward(b->net, b->x, b->batch, 1);
+    rl_loss_config lc = {RL_LOSS_SOFTMAX, 0};
+    double loss;
+    t0 = rl_now();
+    rl_loss_forward_backward(&lc, logits, b->batch, b->classes, b->labels, NULL, b->dlogits, &loss, &err);
+    if (b->prof) rl_profile_add(b->prof, "loss", "", rl_now() - t0, 0);
+    rl_resnet_backward(b->net, b->dlogits);
+    t0 = rl_now();
+    rl_sgd_step(b->sgd, b->t, 0.01f);
+    if (b->prof) rl_profile_add(b->prof, "sgd", "", rl_now() - t0, 0);
+}
+
+/* Runs `steps` more steps with a profile attached and prints it. */
+static void profile_steps(bench_step *b, int steps, double step_seconds)
+{
+    static rl_profile prof; /* ~25 KB: too big for some thread stacks */
+    rl_profile_reset(&prof);
+    b->prof = &prof;
+    rl_resnet_set_profile(b->net, &prof);
+    for (int s = 0; s < steps; s++) run_step(b);
+    rl_resnet_set_profile(b->net, NULL);
+    b->prof = NULL;
+    bench_peak peak = bench_fma_peak();
+    double best = peak.avx512 > peak.avx2 ? peak.avx512 : peak.avx2;
+    fprintf(stderr, "FMA peak, %d threads: AVX2 %.0f GFLOP/s, AVX-512 %.0f GFLOP/s; BLAS core %s\n",
+            omp_get_max_threads(), peak.avx2, peak.avx512, rl_blas_core());
+    rl_profile_print(&prof, steps, step_seconds, best, stderr);
+}
+
 int main(int argc, char **argv)
 {
     rl_blas_fix_core(argc, argv);
     const char *arch = "resnet50";
-    int batch = 32, size = 224, classes = 1000, channels = 3, steps = 5, warmup = 2, forward_only = 0, json = 0;
+    int batch = 32, size = 224, classes = 1000, channels = 3, steps = 5, warmup = 2, forward_only = 0, json = 0, profile = 0;
     static const struct option opts[] = {{"arch", 1, 0, 'a'},   {"batch", 1, 0, 'b'},  {"size", 1, 0, 's'},
                                          {"classes", 1, 0, 'c'}, {"in-channels", 1, 0, 'i'}, {"steps", 1, 0, 'n'},
                                          {"warmup", 1, 0, 'w'},  {"forward-only", 0, 0, 'f'}, {"json", 0, 0, 'j'},
-                                         {0, 0, 0, 0}};
+                                         {"profile", 0, 0, 'p'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -59,6 +113,7 @@ int main(int argc, char **argv)
         case 'w': warmup = atoi(optarg); break;
         case 'f': forward_only = 1; break;
         case 'j': json = 1; break;
+        case 'p': profile = 1; break;
         default: fprintf(stderr, "bench_train_step: bad option\n"); return 2;
         }
     }
@@ -88,7 +143,7 @@ int main(int argc, char **argv)
     rl_rng rng = rl_rng_make(1, 2, 3);
     for (size_t i = 0; i < nx; i++) x[i] = (float)rl_rng_normal(&rng);
     for (int i = 0; i < batch; i++) labels[i] = (int32_t)rl_rng_below(&rng, (uint32_t)classes);
-    rl_loss_config lc = {RL_LOSS_SOFTMAX, 0};
+    bench_step b = {net, t, &sgd, x, labels, dlogits, batch, classes, forward_only, NULL};
     double *times = calloc((size_t)steps, sizeof(double));
     double cpu0 = 0, wall0 = 0;
     for (int s = 0; s < warmup + steps; s++) {
@@ -97,16 +152,7 @@ int main(int argc, char **argv)
             wall0 = rl_now();
         }
         double t0 = rl_now();
-        if (forward_only) {
-            rl_resnet_forward(net, x, batch, 0);
-        } else {
-            rl_resnet_zero_grad(net);
-            const float *logits = rl_resnet_forward(net, x, batch, 1);
-            double loss;
-            rl_loss_forward_backward(&lc, logits, batch, classes, labels, NULL, dlogits, &loss, &err);
-            rl_resnet_backward(net, dlogits);
-            rl_sgd_step(&sgd, t, 0.01f);
-        }
+        run_step(&b);
         if (s >= warmup) times[s - warmup] = rl_now() - t0;
     }
     double cpu = cpu_seconds() - cpu0, wall = rl_now() - wall0;
@@ -127,6 +173,8 @@ int main(int argc, char **argv)
                "BLAS %s x%d, %d OpenMP threads\n",
                arch, forward_only ? "forward" : "train step", batch, size, size, ips, median, cpu / wall, rss_mib,
                rl_blas_core(), rl_blas_threads(), omp_get_max_threads());
+    fflush(stdout);
+    if (profile) profile_steps(&b, steps, median);
     free(times);
     rl_free(x);
     rl_free(dlogits);

@@ -15,6 +15,7 @@
 
 #include "util/mem.h"
 #include "util/rng.h"
+#include "util/timer.h"
 
 typedef struct {
     rl_conv conv;
@@ -57,6 +58,7 @@ struct rl_resnet {
     rl_grad_ready_fn grad_ready;
     void *grad_ready_ctx;
     int inference_only; /* planned by rl_resnet_plan_inference: no activations kept */
+    rl_profile *prof;   /* NULL: no clock is read */
 };
 
 /* ---- configuration ---- */
@@ -556,13 +558,42 @@ static rl_shape at_batch(rl_shape s, int n)
     return s;
 }
 
+/* ---- profiling (only when a profile is attached) ---- */
+
+static double tic(const rl_resnet *net) { return net->prof ? rl_now() : 0.0; }
+
+/* Adds the time since t0 to the row (kind, shape of u); u may be NULL. */
+static void toc(rl_resnet *net, double t0, const char *kind, const unit *u, int conv_shape, double flops)
+{
+    if (!net->prof) return;
+    char shape[48] = "";
+    if (u && conv_shape)
+        snprintf(shape, sizeof shape, "%dx%d/%d %d->%d @%dx%d", u->conv.k, u->conv.k, u->conv.stride, u->conv.in_c,
+                 u->conv.out_c, u->in.h, u->in.w);
+    else if (u)
+        snprintf(shape, sizeof shape, "%d @%dx%d", u->out.c, u->out.h, u->out.w);
+    rl_profile_add(net->prof, kind, shape, rl_now() - t0, flops);
+}
+
+/* Floating-point operations of one of the unit's three convolution GEMMs. */
+static double conv_flops(const unit *u, int n)
+{
+    return 2.0 * n * u->out.h * u->out.w * u->conv.out_c * u->conv.k * u->conv.k * u->conv.in_c;
+}
+
+void rl_resnet_set_profile(rl_resnet *net, rl_profile *prof) { net->prof = prof; }
+
 static void unit_forward(rl_resnet *net, unit *u, int n, const float *x, const float *residual, int relu, int train,
                          float *y)
 {
     rl_shape in = at_batch(u->in, n);
+    double t0 = tic(net);
     rl_conv_forward(&u->conv, in, x, u->c, net->ws);
+    toc(net, t0, "conv fwd", u, 1, conv_flops(u, n));
+    t0 = tic(net);
     rl_bn_forward(&u->bn, rl_shape_rows(at_batch(u->out, n)), u->c, residual, relu, train, y, u->save_mean,
                   u->save_invstd, net->bn_scratch);
+    toc(net, t0, residual ? "bn+add+relu fwd" : relu ? "bn+relu fwd" : "bn fwd", u, 0, 0);
 }
 
 const float *rl_resnet_forward(rl_resnet *net, const float *x, int n, int train)
@@ -573,7 +604,9 @@ const float *rl_resnet_forward(rl_resnet *net, const float *x, int n, int train)
     unit_forward(net, &net->stem, n, x, NULL, 1, train, net->stem_out);
     const float *cur = net->stem_out;
     if (!net->cfg.small_stem) {
+        double t0 = tic(net);
         rl_maxpool_forward(&net->pool, at_batch(net->stem.out, n), net->stem_out, net->pool_out);
+        toc(net, t0, "maxpool fwd", NULL, 0, 0);
         cur = net->pool_out;
     }
     for (int b = 0; b < net->nblocks; b++) {
@@ -592,8 +625,10 @@ const float *rl_resnet_forward(rl_resnet *net, const float *x, int n, int train)
         cur = bl->out;
     }
     rl_shape last = net->nblocks ? net->blocks[net->nblocks - 1].out_shape : net->stem.out;
+    double t0 = tic(net);
     rl_avgpool_forward(at_batch(last, n), cur, net->pooled);
     rl_fc_forward(&net->fc, n, net->pooled, net->logits);
+    toc(net, t0, "avgpool+fc fwd", NULL, 0, 2.0 * n * net->feat * net->cfg.num_classes);
     return net->logits;
 }
 
@@ -605,22 +640,32 @@ static void unit_backward(rl_resnet *net, unit *u, int n, const float *x, const 
                           float *dconv, float *dx, int accumulate)
 {
     rl_shape in = at_batch(u->in, n);
+    double t0 = tic(net);
     rl_bn_backward(&u->bn, rl_shape_rows(at_batch(u->out, n)), u->c, y, dy, relu, u->save_mean, u->save_invstd, dconv,
                    net->bn_scratch);
+    toc(net, t0, relu ? "bn+relu bwd" : "bn bwd", u, 0, 0);
+    t0 = tic(net);
     rl_conv_backward_weights(&u->conv, in, x, dconv, net->ws);
-    if (dx) rl_conv_backward_data(&u->conv, in, dconv, dx, accumulate, net->ws);
+    toc(net, t0, "conv wgrad", u, 1, conv_flops(u, n));
+    if (dx) {
+        t0 = tic(net);
+        rl_conv_backward_data(&u->conv, in, dconv, dx, accumulate, net->ws);
+        toc(net, t0, "conv dgrad", u, 1, conv_flops(u, n));
+    }
 }
 
 void rl_resnet_backward(rl_resnet *net, const float *dlogits)
 {
     RL_CHECK_MSG(!net->inference_only, "backward on a network planned for inference");
     const int n = net->n;
+    double t0 = tic(net);
     memset(net->dpooled, 0, sizeof(float) * (size_t)n * net->feat);
     rl_fc_backward(&net->fc, n, net->pooled, dlogits, net->dpooled);
     rl_shape last = net->nblocks ? net->blocks[net->nblocks - 1].out_shape : net->stem.out;
     float *g = net->g[0], *gnext = net->g[1];
     memset(g, 0, sizeof(float) * rl_shape_count(at_batch(last, n)));
     rl_avgpool_backward(at_batch(last, n), net->dpooled, g);
+    toc(net, t0, "fc+avgpool bwd", NULL, 0, 4.0 * n * net->feat * net->cfg.num_classes);
     for (int b = net->nblocks - 1; b >= 0; b--) {
         block *bl = &net->blocks[b];
         const float *in = b > 0 ? net->blocks[b - 1].out : (net->cfg.small_stem ? net->stem_out : net->pool_out);
@@ -638,9 +683,11 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
         if (bl->has_down) {
             unit_backward(net, &bl->down, n, in, NULL, g, 0, net->m[0], gnext, 1);
         } else {
+            t0 = tic(net);
             size_t cnt = rl_shape_count(at_batch(bl->in, n));
 #pragma omp parallel for schedule(static)
             for (size_t i = 0; i < cnt; i++) gnext[i] += g[i];
+            toc(net, t0, "shortcut bwd", NULL, 0, 0);
         }
         float *t = g;
         g = gnext;
@@ -651,8 +698,10 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
     float *dstem = g;
     if (!net->cfg.small_stem) {
         dstem = gnext;
+        t0 = tic(net);
         memset(dstem, 0, sizeof(float) * rl_shape_count(at_batch(net->stem.out, n)));
         rl_maxpool_backward(&net->pool, at_batch(net->stem.out, n), net->stem_out, g, dstem);
+        toc(net, t0, "maxpool bwd", NULL, 0, 0);
     }
     unit_backward(net, &net->stem, n, net->x, net->stem_out, dstem, 1, net->m[0], NULL, 0);
     if (net->grad_ready) net->grad_ready(net->grad_ready_ctx, 0);

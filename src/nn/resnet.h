@@ -25,6 +25,7 @@
 #include "nn/fc.h"
 #include "nn/params.h"
 #include "nn/pool.h"
+#include "nn/profile.h"
 #include "util/status.h"
 
 typedef struct {
@@ -98,6 +99,11 @@ const rl_resnet_config *rl_resnet_get_config(const rl_resnet *net);
 
 /* Bytes in the activation, scratch and workspace arenas after plan. */
 size_t rl_resnet_activation_bytes(const rl_resnet *net);
+
+/* Attaches a profile (may be NULL to detach): from then on forward and backward
+ * add each operation's wall time and FLOPs to it (see nn/profile.h).  The
+ * profile is the caller's and must outlive the attachment. */
+void rl_resnet_set_profile(rl_resnet *net, rl_profile *prof);
 
 /* Prints a table of the layers (name, output shape, parameters). */
 void rl_resnet_print_summary(const rl_resnet *net, int h, int w, FILE *out);
