@@ -375,6 +375,30 @@ static void test_param_counts(void)
     }
 }
 
+/* Absurd sizes are refused with an error before any int arithmetic overflows. */
+static void test_plan_limits(void)
+{
+    rl_resnet_config cfg;
+    rl_error err;
+    rl_resnet *net;
+    rl_resnet_config_for("resnet50", &cfg, &err);
+    if (!tap_ok(rl_resnet_create(&cfg, &net, &err) == RL_OK, "create resnet50")) return;
+    static const int bad[][3] = {{1, 2147483647, 224}, {1, 224, 2147483647}, {32, 65537, 64},
+                                 {0, 224, 224}, {-1, 224, 224}, {1, 0, 224}, {50000, 224, 224}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err.msg[0] = '\0';
+        rl_status a = rl_resnet_plan(net, bad[i][0], bad[i][1], bad[i][2], &err);
+        int named = strstr(err.msg, "resnet50") != NULL;
+        rl_status b = rl_resnet_plan_inference(net, bad[i][0], bad[i][1], bad[i][2], &err);
+        rl_status c = rl_resnet_check_input(net, bad[i][0], bad[i][1], bad[i][2], &err);
+        tap_ok(a == RL_ERR_ARG && b == RL_ERR_ARG && c == RL_ERR_ARG && named,
+               "batch %d of %dx%d is refused by plan, plan_inference and check_input (%s)", bad[i][0], bad[i][1],
+               bad[i][2], err.msg);
+    }
+    tap_ok(rl_resnet_check_input(net, 2, 224, 224, &err) == RL_OK, "batch 2 of 224x224 passes check_input");
+    rl_resnet_destroy(net);
+}
+
 int main(int argc, char **argv)
 {
     rl_blas_fix_core(argc, argv);
@@ -391,6 +415,7 @@ int main(int argc, char **argv)
     test_pools();
     test_fc();
     test_param_counts();
+    test_plan_limits();
     test_net_gradients("resnet8", 4, 16);
     test_net_gradients("resnet18", 4, 64);
     test_net_gradients("resnet50", 4, 64);

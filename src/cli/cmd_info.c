@@ -73,6 +73,11 @@ int cmd_info(int argc, char **argv)
         fprintf(stderr, "relab info: %s\n", err.msg);
         return RL_EXIT_FAIL;
     }
+    if (rl_resnet_check_input(net, 1, size, size, &err)) {
+        fprintf(stderr, "relab info: %s\n", err.msg);
+        rl_resnet_destroy(net);
+        return RL_EXIT_USAGE;
+    }
     rl_resnet_print_summary(net, size, size, stdout);
     rl_resnet_destroy(net);
     return RL_EXIT_OK;

@@ -9,6 +9,7 @@
  * with two block-level gradient buffers and two scratch buffers. */
 #include "nn/resnet.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,6 +405,16 @@ static float *place_unit(unit *u, float *act, float **stats, float **kept)
 /* Sets every unit's shapes for the batch and counts what the arenas need. */
 static rl_status size_pass(rl_resnet *net, int max_batch, int h, int w, sizes *out, rl_error *err)
 {
+    /* Shapes are ints and every GEMM takes its row count (N*H*W of a tensor)
+     * as an int: refuse what would overflow them, before any arithmetic. */
+    if (max_batch < 1 || h < 1 || w < 1 || h > RL_RESNET_MAX_SIDE || w > RL_RESNET_MAX_SIDE)
+        return rl_fail(err, RL_ERR_ARG, "model '%s': input %dx%d with batch %d is out of range (sides 1..%d, batch >= 1)",
+                       net->cfg.arch, h, w, max_batch, RL_RESNET_MAX_SIDE);
+    if ((size_t)max_batch * (size_t)h * (size_t)w > (size_t)INT_MAX)
+        return rl_fail(err, RL_ERR_ARG,
+                       "model '%s': batch %d of %dx%d images has %zu pixels, more than the %d one pass can index; "
+                       "hint: use a smaller batch",
+                       net->cfg.arch, max_batch, h, w, (size_t)max_batch * h * w, INT_MAX);
     sizes sz = {0};
     rl_shape s = {max_batch, net->cfg.in_channels, h, w};
     need_unit(net, &net->stem, s, &sz, 1);
@@ -494,6 +505,15 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
     net->w = w;
     net->inference_only = 0;
     return RL_OK;
+}
+
+rl_status rl_resnet_check_input(rl_resnet *net, int max_batch, int h, int w, rl_error *err)
+{
+    sizes sz;
+    rl_status st = size_pass(net, max_batch, h, w, &sz, err);
+    /* size_pass set the units' shapes: put back those of the current plan */
+    if (net->max_batch) RL_CHECK(size_pass(net, net->max_batch, net->h, net->w, &sz, NULL) == RL_OK);
+    return st;
 }
 
 rl_status rl_resnet_plan_inference(rl_resnet *net, int max_batch, int h, int w, rl_error *err)
@@ -745,7 +765,7 @@ void rl_resnet_print_summary(const rl_resnet *net, int h, int w, FILE *out)
     if (out == stderr) return; /* the trainer's start-up line; `relab info` prints the table */
     /* per stage: output shape and parameters, from the table's names */
     const rl_param_table *t = &net->params;
-    int oh = c->small_stem ? h : (h + 1) / 2, ow = c->small_stem ? w : (w + 1) / 2;
+    long oh = c->small_stem ? h : (h + 1L) / 2, ow = c->small_stem ? w : (w + 1L) / 2;
     if (!c->small_stem) {
         oh = (oh + 1) / 2;
         ow = (ow + 1) / 2;
@@ -755,7 +775,7 @@ void rl_resnet_print_summary(const rl_resnet *net, int h, int w, FILE *out)
     for (int i = 0; i < t->count; i++)
         if (t->entries[i].kind == RL_PARAM_WEIGHT && !strncmp(t->entries[i].name, "conv1.", 6)) stem += t->entries[i].count;
         else if (t->entries[i].kind == RL_PARAM_WEIGHT && !strncmp(t->entries[i].name, "bn1.", 4)) stem += t->entries[i].count;
-    fprintf(out, "  %-10s %4dx%-4dx%-6d %12zu\n", "stem", oh, ow, c->width, stem);
+    fprintf(out, "  %-10s %4ldx%-4ldx%-6d %12zu\n", "stem", oh, ow, c->width, stem);
     int ch = c->width;
     for (int s = 0; s < c->nstages; s++) {
         char prefix[24];
@@ -770,7 +790,7 @@ void rl_resnet_print_summary(const rl_resnet *net, int h, int w, FILE *out)
         }
         ch = (c->width << s) * (c->bottleneck ? 4 : 1);
         prefix[strlen(prefix) - 1] = '\0';
-        fprintf(out, "  %-10s %4dx%-4dx%-6d %12zu\n", prefix, oh, ow, ch, n);
+        fprintf(out, "  %-10s %4ldx%-4ldx%-6d %12zu\n", prefix, oh, ow, ch, n);
     }
     fprintf(out, "  %-10s %4dx%-4dx%-6d %12zu\n", "fc", 1, 1, c->num_classes, (size_t)(ch + 1) * c->num_classes);
 }

@@ -60,8 +60,14 @@ void rl_resnet_destroy(rl_resnet *net);
  * drawn from the counter RNG with this seed.  head_bias sets every fc bias. */
 void rl_resnet_init(rl_resnet *net, uint64_t seed, float head_bias);
 
+/* Largest input side rl_resnet_plan accepts (shapes are ints; a batch's
+ * pixel count N*H*W must also fit an int, the row count of a GEMM). */
+#define RL_RESNET_MAX_SIDE 65536
+
 /* Sizes activations, gradient scratch and workspace for batches of up to
- * max_batch images of h x w (may be called again to re-plan). */
+ * max_batch images of h x w (may be called again to re-plan).  Refuses with
+ * RL_ERR_ARG sizes out of range (see RL_RESNET_MAX_SIDE) or too small for the
+ * network, without allocating. */
 rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *err);
 
 /* Plans for eval-mode forward only: activations rotate through five buffers
@@ -104,6 +110,10 @@ size_t rl_resnet_activation_bytes(const rl_resnet *net);
  * add each operation's wall time and FLOPs to it (see nn/profile.h).  The
  * profile is the caller's and must outlive the attachment. */
 void rl_resnet_set_profile(rl_resnet *net, rl_profile *prof);
+
+/* Checks that batches of max_batch images of h x w can be planned (the same
+ * checks as rl_resnet_plan, without allocating). */
+rl_status rl_resnet_check_input(rl_resnet *net, int max_batch, int h, int w, rl_error *err);
 
 /* Prints a table of the layers (name, output shape, parameters). */
 void rl_resnet_print_summary(const rl_resnet *net, int h, int w, FILE *out);
