@@ -41,9 +41,41 @@ JEMALLOC_CONF = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
 JEMALLOC_PATHS = ("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "/usr/lib/aarch64-linux-gnu/libjemalloc.so.2")
 
 
+SMALL_BLOCKS = {"resnet8": 1, "resnet20": 3}
+
+
+def build_small_resnet(arch, classes, in_channels):
+    """relab's resnet8 / resnet20 (src/nn/resnet.c): a 3x3 stride-1 stem of 16
+    channels with BN and ReLU, no max pool, three stages of torchvision basic
+    blocks of 16, 32, 64 channels (1 or 3 blocks each; the first block of
+    stages 2 and 3 has stride 2 and a 1x1 conv + BN shortcut), global average
+    pool, fc.  Initialised as torchvision initialises its ResNets."""
+    import torch
+    from torch import nn
+    from torchvision.models.resnet import BasicBlock
+
+    layers = [nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True)]
+    inplanes = 16
+    for stage, planes in enumerate((16, 32, 64)):
+        for j in range(SMALL_BLOCKS[arch]):
+            stride = 2 if stage > 0 and j == 0 else 1
+            down = None
+            if stride != 1 or inplanes != planes:
+                down = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+            layers.append(BasicBlock(inplanes, planes, stride, down))
+            inplanes = planes
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, classes)]
+    model = nn.Sequential(*layers)
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            torch.nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+    return model
+
+
 def parse(argv):
     p = argparse.ArgumentParser(description="PyTorch CPU train-step throughput (images/s) and peak RSS.")
-    p.add_argument("--arch", default="resnet50", help="resnet18/34/50/101/152 or small (default resnet50)")
+    p.add_argument("--arch", default="resnet50",
+                   help="resnet18/34/50/101/152, small (resnet18 for 32x32), resnet8 or resnet20 (default resnet50)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--size", type=int, default=224, help="input height = width (default 224)")
     p.add_argument("--classes", type=int, default=None, help="default 1000 (small: 10)")
@@ -155,8 +187,12 @@ def run(args):
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    classes = args.classes or relab_torch.default_classes(args.arch)
-    model = relab_torch.build_model(args.arch, classes, args.in_channels)
+    if args.arch in SMALL_BLOCKS:
+        classes = args.classes or 10
+        model = build_small_resnet(args.arch, classes, args.in_channels)
+    else:
+        classes = args.classes or relab_torch.default_classes(args.arch)
+        model = relab_torch.build_model(args.arch, classes, args.in_channels)
     x = torch.randn(args.batch, args.in_channels, args.size, args.size)
     y = torch.randint(0, classes, (args.batch,))
     if args.channels_last:
