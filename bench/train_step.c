@@ -164,14 +164,17 @@ int main(int argc, char **argv)
     double ips = batch / median;
     if (json)
         printf("{\"impl\": \"relab\", \"arch\": \"%s\", \"batch\": %d, \"size\": %d, \"threads\": %d, \"mode\": \"%s\", "
-               "\"images_per_s\": %.3f, \"median_step_s\": %.4f, \"cpu_utilisation\": %.2f, \"peak_rss_mib\": %.1f, "
+               "\"images_per_s\": %.3f, \"median_step_s\": %.4f, \"cpu_utilisation\": %.2f, \"cpu_s_per_step\": %.4f, "
+               "\"peak_rss_mib\": %.1f, "
                "\"blas_core\": \"%s\"}\n",
                arch, batch, size, omp_get_max_threads(), forward_only ? "forward" : "train", ips, median, cpu / wall,
-               rss_mib, rl_blas_core());
+               cpu / steps, rss_mib, rl_blas_core());
     else
-        printf("relab %s %s batch %d %dx%d: %.2f img/s (median step %.3f s), CPU %.2f cores, peak RSS %.0f MiB; "
+        printf("relab %s %s batch %d %dx%d: %.2f img/s (median step %.3f s), CPU %.2f cores (%.3f CPU s per step), "
+               "peak RSS %.0f MiB; "
                "BLAS %s x%d, %d OpenMP threads\n",
-               arch, forward_only ? "forward" : "train step", batch, size, size, ips, median, cpu / wall, rss_mib,
+               arch, forward_only ? "forward" : "train step", batch, size, size, ips, median, cpu / wall, cpu / steps,
+               rss_mib,
                rl_blas_core(), rl_blas_threads(), omp_get_max_threads());
     fflush(stdout);
     if (profile) profile_steps(&b, steps, median);

@@ -1,6 +1,7 @@
 /* test_nn.c: every layer's fast kernel against a naive reference, and every
  * gradient against central finite differences of L = sum(y * r) computed in
  * double; parameter counts against torchvision's published numbers. */
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,9 +67,11 @@ static double conv_loss(void *p)
     return dot(c->y, c->r, rl_shape_count(rl_conv_out_shape(&c->cv, c->in)));
 }
 
-static void test_conv(int C, int OC, int k, int stride, int pad, int H, int N)
+static const char *algo_name(int algo) { return algo == RL_CONV_PER_IMAGE ? "per-image" : "batched"; }
+
+static void test_conv(int C, int OC, int k, int stride, int pad, int H, int N, int algo)
 {
-    conv_case c = {{C, OC, k, stride, pad, NULL, NULL}, {N, C, H, H + 1}, NULL, NULL, NULL, NULL};
+    conv_case c = {{C, OC, k, stride, pad, NULL, NULL, algo, 2}, {N, C, H, H + 1}, NULL, NULL, NULL, NULL};
     size_t wn = (size_t)OC * k * k * C;
     c.cv.w = randn(wn, 0.5f);
     c.cv.dw = rl_alloc(sizeof(float) * wn);
@@ -82,22 +85,24 @@ static void test_conv(int C, int OC, int k, int stride, int pad, int H, int N)
     rl_conv_forward_reference(&c.cv, c.in, c.x, ref);
     double maxd = 0;
     for (size_t i = 0; i < rl_shape_count(out); i++) maxd = fmax(maxd, fabs(c.y[i] - ref[i]));
-    tap_ok(maxd < 1e-4, "conv %dx%d s%d p%d %d->%d: sgemm forward equals direct loops (max diff %.2g)", k, k, stride,
-           pad, C, OC, maxd);
+    tap_ok(maxd < 1e-4, "conv %dx%d s%d p%d %d->%d %s: sgemm forward equals direct loops (max diff %.2g)", k, k, stride,
+           pad, C, OC, algo_name(algo), maxd);
     float *dx = rl_alloc(sizeof(float) * rl_shape_count(c.in));
     rl_conv_backward_weights(&c.cv, c.in, c.x, c.r, c.ws);
     rl_conv_backward_data(&c.cv, c.in, c.r, dx, 0, c.ws);
     double ew = fd_check(c.cv.w, c.cv.dw, wn, conv_loss, &c, 12, 1e-2);
     double ex = fd_check(c.x, dx, rl_shape_count(c.in), conv_loss, &c, 12, 1e-2);
-    tap_ok(ew < 2e-3, "conv %dx%d s%d: weight gradient vs finite differences (rel err %.2g)", k, k, stride, ew);
-    tap_ok(ex < 2e-3, "conv %dx%d s%d: input gradient vs finite differences (rel err %.2g)", k, k, stride, ex);
+    tap_ok(ew < 2e-3, "conv %dx%d s%d %s: weight gradient vs finite differences (rel err %.2g)", k, k, stride,
+           algo_name(algo), ew);
+    tap_ok(ex < 2e-3, "conv %dx%d s%d %s: input gradient vs finite differences (rel err %.2g)", k, k, stride,
+           algo_name(algo), ex);
     /* accumulate semantics: a second call adds the same amount again */
     float *dx2 = rl_alloc(sizeof(float) * rl_shape_count(c.in));
     memcpy(dx2, dx, sizeof(float) * rl_shape_count(c.in));
     rl_conv_backward_data(&c.cv, c.in, c.r, dx2, 1, c.ws);
     double acc = 0;
     for (size_t i = 0; i < rl_shape_count(c.in); i++) acc = fmax(acc, fabs(dx2[i] - 2 * dx[i]));
-    tap_ok(acc < 1e-4, "conv %dx%d s%d: backward_data accumulates when asked", k, k, stride);
+    tap_ok(acc < 1e-4, "conv %dx%d s%d %s: backward_data accumulates when asked", k, k, stride, algo_name(algo));
     rl_free(dx2);
     rl_free(dx);
     rl_free(ref);
@@ -107,6 +112,39 @@ static void test_conv(int C, int OC, int k, int stride, int pad, int H, int N)
     rl_free(c.y);
     rl_free(c.r);
     rl_free(c.ws);
+}
+
+/* RL_CONV_PER_IMAGE calls sgemm from inside an OpenMP parallel region, one
+ * single-threaded GEMM per image.  Two such GEMMs running at once (2 threads)
+ * must give every image bitwise the result of a serial, single-threaded GEMM
+ * of that image alone.  OpenBLAS's safety for concurrent calls depends on its
+ * build, so this runs under every OPENBLAS_CORETYPE the tests are run with. */
+static void test_conv_per_image_threads(void)
+{
+    const int C = 24, OC = 40, N = 32, H = 15;
+    rl_conv cv = {C, OC, 3, 1, 1, NULL, NULL, RL_CONV_PER_IMAGE, 2};
+    rl_shape in = {N, C, H, H}, one = {1, C, H, H}, out = rl_conv_out_shape(&cv, in);
+    size_t nx = rl_shape_count(in), ny = rl_shape_count(out), per_x = nx / N, per_y = ny / N;
+    cv.w = randn((size_t)OC * 9 * C, 0.2f);
+    float *x = randn(nx, 1.0f), *dy = randn(ny, 1.0f), *ws = rl_alloc(sizeof(float) * rl_conv_workspace_floats(&cv, in));
+    float *y2 = rl_alloc(sizeof(float) * ny), *ys = rl_alloc(sizeof(float) * ny);
+    float *d2 = rl_alloc(sizeof(float) * nx), *ds = rl_alloc(sizeof(float) * nx);
+    rl_conv_forward(&cv, in, x, y2, ws);
+    rl_conv_backward_data(&cv, in, dy, d2, 0, ws);
+    int blas_threads = rl_blas_threads();
+    openblas_set_num_threads(1); /* the serial reference: single-threaded GEMMs, one image per call */
+    cv.threads = 1;
+    for (int n = 0; n < N; n++) {
+        rl_conv_forward(&cv, one, x + n * per_x, ys + n * per_y, ws);
+        rl_conv_backward_data(&cv, one, dy + n * per_y, ds + n * per_x, 0, ws);
+    }
+    openblas_set_num_threads(blas_threads);
+    tap_ok(!memcmp(y2, ys, sizeof(float) * ny),
+           "per-image conv forward: 2 concurrent threads agree bitwise with serial single-threaded GEMMs");
+    tap_ok(!memcmp(d2, ds, sizeof(float) * nx),
+           "per-image conv backward_data: 2 concurrent threads agree bitwise with serial single-threaded GEMMs");
+    float *bufs[] = {cv.w, x, dy, ws, y2, ys, d2, ds};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
 }
 
 /* ---- batch norm (train mode, optional residual and ReLU) ---- */
@@ -403,12 +441,19 @@ int main(int argc, char **argv)
 {
     rl_blas_fix_core(argc, argv);
     rng = rl_rng_make(42, 0, 0);
+    rl_rng saved;
     tap_diag("BLAS core: %s, %d threads (%s)", rl_blas_core(), rl_blas_threads(), rl_blas_threading());
-    test_conv(5, 7, 1, 1, 0, 6, 2);
-    test_conv(5, 7, 1, 2, 0, 7, 2);
-    test_conv(4, 6, 3, 1, 1, 7, 2);
-    test_conv(4, 6, 3, 2, 1, 8, 3);
-    test_conv(3, 8, 7, 2, 3, 11, 2);
+    for (int algo = RL_CONV_BATCHED; algo <= RL_CONV_PER_IMAGE; algo++) {
+        if (algo == RL_CONV_PER_IMAGE) rng = rl_rng_make(42, 1, 0); /* later tests keep their draws */
+        test_conv(5, 7, 1, 1, 0, 6, 2, algo);
+        test_conv(5, 7, 1, 2, 0, 7, 2, algo);
+        test_conv(4, 6, 3, 1, 1, 7, 2, algo);
+        test_conv(4, 6, 3, 2, 1, 8, 3, algo);
+        test_conv(3, 8, 7, 2, 3, 11, 2, algo);
+        if (algo == RL_CONV_BATCHED) saved = rng;
+    }
+    test_conv_per_image_threads();
+    rng = saved;
     test_bn(6, 50, 0, 0);
     test_bn(6, 50, 1, 0);
     test_bn(6, 50, 1, 1);

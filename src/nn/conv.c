@@ -6,8 +6,11 @@
 #include "nn/conv.h"
 
 #include <cblas.h>
+#include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "util/mem.h"
 #include "util/status.h"
 
 /* Budget for one chunk's cols matrix: 8M floats (32 MiB). */
@@ -20,7 +23,10 @@ rl_shape rl_conv_out_shape(const rl_conv *cv, rl_shape in)
     return out;
 }
 
-static int is_pointwise(const rl_conv *cv) { return cv->k == 1 && cv->stride == 1 && cv->pad == 0; }
+static int is_pointwise(const rl_conv *cv)
+{
+    return cv->k == 1 && cv->stride == 1 && cv->pad == 0;
+}
 
 static size_t cols_per_image(const rl_conv *cv, rl_shape in)
 {
@@ -38,41 +44,87 @@ static int chunk_images(const rl_conv *cv, rl_shape in)
     return (int)n;
 }
 
+void rl_conv_choose(rl_conv *cv, rl_shape in, int threads)
+{
+    const char *force = getenv("RELAB_CONV");
+    rl_shape out = rl_conv_out_shape(cv, in);
+    cv->threads = threads > 1 ? threads : 1;
+    cv->algo = RL_CONV_BATCHED;
+    if (is_pointwise(cv) || (force && !strcmp(force, "gemm"))) return;
+    /* Per image where a thread's GEMM is still big enough to run well on one
+     * core (>= 196 output pixels) and narrow enough to run badly batched. */
+    int narrow = cv->out_c <= 64 || (size_t)out.h * out.w >= 3136;
+    if ((force && !strcmp(force, "image")) || (narrow && (size_t)out.h * out.w >= 196)) cv->algo = RL_CONV_PER_IMAGE;
+}
+
 size_t rl_conv_workspace_floats(const rl_conv *cv, rl_shape in)
 {
     if (is_pointwise(cv)) return 0;
-    return (size_t)chunk_images(cv, in) * cols_per_image(cv, in);
+    size_t batched = (size_t)chunk_images(cv, in) * cols_per_image(cv, in);
+    size_t per_image = (size_t)(cv->threads > 1 ? cv->threads : 1) * rl_round_floats(cols_per_image(cv, in));
+    return cv->algo == RL_CONV_PER_IMAGE && per_image > batched ? per_image : batched;
+}
+
+/* cols row of output row oh of one image xn: (ow, kh, kw, c) for every ow. */
+static void im2col_row(const rl_conv *cv, rl_shape in, rl_shape out, const float *xn, int oh, float *rows)
+{
+    const int C = in.c, K = cv->k, S = cv->stride, P = cv->pad;
+    const size_t row_len = (size_t)K * K * C;
+    for (int ow = 0; ow < out.w; ow++) {
+        float *row = rows + (size_t)ow * row_len;
+        for (int kh = 0; kh < K; kh++) {
+            int ih = oh * S - P + kh;
+            float *dst = row + (size_t)kh * K * C;
+            if (ih < 0 || ih >= in.h) {
+                memset(dst, 0, sizeof(float) * K * C);
+                continue;
+            }
+            for (int kw = 0; kw < K; kw++) {
+                int iw = ow * S - P + kw;
+                float *d = dst + (size_t)kw * C;
+                if (iw < 0 || iw >= in.w) {
+                    for (int c = 0; c < C; c++)
+                        d[c] = 0;
+                } else {
+                    /* a plain loop: for the few channels of a stem, memcpy's call costs more */
+                    const float *s = xn + ((size_t)ih * in.w + iw) * C;
+                    for (int c = 0; c < C; c++)
+                        d[c] = s[c];
+                }
+            }
+        }
+    }
 }
 
 /* cols rows for images [n0, n0+nn): row (n, oh, ow), columns (kh, kw, c). */
 static void im2col(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, int n0, int nn, float *cols)
 {
-    const int C = in.c, K = cv->k, S = cv->stride, P = cv->pad;
-    const size_t row_len = (size_t)K * K * C;
+    const size_t row_len = (size_t)cv->k * cv->k * in.c;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < nn; n++)
-        for (int oh = 0; oh < out.h; oh++) {
-            const float *xn = x + (size_t)(n0 + n) * in.h * in.w * C;
-            for (int ow = 0; ow < out.w; ow++) {
-                float *row = cols + (((size_t)n * out.h + oh) * out.w + ow) * row_len;
-                for (int kh = 0; kh < K; kh++) {
-                    int ih = oh * S - P + kh;
-                    float *dst = row + (size_t)kh * K * C;
-                    if (ih < 0 || ih >= in.h) {
-                        memset(dst, 0, sizeof(float) * K * C);
-                        continue;
-                    }
-                    for (int kw = 0; kw < K; kw++) {
-                        int iw = ow * S - P + kw;
-                        float *d = dst + (size_t)kw * C;
-                        if (iw < 0 || iw >= in.w) {
-                            for (int c = 0; c < C; c++) d[c] = 0;
-                        } else {
-                            /* a plain loop: for the few channels of a stem, memcpy's call costs more */
-                            const float *s = xn + ((size_t)ih * in.w + iw) * C;
-                            for (int c = 0; c < C; c++) d[c] = s[c];
-                        }
-                    }
+        for (int oh = 0; oh < out.h; oh++)
+            im2col_row(cv, in, out, x + (size_t)(n0 + n) * in.h * in.w * in.c, oh,
+                       cols + ((size_t)n * out.h + oh) * out.w * row_len);
+}
+
+/* dxn (one image) += scatter of its cols. */
+static void col2im_image(const rl_conv *cv, rl_shape in, rl_shape out, const float *cols, float *dxn)
+{
+    const int C = in.c, K = cv->k, S = cv->stride, P = cv->pad;
+    const size_t row_len = (size_t)K * K * C;
+    for (int oh = 0; oh < out.h; oh++)
+        for (int ow = 0; ow < out.w; ow++) {
+            const float *row = cols + ((size_t)oh * out.w + ow) * row_len;
+            for (int kh = 0; kh < K; kh++) {
+                int ih = oh * S - P + kh;
+                if (ih < 0 || ih >= in.h) continue;
+                for (int kw = 0; kw < K; kw++) {
+                    int iw = ow * S - P + kw;
+                    if (iw < 0 || iw >= in.w) continue;
+                    float *d = dxn + ((size_t)ih * in.w + iw) * C;
+                    const float *s = row + ((size_t)kh * K + kw) * C;
+                    for (int c = 0; c < C; c++)
+                        d[c] += s[c];
                 }
             }
         }
@@ -82,26 +134,46 @@ static void im2col(const rl_conv *cv, rl_shape in, rl_shape out, const float *x,
  * regions are disjoint, so no two threads add into the same element. */
 static void col2im_add(const rl_conv *cv, rl_shape in, rl_shape out, const float *cols, int n0, int nn, float *dx)
 {
-    const int C = in.c, K = cv->k, S = cv->stride, P = cv->pad;
-    const size_t row_len = (size_t)K * K * C;
+    const size_t per_image = (size_t)out.h * out.w * cv->k * cv->k * in.c, image = (size_t)in.h * in.w * in.c;
 #pragma omp parallel for schedule(static)
-    for (int n = 0; n < nn; n++) {
-        float *dxn = dx + (size_t)(n0 + n) * in.h * in.w * C;
-        for (int oh = 0; oh < out.h; oh++)
-            for (int ow = 0; ow < out.w; ow++) {
-                const float *row = cols + (((size_t)n * out.h + oh) * out.w + ow) * row_len;
-                for (int kh = 0; kh < K; kh++) {
-                    int ih = oh * S - P + kh;
-                    if (ih < 0 || ih >= in.h) continue;
-                    for (int kw = 0; kw < K; kw++) {
-                        int iw = ow * S - P + kw;
-                        if (iw < 0 || iw >= in.w) continue;
-                        float *d = dxn + ((size_t)ih * in.w + iw) * C;
-                        const float *s = row + ((size_t)kh * K + kw) * C;
-                        for (int c = 0; c < C; c++) d[c] += s[c];
-                    }
-                }
-            }
+    for (int n = 0; n < nn; n++)
+        col2im_image(cv, in, out, cols + (size_t)n * per_image, dx + (size_t)(n0 + n) * image);
+}
+
+/* RL_CONV_PER_IMAGE forward: y_n = cols_n * W^T, one image per thread at a
+ * time.  OpenBLAS runs a GEMM called inside a parallel region on the calling
+ * thread alone. */
+static void forward_per_image(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, float *y, float *ws)
+{
+    const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c, M = out.h * out.w;
+    const size_t slice = rl_round_floats((size_t)M * KKC), image = (size_t)in.h * in.w * in.c;
+#pragma omp parallel num_threads(cv->threads)
+    {
+        float *cols = ws + slice * (size_t)omp_get_thread_num();
+#pragma omp for schedule(static)
+        for (int n = 0; n < in.n; n++) {
+            for (int oh = 0; oh < out.h; oh++)
+                im2col_row(cv, in, out, x + (size_t)n * image, oh, cols + (size_t)oh * out.w * KKC);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, KKC, 1.0f, cols, KKC, cv->w, KKC, 0.0f,
+                        y + (size_t)n * M * OC, OC);
+        }
+    }
+}
+
+/* RL_CONV_PER_IMAGE backward_data: dcols_n = dy_n * W, scattered into dx_n. */
+static void backward_data_per_image(const rl_conv *cv, rl_shape in, rl_shape out, const float *dy, float *dx, float *ws)
+{
+    const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c, M = out.h * out.w;
+    const size_t slice = rl_round_floats((size_t)M * KKC), image = (size_t)in.h * in.w * in.c;
+#pragma omp parallel num_threads(cv->threads)
+    {
+        float *cols = ws + slice * (size_t)omp_get_thread_num();
+#pragma omp for schedule(static)
+        for (int n = 0; n < in.n; n++) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, KKC, OC, 1.0f, dy + (size_t)n * M * OC, OC, cv->w,
+                        KKC, 0.0f, cols, KKC);
+            col2im_image(cv, in, out, cols, dx + (size_t)n * image);
+        }
     }
 }
 
@@ -113,6 +185,10 @@ void rl_conv_forward(const rl_conv *cv, rl_shape in, const float *x, float *y, f
     if (is_pointwise(cv)) {
         int M = (int)rl_shape_rows(in);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, KKC, 1.0f, x, KKC, cv->w, KKC, 0.0f, y, OC);
+        return;
+    }
+    if (cv->algo == RL_CONV_PER_IMAGE) {
+        forward_per_image(cv, in, out, x, y, ws);
         return;
     }
     const int chunk = chunk_images(cv, in);
@@ -157,6 +233,10 @@ void rl_conv_backward_data(const rl_conv *cv, rl_shape in, const float *dy, floa
         return;
     }
     if (!accumulate) memset(dx, 0, sizeof(float) * rl_shape_count(in));
+    if (cv->algo == RL_CONV_PER_IMAGE) {
+        backward_data_per_image(cv, in, out, dy, dx, ws);
+        return;
+    }
     const int chunk = chunk_images(cv, in);
     const size_t out_rows_per_image = (size_t)out.h * out.w;
     for (int n0 = 0; n0 < in.n; n0 += chunk) {

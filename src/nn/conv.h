@@ -20,15 +20,40 @@
 #include <stddef.h>
 #include "nn/tensor.h"
 
+/* How forward and backward_data run a convolution that needs cols (all but
+ * 1x1 stride-1, which is one GEMM over the batch whatever the choice):
+ *   RL_CONV_BATCHED    cols of a chunk of images, one multi-threaded GEMM;
+ *   RL_CONV_PER_IMAGE  images spread over the OpenMP threads, each thread
+ *                      building one image's cols in its own slice of the
+ *                      workspace (cache-resident) and running a single-
+ *                      threaded GEMM on it.  Better when the GEMM is narrow
+ *                      (few output channels): OpenBLAS splits a narrow GEMM
+ *                      poorly and streams a cols matrix far larger than cache.
+ *                      Each image's result is then the same whatever the
+ *                      thread count.
+ * backward_weights always runs batched (its reduction over images is then
+ * OpenBLAS's, deterministic for a fixed thread count). */
+typedef enum { RL_CONV_BATCHED = 0, RL_CONV_PER_IMAGE = 1 } rl_conv_algo;
+
 typedef struct {
     int in_c, out_c, k, stride, pad;
-    float *w;  /* (OC, K, K, C), not owned (points into the net's parameter arena) */
-    float *dw; /* (OC, K, K, C), not owned */
+    float *w;    /* (OC, K, K, C), not owned (points into the net's parameter arena) */
+    float *dw;   /* (OC, K, K, C), not owned */
+    int algo;    /* rl_conv_algo; 0 (batched) unless set, e.g. by rl_conv_choose */
+    int threads; /* RL_CONV_PER_IMAGE: most OpenMP threads a call may use (workspace slices) */
 } rl_conv;
 
 rl_shape rl_conv_out_shape(const rl_conv *cv, rl_shape in);
 
-/* Floats of workspace the three routines need for input shape `in`. */
+/* Sets cv->algo and cv->threads for inputs of shape `in` and up to `threads`
+ * OpenMP threads, by a fixed rule on the shapes (so a resumed run makes the
+ * same choice; docs/performance.md has the measurements behind it).  The
+ * environment variable RELAB_CONV=gemm forces RL_CONV_BATCHED everywhere
+ * (RELAB_CONV=image forces RL_CONV_PER_IMAGE where cols are needed). */
+void rl_conv_choose(rl_conv *cv, rl_shape in, int threads);
+
+/* Floats of workspace the three routines need for input shape `in` (after
+ * the algorithm is set). */
 size_t rl_conv_workspace_floats(const rl_conv *cv, rl_shape in);
 
 void rl_conv_forward(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws);

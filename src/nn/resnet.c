@@ -11,6 +11,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -377,6 +378,7 @@ static void need_unit(rl_resnet *net, unit *u, rl_shape in, sizes *sz, int keep_
     (void)net;
     u->in = in;
     u->out = rl_conv_out_shape(&u->conv, in);
+    rl_conv_choose(&u->conv, in, omp_get_max_threads());
     size_t n = rl_round_floats(rl_shape_count(u->out));
     sz->act += n * (keep_output ? 2 : 1);
     if (n > sz->max_act) sz->max_act = n;
