@@ -284,6 +284,41 @@ static void test_pools(void)
     tap_ok(fd_check(c.x, dx, n, pool_loss, &c, 20, 1e-2) < 1e-3, "global avgpool: gradient vs finite differences");
 }
 
+/* Max pool backward with many ties (values from {0, 1, 2}): the gradient goes
+ * to the first maximum in window order (kh, then kw), as PyTorch does;
+ * reference written as plain loops per channel. */
+static void test_maxpool_ties(void)
+{
+    rl_maxpool mp = {3, 2, 1};
+    rl_shape in = {3, 13, 11, 10}, out = rl_maxpool_out_shape(&mp, in);
+    size_t n = rl_shape_count(in), no = rl_shape_count(out);
+    float *x = rl_alloc(sizeof(float) * n), *dy = randn(no, 1.0f), *dx = rl_alloc(sizeof(float) * n);
+    double *ref = calloc(n, sizeof(double));
+    for (size_t i = 0; i < n; i++) x[i] = (float)rl_rng_below(&rng, 3);
+    rl_maxpool_backward(&mp, in, x, dy, dx);
+    for (int b = 0; b < in.n; b++)
+        for (int oh = 0; oh < out.h; oh++)
+            for (int ow = 0; ow < out.w; ow++)
+                for (int c = 0; c < in.c; c++) {
+                    long at = -1;
+                    for (int kh = 0; kh < 3; kh++)
+                        for (int kw = 0; kw < 3; kw++) {
+                            int ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
+                            if (ih < 0 || ih >= in.h || iw < 0 || iw >= in.w) continue;
+                            long i = (((long)b * in.h + ih) * in.w + iw) * in.c + c;
+                            if (at < 0 || x[i] > x[at]) at = i;
+                        }
+                    ref[at] += dy[(((size_t)b * out.h + oh) * out.w + ow) * in.c + c];
+                }
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs(dx[i] - ref[i]));
+    tap_ok(worst < 1e-5, "maxpool backward with ties: gradient goes to the first maximum (max diff %.2g)", worst);
+    rl_free(x);
+    rl_free(dy);
+    rl_free(dx);
+    free(ref);
+}
+
 typedef struct {
     rl_fc fc;
     int n;
@@ -458,6 +493,9 @@ int main(int argc, char **argv)
     test_bn(6, 50, 1, 0);
     test_bn(6, 50, 1, 1);
     test_pools();
+    rl_rng keep = rng;
+    test_maxpool_ties();
+    rng = keep;
     test_fc();
     test_param_counts();
     test_plan_limits();
