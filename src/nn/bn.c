@@ -66,6 +66,41 @@ static void reduce_moments(size_t rows, int C, const float *x, const float *mean
     merge_blocks(C, p1, p2, out1, out2);
 }
 
+/* y = [relu]((x - mean) * a + beta [+ residual]) with a = gamma * invstd:
+ * subtracting the mean first keeps precision when the variance is small next
+ * to the mean.  Forward and rl_bn_recompute both run this one function, so a
+ * recomputed output is bitwise the forward one. */
+static void apply_rows(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu,
+                       const float *mean_f, const float *invstd_f, float *y)
+{
+    const int C = bn->c;
+    float a[C > 0 ? C : 1];
+    const float *b = bn->beta;
+    for (int c = 0; c < C; c++) a[c] = bn->gamma[c] * invstd_f[c];
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * C;
+        float *yr = y + r * C;
+        if (residual) {
+            const float *rr = residual + r * C;
+            if (relu)
+                for (int c = 0; c < C; c++) {
+                    float v = (xr[c] - mean_f[c]) * a[c] + b[c] + rr[c];
+                    yr[c] = v < 0 ? 0 : v; /* NaN passes, so a divergence is seen */
+                }
+            else
+                for (int c = 0; c < C; c++) yr[c] = (xr[c] - mean_f[c]) * a[c] + b[c] + rr[c];
+        } else if (relu) {
+            for (int c = 0; c < C; c++) {
+                float v = (xr[c] - mean_f[c]) * a[c] + b[c];
+                yr[c] = v < 0 ? 0 : v; /* NaN passes, so a divergence is seen */
+            }
+        } else {
+            for (int c = 0; c < C; c++) yr[c] = (xr[c] - mean_f[c]) * a[c] + b[c];
+        }
+    }
+}
+
 void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, int train,
                    float *y, float *save_mean, float *save_invstd, double *scratch)
 {
@@ -110,33 +145,13 @@ void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *re
         memcpy(save_mean, mean_f, sizeof(float) * C);
         memcpy(save_invstd, invstd_f, sizeof(float) * C);
     }
-    /* y = (x - mean) * a + beta with a = gamma * invstd: subtracting the mean
-     * first keeps precision when the variance is small next to the mean. */
-    float a[C > 0 ? C : 1];
-    const float *b = bn->beta;
-    for (int c = 0; c < C; c++) a[c] = bn->gamma[c] * invstd_f[c];
-#pragma omp parallel for schedule(static)
-    for (size_t r = 0; r < rows; r++) {
-        const float *xr = x + r * C;
-        float *yr = y + r * C;
-        if (residual) {
-            const float *rr = residual + r * C;
-            if (relu)
-                for (int c = 0; c < C; c++) {
-                    float v = (xr[c] - mean_f[c]) * a[c] + b[c] + rr[c];
-                    yr[c] = v < 0 ? 0 : v; /* NaN passes, so a divergence is seen */
-                }
-            else
-                for (int c = 0; c < C; c++) yr[c] = (xr[c] - mean_f[c]) * a[c] + b[c] + rr[c];
-        } else if (relu) {
-            for (int c = 0; c < C; c++) {
-                float v = (xr[c] - mean_f[c]) * a[c] + b[c];
-                yr[c] = v < 0 ? 0 : v; /* NaN passes, so a divergence is seen */
-            }
-        } else {
-            for (int c = 0; c < C; c++) yr[c] = (xr[c] - mean_f[c]) * a[c] + b[c];
-        }
-    }
+    apply_rows(bn, rows, x, residual, relu, mean_f, invstd_f, y);
+}
+
+void rl_bn_recompute(const rl_bn *bn, size_t rows, const float *x, int relu, const float *save_mean,
+                     const float *save_invstd, float *y)
+{
+    apply_rows(bn, rows, x, NULL, relu, save_mean, save_invstd, y);
 }
 
 /* One row of dx = k1 * dy' - k2 - (x - mean) * k3, with dy' = dy masked by

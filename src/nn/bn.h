@@ -47,6 +47,13 @@ size_t rl_bn_scratch_doubles(int c);
 void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, int train,
                    float *y, float *save_mean, float *save_invstd, double *scratch);
 
+/* Recomputes a training forward's output from its input and the statistics
+ * it saved: bitwise the y that rl_bn_forward wrote (without residual), as
+ * long as gamma and beta are unchanged.  Lets the network drop BN+ReLU outputs
+ * after forward and rebuild them in backward. */
+void rl_bn_recompute(const rl_bn *bn, size_t rows, const float *x, int relu, const float *save_mean,
+                     const float *save_invstd, float *y);
+
 /* Given dy w.r.t. y, with the ReLU mask from y applied when relu != 0 (dy is
  * then rewritten in place to the masked gradient, which the residual path also
  * needs), computes dx (overwritten), and accumulates dgamma/dbeta. */

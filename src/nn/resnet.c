@@ -2,11 +2,14 @@
  *
  * Each conv is followed by a BN; a (conv, BN) pair is a `unit`.  A block's
  * last unit fuses BN, the residual add and the ReLU in one pass.  Memory per
- * unit at plan time: the conv output (kept for BN backward) and, for all but a
- * block's last unit, the BN+ReLU output (kept as the next conv's input and as
- * the ReLU mask).  The downsample branch's BN output is only needed during the
- * add, so it goes to a scratch buffer.  Backward walks the blocks in reverse
- * with two block-level gradient buffers and two scratch buffers. */
+ * unit at plan time: the conv output (kept for BN backward).  The BN+ReLU
+ * outputs inside a block (the next conv's input and the ReLU mask) and the
+ * ImageNet stem's output go to rotating scratch buffers and are recomputed
+ * from the conv output in backward, bitwise as forward wrote them: one cheap
+ * elementwise pass instead of keeping about a sixth of the activations.  The
+ * downsample branch's BN output is only needed during the add, so it goes to a
+ * scratch buffer.  Backward walks the blocks in reverse with two block-level
+ * gradient buffers and two scratch buffers. */
 #include "nn/resnet.h"
 
 #include <limits.h>
@@ -371,16 +374,24 @@ void rl_resnet_init(rl_resnet *net, uint64_t seed, float head_bias)
 
 typedef struct {
     size_t act, max_act, ws, stats, max_c;
+    size_t max_mid; /* largest BN+ReLU output inside a block (recomputed in backward) */
 } sizes;
 
-static void need_unit(rl_resnet *net, unit *u, rl_shape in, sizes *sz, int keep_output)
+/* What the training plan keeps of a unit's BN(+ReLU) output besides its conv
+ * output: nothing (written to a block output or a scratch buffer), a buffer
+ * of its own (the small stem's output, block 0's input), or a rotating
+ * buffer that backward refills (rl_bn_recompute) from the conv output. */
+enum { OUT_NONE, OUT_KEEP, OUT_MID };
+
+static void need_unit(rl_resnet *net, unit *u, rl_shape in, sizes *sz, int out_role)
 {
     (void)net;
     u->in = in;
     u->out = rl_conv_out_shape(&u->conv, in);
     rl_conv_choose(&u->conv, in, omp_get_max_threads());
     size_t n = rl_round_floats(rl_shape_count(u->out));
-    sz->act += n * (keep_output ? 2 : 1);
+    sz->act += n * (out_role == OUT_KEEP ? 2 : 1);
+    if (out_role == OUT_MID && n > sz->max_mid) sz->max_mid = n;
     if (n > sz->max_act) sz->max_act = n;
     size_t w = rl_conv_workspace_floats(&u->conv, in);
     if (w > sz->ws) sz->ws = w;
@@ -419,7 +430,7 @@ static rl_status size_pass(rl_resnet *net, int max_batch, int h, int w, sizes *o
                        net->cfg.arch, max_batch, h, w, (size_t)max_batch * h * w, INT_MAX);
     sizes sz = {0};
     rl_shape s = {max_batch, net->cfg.in_channels, h, w};
-    need_unit(net, &net->stem, s, &sz, 1);
+    need_unit(net, &net->stem, s, &sz, net->cfg.small_stem ? OUT_KEEP : OUT_NONE);
     s = net->stem.out;
     if (!net->cfg.small_stem) {
         s = rl_maxpool_out_shape(&net->pool, s);
@@ -430,11 +441,11 @@ static rl_status size_pass(rl_resnet *net, int max_batch, int h, int w, sizes *o
         bl->in = s;
         rl_shape t = s;
         for (int u = 0; u < bl->nunits; u++) {
-            need_unit(net, &bl->u[u], t, &sz, u < bl->nunits - 1);
+            need_unit(net, &bl->u[u], t, &sz, u < bl->nunits - 1 ? OUT_MID : OUT_NONE);
             t = bl->u[u].out;
         }
         sz.act += rl_round_floats(rl_shape_count(t)); /* block output */
-        if (bl->has_down) need_unit(net, &bl->down, s, &sz, 0);
+        if (bl->has_down) need_unit(net, &bl->down, s, &sz, OUT_NONE);
         bl->out_shape = t;
         s = t;
     }
@@ -471,9 +482,19 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
     sizes sz;
     rl_status st = size_pass(net, max_batch, h, w, &sz, err);
     if (st) return st;
+    /* Scratch: g[0], g[1] (block-level gradients) and m[0] (a unit's conv
+     * output gradient) of the largest activation; m[1] (gradient of a BN+ReLU
+     * output inside a block) and one rotating buffer per such output of a
+     * block (two in a bottleneck) for the outputs
+     * themselves, which forward writes and backward recomputes; with the
+     * ImageNet stem R also holds the stem's output (the max pool's input),
+     * recomputed the same way. */
+    const size_t stem_out = net->cfg.small_stem ? 0 : rl_round_floats(rl_shape_count(net->stem.out));
+    const size_t mids = (size_t)(net->cfg.bottleneck ? 2 : 1) * sz.max_mid;
+    const size_t rot = mids > stem_out ? mids : stem_out;
     net->act_arena = rl_alloc_checked(sizeof(float) * sz.act, "activations", err);
-    net->scratch_floats = sz.max_act;
-    net->scratch_arena = rl_alloc_checked(sizeof(float) * sz.max_act * 4, "gradient scratch", err);
+    net->scratch_floats = 3 * sz.max_act + sz.max_mid + rot;
+    net->scratch_arena = rl_alloc_checked(sizeof(float) * net->scratch_floats, "gradient scratch", err);
     if (alloc_common(net, &sz, err) || !net->act_arena || !net->scratch_arena) {
         free_plan(net);
         return err ? err->code : RL_ERR_NOMEM;
@@ -483,19 +504,24 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
     net->g[1] = net->g[0] + sz.max_act;
     net->m[0] = net->g[1] + sz.max_act;
     net->m[1] = net->m[0] + sz.max_act;
+    float *rotating = net->m[1] + sz.max_mid;
     /* forward never touches the backward scratch, so the downsample branch's
      * BN output borrows m[0] */
     net->down_tmp = net->m[0];
 
     float *act = net->act_arena, *stats = net->stats_arena;
-    act = place_unit(&net->stem, act, &stats, &net->stem_out);
+    act = place_unit(&net->stem, act, &stats, net->cfg.small_stem ? &net->stem_out : NULL);
     if (!net->cfg.small_stem) {
+        net->stem_out = rotating;
         net->pool_out = act;
         act += rl_round_floats(rl_shape_count(rl_maxpool_out_shape(&net->pool, net->stem.out)));
     }
     for (int b = 0; b < net->nblocks; b++) {
         block *bl = &net->blocks[b];
-        for (int u = 0; u < bl->nunits; u++) act = place_unit(&bl->u[u], act, &stats, u < bl->nunits - 1 ? &bl->mid[u] : NULL);
+        for (int u = 0; u < bl->nunits; u++) {
+            act = place_unit(&bl->u[u], act, &stats, NULL);
+            if (u < bl->nunits - 1) bl->mid[u] = rotating + (size_t)u * sz.max_mid;
+        }
         bl->out = act;
         act += rl_round_floats(rl_shape_count(bl->out_shape));
         if (bl->has_down) act = place_unit(&bl->down, act, &stats, NULL);
@@ -569,7 +595,7 @@ rl_status rl_resnet_plan_inference(rl_resnet *net, int max_batch, int h, int w, 
 
 size_t rl_resnet_activation_bytes(const rl_resnet *net)
 {
-    return sizeof(float) * (net->act_floats + 4 * net->scratch_floats + net->ws_floats);
+    return sizeof(float) * (net->act_floats + net->scratch_floats + net->ws_floats);
 }
 
 /* ---- forward ---- */
@@ -676,6 +702,16 @@ static void unit_backward(rl_resnet *net, unit *u, int n, const float *x, const 
     }
 }
 
+/* Rebuilds the BN+ReLU output y of a unit that forward wrote to a rotating
+ * buffer, bitwise as forward computed it (gamma and beta are unchanged until
+ * the optimiser steps after backward). */
+static void recompute_output(rl_resnet *net, unit *u, int n, float *y)
+{
+    double t0 = tic(net);
+    rl_bn_recompute(&u->bn, rl_shape_rows(at_batch(u->out, n)), u->c, 1, u->save_mean, u->save_invstd, y);
+    toc(net, t0, "bn+relu recompute", u, 0, 0);
+}
+
 void rl_resnet_backward(rl_resnet *net, const float *dlogits)
 {
     RL_CHECK_MSG(!net->inference_only, "backward on a network planned for inference");
@@ -695,8 +731,10 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
         /* Last unit: the ReLU after the add masks g in place; g is then the
          * gradient of the sum, shared by the branch and the shortcut. */
         float *dmid = net->m[1];
+        recompute_output(net, &bl->u[L - 1], n, bl->mid[L - 1]);
         unit_backward(net, &bl->u[L], n, bl->mid[L - 1], bl->out, g, 1, net->m[0], dmid, 0);
         for (int u = L - 1; u >= 0; u--) {
+            if (u > 0) recompute_output(net, &bl->u[u - 1], n, bl->mid[u - 1]);
             const float *x = u > 0 ? bl->mid[u - 1] : in;
             float *dx = u > 0 ? net->m[1] : gnext;
             /* dmid (m[1]) is consumed by BN backward before conv writes m[1] again. */
@@ -719,6 +757,7 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
     /* Stem: through the max pool into d(stem_out), then BN+ReLU and conv weights. */
     float *dstem = g;
     if (!net->cfg.small_stem) {
+        recompute_output(net, &net->stem, n, net->stem_out);
         dstem = gnext;
         t0 = tic(net);
         memset(dstem, 0, sizeof(float) * rl_shape_count(at_batch(net->stem.out, n)));
