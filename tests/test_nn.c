@@ -71,7 +71,7 @@ static const char *algo_name(int algo) { return algo == RL_CONV_PER_IMAGE ? "per
 
 static void test_conv(int C, int OC, int k, int stride, int pad, int H, int N, int algo)
 {
-    conv_case c = {{C, OC, k, stride, pad, NULL, NULL, algo, 2}, {N, C, H, H + 1}, NULL, NULL, NULL, NULL};
+    conv_case c = {{C, OC, k, stride, pad, NULL, NULL, algo, 2, 2}, {N, C, H, H + 1}, NULL, NULL, NULL, NULL};
     size_t wn = (size_t)OC * k * k * C;
     c.cv.w = randn(wn, 0.5f);
     c.cv.dw = rl_alloc(sizeof(float) * wn);
@@ -122,7 +122,7 @@ static void test_conv(int C, int OC, int k, int stride, int pad, int H, int N, i
 static void test_conv_per_image_threads(void)
 {
     const int C = 24, OC = 40, N = 32, H = 15;
-    rl_conv cv = {C, OC, 3, 1, 1, NULL, NULL, RL_CONV_PER_IMAGE, 2};
+    rl_conv cv = {C, OC, 3, 1, 1, NULL, NULL, RL_CONV_PER_IMAGE, 2, 0};
     rl_shape in = {N, C, H, H}, one = {1, C, H, H}, out = rl_conv_out_shape(&cv, in);
     size_t nx = rl_shape_count(in), ny = rl_shape_count(out), per_x = nx / N, per_y = ny / N;
     cv.w = randn((size_t)OC * 9 * C, 0.2f);
@@ -145,6 +145,120 @@ static void test_conv_per_image_threads(void)
            "per-image conv backward_data: 2 concurrent threads agree bitwise with serial single-threaded GEMMs");
     float *bufs[] = {cv.w, x, dy, ws, y2, ys, d2, ds};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
+}
+
+/* ---- Winograd against a float64 reference ----
+ * For each output element, error / sum |products| (the scale that float32
+ * rounding of a sum works on): a plain GEMM's rounding bound is about
+ * K * 2^-24 of that, typically sqrt(K) * 2^-24.  Winograd's transforms add
+ * and scale intermediate values, which multiplies that error by a constant
+ * of the tile (Lavin & Gray 2016); the bounds below are 8x (m = 2) and 64x
+ * (m = 4) the K * 2^-24 of a plain GEMM of the same size, and the measured
+ * errors (printed) sit well inside them (docs/performance.md). */
+typedef struct {
+    double worst; /* max |got - ref| / sum |products| */
+} err_acc;
+
+static void acc_err(err_acc *e, double got, double ref, double mag)
+{
+    double r = fabs(got - ref) / (mag > 0 ? mag : 1e-30);
+    if (r > e->worst) e->worst = r;
+}
+
+/* Returns the three worst relative errors (forward, input gradient, weight
+ * gradient) of conv cv (any algo) against float64 direct sums. */
+static void conv_errors(rl_conv *cv, rl_shape in, double out[3])
+{
+    const int C = in.c, OC = cv->out_c, H = in.h, W = in.w, N = in.n;
+    size_t nx = rl_shape_count(in), ny = (size_t)N * H * W * OC, nw = (size_t)OC * 9 * C;
+    float *x = randn(nx, 1.0f), *dy = randn(ny, 1.0f), *y = rl_alloc(sizeof(float) * ny);
+    float *dx = rl_alloc(sizeof(float) * nx), *ws = rl_alloc(sizeof(float) * (rl_conv_workspace_floats(cv, in) + 1));
+    cv->dw = rl_alloc(sizeof(float) * nw);
+    rl_conv_forward(cv, in, x, y, ws);
+    rl_conv_backward_data(cv, in, dy, dx, 0, ws);
+    rl_conv_backward_weights(cv, in, x, dy, ws);
+    err_acc ey = {0}, ex = {0}, ew = {0};
+#define X(n, h, w, c) x[(((size_t)(n) * H + (h)) * W + (w)) * C + (c)]
+#define DY(n, h, w, o) dy[(((size_t)(n) * H + (h)) * W + (w)) * OC + (o)]
+#define WT(o, kh, kw, c) cv->w[(((size_t)(o) * 3 + (kh)) * 3 + (kw)) * C + (c)]
+    for (int n = 0; n < N; n++)
+        for (int h = 0; h < H; h++)
+            for (int w = 0; w < W; w++) {
+                for (int o = 0; o < OC; o++) {
+                    double s = 0, mag = 0;
+                    for (int kh = 0; kh < 3; kh++)
+                        for (int kw = 0; kw < 3; kw++) {
+                            int ih = h + kh - 1, iw = w + kw - 1;
+                            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                            for (int c = 0; c < C; c++) {
+                                double p = (double)WT(o, kh, kw, c) * X(n, ih, iw, c);
+                                s += p;
+                                mag += fabs(p);
+                            }
+                        }
+                    acc_err(&ey, y[(((size_t)n * H + h) * W + w) * OC + o], s, mag);
+                }
+                for (int c = 0; c < C; c++) {
+                    double s = 0, mag = 0;
+                    for (int kh = 0; kh < 3; kh++)
+                        for (int kw = 0; kw < 3; kw++) {
+                            int oh = h - kh + 1, ow = w - kw + 1;
+                            if (oh < 0 || oh >= H || ow < 0 || ow >= W) continue;
+                            for (int o = 0; o < OC; o++) {
+                                double p = (double)WT(o, kh, kw, c) * DY(n, oh, ow, o);
+                                s += p;
+                                mag += fabs(p);
+                            }
+                        }
+                    acc_err(&ex, dx[(((size_t)n * H + h) * W + w) * C + c], s, mag);
+                }
+            }
+    for (int o = 0; o < OC; o++)
+        for (int kh = 0; kh < 3; kh++)
+            for (int kw = 0; kw < 3; kw++)
+                for (int c = 0; c < C; c++) {
+                    double s = 0, mag = 0;
+                    for (int n = 0; n < N; n++)
+                        for (int h = 0; h < H; h++)
+                            for (int w = 0; w < W; w++) {
+                                int ih = h + kh - 1, iw = w + kw - 1;
+                                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                                double p = (double)DY(n, h, w, o) * X(n, ih, iw, c);
+                                s += p;
+                                mag += fabs(p);
+                            }
+                    acc_err(&ew, cv->dw[(((size_t)o * 3 + kh) * 3 + kw) * C + c], s, mag);
+                }
+#undef X
+#undef DY
+#undef WT
+    out[0] = ey.worst;
+    out[1] = ex.worst;
+    out[2] = ew.worst;
+    float *bufs[] = {x, dy, y, dx, ws, cv->dw};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
+}
+
+static void test_winograd(int C, int OC, int H, int W, int N)
+{
+    rl_shape in = {N, C, H, W};
+    rl_conv cv = {C, OC, 3, 1, 1, NULL, NULL, RL_CONV_BATCHED, 1, 0};
+    cv.w = randn((size_t)OC * 9 * C, 0.3f);
+    double gemm[3], wino[3];
+    conv_errors(&cv, in, gemm);
+    for (int m = 2; m <= 4; m += 2) {
+        cv.algo = RL_CONV_WINOGRAD;
+        cv.tile = m;
+        conv_errors(&cv, in, wino);
+        /* K of each GEMM: forward and input gradient 9*C or 9*OC, weight gradient N*H*W */
+        double eps = ldexp(1.0, -24), k_fwd = 9.0 * C, k_dx = 9.0 * OC, k_dw = (double)N * H * W;
+        double f = m == 2 ? 8 : 64;
+        tap_ok(wino[0] < f * k_fwd * eps && wino[1] < f * k_dx * eps && wino[2] < f * k_dw * eps,
+               "Winograd F(%dx%d,3x3) %d->%d @%dx%d: forward, input and weight gradients vs float64 "
+               "(error / sum|products|: %.2g, %.2g, %.2g; im2col GEMM: %.2g, %.2g, %.2g)",
+               m, m, C, OC, H, W, wino[0], wino[1], wino[2], gemm[0], gemm[1], gemm[2]);
+    }
+    rl_free(cv.w);
 }
 
 /* ---- batch norm (train mode, optional residual and ReLU) ---- */
@@ -488,6 +602,9 @@ int main(int argc, char **argv)
         if (algo == RL_CONV_BATCHED) saved = rng;
     }
     test_conv_per_image_threads();
+    test_winograd(16, 24, 9, 11, 2);
+    test_winograd(64, 48, 14, 14, 2);
+    test_winograd(5, 3, 4, 7, 3);
     rng = saved;
     test_bn(6, 50, 0, 0);
     test_bn(6, 50, 1, 0);

@@ -31,9 +31,11 @@
  *                      poorly and streams a cols matrix far larger than cache.
  *                      Each image's result is then the same whatever the
  *                      thread count.
- * backward_weights always runs batched (its reduction over images is then
- * OpenBLAS's, deterministic for a fixed thread count). */
-typedef enum { RL_CONV_BATCHED = 0, RL_CONV_PER_IMAGE = 1 } rl_conv_algo;
+ * backward_weights runs batched for both (its reduction over images is then
+ * OpenBLAS's, deterministic for a fixed thread count).
+ *   RL_CONV_WINOGRAD   3x3 stride-1 pad-1 only: F(m x m, 3 x 3) for all three
+ *                      routines (nn/winograd.h), m = cv->tile. */
+typedef enum { RL_CONV_BATCHED = 0, RL_CONV_PER_IMAGE = 1, RL_CONV_WINOGRAD = 2 } rl_conv_algo;
 
 typedef struct {
     int in_c, out_c, k, stride, pad;
@@ -41,15 +43,19 @@ typedef struct {
     float *dw;   /* (OC, K, K, C), not owned */
     int algo;    /* rl_conv_algo; 0 (batched) unless set, e.g. by rl_conv_choose */
     int threads; /* RL_CONV_PER_IMAGE: most OpenMP threads a call may use (workspace slices) */
+    int tile;    /* RL_CONV_WINOGRAD: output tile m, 2 or 4 */
 } rl_conv;
 
 rl_shape rl_conv_out_shape(const rl_conv *cv, rl_shape in);
 
 /* Sets cv->algo and cv->threads for inputs of shape `in` and up to `threads`
  * OpenMP threads, by a fixed rule on the shapes (so a resumed run makes the
- * same choice; docs/performance.md has the measurements behind it).  The
- * environment variable RELAB_CONV=gemm forces RL_CONV_BATCHED everywhere
- * (RELAB_CONV=image forces RL_CONV_PER_IMAGE where cols are needed). */
+ * same choice; docs/performance.md has the measurements behind it):
+ * Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions of 64 or more channels
+ * in and out, per-image for other narrow ones, batched otherwise.  The
+ * environment variable RELAB_CONV=gemm forces the plain im2col + GEMM path
+ * (RL_CONV_BATCHED) everywhere; RELAB_CONV=image, winograd2 or winograd4
+ * force that algorithm wherever it applies (for measurements). */
 void rl_conv_choose(rl_conv *cv, rl_shape in, int threads);
 
 /* Floats of workspace the three routines need for input shape `in` (after

@@ -1,0 +1,340 @@
+/* winograd.c: F(m x m, 3 x 3) convolution, forward and both gradients (see
+ * winograd.h).  Transforms run per tile with the channels in the vector
+ * lanes; the transformed-domain products are (m+2)^2 sgemm calls per chunk.
+ *
+ * Workspace: U (transformed kernel or its gradient, T x OC x C), V
+ * (transformed input tiles, T x tiles x C_in) and M (transformed output, or
+ * transformed dy for the weight gradient, T x tiles x C_out), T = (m+2)^2. */
+#include "nn/winograd.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#include "util/mem.h"
+#include "util/status.h"
+
+/* Floats of V and M per chunk of images (32 MiB, like im2col's cols). */
+#define CHUNK_BUDGET ((size_t)8 << 20)
+
+typedef struct {
+    int m, a;        /* output tile m x m, input tile a x a, a = m + 2 */
+    const float *bt; /* B^T, a x a */
+    const float *g;  /* G, a x 3 */
+    const float *at; /* A^T, m x a */
+} tables;
+
+/* Lavin & Gray's matrices; F(4x4) uses the points 0, +-1, +-2, infinity. */
+static const float bt2[16] = {1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1};
+static const float g2[12] = {1, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f, -0.5f, 0.5f, 0, 0, 1};
+static const float at2[8] = {1, 1, 1, 0, 0, 1, -1, -1};
+static const float bt4[36] = {4, 0,  -5, 0, 1, 0, 0, -4, -4, 1,  1, 0, 0, 4, -4, -1, 1, 0,
+                              0, -2, -1, 2, 1, 0, 0, 2,  -1, -2, 1, 0, 0, 4, 0,  -5, 0, 1};
+static const float g4[18] = {1 / 4.f,  0,        0,       -1 / 6.f, -1 / 6.f,  -1 / 6.f, -1 / 6.f, 1 / 6.f, -1 / 6.f,
+                             1 / 24.f, 1 / 12.f, 1 / 6.f, 1 / 24.f, -1 / 12.f, 1 / 6.f,  0,        0,       1};
+static const float at4[24] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 0, 0, 1, 1, 4, 4, 0, 0, 1, -1, 8, -8, 1};
+
+static tables tables_for(int m)
+{
+    RL_CHECK_MSG(m == 2 || m == 4, "Winograd tile must be 2 or 4");
+    return m == 2 ? (tables){2, 4, bt2, g2, at2} : (tables){4, 6, bt4, g4, at4};
+}
+
+typedef struct {
+    int th, tw, tiles_img, chunk, T;
+    size_t u, v, mo; /* floats of U, V, M (each rounded) */
+} geom;
+
+static geom layout(const rl_conv *cv, rl_shape in, const tables *t)
+{
+    RL_CHECK(cv->k == 3 && cv->stride == 1 && cv->pad == 1 && in.c == cv->in_c);
+    geom g;
+    g.T = t->a * t->a;
+    g.th = (in.h + t->m - 1) / t->m;
+    g.tw = (in.w + t->m - 1) / t->m;
+    g.tiles_img = g.th * g.tw;
+    size_t per_image = (size_t)g.T * g.tiles_img * (cv->in_c + cv->out_c);
+    size_t n = CHUNK_BUDGET / per_image;
+    g.chunk = n < 1 ? 1 : n > (size_t)in.n ? in.n : (int)n;
+    size_t tiles = (size_t)g.chunk * g.tiles_img;
+    g.u = rl_round_floats((size_t)g.T * cv->in_c * cv->out_c);
+    g.v = rl_round_floats((size_t)g.T * tiles * cv->in_c);
+    g.mo = rl_round_floats((size_t)g.T * tiles * cv->out_c);
+    return g;
+}
+
+size_t rl_winograd_workspace_floats(const rl_conv *cv, rl_shape in, int m)
+{
+    tables t = tables_for(m);
+    geom g = layout(cv, in, &t);
+    return g.u + g.v + g.mo;
+}
+
+/* coef[p][kh*3+kw] = G[xi][kh] G[nu][kw], p = xi*a + nu. */
+static void kernel_coefs(const tables *t, float *coef)
+{
+    for (int xi = 0; xi < t->a; xi++)
+        for (int nu = 0; nu < t->a; nu++)
+            for (int kh = 0; kh < 3; kh++)
+                for (int kw = 0; kw < 3; kw++)
+                    coef[(xi * t->a + nu) * 9 + kh * 3 + kw] =
+                        (float)((double)t->g[xi * 3 + kh] * (double)t->g[nu * 3 + kw]);
+}
+
+/* U[p] = G w G^T for every channel pair.  flip == 0: U[p][oc][c] from w
+ * (forward); flip != 0: U[p][c][oc] from the kernel rotated by 180 degrees
+ * (input gradient: a convolution from OC to C channels). */
+static void transform_kernel(const tables *t, const rl_conv *cv, int flip, float *U)
+{
+    const int C = cv->in_c, OC = cv->out_c, T = t->a * t->a;
+    float coef[36 * 9];
+    kernel_coefs(t, coef);
+#pragma omp parallel for schedule(static)
+    for (int o = 0; o < OC; o++) {
+        const float *wo = cv->w + (size_t)o * 9 * C;
+        for (int p = 0; p < T; p++) {
+            const float *cp = coef + p * 9;
+            if (!flip) {
+                float *u = U + ((size_t)p * OC + o) * C;
+                for (int c = 0; c < C; c++)
+                    u[c] = 0;
+                for (int k = 0; k < 9; k++)
+                    for (int c = 0; c < C; c++)
+                        u[c] += cp[k] * wo[(size_t)k * C + c];
+            } else {
+                float *u = U + (size_t)p * C * OC + o;
+                for (int c = 0; c < C; c++) {
+                    float s = 0;
+                    for (int k = 0; k < 9; k++)
+                        s += cp[k] * wo[(size_t)(8 - k) * C + c];
+                    u[(size_t)c * OC] = s;
+                }
+            }
+        }
+    }
+}
+
+/* V[p][tile] = (B^T d B)[p] for the a x a input tile whose top-left pixel is
+ * (y0, x0), zeros outside the image.  v points at the tile's row of
+ * position 0; positions are pos_stride floats apart. */
+static void input_tile(const tables *t, int C, const float *xn, int H, int W, int y0, int x0, float *v,
+                       size_t pos_stride, float *d, float *tmp)
+{
+    const int a = t->a;
+    for (int i = 0; i < a; i++)
+        for (int j = 0; j < a; j++) {
+            float *dst = d + (size_t)(i * a + j) * C;
+            int yy = y0 + i, xx = x0 + j;
+            if (yy < 0 || yy >= H || xx < 0 || xx >= W)
+                memset(dst, 0, sizeof(float) * C);
+            else
+                memcpy(dst, xn + ((size_t)yy * W + xx) * C, sizeof(float) * C);
+        }
+    for (int i = 0; i < a; i++) /* tmp = B^T d */
+        for (int j = 0; j < a; j++) {
+            float *o = tmp + (size_t)(i * a + j) * C;
+            for (int c = 0; c < C; c++)
+                o[c] = 0;
+            for (int k = 0; k < a; k++) {
+                const float b = t->bt[i * a + k];
+                if (b == 0) continue;
+                const float *s = d + (size_t)(k * a + j) * C;
+                for (int c = 0; c < C; c++)
+                    o[c] += b * s[c];
+            }
+        }
+    for (int i = 0; i < a; i++) /* V = tmp B */
+        for (int j = 0; j < a; j++) {
+            float *o = v + (size_t)(i * a + j) * pos_stride;
+            for (int c = 0; c < C; c++)
+                o[c] = 0;
+            for (int k = 0; k < a; k++) {
+                const float b = t->bt[j * a + k];
+                if (b == 0) continue;
+                const float *s = tmp + (size_t)(i * a + k) * C;
+                for (int c = 0; c < C; c++)
+                    o[c] += b * s[c];
+            }
+        }
+}
+
+/* y tile (m x m at (y0, x0), clipped to the image) = A^T M A; adds into y
+ * when accumulate. */
+static void output_tile(const tables *t, int OC, const float *mp, size_t pos_stride, float *yn, int H, int W, int y0,
+                        int x0, int accumulate, float *tmp)
+{
+    const int a = t->a, m = t->m;
+    for (int i = 0; i < m; i++) /* tmp = A^T M (m x a) */
+        for (int j = 0; j < a; j++) {
+            float *o = tmp + (size_t)(i * a + j) * OC;
+            for (int c = 0; c < OC; c++)
+                o[c] = 0;
+            for (int k = 0; k < a; k++) {
+                const float b = t->at[i * a + k];
+                if (b == 0) continue;
+                const float *s = mp + (size_t)(k * a + j) * pos_stride;
+                for (int c = 0; c < OC; c++)
+                    o[c] += b * s[c];
+            }
+        }
+    for (int i = 0; i < m && y0 + i < H; i++) /* y = tmp A */
+        for (int j = 0; j < m && x0 + j < W; j++) {
+            float *o = yn + ((size_t)(y0 + i) * W + x0 + j) * OC;
+            if (!accumulate)
+                for (int c = 0; c < OC; c++)
+                    o[c] = 0;
+            for (int k = 0; k < a; k++) {
+                const float b = t->at[j * a + k];
+                if (b == 0) continue;
+                const float *s = tmp + (size_t)(i * a + k) * OC;
+                for (int c = 0; c < OC; c++)
+                    o[c] += b * s[c];
+            }
+        }
+}
+
+/* Z[p][tile] = (A dy A^T)[p] for the m x m dy tile at (y0, x0), zeros
+ * outside the image. */
+static void grad_tile(const tables *t, int OC, const float *dyn, int H, int W, int y0, int x0, float *z,
+                      size_t pos_stride, float *d, float *tmp)
+{
+    const int a = t->a, m = t->m;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < m; j++) {
+            float *dst = d + (size_t)(i * m + j) * OC;
+            if (y0 + i >= H || x0 + j >= W)
+                memset(dst, 0, sizeof(float) * OC);
+            else
+                memcpy(dst, dyn + ((size_t)(y0 + i) * W + x0 + j) * OC, sizeof(float) * OC);
+        }
+    for (int i = 0; i < a; i++) /* tmp = A d (a x m) */
+        for (int j = 0; j < m; j++) {
+            float *o = tmp + (size_t)(i * m + j) * OC;
+            for (int c = 0; c < OC; c++)
+                o[c] = 0;
+            for (int k = 0; k < m; k++) {
+                const float b = t->at[k * a + i];
+                if (b == 0) continue;
+                const float *s = d + (size_t)(k * m + j) * OC;
+                for (int c = 0; c < OC; c++)
+                    o[c] += b * s[c];
+            }
+        }
+    for (int i = 0; i < a; i++) /* Z = tmp A^T */
+        for (int j = 0; j < a; j++) {
+            float *o = z + (size_t)(i * a + j) * pos_stride;
+            for (int c = 0; c < OC; c++)
+                o[c] = 0;
+            for (int k = 0; k < m; k++) {
+                const float b = t->at[k * a + j];
+                if (b == 0) continue;
+                const float *s = tmp + (size_t)(i * m + k) * OC;
+                for (int c = 0; c < OC; c++)
+                    o[c] += b * s[c];
+            }
+        }
+}
+
+/* Transforms the input tiles of images [n0, n0+nn) of x (cin channels) into V. */
+static void transform_inputs(const tables *t, const geom *g, rl_shape in, int cin, const float *x, int n0, int nn,
+                             float *V)
+{
+    const int tiles = nn * g->tiles_img, a = t->a;
+    const size_t image = (size_t)in.h * in.w * cin;
+#pragma omp parallel
+    {
+        float d[a * a * cin], tmp[a * a * cin];
+#pragma omp for schedule(static)
+        for (int tt = 0; tt < tiles; tt++) {
+            int n = tt / g->tiles_img, r = tt % g->tiles_img, ty = r / g->tw, tx = r % g->tw;
+            input_tile(t, cin, x + (n0 + n) * image, in.h, in.w, ty * t->m - 1, tx * t->m - 1, V + (size_t)tt * cin,
+                       (size_t)tiles * cin, d, tmp);
+        }
+    }
+}
+
+/* The convolution of x (cin channels) with the transformed kernel U into y
+ * (cout channels), same spatial size (3x3, stride 1, pad 1). */
+static void convolve(const tables *t, const geom *g, rl_shape in, int cin, int cout, const float *x, const float *U,
+                     float *y, int accumulate, float *V, float *M)
+{
+    const size_t out_image = (size_t)in.h * in.w * cout;
+    for (int n0 = 0; n0 < in.n; n0 += g->chunk) {
+        int nn = in.n - n0 < g->chunk ? in.n - n0 : g->chunk, tiles = nn * g->tiles_img;
+        transform_inputs(t, g, in, cin, x, n0, nn, V);
+        for (int p = 0; p < g->T; p++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tiles, cout, cin, 1.0f, V + (size_t)p * tiles * cin,
+                        cin, U + (size_t)p * cout * cin, cin, 0.0f, M + (size_t)p * tiles * cout, cout);
+#pragma omp parallel
+        {
+            float tmp[t->m * t->a * cout];
+#pragma omp for schedule(static)
+            for (int tt = 0; tt < tiles; tt++) {
+                int n = tt / g->tiles_img, r = tt % g->tiles_img, ty = r / g->tw, tx = r % g->tw;
+                output_tile(t, cout, M + (size_t)tt * cout, (size_t)tiles * cout, y + (n0 + n) * out_image, in.h, in.w,
+                            ty * t->m, tx * t->m, accumulate, tmp);
+            }
+        }
+    }
+}
+
+void rl_winograd_forward(const rl_conv *cv, rl_shape in, int m, const float *x, float *y, float *ws)
+{
+    tables t = tables_for(m);
+    geom g = layout(cv, in, &t);
+    transform_kernel(&t, cv, 0, ws);
+    convolve(&t, &g, in, cv->in_c, cv->out_c, x, ws, y, 0, ws + g.u, ws + g.u + g.v);
+}
+
+void rl_winograd_backward_data(const rl_conv *cv, rl_shape in, int m, const float *dy, float *dx, int accumulate,
+                               float *ws)
+{
+    tables t = tables_for(m);
+    geom g = layout(cv, in, &t);
+    transform_kernel(&t, cv, 1, ws);
+    /* V holds dy's tiles (OC channels) and M dx's (C): the same floats as
+     * forward's C and OC, swapped. */
+    rl_shape dys = {in.n, cv->out_c, in.h, in.w};
+    convolve(&t, &g, dys, cv->out_c, cv->in_c, dy, ws, dx, accumulate, ws + g.u, ws + g.u + g.mo);
+}
+
+void rl_winograd_backward_weights(const rl_conv *cv, rl_shape in, int m, const float *x, const float *dy, float *ws)
+{
+    tables t = tables_for(m);
+    geom g = layout(cv, in, &t);
+    const int C = cv->in_c, OC = cv->out_c;
+    float *dU = ws, *V = ws + g.u, *Z = ws + g.u + g.v;
+    const size_t dy_image = (size_t)in.h * in.w * OC;
+    for (int n0 = 0; n0 < in.n; n0 += g.chunk) {
+        int nn = in.n - n0 < g.chunk ? in.n - n0 : g.chunk, tiles = nn * g.tiles_img;
+        transform_inputs(&t, &g, in, C, x, n0, nn, V);
+#pragma omp parallel
+        {
+            float d[t.m * t.m * OC], tmp[t.a * t.m * OC];
+#pragma omp for schedule(static)
+            for (int tt = 0; tt < tiles; tt++) {
+                int n = tt / g.tiles_img, r = tt % g.tiles_img, ty = r / g.tw, tx = r % g.tw;
+                grad_tile(&t, OC, dy + (n0 + n) * dy_image, in.h, in.w, ty * t.m, tx * t.m, Z + (size_t)tt * OC,
+                          (size_t)tiles * OC, d, tmp);
+            }
+        }
+        /* dU[p] (OC x C) (+)= Z[p]^T V[p], summed over the chunks in order */
+        for (int p = 0; p < g.T; p++)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, tiles, 1.0f, Z + (size_t)p * tiles * OC, OC,
+                        V + (size_t)p * tiles * C, C, n0 ? 1.0f : 0.0f, dU + (size_t)p * OC * C, C);
+    }
+    /* dw += G^T dU G */
+    float coef[36 * 9];
+    kernel_coefs(&t, coef);
+#pragma omp parallel for schedule(static)
+    for (int o = 0; o < OC; o++) {
+        float *dwo = cv->dw + (size_t)o * 9 * C;
+        for (int k = 0; k < 9; k++)
+            for (int p = 0; p < g.T; p++) {
+                const float cf = coef[p * 9 + k];
+                if (cf == 0) continue;
+                const float *u = dU + ((size_t)p * OC + o) * C;
+                for (int c = 0; c < C; c++)
+                    dwo[(size_t)k * C + c] += cf * u[c];
+            }
+    }
+}
