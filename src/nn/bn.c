@@ -8,10 +8,15 @@
 #include <math.h>
 #include <string.h>
 
+#include "util/status.h"
+
 /* Fixed block count: reductions must not depend on the thread count. */
 #define NBLOCKS 32
 
-size_t rl_bn_scratch_doubles(int c) { return (size_t)2 * NBLOCKS * c + 2 * (size_t)c; }
+size_t rl_bn_scratch_doubles(int c)
+{
+    return (size_t)2 * NBLOCKS * c + 2 * (size_t)c;
+}
 
 static void block_range(size_t rows, int b, size_t *lo, size_t *hi)
 {
@@ -26,7 +31,8 @@ static void block_range(size_t rows, int b, size_t *lo, size_t *hi)
 /* Adds the per-block partial sums in block order (deterministic). */
 static void merge_blocks(int C, const double *p1, const double *p2, double *out1, double *out2)
 {
-    for (int c = 0; c < C; c++) out1[c] = out2[c] = 0;
+    for (int c = 0; c < C; c++)
+        out1[c] = out2[c] = 0;
     for (int blk = 0; blk < NBLOCKS; blk++)
         for (int c = 0; c < C; c++) {
             out1[c] += p1[(size_t)blk * C + c];
@@ -45,10 +51,12 @@ static void reduce_moments(size_t rows, int C, const float *x, const float *mean
         block_range(rows, blk, &lo, &hi);
         double *s1 = p1 + (size_t)blk * C, *s2 = p2 + (size_t)blk * C;
         float f1[C > 0 ? C : 1], f2[C > 0 ? C : 1];
-        for (int c = 0; c < C; c++) s1[c] = s2[c] = 0;
+        for (int c = 0; c < C; c++)
+            s1[c] = s2[c] = 0;
         for (size_t r0 = lo; r0 < hi; r0 += RUN) {
             size_t r1 = r0 + RUN < hi ? r0 + RUN : hi;
-            for (int c = 0; c < C; c++) f1[c] = f2[c] = 0;
+            for (int c = 0; c < C; c++)
+                f1[c] = f2[c] = 0;
             for (size_t r = r0; r < r1; r++) {
                 const float *xr = x + r * C;
                 for (int c = 0; c < C; c++) {
@@ -76,7 +84,8 @@ static void apply_rows(const rl_bn *bn, size_t rows, const float *x, const float
     const int C = bn->c;
     float a[C > 0 ? C : 1];
     const float *b = bn->beta;
-    for (int c = 0; c < C; c++) a[c] = bn->gamma[c] * invstd_f[c];
+    for (int c = 0; c < C; c++)
+        a[c] = bn->gamma[c] * invstd_f[c];
 #pragma omp parallel for schedule(static)
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * C;
@@ -89,20 +98,22 @@ static void apply_rows(const rl_bn *bn, size_t rows, const float *x, const float
                     yr[c] = v < 0 ? 0 : v; /* NaN passes, so a divergence is seen */
                 }
             else
-                for (int c = 0; c < C; c++) yr[c] = (xr[c] - mean_f[c]) * a[c] + b[c] + rr[c];
+                for (int c = 0; c < C; c++)
+                    yr[c] = (xr[c] - mean_f[c]) * a[c] + b[c] + rr[c];
         } else if (relu) {
             for (int c = 0; c < C; c++) {
                 float v = (xr[c] - mean_f[c]) * a[c] + b[c];
                 yr[c] = v < 0 ? 0 : v; /* NaN passes, so a divergence is seen */
             }
         } else {
-            for (int c = 0; c < C; c++) yr[c] = (xr[c] - mean_f[c]) * a[c] + b[c];
+            for (int c = 0; c < C; c++)
+                yr[c] = (xr[c] - mean_f[c]) * a[c] + b[c];
         }
     }
 }
 
-void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, int train,
-                   float *y, float *save_mean, float *save_invstd, double *scratch)
+void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, int train, float *y,
+                   float *save_mean, float *save_invstd, double *scratch)
 {
     const int C = bn->c;
     float mean_f[C > 0 ? C : 1], invstd_f[C > 0 ? C : 1];
@@ -111,14 +122,17 @@ void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *re
          * E[d^2] - E[d]^2 accurate as long as the shift is a typical value. */
         double *sum = scratch + (size_t)2 * NBLOCKS * C, *sq = sum + C;
         float shift[C > 0 ? C : 1];
-        for (int c = 0; c < C; c++) shift[c] = x[c];
+        for (int c = 0; c < C; c++)
+            shift[c] = x[c];
         size_t m = rows; /* rows over all replicas with synchronised BN */
         if (bn->sync) {
             /* Sums around one shift on every replica: the mean of their first rows. */
             size_t k = 1;
-            for (int c = 0; c < C; c++) sum[c] = shift[c];
+            for (int c = 0; c < C; c++)
+                sum[c] = shift[c];
             bn->sync(bn->sync_ctx, sum, (size_t)C, &k);
-            for (int c = 0; c < C; c++) shift[c] = (float)(sum[c] / (double)k);
+            for (int c = 0; c < C; c++)
+                shift[c] = (float)(sum[c] / (double)k);
         }
         reduce_moments(rows, C, x, shift, scratch, sum, sq);
         if (bn->sync) bn->sync(bn->sync_ctx, sum, 2 * (size_t)C, &m);
@@ -169,8 +183,17 @@ static void dx_row(int C, const float *restrict x, const float *restrict y, floa
             dx[c] = k1[c] * d - k2[c] - (x[c] - mean[c]) * k3[c];
         }
     } else {
-        for (int c = 0; c < C; c++) dx[c] = k1[c] * dy[c] - k2[c] - (x[c] - mean[c]) * k3[c];
+        for (int c = 0; c < C; c++)
+            dx[c] = k1[c] * dy[c] - k2[c] - (x[c] - mean[c]) * k3[c];
     }
+}
+
+/* dx_row without a ReLU mask, dx overwriting dy (restrict would be a lie). */
+static void dx_row_in_place(int C, const float *restrict x, float *d, const float *restrict mean,
+                            const float *restrict k1, const float *restrict k2, const float *restrict k3)
+{
+    for (int c = 0; c < C; c++)
+        d[c] = k1[c] * d[c] - k2[c] - (x[c] - mean[c]) * k3[c];
 }
 
 void rl_bn_backward(const rl_bn *bn, size_t rows, const float *x, const float *y, float *dy, int relu,
@@ -186,10 +209,12 @@ void rl_bn_backward(const rl_bn *bn, size_t rows, const float *x, const float *y
         block_range(rows, blk, &lo, &hi);
         double *s1 = p1 + (size_t)blk * C, *s2 = p2 + (size_t)blk * C;
         float f1[C > 0 ? C : 1], f2[C > 0 ? C : 1];
-        for (int c = 0; c < C; c++) s1[c] = s2[c] = 0;
+        for (int c = 0; c < C; c++)
+            s1[c] = s2[c] = 0;
         for (size_t r0 = lo; r0 < hi; r0 += RUN) {
             size_t r1 = r0 + RUN < hi ? r0 + RUN : hi;
-            for (int c = 0; c < C; c++) f1[c] = f2[c] = 0;
+            for (int c = 0; c < C; c++)
+                f1[c] = f2[c] = 0;
             for (size_t r = r0; r < r1; r++) {
                 const float *xr = x + r * C, *dr = dy + r * C;
                 if (relu) {
@@ -237,6 +262,13 @@ void rl_bn_backward(const rl_bn *bn, size_t rows, const float *x, const float *y
         k1[c] = (float)(g * invstd);
         k2[c] = (float)(g * invstd * dbeta / (double)m);
         k3[c] = (float)(g * invstd * invstd * dgamma / (double)m);
+    }
+    RL_CHECK(dx != dy || !relu);
+    if (dx == dy) {
+#pragma omp parallel for schedule(static)
+        for (size_t r = 0; r < rows; r++)
+            dx_row_in_place(C, x + r * C, dx + r * C, save_mean, k1, k2, k3);
+        return;
     }
 #pragma omp parallel for schedule(static)
     for (size_t r = 0; r < rows; r++)

@@ -56,7 +56,8 @@ void rl_bn_recompute(const rl_bn *bn, size_t rows, const float *x, int relu, con
 
 /* Given dy w.r.t. y, with the ReLU mask from y applied when relu != 0 (dy is
  * then rewritten in place to the masked gradient, which the residual path also
- * needs), computes dx (overwritten), and accumulates dgamma/dbeta. */
+ * needs), computes dx (overwritten), and accumulates dgamma/dbeta.  Without
+ * ReLU, dx may be dy itself (the gradient is then computed in place). */
 void rl_bn_backward(const rl_bn *bn, size_t rows, const float *x, const float *y, float *dy, int relu,
                     const float *save_mean, const float *save_invstd, float *dx, double *scratch);
 
