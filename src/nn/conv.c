@@ -81,32 +81,38 @@ size_t rl_conv_workspace_floats(const rl_conv *cv, rl_shape in)
     return cv->algo == RL_CONV_PER_IMAGE && per_image > batched ? per_image : batched;
 }
 
-/* cols row of output row oh of one image xn: (ow, kh, kw, c) for every ow. */
+/* cols row of output row oh of one image xn: (ow, kh, kw, c) for every ow.
+ * In NHWC the K pixels of one kernel row are K*C contiguous floats, so a
+ * window inside the image is K row copies; only border windows go pixel by
+ * pixel (with few channels, per-pixel copies cost more than the data). */
 static void im2col_row(const rl_conv *cv, rl_shape in, rl_shape out, const float *xn, int oh, float *rows)
 {
-    const int C = in.c, K = cv->k, S = cv->stride, P = cv->pad;
-    const size_t row_len = (size_t)K * K * C;
+    const int C = in.c, K = cv->k, S = cv->stride, P = cv->pad, KC = K * C;
+    const size_t row_len = (size_t)K * KC;
     for (int ow = 0; ow < out.w; ow++) {
         float *row = rows + (size_t)ow * row_len;
+        const int iw0 = ow * S - P, inside = iw0 >= 0 && iw0 + K <= in.w;
         for (int kh = 0; kh < K; kh++) {
             int ih = oh * S - P + kh;
-            float *dst = row + (size_t)kh * K * C;
+            float *dst = row + (size_t)kh * KC;
             if (ih < 0 || ih >= in.h) {
-                memset(dst, 0, sizeof(float) * K * C);
+                memset(dst, 0, sizeof(float) * KC);
+                continue;
+            }
+            const float *src = xn + ((size_t)ih * in.w + iw0) * C;
+            if (inside) {
+                for (int i = 0; i < KC; i++)
+                    dst[i] = src[i];
                 continue;
             }
             for (int kw = 0; kw < K; kw++) {
-                int iw = ow * S - P + kw;
                 float *d = dst + (size_t)kw * C;
-                if (iw < 0 || iw >= in.w) {
+                if (iw0 + kw < 0 || iw0 + kw >= in.w)
                     for (int c = 0; c < C; c++)
                         d[c] = 0;
-                } else {
-                    /* a plain loop: for the few channels of a stem, memcpy's call costs more */
-                    const float *s = xn + ((size_t)ih * in.w + iw) * C;
+                else
                     for (int c = 0; c < C; c++)
-                        d[c] = s[c];
-                }
+                        d[c] = src[(size_t)kw * C + c];
             }
         }
     }
@@ -123,24 +129,30 @@ static void im2col(const rl_conv *cv, rl_shape in, rl_shape out, const float *x,
                        cols + ((size_t)n * out.h + oh) * out.w * row_len);
 }
 
-/* dxn (one image) += scatter of its cols. */
+/* dxn (one image) += scatter of its cols (kernel rows inside the image as
+ * K*C contiguous floats, as in im2col_row). */
 static void col2im_image(const rl_conv *cv, rl_shape in, rl_shape out, const float *cols, float *dxn)
 {
-    const int C = in.c, K = cv->k, S = cv->stride, P = cv->pad;
-    const size_t row_len = (size_t)K * K * C;
+    const int C = in.c, K = cv->k, S = cv->stride, P = cv->pad, KC = K * C;
+    const size_t row_len = (size_t)K * KC;
     for (int oh = 0; oh < out.h; oh++)
         for (int ow = 0; ow < out.w; ow++) {
             const float *row = cols + ((size_t)oh * out.w + ow) * row_len;
+            const int iw0 = ow * S - P, inside = iw0 >= 0 && iw0 + K <= in.w;
             for (int kh = 0; kh < K; kh++) {
                 int ih = oh * S - P + kh;
                 if (ih < 0 || ih >= in.h) continue;
+                float *d = dxn + ((size_t)ih * in.w + iw0) * C;
+                const float *s = row + (size_t)kh * KC;
+                if (inside) {
+                    for (int i = 0; i < KC; i++)
+                        d[i] += s[i];
+                    continue;
+                }
                 for (int kw = 0; kw < K; kw++) {
-                    int iw = ow * S - P + kw;
-                    if (iw < 0 || iw >= in.w) continue;
-                    float *d = dxn + ((size_t)ih * in.w + iw) * C;
-                    const float *s = row + ((size_t)kh * K + kw) * C;
+                    if (iw0 + kw < 0 || iw0 + kw >= in.w) continue;
                     for (int c = 0; c < C; c++)
-                        d[c] += s[c];
+                        d[(size_t)kw * C + c] += s[(size_t)kw * C + c];
                 }
             }
         }
