@@ -63,6 +63,7 @@ struct rl_resnet {
     rl_grad_ready_fn grad_ready;
     void *grad_ready_ctx;
     int inference_only; /* planned by rl_resnet_plan_inference: no activations kept */
+    void *grads_block;  /* calloc'd block holding the gradient arena (params.grads is aligned inside it) */
     rl_profile *prof;   /* NULL: no clock is read */
 };
 
@@ -281,7 +282,12 @@ rl_status rl_resnet_create(const rl_resnet_config *cfg, rl_resnet **out, rl_erro
     rl_param_table *t = &net->params;
     walk(net, 1);
     t->weights = rl_alloc_checked(sizeof(float) * (t->n_weights + 1), "model weights", err);
-    t->grads = rl_alloc_checked(sizeof(float) * (t->n_weights + 1), "model gradients", err);
+    /* calloc, not rl_alloc: a large calloc maps fresh zero pages without
+     * touching them, so a network that only infers (predict, teachers) never
+     * makes its gradients resident (ResNet-152: 230 MB). */
+    net->grads_block = calloc(t->n_weights + 1 + RL_ALIGN / sizeof(float), sizeof(float));
+    if (net->grads_block)
+        t->grads = (float *)(((uintptr_t)net->grads_block + RL_ALIGN - 1) & ~(uintptr_t)(RL_ALIGN - 1));
     t->buffers = rl_alloc_checked(sizeof(float) * (t->n_buffers + 1), "BN statistics", err);
     t->counters = rl_alloc_checked(sizeof(int64_t) * (t->n_counters + 1), "BN counters", err);
     net->blocks = calloc((size_t)net->nblocks, sizeof(block));
@@ -325,7 +331,7 @@ void rl_resnet_destroy(rl_resnet *net)
     free(net->blocks);
     free(net->params.entries);
     rl_free(net->params.weights);
-    rl_free(net->params.grads);
+    free(net->grads_block);
     rl_free(net->params.buffers);
     rl_free(net->params.counters);
     free(net);
