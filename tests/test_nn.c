@@ -129,8 +129,11 @@ static void test_conv_per_image_threads(void)
     float *x = randn(nx, 1.0f), *dy = randn(ny, 1.0f), *ws = rl_alloc(sizeof(float) * rl_conv_workspace_floats(&cv, in));
     float *y2 = rl_alloc(sizeof(float) * ny), *ys = rl_alloc(sizeof(float) * ny);
     float *d2 = rl_alloc(sizeof(float) * nx), *ds = rl_alloc(sizeof(float) * nx);
+    float *w2 = rl_alloc(sizeof(float) * OC * 9 * C), *ws1 = rl_alloc(sizeof(float) * OC * 9 * C);
     rl_conv_forward(&cv, in, x, y2, ws);
     rl_conv_backward_data(&cv, in, dy, d2, 0, ws);
+    cv.dw = w2;
+    rl_conv_backward_weights(&cv, in, x, dy, ws);
     int blas_threads = rl_blas_threads();
     openblas_set_num_threads(1); /* the serial reference: single-threaded GEMMs, one image per call */
     cv.threads = 1;
@@ -138,12 +141,16 @@ static void test_conv_per_image_threads(void)
         rl_conv_forward(&cv, one, x + n * per_x, ys + n * per_y, ws);
         rl_conv_backward_data(&cv, one, dy + n * per_y, ds + n * per_x, 0, ws);
     }
+    cv.dw = ws1; /* the whole batch on one thread: the same groups, summed in the same order */
+    rl_conv_backward_weights(&cv, in, x, dy, ws);
     openblas_set_num_threads(blas_threads);
     tap_ok(!memcmp(y2, ys, sizeof(float) * ny),
            "per-image conv forward: 2 concurrent threads agree bitwise with serial single-threaded GEMMs");
     tap_ok(!memcmp(d2, ds, sizeof(float) * nx),
            "per-image conv backward_data: 2 concurrent threads agree bitwise with serial single-threaded GEMMs");
-    float *bufs[] = {cv.w, x, dy, ws, y2, ys, d2, ds};
+    tap_ok(!memcmp(w2, ws1, sizeof(float) * OC * 9 * C),
+           "per-image conv backward_weights: 2 concurrent threads agree bitwise with one thread");
+    float *bufs[] = {cv.w, x, dy, ws, y2, ys, d2, ds, w2, ws1};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
 }
 

@@ -72,12 +72,18 @@ void rl_conv_choose(rl_conv *cv, rl_shape in, int threads)
     if ((force && !strcmp(force, "image")) || (narrow && (size_t)out.h * out.w >= 196)) cv->algo = RL_CONV_PER_IMAGE;
 }
 
+/* Per-image weight gradient: images fall into a fixed number of groups, each
+ * summed into its own partial dw by single-threaded GEMMs, the partials then
+ * added in group order; the result is the same for any thread count. */
+#define WGRAD_GROUPS 8
+
 size_t rl_conv_workspace_floats(const rl_conv *cv, rl_shape in)
 {
     if (is_pointwise(cv)) return 0;
     if (cv->algo == RL_CONV_WINOGRAD) return rl_winograd_workspace_floats(cv, in, cv->tile);
     size_t batched = (size_t)chunk_images(cv, in) * cols_per_image(cv, in);
-    size_t per_image = (size_t)(cv->threads > 1 ? cv->threads : 1) * rl_round_floats(cols_per_image(cv, in));
+    size_t per_image = (size_t)(cv->threads > 1 ? cv->threads : 1) * rl_round_floats(cols_per_image(cv, in)) +
+                       WGRAD_GROUPS * rl_round_floats((size_t)cv->out_c * cv->k * cv->k * cv->in_c);
     return cv->algo == RL_CONV_PER_IMAGE && per_image > batched ? per_image : batched;
 }
 
@@ -188,6 +194,40 @@ static void forward_per_image(const rl_conv *cv, rl_shape in, rl_shape out, cons
     }
 }
 
+/* RL_CONV_PER_IMAGE backward_weights: dw += sum over groups of images of
+ * dy_n^T cols_n, each group in its own partial (see WGRAD_GROUPS). */
+static void backward_weights_per_image(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, const float *dy,
+                                       float *ws)
+{
+    const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c, M = out.h * out.w;
+    const size_t slice = rl_round_floats((size_t)M * KKC), image = (size_t)in.h * in.w * in.c;
+    const size_t part = rl_round_floats((size_t)OC * KKC);
+    float *parts = ws + slice * (size_t)(cv->threads > 1 ? cv->threads : 1);
+#pragma omp parallel num_threads(cv->threads)
+    {
+        float *cols = ws + slice * (size_t)omp_get_thread_num();
+#pragma omp for schedule(static)
+        for (int g = 0; g < WGRAD_GROUPS; g++) {
+            float *pg = parts + (size_t)g * part;
+            memset(pg, 0, sizeof(float) * part);
+            for (int n = (int)((long)in.n * g / WGRAD_GROUPS); n < (int)((long)in.n * (g + 1) / WGRAD_GROUPS); n++) {
+                for (int oh = 0; oh < out.h; oh++)
+                    im2col_row(cv, in, out, x + (size_t)n * image, oh, cols + (size_t)oh * out.w * KKC);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, M, 1.0f, dy + (size_t)n * M * OC, OC,
+                            cols, KKC, 1.0f, pg, KKC);
+            }
+        }
+    }
+    const size_t count = (size_t)OC * KKC;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < count; i++) {
+        float s = 0;
+        for (int g = 0; g < WGRAD_GROUPS; g++)
+            s += parts[(size_t)g * part + i];
+        cv->dw[i] += s;
+    }
+}
+
 /* RL_CONV_PER_IMAGE backward_data: dcols_n = dy_n * W, scattered into dx_n. */
 static void backward_data_per_image(const rl_conv *cv, rl_shape in, rl_shape out, const float *dy, float *dx, float *ws)
 {
@@ -245,6 +285,10 @@ void rl_conv_backward_weights(const rl_conv *cv, rl_shape in, const float *x, co
     }
     if (cv->algo == RL_CONV_WINOGRAD) {
         rl_winograd_backward_weights(cv, in, cv->tile, x, dy, ws);
+        return;
+    }
+    if (cv->algo == RL_CONV_PER_IMAGE) {
+        backward_weights_per_image(cv, in, out, x, dy, ws);
         return;
     }
     const int chunk = chunk_images(cv, in);

@@ -30,9 +30,12 @@
  *                      (few output channels): OpenBLAS splits a narrow GEMM
  *                      poorly and streams a cols matrix far larger than cache.
  *                      Each image's result is then the same whatever the
- *                      thread count.
- * backward_weights runs batched for both (its reduction over images is then
- * OpenBLAS's, deterministic for a fixed thread count).
+ *                      thread count.  backward_weights sums a fixed number
+ *                      of groups of images, each into its own partial
+ *                      gradient, then adds the partials in order: also the
+ *                      same whatever the thread count.
+ * Batched, backward_weights is one GEMM per chunk (its reduction over images
+ * is OpenBLAS's, deterministic for a fixed thread count).
  *   RL_CONV_WINOGRAD   3x3 stride-1 pad-1 only: F(m x m, 3 x 3) for all three
  *                      routines (nn/winograd.h), m = cv->tile. */
 typedef enum { RL_CONV_BATCHED = 0, RL_CONV_PER_IMAGE = 1, RL_CONV_WINOGRAD = 2 } rl_conv_algo;
