@@ -119,17 +119,18 @@ static void test_conv(int C, int OC, int k, int stride, int pad, int H, int N, i
  * must give every image bitwise the result of a serial, single-threaded GEMM
  * of that image alone.  OpenBLAS's safety for concurrent calls depends on its
  * build, so this runs under every OPENBLAS_CORETYPE the tests are run with. */
-static void test_conv_per_image_threads(void)
+static void test_conv_per_image_threads(int k)
 {
-    const int C = 24, OC = 40, N = 32, H = 15;
-    rl_conv cv = {C, OC, 3, 1, 1, NULL, NULL, RL_CONV_PER_IMAGE, 2, 0};
+    const int C = 24, OC = 40, N = 32, H = 15, KK = k * k;
+    rl_conv cv = {C, OC, k, 1, k / 2, NULL, NULL, RL_CONV_PER_IMAGE, 2, 0};
     rl_shape in = {N, C, H, H}, one = {1, C, H, H}, out = rl_conv_out_shape(&cv, in);
     size_t nx = rl_shape_count(in), ny = rl_shape_count(out), per_x = nx / N, per_y = ny / N;
-    cv.w = randn((size_t)OC * 9 * C, 0.2f);
-    float *x = randn(nx, 1.0f), *dy = randn(ny, 1.0f), *ws = rl_alloc(sizeof(float) * rl_conv_workspace_floats(&cv, in));
+    cv.w = randn((size_t)OC * KK * C, 0.2f);
+    float *x = randn(nx, 1.0f), *dy = randn(ny, 1.0f);
+    float *ws = rl_alloc(sizeof(float) * (rl_conv_workspace_floats(&cv, in) + 1));
     float *y2 = rl_alloc(sizeof(float) * ny), *ys = rl_alloc(sizeof(float) * ny);
     float *d2 = rl_alloc(sizeof(float) * nx), *ds = rl_alloc(sizeof(float) * nx);
-    float *w2 = rl_alloc(sizeof(float) * OC * 9 * C), *ws1 = rl_alloc(sizeof(float) * OC * 9 * C);
+    float *w2 = rl_alloc(sizeof(float) * OC * KK * C), *ws1 = rl_alloc(sizeof(float) * OC * KK * C);
     rl_conv_forward(&cv, in, x, y2, ws);
     rl_conv_backward_data(&cv, in, dy, d2, 0, ws);
     cv.dw = w2;
@@ -145,11 +146,13 @@ static void test_conv_per_image_threads(void)
     rl_conv_backward_weights(&cv, in, x, dy, ws);
     openblas_set_num_threads(blas_threads);
     tap_ok(!memcmp(y2, ys, sizeof(float) * ny),
-           "per-image conv forward: 2 concurrent threads agree bitwise with serial single-threaded GEMMs");
+           "per-image conv %dx%d forward: 2 concurrent threads agree bitwise with serial single-threaded GEMMs", k, k);
     tap_ok(!memcmp(d2, ds, sizeof(float) * nx),
-           "per-image conv backward_data: 2 concurrent threads agree bitwise with serial single-threaded GEMMs");
-    tap_ok(!memcmp(w2, ws1, sizeof(float) * OC * 9 * C),
-           "per-image conv backward_weights: 2 concurrent threads agree bitwise with one thread");
+           "per-image conv %dx%d backward_data: 2 concurrent threads agree bitwise with serial single-threaded GEMMs",
+           k, k);
+    if (k > 1) /* a 1x1 stride-1 weight gradient is one (multi-threaded) GEMM over the batch */
+        tap_ok(!memcmp(w2, ws1, sizeof(float) * OC * KK * C),
+               "per-image conv %dx%d backward_weights: 2 concurrent threads agree bitwise with one thread", k, k);
     float *bufs[] = {cv.w, x, dy, ws, y2, ys, d2, ds, w2, ws1};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
 }
@@ -608,7 +611,8 @@ int main(int argc, char **argv)
         test_conv(3, 8, 7, 2, 3, 11, 2, algo);
         if (algo == RL_CONV_BATCHED) saved = rng;
     }
-    test_conv_per_image_threads();
+    test_conv_per_image_threads(3);
+    test_conv_per_image_threads(1);
     test_winograd(16, 24, 9, 11, 2);
     test_winograd(64, 48, 14, 14, 2);
     test_winograd(5, 3, 4, 7, 3);

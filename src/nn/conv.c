@@ -51,7 +51,14 @@ void rl_conv_choose(rl_conv *cv, rl_shape in, int threads)
     rl_shape out = rl_conv_out_shape(cv, in);
     cv->threads = threads > 1 ? threads : 1;
     cv->algo = RL_CONV_BATCHED;
-    if (is_pointwise(cv) || (force && !strcmp(force, "gemm"))) return;
+    if (force && !strcmp(force, "gemm")) return;
+    if (is_pointwise(cv)) {
+        /* forward and input gradient per image from 14x14 maps up: measured
+         * 1.0-1.7x faster than one GEMM over the batch on ResNet-50's shapes
+         * (not on 7x7 maps, where the batch GEMM wins) */
+        if ((force && !strcmp(force, "image")) || (size_t)out.h * out.w >= 196) cv->algo = RL_CONV_PER_IMAGE;
+        return;
+    }
     int winograd_ok = cv->k == 3 && cv->stride == 1 && cv->pad == 1;
     if (winograd_ok && force && (!strcmp(force, "winograd2") || !strcmp(force, "winograd4"))) {
         cv->algo = RL_CONV_WINOGRAD;
@@ -194,6 +201,24 @@ static void forward_per_image(const rl_conv *cv, rl_shape in, rl_shape out, cons
     }
 }
 
+/* RL_CONV_PER_IMAGE 1x1 stride-1 convolution, one image's GEMM per call:
+ * forward y_n = x_n W^T (in = x, out = y), or with backward != 0 the input
+ * gradient dx_n (+)= dy_n W (in = dy, out = dx). */
+static void pointwise_per_image(const rl_conv *cv, rl_shape in, const float *src, float *dst, int backward,
+                                int accumulate)
+{
+    const int C = cv->in_c, OC = cv->out_c, M = in.h * in.w;
+#pragma omp parallel for schedule(static) num_threads(cv->threads)
+    for (int n = 0; n < in.n; n++) {
+        if (backward)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, C, OC, 1.0f, src + (size_t)n * M * OC, OC, cv->w,
+                        C, accumulate ? 1.0f : 0.0f, dst + (size_t)n * M * C, C);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, C, 1.0f, src + (size_t)n * M * C, C, cv->w, C,
+                        0.0f, dst + (size_t)n * M * OC, OC);
+    }
+}
+
 /* RL_CONV_PER_IMAGE backward_weights: dw += sum over groups of images of
  * dy_n^T cols_n, each group in its own partial (see WGRAD_GROUPS). */
 static void backward_weights_per_image(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, const float *dy,
@@ -251,6 +276,10 @@ void rl_conv_forward(const rl_conv *cv, rl_shape in, const float *x, float *y, f
     rl_shape out = rl_conv_out_shape(cv, in);
     const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c;
     if (is_pointwise(cv)) {
+        if (cv->algo == RL_CONV_PER_IMAGE) {
+            pointwise_per_image(cv, in, x, y, 0, 0);
+            return;
+        }
         int M = (int)rl_shape_rows(in);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, KKC, 1.0f, x, KKC, cv->w, KKC, 0.0f, y, OC);
         return;
@@ -307,6 +336,10 @@ void rl_conv_backward_data(const rl_conv *cv, rl_shape in, const float *dy, floa
     rl_shape out = rl_conv_out_shape(cv, in);
     const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c;
     if (is_pointwise(cv)) {
+        if (cv->algo == RL_CONV_PER_IMAGE) {
+            pointwise_per_image(cv, in, dy, dx, 1, accumulate);
+            return;
+        }
         int M = (int)rl_shape_rows(in);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, KKC, OC, 1.0f, dy, OC, cv->w, KKC,
                     accumulate ? 1.0f : 0.0f, dx, KKC);
