@@ -82,7 +82,8 @@ static void profile_steps(bench_step *b, int steps, double step_seconds)
     rl_profile_reset(&prof);
     b->prof = &prof;
     rl_resnet_set_profile(b->net, &prof);
-    for (int s = 0; s < steps; s++) run_step(b);
+    for (int s = 0; s < steps; s++)
+        run_step(b);
     rl_resnet_set_profile(b->net, NULL);
     b->prof = NULL;
     bench_peak peak = bench_fma_peak();
@@ -96,11 +97,12 @@ int main(int argc, char **argv)
 {
     rl_blas_fix_core(argc, argv);
     const char *arch = "resnet50";
-    int batch = 32, size = 224, classes = 1000, channels = 3, steps = 5, warmup = 2, forward_only = 0, json = 0, profile = 0;
-    static const struct option opts[] = {{"arch", 1, 0, 'a'},   {"batch", 1, 0, 'b'},  {"size", 1, 0, 's'},
-                                         {"classes", 1, 0, 'c'}, {"in-channels", 1, 0, 'i'}, {"steps", 1, 0, 'n'},
-                                         {"warmup", 1, 0, 'w'},  {"forward-only", 0, 0, 'f'}, {"json", 0, 0, 'j'},
-                                         {"profile", 0, 0, 'p'}, {0, 0, 0, 0}};
+    int batch = 32, size = 224, classes = 1000, channels = 3, steps = 5, warmup = 2, forward_only = 0, json = 0,
+        profile = 0;
+    static const struct option opts[] = {
+        {"arch", 1, 0, 'a'},        {"batch", 1, 0, 'b'},   {"size", 1, 0, 's'},   {"classes", 1, 0, 'c'},
+        {"in-channels", 1, 0, 'i'}, {"steps", 1, 0, 'n'},   {"warmup", 1, 0, 'w'}, {"forward-only", 0, 0, 'f'},
+        {"json", 0, 0, 'j'},        {"profile", 0, 0, 'p'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -126,9 +128,8 @@ int main(int argc, char **argv)
     cfg.num_classes = classes;
     cfg.in_channels = channels;
     rl_resnet *net;
-    if (rl_resnet_create(&cfg, &net, &err) ||
-        (forward_only ? rl_resnet_plan_inference(net, batch, size, size, &err)
-                      : rl_resnet_plan(net, batch, size, size, &err))) {
+    if (rl_resnet_create(&cfg, &net, &err) || (forward_only ? rl_resnet_plan_inference(net, batch, size, size, &err)
+                                                            : rl_resnet_plan(net, batch, size, size, &err))) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
@@ -141,8 +142,10 @@ int main(int argc, char **argv)
     float *x = rl_alloc(sizeof(float) * nx), *dlogits = rl_alloc(sizeof(float) * (size_t)batch * classes);
     int32_t *labels = rl_alloc(sizeof(int32_t) * batch);
     rl_rng rng = rl_rng_make(1, 2, 3);
-    for (size_t i = 0; i < nx; i++) x[i] = (float)rl_rng_normal(&rng);
-    for (int i = 0; i < batch; i++) labels[i] = (int32_t)rl_rng_below(&rng, (uint32_t)classes);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)rl_rng_normal(&rng);
+    for (int i = 0; i < batch; i++)
+        labels[i] = (int32_t)rl_rng_below(&rng, (uint32_t)classes);
     bench_step b = {net, t, &sgd, x, labels, dlogits, batch, classes, forward_only, NULL};
     double *times = calloc((size_t)steps, sizeof(double));
     double cpu0 = 0, wall0 = 0;
@@ -163,19 +166,19 @@ int main(int argc, char **argv)
     double rss_mib = ru.ru_maxrss / 1024.0;
     double ips = batch / median;
     if (json)
-        printf("{\"impl\": \"relab\", \"arch\": \"%s\", \"batch\": %d, \"size\": %d, \"threads\": %d, \"mode\": \"%s\", "
-               "\"images_per_s\": %.3f, \"median_step_s\": %.4f, \"cpu_utilisation\": %.2f, \"cpu_s_per_step\": %.4f, "
-               "\"peak_rss_mib\": %.1f, "
-               "\"blas_core\": \"%s\"}\n",
-               arch, batch, size, omp_get_max_threads(), forward_only ? "forward" : "train", ips, median, cpu / wall,
-               cpu / steps, rss_mib, rl_blas_core());
+        printf(
+            "{\"impl\": \"relab\", \"arch\": \"%s\", \"batch\": %d, \"size\": %d, \"threads\": %d, \"mode\": \"%s\", "
+            "\"images_per_s\": %.3f, \"median_step_s\": %.4f, \"cpu_utilisation\": %.2f, \"cpu_s_per_step\": %.4f, "
+            "\"peak_rss_mib\": %.1f, "
+            "\"blas_core\": \"%s\"}\n",
+            arch, batch, size, omp_get_max_threads(), forward_only ? "forward" : "train", ips, median, cpu / wall,
+            cpu / steps, rss_mib, rl_blas_core());
     else
         printf("relab %s %s batch %d %dx%d: %.2f img/s (median step %.3f s), CPU %.2f cores (%.3f CPU s per step), "
                "peak RSS %.0f MiB; "
                "BLAS %s x%d, %d OpenMP threads\n",
                arch, forward_only ? "forward" : "train step", batch, size, size, ips, median, cpu / wall, cpu / steps,
-               rss_mib,
-               rl_blas_core(), rl_blas_threads(), omp_get_max_threads());
+               rss_mib, rl_blas_core(), rl_blas_threads(), omp_get_max_threads());
     fflush(stdout);
     if (profile) profile_steps(&b, steps, median);
     free(times);

@@ -21,14 +21,16 @@ static rl_rng rng;
 static float *randn(size_t n, float scale)
 {
     float *p = rl_alloc(sizeof(float) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++) p[i] = (float)(scale * rl_rng_normal(&rng));
+    for (size_t i = 0; i < n; i++)
+        p[i] = (float)(scale * rl_rng_normal(&rng));
     return p;
 }
 
 static double dot(const float *a, const float *b, size_t n)
 {
     double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+    for (size_t i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
     return s;
 }
 
@@ -67,7 +69,10 @@ static double conv_loss(void *p)
     return dot(c->y, c->r, rl_shape_count(rl_conv_out_shape(&c->cv, c->in)));
 }
 
-static const char *algo_name(int algo) { return algo == RL_CONV_PER_IMAGE ? "per-image" : "batched"; }
+static const char *algo_name(int algo)
+{
+    return algo == RL_CONV_PER_IMAGE ? "per-image" : "batched";
+}
 
 static void test_conv(int C, int OC, int k, int stride, int pad, int H, int N, int algo)
 {
@@ -84,7 +89,8 @@ static void test_conv(int C, int OC, int k, int stride, int pad, int H, int N, i
     rl_conv_forward(&c.cv, c.in, c.x, c.y, c.ws);
     rl_conv_forward_reference(&c.cv, c.in, c.x, ref);
     double maxd = 0;
-    for (size_t i = 0; i < rl_shape_count(out); i++) maxd = fmax(maxd, fabs(c.y[i] - ref[i]));
+    for (size_t i = 0; i < rl_shape_count(out); i++)
+        maxd = fmax(maxd, fabs(c.y[i] - ref[i]));
     tap_ok(maxd < 1e-4, "conv %dx%d s%d p%d %d->%d %s: sgemm forward equals direct loops (max diff %.2g)", k, k, stride,
            pad, C, OC, algo_name(algo), maxd);
     float *dx = rl_alloc(sizeof(float) * rl_shape_count(c.in));
@@ -101,7 +107,8 @@ static void test_conv(int C, int OC, int k, int stride, int pad, int H, int N, i
     memcpy(dx2, dx, sizeof(float) * rl_shape_count(c.in));
     rl_conv_backward_data(&c.cv, c.in, c.r, dx2, 1, c.ws);
     double acc = 0;
-    for (size_t i = 0; i < rl_shape_count(c.in); i++) acc = fmax(acc, fabs(dx2[i] - 2 * dx[i]));
+    for (size_t i = 0; i < rl_shape_count(c.in); i++)
+        acc = fmax(acc, fabs(dx2[i] - 2 * dx[i]));
     tap_ok(acc < 1e-4, "conv %dx%d s%d %s: backward_data accumulates when asked", k, k, stride, algo_name(algo));
     rl_free(dx2);
     rl_free(dx);
@@ -154,7 +161,8 @@ static void test_conv_per_image_threads(int k)
         tap_ok(!memcmp(w2, ws1, sizeof(float) * OC * KK * C),
                "per-image conv %dx%d backward_weights: 2 concurrent threads agree bitwise with one thread", k, k);
     float *bufs[] = {cv.w, x, dy, ws, y2, ys, d2, ds, w2, ws1};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        rl_free(bufs[i]);
 }
 
 /* ---- Winograd against a float64 reference ----
@@ -188,9 +196,9 @@ static void conv_errors(rl_conv *cv, rl_shape in, double out[3])
     rl_conv_backward_data(cv, in, dy, dx, 0, ws);
     rl_conv_backward_weights(cv, in, x, dy, ws);
     err_acc ey = {0}, ex = {0}, ew = {0};
-#define X(n, h, w, c) x[(((size_t)(n) * H + (h)) * W + (w)) * C + (c)]
-#define DY(n, h, w, o) dy[(((size_t)(n) * H + (h)) * W + (w)) * OC + (o)]
-#define WT(o, kh, kw, c) cv->w[(((size_t)(o) * 3 + (kh)) * 3 + (kw)) * C + (c)]
+#define X(n, h, w, c) x[(((size_t)(n)*H + (h)) * W + (w)) * C + (c)]
+#define DY(n, h, w, o) dy[(((size_t)(n)*H + (h)) * W + (w)) * OC + (o)]
+#define WT(o, kh, kw, c) cv->w[(((size_t)(o)*3 + (kh)) * 3 + (kw)) * C + (c)]
     for (int n = 0; n < N; n++)
         for (int h = 0; h < H; h++)
             for (int w = 0; w < W; w++) {
@@ -246,7 +254,8 @@ static void conv_errors(rl_conv *cv, rl_shape in, double out[3])
     out[1] = ex.worst;
     out[2] = ew.worst;
     float *bufs[] = {x, dy, y, dx, ws, cv->dw};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rl_free(bufs[i]);
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        rl_free(bufs[i]);
 }
 
 static void test_winograd(int C, int OC, int H, int W, int N)
@@ -307,10 +316,12 @@ static void test_bn(int C, size_t rows, int relu, int residual)
     c.bn.dbeta = rl_alloc(sizeof(float) * C);
     c.bn.running_mean = rl_alloc(sizeof(float) * C);
     c.bn.running_var = rl_alloc(sizeof(float) * C);
-    for (int i = 0; i < C; i++) c.bn.running_var[i] = 1;
+    for (int i = 0; i < C; i++)
+        c.bn.running_var[i] = 1;
     size_t n = rows * C;
     c.x = randn(n, 2.0f);
-    for (size_t i = 0; i < n; i++) c.x[i] += 3.0f; /* non-zero mean */
+    for (size_t i = 0; i < n; i++)
+        c.x[i] += 3.0f; /* non-zero mean */
     c.res = residual ? randn(n, 1.0f) : NULL;
     c.y = rl_alloc(sizeof(float) * n);
     c.r = randn(n, 1.0f);
@@ -320,12 +331,15 @@ static void test_bn(int C, size_t rows, int relu, int residual)
     bn_loss(&c);
     /* independent check of forward statistics and the running update */
     double m0 = 0, v0 = 0;
-    for (size_t r = 0; r < rows; r++) m0 += c.x[r * C];
+    for (size_t r = 0; r < rows; r++)
+        m0 += c.x[r * C];
     m0 /= rows;
-    for (size_t r = 0; r < rows; r++) v0 += (c.x[r * C] - m0) * (c.x[r * C] - m0);
+    for (size_t r = 0; r < rows; r++)
+        v0 += (c.x[r * C] - m0) * (c.x[r * C] - m0);
     rl_bn_forward(&c.bn, rows, c.x, c.res, relu, 1, c.y, c.mean, c.invstd, c.scratch);
     tap_close(c.bn.running_mean[0], 0.1 * m0, 1e-5, 1e-6, "bn running_mean after one step = 0.1 * batch mean");
-    tap_close(c.bn.running_var[0], 0.9 + 0.1 * v0 / (rows - 1), 1e-5, 1e-6, "bn running_var uses the unbiased variance");
+    tap_close(c.bn.running_var[0], 0.9 + 0.1 * v0 / (rows - 1), 1e-5, 1e-6,
+              "bn running_var uses the unbiased variance");
     double y0 = c.bn.gamma[0] * (c.x[0] - m0) / sqrt(v0 / rows + 1e-5) + c.bn.beta[0] + (c.res ? c.res[0] : 0);
     if (relu && y0 < 0) y0 = 0;
     tap_close(c.y[0], y0, 1e-4, 1e-5, "bn forward of one element equals the formula");
@@ -337,8 +351,8 @@ static void test_bn(int C, size_t rows, int relu, int residual)
     double ex = fd_check(c.x, dx, n, bn_loss, &c, 16, h);
     double eg = fd_check(c.bn.gamma, c.bn.dgamma, C, bn_loss, &c, 6, h);
     double eb = fd_check(c.bn.beta, c.bn.dbeta, C, bn_loss, &c, 6, h);
-    tap_ok(ex < (relu ? 2e-2 : 5e-3), "bn%s%s: input gradient vs finite differences (rel err %.2g)", relu ? "+relu" : "",
-           residual ? "+add" : "", ex);
+    tap_ok(ex < (relu ? 2e-2 : 5e-3), "bn%s%s: input gradient vs finite differences (rel err %.2g)",
+           relu ? "+relu" : "", residual ? "+add" : "", ex);
     tap_ok(eg < 2e-2 && eb < 2e-2, "bn%s%s: gamma/beta gradients vs finite differences (%.2g, %.2g)",
            relu ? "+relu" : "", residual ? "+add" : "", eg, eb);
     if (residual) {
@@ -398,7 +412,8 @@ static void test_pools(void)
     float want = c.x[0];
     size_t rowstride = (size_t)c.in.w * c.in.c;
     float cand[3] = {c.x[c.in.c], c.x[rowstride], c.x[rowstride + c.in.c]};
-    for (int i = 0; i < 3; i++) want = cand[i] > want ? cand[i] : want;
+    for (int i = 0; i < 3; i++)
+        want = cand[i] > want ? cand[i] : want;
     tap_close(c.y[0], want, 0, 0, "maxpool 3x3/2 pad 1: corner output is the max of its window");
     rl_maxpool_backward(&c.mp, c.in, c.x, c.r, dx);
     tap_ok(fd_check(c.x, dx, n, pool_loss, &c, 20, 1e-3) < 1e-3, "maxpool: gradient vs finite differences");
@@ -418,7 +433,8 @@ static void test_maxpool_ties(void)
     size_t n = rl_shape_count(in), no = rl_shape_count(out);
     float *x = rl_alloc(sizeof(float) * n), *dy = randn(no, 1.0f), *dx = rl_alloc(sizeof(float) * n);
     double *ref = calloc(n, sizeof(double));
-    for (size_t i = 0; i < n; i++) x[i] = (float)rl_rng_below(&rng, 3);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)rl_rng_below(&rng, 3);
     rl_maxpool_backward(&mp, in, x, dy, dx);
     for (int b = 0; b < in.n; b++)
         for (int oh = 0; oh < out.h; oh++)
@@ -435,7 +451,8 @@ static void test_maxpool_ties(void)
                     ref[at] += dy[(((size_t)b * out.h + oh) * out.w + ow) * in.c + c];
                 }
     double worst = 0;
-    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs(dx[i] - ref[i]));
+    for (size_t i = 0; i < n; i++)
+        worst = fmax(worst, fabs(dx[i] - ref[i]));
     tap_ok(worst < 1e-5, "maxpool backward with ties: gradient goes to the first maximum (max diff %.2g)", worst);
     rl_free(x);
     rl_free(dy);
@@ -469,7 +486,8 @@ static void test_fc(void)
     float *dx = rl_alloc(sizeof(float) * 21);
     fc_loss(&c);
     double y0 = c.fc.b[0];
-    for (int i = 0; i < 7; i++) y0 += (double)c.x[i] * c.fc.w[i];
+    for (int i = 0; i < 7; i++)
+        y0 += (double)c.x[i] * c.fc.w[i];
     tap_close(c.y[0], y0, 1e-5, 1e-6, "fc forward equals x.w + b");
     rl_fc_backward(&c.fc, c.n, c.x, c.r, dx);
     tap_ok(fd_check(c.fc.w, c.fc.dw, 35, fc_loss, &c, 10, 1e-2) < 1e-3 &&
@@ -511,7 +529,8 @@ static void test_net_gradients(const char *arch, int width, int size)
     rl_param_table *t = rl_resnet_params(net);
     for (int i = 0; i < t->count; i++)
         if (t->entries[i].decay == RL_DECAY_BN && t->entries[i].kind == RL_PARAM_WEIGHT)
-            for (size_t k = 0; k < t->entries[i].count; k++) t->entries[i].data[k] += 0.3f * (float)rl_rng_normal(&rng);
+            for (size_t k = 0; k < t->entries[i].count; k++)
+                t->entries[i].data[k] += 0.3f * (float)rl_rng_normal(&rng);
     net_case c = {net, NULL, NULL, 3, 5};
     rl_resnet_plan(net, c.n, size, size, &err);
     c.x = randn((size_t)c.n * size * size * cfg.in_channels, 1.0f);
@@ -529,22 +548,26 @@ static void test_net_gradients(const char *arch, int width, int size)
         rl_param *p = &t->entries[i];
         if (p->kind != RL_PARAM_WEIGHT) continue;
         double norm = 0;
-        for (size_t k = 0; k < p->count; k++) norm += (double)p->grad[k] * p->grad[k];
+        for (size_t k = 0; k < p->count; k++)
+            norm += (double)p->grad[k] * p->grad[k];
         finite &= isfinite(norm);
         reached += norm > 0;
         checked++;
     }
-    tap_ok(finite && reached == checked, "%s (width %d, %dx%d): backward reaches all %d parameter tensors (%d non-zero)",
-           arch, width, size, size, checked, reached);
+    tap_ok(finite && reached == checked,
+           "%s (width %d, %dx%d): backward reaches all %d parameter tensors (%d non-zero)", arch, width, size, size,
+           checked, reached);
     /* the fc bias gradient is exactly the column sums of dlogits */
     rl_param *fb = rl_params_find(t, "fc.bias");
     double want = 0;
-    for (int i = 0; i < c.n; i++) want += c.r[i * 5];
+    for (int i = 0; i < c.n; i++)
+        want += c.r[i * 5];
     tap_close(fb->grad[0], want, 1e-5, 1e-6, "fc.bias gradient equals the sum of dlogits");
     /* determinism: same input, same logits bitwise */
     float *a = rl_alloc(sizeof(float) * 15);
     memcpy(a, rl_resnet_forward(net, c.x, c.n, 0), sizeof(float) * 15);
-    tap_ok(!memcmp(a, rl_resnet_forward(net, c.x, c.n, 0), sizeof(float) * 15), "%s: forward is bitwise repeatable", arch);
+    tap_ok(!memcmp(a, rl_resnet_forward(net, c.x, c.n, 0), sizeof(float) * 15), "%s: forward is bitwise repeatable",
+           arch);
     /* the inference plan (rotating buffers) computes the same eval forward */
     rl_resnet_plan_inference(net, c.n, size, size, &err);
     tap_ok(!memcmp(a, rl_resnet_forward(net, c.x, c.n, 0), sizeof(float) * 15),
@@ -559,8 +582,11 @@ static void test_param_counts(void)
     static const struct {
         const char *arch;
         size_t count;
-    } want[] = {{"resnet18", 11689512}, {"resnet34", 21797672}, {"resnet50", 25557032},
-                {"resnet101", 44549160}, {"resnet152", 60192808}};
+    } want[] = {{"resnet18", 11689512},
+                {"resnet34", 21797672},
+                {"resnet50", 25557032},
+                {"resnet101", 44549160},
+                {"resnet152", 60192808}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         rl_resnet_config cfg;
         rl_resnet *net;
@@ -580,8 +606,8 @@ static void test_plan_limits(void)
     rl_resnet *net;
     rl_resnet_config_for("resnet50", &cfg, &err);
     if (!tap_ok(rl_resnet_create(&cfg, &net, &err) == RL_OK, "create resnet50")) return;
-    static const int bad[][3] = {{1, 2147483647, 224}, {1, 224, 2147483647}, {32, 65537, 64},
-                                 {0, 224, 224}, {-1, 224, 224}, {1, 0, 224}, {50000, 224, 224}};
+    static const int bad[][3] = {{1, 2147483647, 224}, {1, 224, 2147483647}, {32, 65537, 64},  {0, 224, 224},
+                                 {-1, 224, 224},       {1, 0, 224},          {50000, 224, 224}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err.msg[0] = '\0';
         rl_status a = rl_resnet_plan(net, bad[i][0], bad[i][1], bad[i][2], &err);

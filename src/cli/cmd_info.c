@@ -23,7 +23,7 @@ static void usage(FILE *out)
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct option opts[] = {{"model", 1, 0, 'm'}, {"size", 1, 0, 's'}, {"classes", 1, 0, 'c'},
+    static const struct option opts[] = {{"model", 1, 0, 'm'},       {"size", 1, 0, 's'}, {"classes", 1, 0, 'c'},
                                          {"in-channels", 1, 0, 'i'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     const char *model = NULL;
     int size = 224, classes = 1000, channels = 3, c;

@@ -28,10 +28,10 @@ typedef void (*rl_bn_sync_fn)(void *ctx, double *sums, size_t n, size_t *rows);
 typedef struct {
     int c;
     float eps, momentum;
-    float *gamma, *beta;                 /* [C] parameters (not owned) */
-    float *dgamma, *dbeta;               /* [C] gradients (not owned) */
-    float *running_mean, *running_var;   /* [C] buffers (not owned) */
-    int64_t *num_batches_tracked;        /* PyTorch's counter (not owned) */
+    float *gamma, *beta;               /* [C] parameters (not owned) */
+    float *dgamma, *dbeta;             /* [C] gradients (not owned) */
+    float *running_mean, *running_var; /* [C] buffers (not owned) */
+    int64_t *num_batches_tracked;      /* PyTorch's counter (not owned) */
     /* NULL: statistics of this process's rows.  Else training forward calls
      * sync on (sum x) and on (sum x, sum (x - m)^2), and backward on (sum dy,
      * sum dy (x - m)) after dgamma/dbeta took the local sums (the gradient
@@ -44,8 +44,8 @@ typedef struct {
 size_t rl_bn_scratch_doubles(int c);
 
 /* y = [relu](bn(x) [+ residual]); residual may be NULL. rows = N*H*W. */
-void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, int train,
-                   float *y, float *save_mean, float *save_invstd, double *scratch);
+void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, int train, float *y,
+                   float *save_mean, float *save_invstd, double *scratch);
 
 /* Recomputes a training forward's output from its input and the statistics
  * it saved: bitwise the y that rl_bn_forward wrote (without residual), as

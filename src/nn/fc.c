@@ -6,7 +6,8 @@
 void rl_fc_forward(const rl_fc *fc, int n, const float *x, float *y)
 {
     for (int i = 0; i < n; i++)
-        for (int o = 0; o < fc->out; o++) y[(size_t)i * fc->out + o] = fc->b[o];
+        for (int o = 0; o < fc->out; o++)
+            y[(size_t)i * fc->out + o] = fc->b[o];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, fc->out, fc->in, 1.0f, x, fc->in, fc->w, fc->in, 1.0f, y,
                 fc->out);
 }
@@ -17,7 +18,8 @@ void rl_fc_backward(const rl_fc *fc, int n, const float *x, const float *dy, flo
                 fc->in);
     for (int o = 0; o < fc->out; o++) {
         double s = 0;
-        for (int i = 0; i < n; i++) s += dy[(size_t)i * fc->out + o];
+        for (int i = 0; i < n; i++)
+            s += dy[(size_t)i * fc->out + o];
         fc->db[o] += (float)s;
     }
     if (dx)

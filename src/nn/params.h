@@ -14,9 +14,9 @@
 #include <stdint.h>
 
 typedef enum {
-    RL_PARAM_WEIGHT,  /* learnable, has a gradient */
-    RL_PARAM_BUFFER,  /* float state saved with the model (BN running stats) */
-    RL_PARAM_COUNTER  /* int64 scalar state (BN num_batches_tracked) */
+    RL_PARAM_WEIGHT, /* learnable, has a gradient */
+    RL_PARAM_BUFFER, /* float state saved with the model (BN running stats) */
+    RL_PARAM_COUNTER /* int64 scalar state (BN num_batches_tracked) */
 } rl_param_kind;
 
 typedef enum {
@@ -29,22 +29,22 @@ typedef struct {
     char name[64];
     rl_param_kind kind;
     rl_decay_class decay;
-    int rank;              /* rank of the PyTorch shape (0 for a counter) */
-    int dims[4];           /* PyTorch shape */
-    int conv_layout;       /* 1: stored (OC, KH, KW, C), PyTorch's is (OC, C, KH, KW) */
-    size_t count;          /* elements */
-    float *data;           /* weights or buffers (NULL for counters) */
-    float *grad;           /* weights only */
-    int64_t *counter;      /* counters only */
+    int rank;         /* rank of the PyTorch shape (0 for a counter) */
+    int dims[4];      /* PyTorch shape */
+    int conv_layout;  /* 1: stored (OC, KH, KW, C), PyTorch's is (OC, C, KH, KW) */
+    size_t count;     /* elements */
+    float *data;      /* weights or buffers (NULL for counters) */
+    float *grad;      /* weights only */
+    int64_t *counter; /* counters only */
 } rl_param;
 
 typedef struct {
     rl_param *entries;
     int count, capacity;
-    float *weights;        /* arena of all RL_PARAM_WEIGHT data, owned */
-    float *grads;          /* same layout, owned */
-    float *buffers;        /* arena of RL_PARAM_BUFFER data, owned */
-    int64_t *counters;     /* owned */
+    float *weights;                          /* arena of all RL_PARAM_WEIGHT data, owned */
+    float *grads;                            /* same layout, owned */
+    float *buffers;                          /* arena of RL_PARAM_BUFFER data, owned */
+    int64_t *counters;                       /* owned */
     size_t n_weights, n_buffers, n_counters; /* floats / int64s in each arena */
 } rl_param_table;
 

@@ -25,9 +25,9 @@
 typedef struct {
     rl_conv conv;
     rl_bn bn;
-    char name[48];          /* "layer1.0.conv1" style prefix of the conv */
-    rl_shape in, out;       /* at max batch */
-    float *c;               /* conv output (BN input) */
+    char name[48];    /* "layer1.0.conv1" style prefix of the conv */
+    rl_shape in, out; /* at max batch */
+    float *c;         /* conv output (BN input) */
     float *save_mean, *save_invstd;
 } unit;
 
@@ -50,7 +50,7 @@ struct rl_resnet {
     block *blocks;
     int nblocks;
     rl_fc fc;
-    int feat;               /* channels into the fc layer */
+    int feat; /* channels into the fc layer */
     float *pooled, *logits, *dpooled;
     /* plan */
     int max_batch, h, w, n;
@@ -75,7 +75,7 @@ rl_status rl_resnet_config_for(const char *name, rl_resnet_config *cfg, rl_error
         const char *name;
         int bottleneck, nstages, b[4];
     } known[] = {
-        {"resnet18", 0, 4, {2, 2, 2, 2}},  {"resnet34", 0, 4, {3, 4, 6, 3}},  {"resnet50", 1, 4, {3, 4, 6, 3}},
+        {"resnet18", 0, 4, {2, 2, 2, 2}},   {"resnet34", 0, 4, {3, 4, 6, 3}},   {"resnet50", 1, 4, {3, 4, 6, 3}},
         {"resnet101", 1, 4, {3, 4, 23, 3}}, {"resnet152", 1, 4, {3, 8, 36, 3}}, {"resnet8", 0, 3, {1, 1, 1, 0}},
         {"resnet20", 0, 3, {3, 3, 3, 0}},
     };
@@ -273,8 +273,8 @@ rl_status rl_resnet_create(const rl_resnet_config *cfg, rl_resnet **out, rl_erro
 {
     *out = NULL;
     if (cfg->num_classes < 1 || cfg->in_channels < 1 || cfg->width < 1 || cfg->nstages < 1 || cfg->nstages > 4)
-        return rl_fail(err, RL_ERR_ARG, "model '%s': bad configuration (classes %d, channels %d, width %d)",
-                       cfg->arch, cfg->num_classes, cfg->in_channels, cfg->width);
+        return rl_fail(err, RL_ERR_ARG, "model '%s': bad configuration (classes %d, channels %d, width %d)", cfg->arch,
+                       cfg->num_classes, cfg->in_channels, cfg->width);
     rl_resnet *net = calloc(1, sizeof *net);
     if (!net) return rl_fail(err, RL_ERR_NOMEM, "out of memory creating model '%s'", cfg->arch);
     net->cfg = *cfg;
@@ -337,8 +337,14 @@ void rl_resnet_destroy(rl_resnet *net)
     free(net);
 }
 
-rl_param_table *rl_resnet_params(rl_resnet *net) { return &net->params; }
-const rl_resnet_config *rl_resnet_get_config(const rl_resnet *net) { return &net->cfg; }
+rl_param_table *rl_resnet_params(rl_resnet *net)
+{
+    return &net->params;
+}
+const rl_resnet_config *rl_resnet_get_config(const rl_resnet *net)
+{
+    return &net->cfg;
+}
 
 /* ---- initialisation ---- */
 
@@ -352,27 +358,34 @@ void rl_resnet_init(rl_resnet *net, uint64_t seed, float head_bias)
         if (p->kind == RL_PARAM_COUNTER) {
             *p->counter = 0;
         } else if (!strcmp(leaf, "running_mean")) {
-            for (size_t k = 0; k < p->count; k++) p->data[k] = 0;
+            for (size_t k = 0; k < p->count; k++)
+                p->data[k] = 0;
         } else if (!strcmp(leaf, "running_var")) {
-            for (size_t k = 0; k < p->count; k++) p->data[k] = 1;
+            for (size_t k = 0; k < p->count; k++)
+                p->data[k] = 1;
         } else if (p->decay == RL_DECAY_BN) {
             float v = !strcmp(leaf, "bias") ? 0.0f : 1.0f;
-            for (size_t k = 0; k < p->count; k++) p->data[k] = v;
+            for (size_t k = 0; k < p->count; k++)
+                p->data[k] = v;
         } else if (p->rank == 4) {
             /* Kaiming normal, fan_out mode: std = sqrt(2 / (OC * K * K)). */
             double std = sqrt(2.0 / ((double)p->dims[0] * p->dims[2] * p->dims[3]));
-            for (size_t k = 0; k < p->count; k++) p->data[k] = (float)(std * rl_rng_normal(&rng));
+            for (size_t k = 0; k < p->count; k++)
+                p->data[k] = (float)(std * rl_rng_normal(&rng));
         } else if (!strcmp(p->name, "fc.weight")) {
             double bound = 1.0 / sqrt((double)p->dims[1]);
-            for (size_t k = 0; k < p->count; k++) p->data[k] = (float)(bound * (2.0 * rl_rng_uniform_double(&rng) - 1.0));
+            for (size_t k = 0; k < p->count; k++)
+                p->data[k] = (float)(bound * (2.0 * rl_rng_uniform_double(&rng) - 1.0));
         } else if (!strcmp(p->name, "fc.bias")) {
-            for (size_t k = 0; k < p->count; k++) p->data[k] = head_bias;
+            for (size_t k = 0; k < p->count; k++)
+                p->data[k] = head_bias;
         }
     }
     if (net->cfg.zero_init_residual)
         for (int b = 0; b < net->nblocks; b++) {
             unit *last = &net->blocks[b].u[net->blocks[b].nunits - 1];
-            for (int c = 0; c < last->bn.c; c++) last->bn.gamma[c] = 0;
+            for (int c = 0; c < last->bn.c; c++)
+                last->bn.gamma[c] = 0;
         }
 }
 
@@ -430,8 +443,9 @@ static rl_status size_pass(rl_resnet *net, int max_batch, int h, int w, sizes *o
     /* Shapes are ints and every GEMM takes its row count (N*H*W of a tensor)
      * as an int: refuse what would overflow them, before any arithmetic. */
     if (max_batch < 1 || h < 1 || w < 1 || h > RL_RESNET_MAX_SIDE || w > RL_RESNET_MAX_SIDE)
-        return rl_fail(err, RL_ERR_ARG, "model '%s': input %dx%d with batch %d is out of range (sides 1..%d, batch >= 1)",
-                       net->cfg.arch, h, w, max_batch, RL_RESNET_MAX_SIDE);
+        return rl_fail(err, RL_ERR_ARG,
+                       "model '%s': input %dx%d with batch %d is out of range (sides 1..%d, batch >= 1)", net->cfg.arch,
+                       h, w, max_batch, RL_RESNET_MAX_SIDE);
     if ((size_t)max_batch * (size_t)h * (size_t)w > (size_t)INT_MAX)
         return rl_fail(err, RL_ERR_ARG,
                        "model '%s': batch %d of %dx%d images has %zu pixels, more than the %d one pass can index; "
@@ -459,8 +473,10 @@ static rl_status size_pass(rl_resnet *net, int max_batch, int h, int w, sizes *o
         s = t;
     }
     if (s.h < 1 || s.w < 1)
-        return rl_fail(err, RL_ERR_ARG, "model '%s': input %dx%d is too small (feature map vanishes)", net->cfg.arch, h, w);
-    size_t head = rl_round_floats((size_t)max_batch * net->feat) * 2 + rl_round_floats((size_t)max_batch * net->cfg.num_classes);
+        return rl_fail(err, RL_ERR_ARG, "model '%s': input %dx%d is too small (feature map vanishes)", net->cfg.arch, h,
+                       w);
+    size_t head =
+        rl_round_floats((size_t)max_batch * net->feat) * 2 + rl_round_floats((size_t)max_batch * net->cfg.num_classes);
     sz.act += head;
     *out = sz;
     return RL_OK;
@@ -585,7 +601,8 @@ rl_status rl_resnet_plan_inference(rl_resnet *net, int max_batch, int h, int w, 
         float *other[2];
         for (int i = 0, k = 0; i < 3; i++)
             if (buf[i] != cur) other[k++] = buf[i];
-        for (int u = 0; u < bl->nunits; u++) place_unit(&bl->u[u], A, &stats, NULL);
+        for (int u = 0; u < bl->nunits; u++)
+            place_unit(&bl->u[u], A, &stats, NULL);
         if (bl->has_down) place_unit(&bl->down, A, &stats, NULL);
         /* mid[0] is consumed by the next conv before the block output is
          * written, so the output may take its buffer */
@@ -618,7 +635,10 @@ static rl_shape at_batch(rl_shape s, int n)
 
 /* ---- profiling (only when a profile is attached) ---- */
 
-static double tic(const rl_resnet *net) { return net->prof ? rl_now() : 0.0; }
+static double tic(const rl_resnet *net)
+{
+    return net->prof ? rl_now() : 0.0;
+}
 
 /* Adds the time since t0 to the row (kind, shape of u); u may be NULL. */
 static void toc(rl_resnet *net, double t0, const char *kind, const unit *u, int conv_shape, double flops)
@@ -639,7 +659,10 @@ static double conv_flops(const unit *u, int n)
     return 2.0 * n * u->out.h * u->out.w * u->conv.out_c * u->conv.k * u->conv.k * u->conv.in_c;
 }
 
-void rl_resnet_set_profile(rl_resnet *net, rl_profile *prof) { net->prof = prof; }
+void rl_resnet_set_profile(rl_resnet *net, rl_profile *prof)
+{
+    net->prof = prof;
+}
 
 static void unit_forward(rl_resnet *net, unit *u, int n, const float *x, const float *residual, int relu, int train,
                          float *y)
@@ -762,7 +785,8 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
             t0 = tic(net);
             size_t cnt = rl_shape_count(at_batch(bl->in, n));
 #pragma omp parallel for schedule(static)
-            for (size_t i = 0; i < cnt; i++) gnext[i] += g[i];
+            for (size_t i = 0; i < cnt; i++)
+                gnext[i] += g[i];
             toc(net, t0, "shortcut bwd", NULL, 0, 0);
         }
         float *t = g;
@@ -801,7 +825,8 @@ void rl_resnet_set_bn_sync(rl_resnet *net, rl_bn_sync_fn fn, void *ctx)
     set_sync(&net->stem, fn, ctx);
     for (int b = 0; b < net->nblocks; b++) {
         block *bl = &net->blocks[b];
-        for (int u = 0; u < bl->nunits; u++) set_sync(&bl->u[u], fn, ctx);
+        for (int u = 0; u < bl->nunits; u++)
+            set_sync(&bl->u[u], fn, ctx);
         if (bl->has_down) set_sync(&bl->down, fn, ctx);
     }
 }
@@ -815,7 +840,8 @@ void rl_resnet_print_summary(const rl_resnet *net, int h, int w, FILE *out)
 {
     const rl_resnet_config *c = &net->cfg;
     fprintf(out, "%s: %s blocks %d", c->arch, c->bottleneck ? "bottleneck" : "basic", c->blocks[0]);
-    for (int s = 1; s < c->nstages; s++) fprintf(out, "/%d", c->blocks[s]);
+    for (int s = 1; s < c->nstages; s++)
+        fprintf(out, "/%d", c->blocks[s]);
     fprintf(out, ", width %d, %s stem, input %dx%dx%d, %d classes, %zu parameters\n", c->width,
             c->small_stem ? "3x3" : "7x7+maxpool", h, w, c->in_channels, c->num_classes,
             rl_params_learnable(&net->params));
@@ -830,8 +856,10 @@ void rl_resnet_print_summary(const rl_resnet *net, int h, int w, FILE *out)
     fprintf(out, "  %-10s %-16s %12s\n", "layer", "output (HxWxC)", "parameters");
     size_t stem = 0;
     for (int i = 0; i < t->count; i++)
-        if (t->entries[i].kind == RL_PARAM_WEIGHT && !strncmp(t->entries[i].name, "conv1.", 6)) stem += t->entries[i].count;
-        else if (t->entries[i].kind == RL_PARAM_WEIGHT && !strncmp(t->entries[i].name, "bn1.", 4)) stem += t->entries[i].count;
+        if (t->entries[i].kind == RL_PARAM_WEIGHT && !strncmp(t->entries[i].name, "conv1.", 6))
+            stem += t->entries[i].count;
+        else if (t->entries[i].kind == RL_PARAM_WEIGHT && !strncmp(t->entries[i].name, "bn1.", 4))
+            stem += t->entries[i].count;
     fprintf(out, "  %-10s %4ldx%-4ldx%-6d %12zu\n", "stem", oh, ow, c->width, stem);
     int ch = c->width;
     for (int s = 0; s < c->nstages; s++) {

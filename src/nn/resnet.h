@@ -29,18 +29,18 @@
 #include "util/status.h"
 
 typedef struct {
-    char arch[32];         /* "resnet50", "resnet8", ... */
-    int bottleneck;        /* bottleneck blocks (x4 expansion) vs basic blocks */
-    int nstages;           /* 4 (ImageNet ResNets) or 3 (small CIFAR-style) */
-    int blocks[4];         /* blocks per stage */
-    int width;             /* channels of the stem and of the first stage */
-    int small_stem;        /* 3x3 stride-1 stem conv and no max pool */
-    int in_channels;       /* 3 for RGB, 1 for grey */
+    char arch[32];   /* "resnet50", "resnet8", ... */
+    int bottleneck;  /* bottleneck blocks (x4 expansion) vs basic blocks */
+    int nstages;     /* 4 (ImageNet ResNets) or 3 (small CIFAR-style) */
+    int blocks[4];   /* blocks per stage */
+    int width;       /* channels of the stem and of the first stage */
+    int small_stem;  /* 3x3 stride-1 stem conv and no max pool */
+    int in_channels; /* 3 for RGB, 1 for grey */
     int num_classes;
-    int zero_init_residual;/* last BN gamma of every residual branch starts at 0 */
-    int stride_on_1x1;     /* ResNet v1 instead of v1.5 */
-    float bn_momentum;     /* PyTorch convention, default 0.1 */
-    float bn_eps;          /* default 1e-5 */
+    int zero_init_residual; /* last BN gamma of every residual branch starts at 0 */
+    int stride_on_1x1;      /* ResNet v1 instead of v1.5 */
+    float bn_momentum;      /* PyTorch convention, default 0.1 */
+    float bn_eps;           /* default 1e-5 */
 } rl_resnet_config;
 
 /* Fills cfg for a name: resnet18/34/50/101/152 (ImageNet stem, width 64) or

@@ -17,9 +17,15 @@ typedef struct {
     int n, c, h, w;
 } rl_shape;
 
-static inline size_t rl_shape_count(rl_shape s) { return (size_t)s.n * s.c * s.h * s.w; }
+static inline size_t rl_shape_count(rl_shape s)
+{
+    return (size_t)s.n * s.c * s.h * s.w;
+}
 /* Rows of the (N*H*W x C) matrix view. */
-static inline size_t rl_shape_rows(rl_shape s) { return (size_t)s.n * s.h * s.w; }
+static inline size_t rl_shape_rows(rl_shape s)
+{
+    return (size_t)s.n * s.h * s.w;
+}
 
 /* Copies between PyTorch's NCHW and relab's NHWC. */
 void rl_nchw_to_nhwc(const float *src, float *dst, rl_shape s);
