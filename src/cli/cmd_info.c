@@ -1,6 +1,7 @@
-/* cmd_info.c: relab info [--model NAME [--size S] [--classes N]]
+/* cmd_info.c: relab info [--model NAME [--size S] [--batch B] [--classes N]]
  * What relab runs on (BLAS kernels and threads, OpenMP, MPI, HDF5, JPEG), and
- * optionally a model's layer table and parameter count. */
+ * optionally a model's layer table, parameter count and the algorithm each
+ * convolution runs with. */
 #include <getopt.h>
 #include <hdf5.h>
 #include <jpeglib.h>
@@ -15,30 +16,33 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: relab info [--model NAME] [--size S] [--classes N] [--in-channels C]\n\n"
+    fprintf(out, "usage: relab info [--model NAME] [--size S] [--batch B] [--classes N] [--in-channels C]\n\n"
                  "Prints the BLAS kernels and threads relab runs on and the build options;\n"
                  "with --model, the layer table and parameter count of a ResNet\n"
-                 "(resnet18/34/50/101/152, resnet8/20, or NAME-small).\n");
+                 "(resnet18/34/50/101/152, resnet8/20, or NAME-small) and the algorithm\n"
+                 "each convolution runs with at that batch (default 32) and size.\n");
 }
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct option opts[] = {{"model", 1, 0, 'm'},       {"size", 1, 0, 's'}, {"classes", 1, 0, 'c'},
-                                         {"in-channels", 1, 0, 'i'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"model", 1, 0, 'm'},       {"size", 1, 0, 's'}, {"batch", 1, 0, 'b'}, {"classes", 1, 0, 'c'},
+        {"in-channels", 1, 0, 'i'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     const char *model = NULL;
-    int size = 224, classes = 1000, channels = 3, c;
+    int size = 224, batch = 32, classes = 1000, channels = 3, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:s:c:i:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:s:b:c:i:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 's': size = atoi(optarg); break;
+        case 'b': batch = atoi(optarg); break;
         case 'c': classes = atoi(optarg); break;
         case 'i': channels = atoi(optarg); break;
         case 'h': usage(stdout); return RL_EXIT_OK;
         default: usage(stderr); return RL_EXIT_USAGE;
         }
     }
-    if (optind < argc || size < 8 || classes < 1 || channels < 1) {
+    if (optind < argc || size < 8 || batch < 1 || classes < 1 || channels < 1) {
         usage(stderr);
         return RL_EXIT_USAGE;
     }
@@ -73,12 +77,13 @@ int cmd_info(int argc, char **argv)
         fprintf(stderr, "relab info: %s\n", err.msg);
         return RL_EXIT_FAIL;
     }
-    if (rl_resnet_check_input(net, 1, size, size, &err)) {
+    if (rl_resnet_check_input(net, batch, size, size, &err)) {
         fprintf(stderr, "relab info: %s\n", err.msg);
         rl_resnet_destroy(net);
         return RL_EXIT_USAGE;
     }
     rl_resnet_print_summary(net, size, size, stdout);
+    rl_resnet_print_conv_plan(net, batch, size, size, stdout, &err);
     rl_resnet_destroy(net);
     return RL_EXIT_OK;
 }

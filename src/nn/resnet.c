@@ -836,6 +836,70 @@ void rl_resnet_zero_grad(rl_resnet *net)
     memset(net->params.grads, 0, sizeof(float) * net->params.n_weights);
 }
 
+static const char *algo_name(const rl_conv *cv)
+{
+    switch (cv->algo) {
+    case RL_CONV_PER_IMAGE: return "per image";
+    case RL_CONV_WINOGRAD: return cv->tile == 4 ? "Winograd F(4x4,3x3)" : "Winograd F(2x2,3x3)";
+    default:
+        return cv->k == 1 && cv->stride == 1 && cv->pad == 0 ? "one GEMM over the batch"
+                                                             : "im2col + GEMM over the batch";
+    }
+}
+
+/* One distinct (shape, algorithm) of the conv table; counts its layers. */
+typedef struct {
+    const unit *u;
+    int layers;
+} conv_row;
+
+static void count_conv(conv_row *rows, int *n, const unit *u)
+{
+    for (int i = 0; i < *n; i++) {
+        const unit *v = rows[i].u;
+        if (v->conv.k == u->conv.k && v->conv.stride == u->conv.stride && v->conv.in_c == u->conv.in_c &&
+            v->conv.out_c == u->conv.out_c && v->in.h == u->in.h && v->in.w == u->in.w &&
+            v->conv.algo == u->conv.algo && v->conv.tile == u->conv.tile) {
+            rows[i].layers++;
+            return;
+        }
+    }
+    rows[(*n)++] = (conv_row){u, 1};
+}
+
+rl_status rl_resnet_print_conv_plan(rl_resnet *net, int batch, int h, int w, FILE *out, rl_error *err)
+{
+    sizes sz;
+    rl_status st = size_pass(net, batch, h, w, &sz, err);
+    if (st) {
+        if (net->max_batch) RL_CHECK(size_pass(net, net->max_batch, net->h, net->w, &sz, NULL) == RL_OK);
+        return st;
+    }
+    conv_row *rows = calloc((size_t)4 * net->nblocks + 1, sizeof *rows);
+    if (!rows) return rl_fail(err, RL_ERR_NOMEM, "out of memory listing convolutions");
+    int n = 0;
+    count_conv(rows, &n, &net->stem);
+    for (int b = 0; b < net->nblocks; b++) {
+        for (int u = 0; u < net->blocks[b].nunits; u++)
+            count_conv(rows, &n, &net->blocks[b].u[u]);
+        if (net->blocks[b].has_down) count_conv(rows, &n, &net->blocks[b].down);
+    }
+    const char *force = getenv("RELAB_CONV");
+    fprintf(out, "convolutions at batch %d, %dx%d, %d threads%s%s:\n", batch, h, w, omp_get_max_threads(),
+            force ? ", RELAB_CONV=" : "", force ? force : "");
+    for (int i = 0; i < n; i++) {
+        const unit *u = rows[i].u;
+        char shape[48];
+        snprintf(shape, sizeof shape, "%dx%d/%d %d->%d @%dx%d", u->conv.k, u->conv.k, u->conv.stride, u->conv.in_c,
+                 u->conv.out_c, u->in.h, u->in.w);
+        fprintf(out, "  %-26s x%-3d %s\n", shape, rows[i].layers, algo_name(&u->conv));
+    }
+    free(rows);
+    /* size_pass set the units' shapes: put back those of the current plan */
+    if (net->max_batch) RL_CHECK(size_pass(net, net->max_batch, net->h, net->w, &sz, NULL) == RL_OK);
+    return RL_OK;
+}
+
 void rl_resnet_print_summary(const rl_resnet *net, int h, int w, FILE *out)
 {
     const rl_resnet_config *c = &net->cfg;

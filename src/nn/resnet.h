@@ -115,6 +115,11 @@ void rl_resnet_set_profile(rl_resnet *net, rl_profile *prof);
  * checks as rl_resnet_plan, without allocating). */
 rl_status rl_resnet_check_input(rl_resnet *net, int max_batch, int h, int w, rl_error *err);
 
+/* Prints each distinct convolution shape with its number of layers and the
+ * algorithm rl_resnet_plan chooses for it at this batch and input size (the
+ * choice is a fixed rule on shapes and thread count; see conv.h). */
+rl_status rl_resnet_print_conv_plan(rl_resnet *net, int batch, int h, int w, FILE *out, rl_error *err);
+
 /* Prints a table of the layers (name, output shape, parameters). */
 void rl_resnet_print_summary(const rl_resnet *net, int h, int w, FILE *out);
 
