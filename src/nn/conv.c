@@ -270,65 +270,62 @@ static void backward_data_per_image(const rl_conv *cv, rl_shape in, rl_shape out
     }
 }
 
-void rl_conv_forward(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws)
+/* RL_CONV_BATCHED forward of a convolution that needs cols. */
+static void forward_batched(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, float *y, float *ws)
 {
-    RL_CHECK(in.c == cv->in_c);
-    rl_shape out = rl_conv_out_shape(cv, in);
-    const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c;
-    if (is_pointwise(cv)) {
-        if (cv->algo == RL_CONV_PER_IMAGE) {
-            pointwise_per_image(cv, in, x, y, 0, 0);
-            return;
-        }
-        int M = (int)rl_shape_rows(in);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, KKC, 1.0f, x, KKC, cv->w, KKC, 0.0f, y, OC);
-        return;
-    }
-    if (cv->algo == RL_CONV_WINOGRAD) {
-        rl_winograd_forward(cv, in, cv->tile, x, y, ws);
-        return;
-    }
-    if (cv->algo == RL_CONV_PER_IMAGE) {
-        forward_per_image(cv, in, out, x, y, ws);
-        return;
-    }
-    const int chunk = chunk_images(cv, in);
-    const size_t out_rows_per_image = (size_t)out.h * out.w;
+    const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c, chunk = chunk_images(cv, in);
+    const size_t per_image = (size_t)out.h * out.w;
     for (int n0 = 0; n0 < in.n; n0 += chunk) {
         int nn = in.n - n0 < chunk ? in.n - n0 : chunk;
         im2col(cv, in, out, x, n0, nn, ws);
-        int M = (int)(nn * out_rows_per_image);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, KKC, 1.0f, ws, KKC, cv->w, KKC, 0.0f,
-                    y + (size_t)n0 * out_rows_per_image * OC, OC);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(nn * per_image), OC, KKC, 1.0f, ws, KKC, cv->w, KKC,
+                    0.0f, y + (size_t)n0 * per_image * OC, OC);
     }
+}
+
+/* RL_CONV_BATCHED weight gradient of a convolution that needs cols. */
+static void backward_weights_batched(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, const float *dy,
+                                     float *ws)
+{
+    const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c, chunk = chunk_images(cv, in);
+    const size_t per_image = (size_t)out.h * out.w;
+    for (int n0 = 0; n0 < in.n; n0 += chunk) {
+        int nn = in.n - n0 < chunk ? in.n - n0 : chunk;
+        im2col(cv, in, out, x, n0, nn, ws);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, (int)(nn * per_image), 1.0f,
+                    dy + (size_t)n0 * per_image * OC, OC, ws, KKC, 1.0f, cv->dw, KKC);
+    }
+}
+
+void rl_conv_forward(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws)
+{
+    RL_CHECK(in.c == cv->in_c);
+    const int C = cv->in_c, OC = cv->out_c;
+    if (is_pointwise(cv) && cv->algo == RL_CONV_PER_IMAGE)
+        pointwise_per_image(cv, in, x, y, 0, 0);
+    else if (is_pointwise(cv))
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rl_shape_rows(in), OC, C, 1.0f, x, C, cv->w, C, 0.0f,
+                    y, OC);
+    else if (cv->algo == RL_CONV_WINOGRAD)
+        rl_winograd_forward(cv, in, cv->tile, x, y, ws);
+    else if (cv->algo == RL_CONV_PER_IMAGE)
+        forward_per_image(cv, in, rl_conv_out_shape(cv, in), x, y, ws);
+    else
+        forward_batched(cv, in, rl_conv_out_shape(cv, in), x, y, ws);
 }
 
 void rl_conv_backward_weights(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *ws)
 {
-    rl_shape out = rl_conv_out_shape(cv, in);
-    const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c;
-    if (is_pointwise(cv)) {
-        int M = (int)rl_shape_rows(in);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, M, 1.0f, dy, OC, x, KKC, 1.0f, cv->dw, KKC);
-        return;
-    }
-    if (cv->algo == RL_CONV_WINOGRAD) {
+    const int C = cv->in_c, OC = cv->out_c;
+    if (is_pointwise(cv)) /* one GEMM over the batch whatever the algorithm */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, (int)rl_shape_rows(in), 1.0f, dy, OC, x, C, 1.0f,
+                    cv->dw, C);
+    else if (cv->algo == RL_CONV_WINOGRAD)
         rl_winograd_backward_weights(cv, in, cv->tile, x, dy, ws);
-        return;
-    }
-    if (cv->algo == RL_CONV_PER_IMAGE) {
-        backward_weights_per_image(cv, in, out, x, dy, ws);
-        return;
-    }
-    const int chunk = chunk_images(cv, in);
-    const size_t out_rows_per_image = (size_t)out.h * out.w;
-    for (int n0 = 0; n0 < in.n; n0 += chunk) {
-        int nn = in.n - n0 < chunk ? in.n - n0 : chunk;
-        im2col(cv, in, out, x, n0, nn, ws);
-        int M = (int)(nn * out_rows_per_image);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, M, 1.0f,
-                    dy + (size_t)n0 * out_rows_per_image * OC, OC, ws, KKC, 1.0f, cv->dw, KKC);
-    }
+    else if (cv->algo == RL_CONV_PER_IMAGE)
+        backward_weights_per_image(cv, in, rl_conv_out_shape(cv, in), x, dy, ws);
+    else
+        backward_weights_batched(cv, in, rl_conv_out_shape(cv, in), x, dy, ws);
 }
 
 void rl_conv_backward_data(const rl_conv *cv, rl_shape in, const float *dy, float *dx, int accumulate, float *ws)
