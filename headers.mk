@@ -31,6 +31,7 @@ relab_public_headers = \
 	src/nn/fc.h \
 	src/nn/params.h \
 	src/nn/pool.h \
+	src/nn/profile.h \
 	src/nn/resnet.h \
 	src/nn/tensor.h \
 	src/nn/weights.h \
@@ -53,7 +54,9 @@ relab_public_headers = \
 #   cli/commands.h  the subcommands of the relab program (not in the library)
 #   util/h5.h       checked HDF5 wrappers shared by relab's own file formats
 #   util/timer.h    a monotonic clock for progress lines
+#   nn/winograd.h   the Winograd kernels behind nn/conv.h's RL_CONV_WINOGRAD
 relab_private_headers = \
 	src/cli/commands.h \
+	src/nn/winograd.h \
 	src/util/h5.h \
 	src/util/timer.h

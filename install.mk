@@ -71,6 +71,7 @@ nobase_dist_doc_DATA = \
 	docs/formats.md \
 	docs/lists.md \
 	docs/parity.md \
+	docs/performance.md \
 	docs/recipes.md \
 	docs/weights.md
 nobase_dist_pkgdata_DATA = \
