@@ -17,3 +17,15 @@ EXTRA_DIST += tests/test_demo_effect.sh
 EXTRA_DIST += tests/taplib.py
 TESTS += tests/test_train_stop.sh
 EXTRA_DIST += tests/test_train_stop.sh tests/trainlib.sh
+# train_driver: relab train through the public API with injected crashes and
+# divergence (test_train.sh, test_dist.sh)
+check_PROGRAMS += tests/train_driver
+tests_train_driver_SOURCES = tests/train_driver.c
+tests_train_driver_LDADD = librelab.la $(RELAB_LIBS)
+TESTS += tests/test_train_safety.sh
+EXTRA_DIST += tests/test_train_safety.sh
+# src/util: atomic files, locks, the key = value parser, the log callback
+check_PROGRAMS += tests/test_util
+tests_test_util_SOURCES = tests/test_util.c tests/tap.h
+tests_test_util_LDADD = librelab.la $(RELAB_LIBS)
+TESTS += tests/test_util

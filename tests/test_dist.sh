@@ -108,8 +108,8 @@ check '! below $rel 1e-3' "per-rank BN differs from 1 rank (max relative differe
 
 # rank 0 dies by SIGKILL after step 5 (deterministic, however fast the machine
 # is); mpirun then ends the job, and the last checkpoint is step 4's
-RELAB_TEST_KILL_AFTER_STEP=5 RELAB_TEST_KILL_RANK=0 $MPIRUN -np 2 -x RELAB_BUCKET_MB -x RELAB_TEST_KILL_AFTER_STEP \
-    -x RELAB_TEST_KILL_RANK "$RELAB" train "$work/tiny.recipe" --out "$work/killed" $S > "$work/killed.log" 2>&1 &
+$MPIRUN -np 2 -x RELAB_BUCKET_MB "$top_builddir/tests/train_driver" --kill-after 5 --kill-rank 0 \
+    "$work/tiny.recipe" --out "$work/killed" $S > "$work/killed.log" 2>&1 &
 mp=$!
 ranks=""
 i=0
@@ -139,8 +139,8 @@ check '[ "$differ" = 0 ]' "killed + resumed == uninterrupted, bitwise ($differ o
 
 # ---- a lost peer ends the job ----
 # rank 1 dies by SIGKILL after step 3 (deterministic, however fast the machine)
-RELAB_TEST_KILL_AFTER_STEP=3 RELAB_TEST_KILL_RANK=1 $MPIRUN -np 2 -x RELAB_TEST_KILL_AFTER_STEP -x RELAB_TEST_KILL_RANK \
-    "$RELAB" train "$work/tiny.recipe" --out "$work/lost" $S > "$work/lost.log" 2>&1 &
+$MPIRUN -np 2 "$top_builddir/tests/train_driver" --kill-after 3 --kill-rank 1 \
+    "$work/tiny.recipe" --out "$work/lost" $S > "$work/lost.log" 2>&1 &
 mp=$!
 i=0
 while [ $i -lt 300 ] && kill -0 $mp 2>/dev/null; do sleep 0.1; i=$((i + 1)); done

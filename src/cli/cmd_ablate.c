@@ -22,7 +22,7 @@
 #include "eval/preds.h"
 #include "eval/refsets.h"
 #include "train/checkpoint.h"
-#include "train/predict.h"
+#include "eval/predict.h"
 #include "util/timer.h"
 
 #define MAX_SETS 64
@@ -75,11 +75,11 @@ typedef enum { RUN_NEW, RUN_RESUME, RUN_DONE } run_state;
 
 static run_state state_of(const char *dir)
 {
-    char p[4200], ck[4200];
+    char p[4200];
+    int64_t newest;
     snprintf(p, sizeof p, "%s/final.h5", dir);
     if (exists(p)) return RUN_DONE;
-    rl_error err = {0};
-    return rl_checkpoint_latest(dir, ck, sizeof ck, &err) == RL_OK ? RUN_RESUME : RUN_NEW;
+    return rl_checkpoint_list(dir, &newest, 1) > 0 ? RUN_RESUME : RUN_NEW;
 }
 
 /* Builds the argv of `relab train` for run r; strings point into store. */

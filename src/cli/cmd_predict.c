@@ -7,27 +7,26 @@
 
 #include "cli/commands.h"
 #include "eval/preds.h"
-#include "train/predict.h"
+#include "eval/predict.h"
 #include "util/timer.h"
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: relab predict RUN_DIR|CHECKPOINT.h5|WEIGHTS.h5 [--data val|train|LIST] [-o PREDS.h5]\n"
-            "                     [--topk K] [--logits] [--batch N] [--threads T]\n\n"
-            "Rebuilds the model from its recipe (RUN_DIR/recipe.txt + final.h5, or the recipe inside a\n"
-            "checkpoint) and writes its eval-mode predictions: ids, labels, top-K classes and their\n"
-            "softmax or sigmoid probabilities (by the recipe's loss).\n"
-            "  --data val     the recipe's validation set (default)\n"
-            "  --data train   the recipe's training set, without augmentation\n"
-            "  --data LIST    the samples of a label list (e.g. a held-out fold; for fashion-mnist a\n"
-            "                 list of t10k-images-idx3-ubyte.gz#k ids predicts the test images)\n"
-            "  -o FILE        output (default preds.h5)\n"
-            "  --topk K       classes kept per sample (default 5)\n"
-            "  --logits       also store every raw logit\n"
-            "  --batch N      batch size (default: the recipe's)\n"
-            "  --threads T    loader threads (default: the recipe's loader_threads)\n"
-            "Exit 0 ok, 1 failure, 2 usage.\n");
+    fprintf(out, "usage: relab predict RUN_DIR|CHECKPOINT.h5|WEIGHTS.h5 [--data val|train|LIST] [-o PREDS.h5]\n"
+                 "                     [--topk K] [--logits] [--batch N] [--threads T]\n\n"
+                 "Rebuilds the model from its recipe (RUN_DIR/recipe.txt + final.h5, or the recipe inside a\n"
+                 "checkpoint) and writes its eval-mode predictions: ids, labels, top-K classes and their\n"
+                 "softmax or sigmoid probabilities (by the recipe's loss).\n"
+                 "  --data val     the recipe's validation set (default)\n"
+                 "  --data train   the recipe's training set, without augmentation\n"
+                 "  --data LIST    the samples of a label list (e.g. a held-out fold; for fashion-mnist a\n"
+                 "                 list of t10k-images-idx3-ubyte.gz#k ids predicts the test images)\n"
+                 "  -o FILE        output (default preds.h5)\n"
+                 "  --topk K       classes kept per sample (default 5)\n"
+                 "  --logits       also store every raw logit\n"
+                 "  --batch N      batch size (default: the recipe's)\n"
+                 "  --threads T    loader threads (default: the recipe's loader_threads)\n"
+                 "Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -41,10 +40,11 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 
 int cmd_predict(int argc, char **argv)
 {
-    static const struct option opts[] = {{"data", required_argument, NULL, 'd'},  {"output", required_argument, NULL, 'o'},
-                                         {"topk", required_argument, NULL, 'k'},  {"logits", no_argument, NULL, 'l'},
-                                         {"batch", required_argument, NULL, 'b'}, {"threads", required_argument, NULL, 't'},
-                                         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'},  {"output", required_argument, NULL, 'o'},
+        {"topk", required_argument, NULL, 'k'},  {"logits", no_argument, NULL, 'l'},
+        {"batch", required_argument, NULL, 'b'}, {"threads", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     rl_predict_options o = {.data = "val", .topk = 5, .threads = -1};
     const char *out_path = "preds.h5";
     int c;

@@ -2,9 +2,11 @@
 #include "config.h"
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "util/blas.h"
+#include "util/log.h"
 
 typedef struct {
     const char *name;
@@ -35,8 +37,26 @@ static void usage(FILE *out)
     fprintf(out, "\n'relab COMMAND --help' describes one command.\n");
 }
 
+/* The library's messages go to stderr; on a terminal a progress line is
+ * redrawn in place until the next message. */
+static void cli_log(rl_log_level level, const char *msg, void *user)
+{
+    int *pending = user;
+    if (level == RL_LOG_PROGRESS && isatty(STDERR_FILENO)) {
+        fprintf(stderr, "\r%s\033[K", msg);
+        fflush(stderr);
+        *pending = 1;
+        return;
+    }
+    if (*pending) fputs("\r\033[K", stderr);
+    *pending = 0;
+    fprintf(stderr, "%s\n", msg);
+}
+
 int main(int argc, char **argv)
 {
+    static int progress_pending;
+    rl_log_set(cli_log, &progress_pending);
     rl_blas_fix_core(argc, argv);
     if (argc < 2) {
         usage(stderr);

@@ -1,5 +1,5 @@
 # predict (library side of relab predict) and the ablation runner (relab ablate)
-librelab_la_SOURCES += src/train/predict.c src/train/predict.h
+librelab_la_SOURCES += src/eval/predict.c src/eval/predict.h
 librelab_la_SOURCES += src/eval/ablate.c src/eval/ablate.h
 
 TESTS += tests/test_ablate.sh

@@ -1,11 +1,11 @@
 /* predict.c: rebuild a trained model from its recipe and weights and write its
  * predictions on a data set (see predict.h).
  *
- * Probabilities: softmax p_c = exp(z_c - max z) / sum_j exp(z_j - max z);
- * sigmoid p_c = 1 / (1 + exp(-z_c)), computed in double then stored as float.
- * Memory: one batch of logits from the network (owned by it) and one row of
+ * The recipe is read through its plan (train/plan.h), so the network and
+ * the loss kind (softmax or sigmoid probabilities, train/loss.h) are what
+ * training used.  Memory: one batch of logits from the network (owned by it) and one row of
  * probabilities; the predictions themselves are n * k (+ n * C with logits). */
-#include "train/predict.h"
+#include "eval/predict.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -20,7 +20,8 @@
 #include "nn/resnet.h"
 #include "nn/weights.h"
 #include "train/checkpoint.h"
-#include "train/datasets.h"
+#include "train/loss.h"
+#include "train/plan.h"
 #include "util/h5.h"
 
 static int is_dir(const char *p)
@@ -71,7 +72,7 @@ rl_status rl_predict_locate(const char *model, rl_recipe *r, char *weights, size
     snprintf(weights, weights_size, "%s", model);
     if (ckpt) {
         char *text = NULL;
-        if ((st = rl_checkpoint_recipe(model, &text, err))) return st;
+        if ((st = rl_checkpoint_recipe(model, &text, NULL, err))) return st;
         char origin[4200];
         snprintf(origin, sizeof origin, "%s:/recipe", model);
         st = rl_recipe_load_text(text, origin, r, err);
@@ -107,11 +108,13 @@ static rl_status open_list_source(const rl_recipe *r, const char *path, rl_sourc
         const char *base = slash && (!hash || slash < hash) ? slash + 1 : id;
         char images[4096];
         if (!hash) {
+            /* the message is made while id (inside list) is still alive */
+            st = rl_fail(err, RL_ERR_FORMAT,
+                         "%s:3: id '%.200s' is not '<idx-images-file>#<index>'; hint: fashion-mnist lists name IDX "
+                         "samples, e.g. t10k-images-idx3-ubyte.gz#0",
+                         path, id);
             rl_list_free(&list);
-            return rl_fail(err, RL_ERR_FORMAT,
-                           "%s:3: id '%s' is not '<idx-images-file>#<index>'; hint: fashion-mnist lists name IDX "
-                           "samples, e.g. t10k-images-idx3-ubyte.gz#0",
-                           path, id);
+            return st;
         }
         snprintf(images, sizeof images, "%s/%.*s", r->data_dir, (int)(hash - base), base);
         rl_idx_config c = {.images = images, .list = &list};
@@ -131,130 +134,116 @@ static rl_status open_list_source(const rl_recipe *r, const char *path, rl_sourc
     return st;
 }
 
-static void probabilities(const float *z, int c, int sigmoid, float *p)
+/* The head's width, from the weights: the model may have been trained with
+ * num_classes larger than a data set's labels. */
+static rl_status weights_classes(const char *weights, const char *prefix, int *classes, rl_error *err)
 {
-    if (sigmoid) {
-        for (int j = 0; j < c; j++) p[j] = (float)(1.0 / (1.0 + exp(-(double)z[j])));
-        return;
+    char name[256];
+    int rank = 0;
+    int64_t dims[8] = {0};
+    hid_t f = rl_h5_open_read(weights, err);
+    if (f < 0) return err ? err->code : RL_ERR_IO;
+    snprintf(name, sizeof name, "%sfc.weight", prefix);
+    rl_status st = rl_h5_shape(f, name, &rank, dims, weights, err);
+    H5Fclose(f);
+    if (!st && (rank != 2 || dims[0] < 1 || dims[0] > 1000000))
+        st = rl_fail(err, RL_ERR_FORMAT, "%s: %s has rank %d (first dim %lld), expected (classes, features)", weights,
+                     name, rank, (long long)dims[0]);
+    if (!st) *classes = (int)dims[0];
+    return st;
+}
+
+/* The planned network with the weights loaded, ready for batches of `batch`. */
+static rl_status load_net(rl_recipe_plan *plan, const rl_source *src, const char *weights, const char *prefix,
+                          int batch, rl_resnet **net, rl_error *err)
+{
+    plan->model.in_channels = src->channels;
+    rl_status st = rl_resnet_create(&plan->model, net, err);
+    hid_t f = st ? -1 : rl_h5_open_read(weights, err);
+    if (!st && f < 0) st = err ? err->code : RL_ERR_IO;
+    if (!st) st = rl_weights_read(f, prefix, rl_resnet_params(*net), weights, err);
+    if (f >= 0) H5Fclose(f);
+    if (!st) st = rl_resnet_plan_inference(*net, batch, src->height, src->width, err);
+    return st;
+}
+
+/* Fills out's rows from the network's predictions over src. */
+static rl_status predict_rows(rl_resnet *net, rl_source *src, const rl_recipe_plan *plan, const rl_loader_config *lc,
+                              rl_preds *out, rl_error *err)
+{
+    const int classes = plan->model.num_classes;
+    float *probs = malloc(sizeof(float) * (size_t)classes);
+    rl_loader *loader = NULL;
+    rl_status st = probs ? RL_OK : rl_fail(err, RL_ERR_NOMEM, "out of memory for %d class probabilities", classes);
+    if (!st) st = rl_loader_create(src, lc, &loader, err);
+    if (!st) st = rl_loader_start_epoch(loader, 0, 0, err);
+    const rl_batch *b;
+    int64_t row = 0;
+    while (!st && !(st = rl_loader_next(loader, &b, err)) && b) {
+        const float *logits = b->n ? rl_resnet_forward(net, b->x, b->n, 0) : NULL;
+        for (int j = 0; !st && j < b->n; j++, row++) {
+            /* Rows follow the data set's order; a sample that failed to decode
+             * was replaced by the loader, and its row then holds the
+             * replacement's prediction (the loader named it). */
+            char idbuf[32];
+            const char *id = src->ids ? src->ids[row] : (snprintf(idbuf, sizeof idbuf, "#%lld", (long long)row), idbuf);
+            const float *z = logits + (size_t)j * classes;
+            rl_loss_probabilities(plan->loss.kind, z, classes, probs);
+            st = rl_preds_set_row(out, row, id, src->labels[row], probs, z, err);
+        }
     }
-    double m = z[0], s = 0;
-    for (int j = 1; j < c; j++) m = z[j] > m ? z[j] : m;
-    for (int j = 0; j < c; j++) s += exp((double)z[j] - m);
-    for (int j = 0; j < c; j++) p[j] = (float)(exp((double)z[j] - m) / s);
+    if (!st && row != src->count)
+        st = rl_fail(err, RL_ERR_IO, "%s: predicted %lld of %lld samples", src->name, (long long)row,
+                     (long long)src->count);
+    rl_loader_destroy(loader);
+    free(probs);
+    return st;
 }
 
 rl_status rl_predict_run(const char *model, const rl_predict_options *o, rl_preds *out, rl_error *err)
 {
     memset(out, 0, sizeof *out);
     rl_recipe r;
+    rl_recipe_plan plan;
+    memset(&plan, 0, sizeof plan);
     char weights[4096], cache[4096];
-    const char *prefix = "";
-    rl_status st = rl_predict_locate(model, &r, weights, sizeof weights, &prefix, err);
-    if (st) return st;
-    const char *data = o->data ? o->data : "val";
-
-    rl_source *train = NULL, *val = NULL, *src = NULL;
+    const char *prefix = "", *data = o->data ? o->data : "val";
+    rl_source *list_src = NULL, *src = NULL;
     rl_resnet *net = NULL;
-    rl_loader *loader = NULL;
-    float *probs = NULL;
-    hid_t f = -1;
+    int classes = 0;
+    rl_status st = rl_predict_locate(model, &r, weights, sizeof weights, &prefix, err);
+    if (!st) st = rl_recipe_plan_init(&plan, &r, err);
     if (is_dir(model))
         snprintf(cache, sizeof cache, "%s", model);
     else
         dir_of(model, cache, sizeof cache);
-    if (!strcmp(data, "val") || !strcmp(data, "train")) {
-        if ((st = rl_datasets_open(&r, cache, &train, &val, err))) goto done;
-        src = !strcmp(data, "val") ? val : train;
-    } else {
-        if ((st = open_list_source(&r, data, &train, err))) goto done;
-        src = train;
-    }
-
-    /* The head's width comes from the weights: the model may have been trained
-     * with num_classes larger than this data set's labels. */
-    char name[256];
-    int rank = 0;
-    int64_t dims[8] = {0};
-    if ((f = rl_h5_open_read(weights, err)) < 0) {
-        st = err ? err->code : RL_ERR_IO;
-        goto done;
-    }
-    snprintf(name, sizeof name, "%sfc.weight", prefix);
-    if ((st = rl_h5_shape(f, name, &rank, dims, weights, err))) goto done;
-    H5Fclose(f);
-    f = -1;
-    if (rank != 2 || dims[0] < 1 || dims[0] > 1000000) {
-        st = rl_fail(err, RL_ERR_FORMAT, "%s: %s has rank %d (first dim %lld), expected (classes, features)", weights,
-                     name, rank, (long long)dims[0]);
-        goto done;
-    }
-    const int classes = (int)dims[0];
-    if (src->num_classes > classes) {
-        st = rl_fail(err, RL_ERR_ARG, "%s: data '%s' has %d classes but the model predicts %d; hint: predict on data "
-                     "labelled with the classes the model was trained on", model, data, src->num_classes, classes);
-        goto done;
-    }
-
-    rl_resnet_config cfg;
-    if ((st = rl_resnet_config_for(rl_model_name(r.model), &cfg, err))) goto done;
-    cfg.width = r.width;
-    cfg.small_stem = r.stem == RL_STEM_SMALL;
-    cfg.in_channels = src->channels;
-    cfg.num_classes = classes;
-    cfg.zero_init_residual = r.zero_init_residual;
-    cfg.stride_on_1x1 = r.resnet_version == RL_RESNET_V1;
-    if ((st = rl_resnet_create(&cfg, &net, err))) goto done;
-    if ((f = rl_h5_open_read(weights, err)) < 0) {
-        st = err ? err->code : RL_ERR_IO;
-        goto done;
-    }
-    if ((st = rl_weights_read(f, prefix, rl_resnet_params(net), weights, err))) goto done;
-    H5Fclose(f);
-    f = -1;
-
+    int named_set = !strcmp(data, "val") || !strcmp(data, "train");
+    if (!st && named_set && !(st = rl_recipe_plan_open_data(&plan, cache, err)))
+        src = !strcmp(data, "val") ? plan.val : plan.train;
+    if (!st && !named_set && !(st = open_list_source(&r, data, &list_src, err))) src = list_src;
+    if (!st) st = weights_classes(weights, prefix, &classes, err);
+    if (!st && src->num_classes > classes)
+        st = rl_fail(err, RL_ERR_ARG,
+                     "%s: data '%s' has %d classes but the model predicts %d; hint: predict on data "
+                     "labelled with the classes the model was trained on",
+                     model, data, src->num_classes, classes);
+    plan.model.num_classes = classes;
     const int batch = o->batch_size > 0 ? o->batch_size : r.batch_size;
-    if ((st = rl_resnet_plan_inference(net, batch, src->height, src->width, err))) goto done;
+    if (!st) st = load_net(&plan, src, weights, prefix, batch, &net, err);
     const int k = o->topk < 1 ? 1 : o->topk > classes ? classes : o->topk;
-    const int sigmoid = r.loss == RL_LOSS_SIGMOID;
-    if ((st = rl_preds_alloc(out, src->count, k, classes, o->with_logits, err))) goto done;
-    snprintf(out->score_kind, sizeof out->score_kind, "%s", sigmoid ? "sigmoid" : "softmax");
-    size_t ml = strlen(model) + strlen(data) + strlen(rl_model_name(r.model)) + 64;
-    if ((out->meta = malloc(ml)))
-        snprintf(out->meta, ml, "model %s (%s), data %s", model, rl_model_name(r.model), data);
-    probs = malloc(sizeof(float) * (size_t)classes);
-    if (!probs) {
-        st = rl_fail(err, RL_ERR_NOMEM, "out of memory for %d class probabilities", classes);
-        goto done;
+    if (!st) st = rl_preds_alloc(out, src->count, k, classes, o->with_logits, err);
+    if (!st) {
+        snprintf(out->score_kind, sizeof out->score_kind, "%s", rl_loss_kind_name(plan.loss.kind));
+        size_t ml = strlen(model) + strlen(data) + strlen(r.model) + 64;
+        if ((out->meta = malloc(ml))) snprintf(out->meta, ml, "model %s (%s), data %s", model, r.model, data);
+        rl_loader_config lc = plan.eval_loader;
+        lc.batch_size = batch;
+        lc.threads = o->threads >= 0 ? o->threads : r.loader_threads;
+        st = predict_rows(net, src, &plan, &lc, out, err);
     }
-    rl_loader_config lc = {.batch_size = batch, .threads = o->threads >= 0 ? o->threads : r.loader_threads,
-                           .seed = (uint64_t)r.seed, .shard_count = 1};
-    if ((st = rl_loader_create(src, &lc, &loader, err))) goto done;
-    if ((st = rl_loader_start_epoch(loader, 0, 0, err))) goto done;
-    const rl_batch *b;
-    int64_t row = 0;
-    while (!(st = rl_loader_next(loader, &b, err)) && b) {
-        const float *logits = b->n ? rl_resnet_forward(net, b->x, b->n, 0) : NULL;
-        for (int j = 0; j < b->n; j++, row++) {
-            /* Rows follow the data set's order; a sample that failed to decode
-             * was replaced by the loader, and its row then holds the
-             * replacement's prediction (the loader named it on stderr). */
-            char idbuf[32];
-            const char *id = src->ids ? src->ids[row] : (snprintf(idbuf, sizeof idbuf, "#%lld", (long long)row), idbuf);
-            const float *z = logits + (size_t)j * classes;
-            probabilities(z, classes, sigmoid, probs);
-            if ((st = rl_preds_set_row(out, row, id, src->labels[row], probs, z, err))) goto done;
-        }
-    }
-    if (!st && row != src->count)
-        st = rl_fail(err, RL_ERR_IO, "%s: predicted %lld of %lld samples", src->name, (long long)row,
-                     (long long)src->count);
-done:
-    if (f >= 0) H5Fclose(f);
-    rl_loader_destroy(loader);
     rl_resnet_destroy(net);
-    rl_source_destroy(train);
-    rl_source_destroy(val);
-    free(probs);
+    rl_source_destroy(list_src);
+    rl_recipe_plan_close(&plan);
     if (st) rl_preds_free(out);
     return st;
 }

@@ -29,11 +29,11 @@
 #include "util/status.h"
 
 typedef struct {
-    const char *data;   /* "val" (NULL = val), "train", or a list file path */
-    int topk;           /* top-k width stored, >= 1 (clipped to the class count) */
-    int with_logits;    /* 1: also store the raw logits */
-    int batch_size;     /* 0 = the recipe's batch size */
-    int threads;        /* loader threads; < 0 = the recipe's loader_threads */
+    const char *data; /* "val" (NULL = val), "train", or a list file path */
+    int topk;         /* top-k width stored, >= 1 (clipped to the class count) */
+    int with_logits;  /* 1: also store the raw logits */
+    int batch_size;   /* 0 = the recipe's batch size */
+    int threads;      /* loader threads; < 0 = the recipe's loader_threads */
 } rl_predict_options;
 
 /* Finds the recipe and the weights of a model (see above).  *r is finished;

@@ -1,15 +1,13 @@
 /* weights.c: strict torchvision-compatible HDF5 weight files (see weights.h). */
 #include "nn/weights.h"
 
-#include <fcntl.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "util/h5.h"
+#include "util/h5image.h"
 #include "util/mem.h"
 
 /* (OC, KH, KW, C) <-> (OC, C, KH, KW) */
@@ -147,36 +145,18 @@ rl_status rl_weights_read(hid_t file, const char *prefix, rl_param_table *t, con
     return st;
 }
 
-rl_status rl_commit_file(const char *tmp_path, const char *path, rl_error *err)
-{
-    int fd = open(tmp_path, O_RDONLY);
-    if (fd < 0 || fsync(fd) != 0) {
-        if (fd >= 0) close(fd);
-        return rl_fail(err, RL_ERR_IO, "%s: cannot flush to disk", tmp_path);
-    }
-    close(fd);
-    if (rename(tmp_path, path) != 0) return rl_fail(err, RL_ERR_IO, "cannot rename %s to %s", tmp_path, path);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return RL_OK;
-}
-
 rl_status rl_weights_save(const char *path, const rl_param_table *t, rl_error *err)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    hid_t file = rl_h5_create(tmp, err);
-    if (file < 0) return RL_ERR_IO;
-    rl_status st = rl_weights_write(file, "", t, tmp, err);
-    if (H5Fclose(file) < 0 && !st) st = rl_fail(err, RL_ERR_IO, "%s: cannot close (disk full?)", tmp);
-    if (!st) st = rl_commit_file(tmp, path, err);
-    if (st) unlink(tmp);
-    return st;
+    /* Built in memory, then committed atomically (util/h5image.h): a full
+     * disk leaves the old file and no HDF5 file open. */
+    hid_t file = rl_h5image_create(path, err);
+    if (file < 0) return RL_ERR_NOMEM;
+    rl_status st = rl_weights_write(file, "", t, path, err);
+    if (st) {
+        rl_h5image_discard(file);
+        return st;
+    }
+    return rl_h5image_commit(file, path, err);
 }
 
 rl_status rl_weights_load(const char *path, rl_param_table *t, rl_error *err)

@@ -23,13 +23,10 @@ rl_status rl_weights_write(hid_t file, const char *prefix, const rl_param_table 
  * that t does not have is an error too. */
 rl_status rl_weights_read(hid_t file, const char *prefix, rl_param_table *t, const char *path, rl_error *err);
 
-/* Whole-file convenience: save writes path atomically (temporary file, fsync,
- * rename), so an existing file is never left half-written. */
+/* Whole-file convenience: save writes path atomically (util/h5image.h: built
+ * in memory, then temporary file, fsync, rename), so an existing file is never
+ * left half-written and a full disk leaves it as it was. */
 rl_status rl_weights_save(const char *path, const rl_param_table *t, rl_error *err);
 rl_status rl_weights_load(const char *path, rl_param_table *t, rl_error *err);
-
-/* Renames tmp_path over path after flushing it to disk (fsync of the file and
- * of its folder): the step that makes every relab output atomic. */
-rl_status rl_commit_file(const char *tmp_path, const char *path, rl_error *err);
 
 #endif

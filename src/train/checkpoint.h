@@ -1,6 +1,7 @@
-/* checkpoint.h: training state in HDF5, written atomically, resumed exactly.
+/* checkpoint.h: training state in HDF5, checked on load, resumed exactly.
  *
  * A checkpoint DIR/ckpt-<step, 10 digits>.h5 holds:
+ *   format                      string "relab-checkpoint 2"
  *   model/<state_dict key>      weights and BN statistics (nn/weights.h format)
  *   optim/momentum/<param key>  SGD velocity, PyTorch shapes
  *   state/epoch, state/batch    int64: the next batch to run is `batch` of `epoch`
@@ -8,16 +9,28 @@
  *   state/seed                  int64: the run's seed; with (epoch, batch) it fixes
  *                               every random draw still to come (all RNG in relab is
  *                               counter-based, so this is the whole RNG state)
+ *   state/epoch_sums            float64[5]: the running sums of the epoch so far,
+ *                               over all ranks (loss x images, correct, images,
+ *                               images for the rate, seconds), so the epoch's
+ *                               metrics.csv row covers the whole epoch after a resume
+ *   state/run_id                string: the run this checkpoint belongs to
  *   recipe                      string: the canonical recipe text of the run
- *   format                      string "relab-checkpoint 1"
- * It is written to a temporary file, fsync'ed and renamed; the previous
- * checkpoints stay until the new one is complete, then all but the newest
- * keep_last are deleted.  Loading refuses a truncated or foreign file with a
- * message naming it; rl_checkpoint_latest skips a damaged newest file and says so.
+ *   integrity/crc32             int64[n]: CRC-32 (zlib) of each item above in a
+ *                               fixed order (every model and momentum tensor, the
+ *                               state, the sums, the recipe, the run id)
+ *
+ * Saving refuses non-finite values (a diverged model is never checkpointed)
+ * and writes the file atomically (util/h5image.h).  Loading checks the tag,
+ * that every tensor is float32 (counters int64) of the model's shape, the
+ * state's ranges, and every checksum; any failure is RL_ERR_FORMAT naming the
+ * file and the item.  Format 1 files (no sums, run id or checksums) still load.
+ *
+ * Thread safety: one call at a time (HDF5 is not re-entrant).
  */
 #ifndef RL_CHECKPOINT_H
 #define RL_CHECKPOINT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nn/params.h"
@@ -28,20 +41,37 @@ typedef struct {
     int64_t epoch, batch, step, seed;
 } rl_train_position;
 
-rl_status rl_checkpoint_save(const char *dir, const rl_param_table *t, rl_sgd *sgd, const rl_train_position *pos,
-                             const char *recipe_text, int keep_last, char *written, size_t written_size,
-                             rl_error *err);
+/* The epoch's running sums so far (global over ranks). */
+typedef struct {
+    double loss_sum, correct, seen, images, seconds;
+} rl_epoch_sums;
 
-/* Restores weights, momentum and position from path.  recipe_text (may be NULL)
- * receives a malloc'ed copy of the stored recipe. */
-rl_status rl_checkpoint_load(const char *path, rl_param_table *t, rl_sgd *sgd, rl_train_position *pos,
+typedef struct {
+    rl_train_position pos;
+    rl_epoch_sums sums;
+    char run_id[64]; /* "" in a format 1 file */
+} rl_checkpoint_state;
+
+/* DIR/ckpt-<step>.h5 */
+void rl_checkpoint_path(const char *dir, int64_t step, char *out, size_t n);
+/* 1 and *step if name is a checkpoint file name "ckpt-<digits>.h5". */
+int rl_checkpoint_name_step(const char *name, int64_t *step);
+/* The steps of the checkpoints in dir, newest first (at most max); -1 if dir
+ * cannot be read. */
+int rl_checkpoint_list(const char *dir, int64_t *steps, int max);
+
+/* Writes path atomically.  RL_ERR_NUMERIC (naming the tensor) if a weight,
+ * buffer or momentum value is NaN or Inf: nothing is written then. */
+rl_status rl_checkpoint_save(const char *path, const rl_param_table *t, rl_sgd *sgd, const rl_checkpoint_state *s,
+                             const char *recipe_text, rl_error *err);
+
+/* Restores weights, momentum (sgd may be NULL) and state (s may be NULL)
+ * after every check above.  recipe_text (may be NULL) receives a malloc'ed
+ * copy of the stored recipe.  On failure t and sgd may hold part of the file. */
+rl_status rl_checkpoint_load(const char *path, rl_param_table *t, rl_sgd *sgd, rl_checkpoint_state *s,
                              char **recipe_text, rl_error *err);
 
-/* Reads only the recipe text of a checkpoint (malloc'ed). */
-rl_status rl_checkpoint_recipe(const char *path, char **recipe_text, rl_error *err);
-
-/* Finds the newest checkpoint in dir that opens as a relab checkpoint; writes
- * its path to out.  Returns RL_ERR_IO (with a message) when there is none. */
-rl_status rl_checkpoint_latest(const char *dir, char *out, size_t out_size, rl_error *err);
+/* Reads only the recipe text (malloc'ed) and the run id (may be NULL, size 64). */
+rl_status rl_checkpoint_recipe(const char *path, char **recipe_text, char *run_id, rl_error *err);
 
 #endif

@@ -88,6 +88,55 @@ void rl_dist_report(const rl_dist *d, FILE *out)
             1e3 * s->bn_seconds / (double)s->steps);
 }
 
+/* ---- launchers ---- */
+
+long rl_dist_launch_size(char *var, size_t n)
+{
+    /* Sizes a launcher announces, and ranks above 0 (which imply at least one more process). */
+    static const char *const sizes[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS",
+                                        "SLURM_STEP_NUM_TASKS"};
+    static const char *const ranks[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
+    long best = 1;
+    if (n) var[0] = '\0';
+    for (int k = 0; k < 2; k++) {
+        const char *const *names = k ? ranks : sizes;
+        int count = k ? (int)(sizeof ranks / sizeof *ranks) : (int)(sizeof sizes / sizeof *sizes);
+        for (int i = 0; i < count; i++) {
+            const char *v = getenv(names[i]);
+            char *end;
+            long x = v ? strtol(v, &end, 10) : 0;
+            if (!v || end == v || x < 0) continue;
+            if (k) x += 1; /* rank r: r + 1 processes at least */
+            if (x > best) {
+                best = x;
+                if (n) snprintf(var, n, "%s=%s", names[i], v);
+            }
+        }
+    }
+    return best;
+}
+
+/* A world of 1 where the launcher started several processes would train a
+ * copy per process into one folder. */
+static rl_status check_launch(int world, rl_error *err)
+{
+    char var[128];
+    long launched = rl_dist_launch_size(var, sizeof var);
+    if (launched <= world) return RL_OK;
+    return rl_fail(err, RL_ERR_ARG,
+                   "started as one of %ld processes (%s) but %s; each would train its own copy into the same "
+                   "folder; hint: %s, or start a single process",
+                   launched, var,
+#ifdef RL_HAVE_MPI
+                   "MPI did not join them into one run (world of 1)",
+                   "launch with mpirun or srun --mpi=pmix so that MPI connects the processes"
+#else
+                   "this relab was built without MPI",
+                   "rebuild with Open MPI (apt-get install libopenmpi-dev, then ./configure) for data-parallel runs"
+#endif
+    );
+}
+
 #ifndef RL_HAVE_MPI
 
 /* ---- a build without MPI: a world of 1 ---- */
@@ -98,6 +147,11 @@ rl_status rl_dist_init(rl_dist **out, rl_error *err)
     if (!d) return rl_fail(err, RL_ERR_NOMEM, "dist: out of memory");
     d->world = 1;
     d->overlap = 1;
+    rl_status st = check_launch(1, err);
+    if (st) {
+        free(d);
+        return st;
+    }
     *out = d;
     return RL_OK;
 }
@@ -210,6 +264,13 @@ rl_status rl_dist_init(rl_dist **out, rl_error *err)
             free(d);
             return st;
         }
+    }
+    rl_status launch = check_launch(d->world, err);
+    if (launch) {
+        if (d->comm != MPI_COMM_NULL) MPI_Comm_free(&d->comm);
+        if (d->we_initialised) MPI_Finalize();
+        free(d);
+        return launch;
     }
     d->sent_end = 0;
     /* Tuning without a rebuild or a CLI change (mpirun -x passes them on). */

@@ -66,9 +66,18 @@ typedef struct {
 } rl_dist_stats;
 
 /* Initialises MPI when launched by mpirun/srun (see above), or a world of 1.
+ * A launcher that started several processes which do not form one MPI world
+ * (a build without MPI, or srun without --mpi=pmix) is refused with
+ * RL_ERR_ARG: each process would train its own copy into the same folder.
  * *out is owned by the caller, released by rl_dist_finalize or rl_dist_abort;
- * the trainer receives it through rl_train_options.dist. */
+ * the trainer borrows it. */
 rl_status rl_dist_init(rl_dist **out, rl_error *err);
+
+/* The number of processes the launcher's environment says were started
+ * (OMPI_COMM_WORLD_SIZE, PMI_SIZE, MPI_LOCALNRANKS, SLURM_STEP_NUM_TASKS, or
+ * a rank variable above 0); 1 when none.  var (size n, may be 0) receives
+ * the deciding "NAME=value". */
+long rl_dist_launch_size(char *var, size_t n);
 
 /* Finalises MPI (collective: every rank must call it) and frees d; NULL is fine. */
 void rl_dist_finalize(rl_dist *d);

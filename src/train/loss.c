@@ -17,7 +17,10 @@
 /* Below this many logits a parallel region costs more than it saves. */
 #define LOSS_PARALLEL_MIN (1 << 15)
 
-static double softplus(double x) { return (x > 0 ? x : 0) + log1p(exp(-fabs(x))); }
+static double softplus(double x)
+{
+    return (x > 0 ? x : 0) + log1p(exp(-fabs(x)));
+}
 
 static double sigmoid(double x)
 {
@@ -28,19 +31,20 @@ static double sigmoid(double x)
 
 /* One softmax row: returns the row loss, writes the row gradient (scaled by
  * inv_n) when drow is not NULL. */
-static double softmax_row(const float *z, int c, int label, const float *trow, double eps, double inv_n,
-                          float *drow)
+static double softmax_row(const float *z, int c, int label, const float *trow, double eps, double inv_n, float *drow)
 {
     float m = z[0];
     for (int j = 1; j < c; j++)
         if (z[j] > m) m = z[j];
     double s = 0;
-    for (int j = 0; j < c; j++) s += exp((double)z[j] - m);
+    for (int j = 0; j < c; j++)
+        s += exp((double)z[j] - m);
     double lse = m + log(s);
     double tsum = 1;
     if (trow) {
         tsum = 0;
-        for (int j = 0; j < c; j++) tsum += trow[j];
+        for (int j = 0; j < c; j++)
+            tsum += trow[j];
     }
     double loss = 0, uniform = eps / c;
     for (int j = 0; j < c; j++) {
@@ -78,8 +82,7 @@ static rl_status check_inputs(const rl_loss_config *cfg, const float *logits, in
                        "loss: label_smoothing %g given with the sigmoid loss; hint: smoothing is defined for "
                        "loss = softmax only (big_vision's sigmoid_xent has none)",
                        cfg->label_smoothing);
-    if (!labels && !targets)
-        return rl_fail(err, RL_ERR_ARG, "loss: neither labels nor dense targets given");
+    if (!labels && !targets) return rl_fail(err, RL_ERR_ARG, "loss: neither labels nor dense targets given");
     if (targets) {
         for (int i = 0; i < n; i++) {
             const float *t = targets + (size_t)i * c;
@@ -106,9 +109,8 @@ static rl_status check_inputs(const rl_loss_config *cfg, const float *logits, in
     return RL_OK;
 }
 
-rl_status rl_loss_forward_backward(const rl_loss_config *cfg, const float *logits, int n, int c,
-                                   const int32_t *labels, const float *targets, float *dlogits, double *loss,
-                                   rl_error *err)
+rl_status rl_loss_forward_backward(const rl_loss_config *cfg, const float *logits, int n, int c, const int32_t *labels,
+                                   const float *targets, float *dlogits, double *loss, rl_error *err)
 {
     RL_CHECK(loss != NULL);
     *loss = NAN;
@@ -136,7 +138,8 @@ rl_status rl_loss_forward_backward(const rl_loss_config *cfg, const float *logit
         part[k] = acc;
     }
     double total = 0;
-    for (int k = 0; k < chunks; k++) total += part[k];
+    for (int k = 0; k < chunks; k++)
+        total += part[k];
     *loss = total * inv_n;
 
     if (!isfinite(*loss)) {
@@ -163,7 +166,8 @@ int rl_loss_argmax(const float *row, int c)
 int rl_loss_correct_top1(const float *logits, int n, int c, const int32_t *labels)
 {
     int correct = 0;
-    for (int i = 0; i < n; i++) correct += rl_loss_argmax(logits + (size_t)i * c, c) == labels[i];
+    for (int i = 0; i < n; i++)
+        correct += rl_loss_argmax(logits + (size_t)i * c, c) == labels[i];
     return correct;
 }
 
@@ -188,6 +192,22 @@ float rl_loss_default_head_bias(rl_loss_kind kind, int num_classes)
 {
     if (kind == RL_LOSS_SIGMOID && num_classes > 0) return (float)-log((double)num_classes);
     return 0.0f;
+}
+
+void rl_loss_probabilities(rl_loss_kind kind, const float *z, int c, float *p)
+{
+    if (kind == RL_LOSS_SIGMOID) {
+        for (int j = 0; j < c; j++)
+            p[j] = (float)(1.0 / (1.0 + exp(-(double)z[j])));
+        return;
+    }
+    double m = z[0], s = 0;
+    for (int j = 1; j < c; j++)
+        m = z[j] > m ? z[j] : m;
+    for (int j = 0; j < c; j++)
+        s += exp((double)z[j] - m);
+    for (int j = 0; j < c; j++)
+        p[j] = (float)(exp((double)z[j] - m) / s);
 }
 
 const char *rl_loss_kind_name(rl_loss_kind kind)

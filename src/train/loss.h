@@ -53,9 +53,8 @@ typedef struct {
  * bad config), RL_ERR_NUMERIC when the loss is NaN or Inf (the message names
  * the first row with a non-finite logit, if any); *loss is then still set
  * (NaN/Inf) and dlogits is unspecified. */
-rl_status rl_loss_forward_backward(const rl_loss_config *cfg, const float *logits, int n, int c,
-                                   const int32_t *labels, const float *targets, float *dlogits, double *loss,
-                                   rl_error *err);
+rl_status rl_loss_forward_backward(const rl_loss_config *cfg, const float *logits, int n, int c, const int32_t *labels,
+                                   const float *targets, float *dlogits, double *loss, rl_error *err);
 
 /* Index of the largest logit in one row of c values; ties go to the lowest
  * index, NaNs never win (a row of only NaNs gives 0). */
@@ -73,6 +72,11 @@ int rl_loss_correct_topk(const float *logits, int n, int c, const int32_t *label
  * initial loss is about ln C, like softmax, instead of C ln 2; big_vision
  * init_head_bias = -6.9 for 1000 classes), 0 for softmax. */
 float rl_loss_default_head_bias(rl_loss_kind kind, int num_classes);
+
+/* The model's probabilities for one row of c logits, computed in double:
+ * softmax p_j = exp(z_j - max z) / sum_i exp(z_i - max z), or per-class
+ * sigmoid p_j = 1 / (1 + exp(-z_j)). */
+void rl_loss_probabilities(rl_loss_kind kind, const float *z, int c, float *p);
 
 /* "softmax" / "sigmoid". */
 const char *rl_loss_kind_name(rl_loss_kind kind);

@@ -15,19 +15,21 @@
 #include <string.h>
 #include <strings.h>
 
-_Static_assert(sizeof(rl_model_kind) == sizeof(int) && sizeof(rl_stem_kind) == sizeof(int) &&
-                   sizeof(rl_data_kind) == sizeof(int) && sizeof(rl_loss_kind) == sizeof(int) &&
-                   sizeof(rl_schedule_kind) == sizeof(int) && sizeof(rl_resnet_version) == sizeof(int),
+#include "nn/resnet.h"
+#include "util/kv.h"
+
+_Static_assert(sizeof(rl_stem_kind) == sizeof(int) && sizeof(rl_data_kind) == sizeof(int) &&
+                   sizeof(rl_loss_kind) == sizeof(int) && sizeof(rl_schedule_kind) == sizeof(int) &&
+                   sizeof(rl_resnet_version) == sizeof(int),
                "recipe enums are stored through int pointers");
 
-#define LINE_MAX_CHARS 4096
+/* Recipes are a few KB; a larger file is not a recipe. */
+#define RECIPE_MAX_BYTES (1u << 20)
 
-typedef enum { T_INT, T_INT64, T_DOUBLE, T_BOOL, T_ENUM, T_PATH, T_BIAS, T_DECAYS } key_type;
+typedef enum { T_INT, T_INT64, T_DOUBLE, T_BOOL, T_ENUM, T_PATH, T_BIAS, T_DECAYS, T_MODEL } key_type;
 
 /* The word for enum value i is words[i]; NULL marks a value that cannot be
  * written in a recipe (RL_DATA_NONE). */
-static const char *const model_words[] = {"resnet18", "resnet34", "resnet50", "resnet101",
-                                          "resnet152", "resnet8", "resnet20", NULL};
 static const char *const stem_words[] = {"auto", "imagenet", "small", NULL};
 static const char *const version_words[] = {"1.5", "1", NULL};
 static const char *const data_words[] = {"", "fashion-mnist", "imagenet", "folder", NULL};
@@ -47,15 +49,33 @@ typedef struct {
 } key_def;
 
 #define OFF(f) offsetof(rl_recipe, f)
-#define INT(n, f, lo, hi) {n, T_INT, OFF(f), lo, hi, 0, 0, NULL, 0, NULL}
-#define INT64(n, f, lo, hi) {n, T_INT64, OFF(f), lo, hi, 0, 0, NULL, 0, NULL}
-#define DBL(n, f, lo, hi, lo_open, hi_open) {n, T_DOUBLE, OFF(f), lo, hi, lo_open, hi_open, NULL, 0, NULL}
-#define BOOL(n, f) {n, T_BOOL, OFF(f), 0, 1, 0, 0, NULL, 0, NULL}
-#define ENUM(n, f, w) {n, T_ENUM, OFF(f), 0, 0, 0, 0, w, 0, NULL}
-#define PATH(n, f) {n, T_PATH, OFF(f), 0, 0, 0, 0, NULL, 0, NULL}
+#define INT(n, f, lo, hi)                                                                                              \
+    {                                                                                                                  \
+        n, T_INT, OFF(f), lo, hi, 0, 0, NULL, 0, NULL                                                                  \
+    }
+#define INT64(n, f, lo, hi)                                                                                            \
+    {                                                                                                                  \
+        n, T_INT64, OFF(f), lo, hi, 0, 0, NULL, 0, NULL                                                                \
+    }
+#define DBL(n, f, lo, hi, lo_open, hi_open)                                                                            \
+    {                                                                                                                  \
+        n, T_DOUBLE, OFF(f), lo, hi, lo_open, hi_open, NULL, 0, NULL                                                   \
+    }
+#define BOOL(n, f)                                                                                                     \
+    {                                                                                                                  \
+        n, T_BOOL, OFF(f), 0, 1, 0, 0, NULL, 0, NULL                                                                   \
+    }
+#define ENUM(n, f, w)                                                                                                  \
+    {                                                                                                                  \
+        n, T_ENUM, OFF(f), 0, 0, 0, 0, w, 0, NULL                                                                      \
+    }
+#define PATH(n, f)                                                                                                     \
+    {                                                                                                                  \
+        n, T_PATH, OFF(f), 0, 0, 0, 0, NULL, 0, NULL                                                                   \
+    }
 
 static const key_def keys[] = {
-    {"model", T_ENUM, OFF(model), 0, 0, 0, 0, model_words, 0, "model"},
+    {"model", T_MODEL, OFF(model), 0, 0, 0, 0, NULL, 0, "model"},
     ENUM("stem", stem, stem_words),
     {"width", T_INT, OFF(width), 1, 1024, 0, 0, NULL, 1, NULL},
     BOOL("zero_init_residual", zero_init_residual),
@@ -95,7 +115,6 @@ static const key_def keys[] = {
     DBL("decay_factor", decay_factor, 0, 1, 1, 0),
 
     {"seed", T_INT64, OFF(seed), 0, 9.2e18, 0, 0, NULL, 0, "run"},
-    BOOL("deterministic", deterministic),
     INT("threads", threads, 0, 4096),
     INT64("checkpoint_every", checkpoint_every, 0, 1e15),
     INT("keep_checkpoints", keep_checkpoints, 1, 1000),
@@ -105,9 +124,15 @@ static const key_def keys[] = {
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
-int rl_recipe_num_keys(void) { return NKEYS; }
+int rl_recipe_num_keys(void)
+{
+    return NKEYS;
+}
 
-const char *rl_recipe_key_name(int i) { return i >= 0 && i < NKEYS ? keys[i].name : NULL; }
+const char *rl_recipe_key_name(int i)
+{
+    return i >= 0 && i < NKEYS ? keys[i].name : NULL;
+}
 
 static int key_index(const char *name)
 {
@@ -116,17 +141,25 @@ static int key_index(const char *name)
     return -1;
 }
 
-const char *rl_model_name(rl_model_kind m) { return (unsigned)m < 7 ? model_words[m] : "?"; }
-const char *rl_stem_name(rl_stem_kind s) { return (unsigned)s < 3 ? stem_words[s] : "?"; }
-const char *rl_data_name(rl_data_kind d) { return (unsigned)d < 4 && d ? data_words[d] : "none"; }
-const char *rl_schedule_kind_name(rl_schedule_kind k) { return (unsigned)k < 2 ? schedule_words[k] : "?"; }
+const char *rl_stem_name(rl_stem_kind s)
+{
+    return (unsigned)s < 3 ? stem_words[s] : "?";
+}
+const char *rl_data_name(rl_data_kind d)
+{
+    return (unsigned)d < 4 && d ? data_words[d] : "none";
+}
+const char *rl_schedule_kind_name(rl_schedule_kind k)
+{
+    return (unsigned)k < 2 ? schedule_words[k] : "?";
+}
 
 void rl_recipe_init(rl_recipe *r)
 {
     /* memset, not a compound literal: padding and unused string bytes must be
      * zero so that equal recipes compare equal byte for byte. */
     memset(r, 0, sizeof *r);
-    r->model = RL_MODEL_RESNET50;
+    strcpy(r->model, "resnet50");
     r->stem = RL_STEM_AUTO;
     r->width = 0;
     r->zero_init_residual = 1;
@@ -139,16 +172,19 @@ void rl_recipe_init(rl_recipe *r)
     r->loss = RL_LOSS_SOFTMAX;
     r->head_bias_auto = 1;
     r->epochs = 0;
-    r->batch_size = 256;
-    r->base_lr = 0.1;
-    r->lr_reference_batch = 256;
+    /* The schedule's defaults have one home: rl_schedule_defaults. */
+    rl_schedule s;
+    rl_schedule_defaults(&s);
+    r->schedule = s.kind;
+    r->batch_size = s.batch_size;
+    r->base_lr = s.base_lr;
+    r->lr_reference_batch = s.reference_batch;
+    r->warmup_epochs = s.warmup_epochs;
+    r->warmup_start = s.warmup_start;
+    r->decay_factor = s.decay_factor;
     r->momentum = 0.9;
     r->weight_decay = 1e-4;
     r->wd_on_bias = 1;
-    r->schedule = RL_SCHEDULE_STEP;
-    r->warmup_epochs = 5;
-    r->decay_factor = 0.1;
-    r->deterministic = 1;
     r->keep_checkpoints = 2;
     r->eval_every = 1;
     r->log_every = 50;
@@ -168,42 +204,67 @@ static int in_range(const key_def *k, double v)
     return 1;
 }
 
-/* Parses a whole string as a finite double. */
-static int parse_double(const char *s, double *out)
+/* "one of a|b|c", from the list in nn's message for an unknown name
+ * ("... choose a, b or c (...)"); the whole message if its form changed. */
+static const char *model_choices(char *buf, size_t n)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v)) return 0;
-    *out = v;
-    return 1;
-}
-
-static int parse_int64(const char *s, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE) return 0;
-    *out = v;
-    return 1;
-}
-
-/* Shortest "%.{15,16,17}g" that reads back to the same double, so the
- * canonical text is readable and exact. */
-static void format_double(double v, char *buf, size_t n)
-{
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, n, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v) return;
+    rl_resnet_config cfg;
+    rl_error e;
+    rl_resnet_config_for("", &cfg, &e);
+    const char *list = strstr(e.msg, "choose ");
+    if (!list) return snprintf(buf, n, "%.150s", e.msg), buf;
+    size_t used = (size_t)snprintf(buf, n, "one of ");
+    for (const char *p = list + 7; *p && *p != '(' && used + 1 < n; p++) {
+        if (!strncmp(p, ", ", 2) || !strncmp(p, " or ", 4)) {
+            buf[used++] = '|';
+            p += *p == ',' ? 1 : 3;
+        } else if (*p != ' ') {
+            buf[used++] = *p;
+        }
     }
+    buf[used] = '\0';
+    return buf;
 }
 
-static rl_status bad_value(rl_error *err, const key_def *k, const char *value, const char *expected,
-                           const char *hint)
+static rl_status bad_value(rl_error *err, const key_def *k, const char *value, const char *expected, const char *hint)
 {
     return rl_fail(err, RL_ERR_ARG, "key '%s': expected %s, found '%s'%s%s", k->name, expected, value,
                    hint ? "; hint: " : "", hint ? hint : "");
+}
+
+/* decay_epochs: "auto" or a comma list of increasing epochs. */
+static rl_status set_decays(rl_recipe *r, const key_def *k, const char *value, rl_error *err)
+{
+    double v[RL_SCHEDULE_MAX_DECAYS];
+    int n = 0;
+    if (strcmp(value, "auto") != 0) {
+        const char *p = value;
+        for (;;) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            char item[64];
+            while (len && isspace((unsigned char)*p))
+                p++, len--;
+            while (len && isspace((unsigned char)p[len - 1]))
+                len--;
+            if (len == 0 || len >= sizeof item || n == RL_SCHEDULE_MAX_DECAYS)
+                return bad_value(err, k, value, "'auto' or a comma list of up to 16 epochs",
+                                 "e.g. decay_epochs = 30, 60, 80");
+            memcpy(item, p, len);
+            item[len] = '\0';
+            if (!rl_kv_double(item, &v[n]) || !in_range(k, v[n]))
+                return bad_value(err, k, value, "'auto' or a comma list of positive epochs",
+                                 "e.g. decay_epochs = 30, 60, 80");
+            if (n > 0 && !(v[n] > v[n - 1])) return bad_value(err, k, value, "strictly increasing epochs", NULL);
+            n++;
+            if (!comma) break;
+            p = comma + 1;
+        }
+    }
+    memset(r->decay_epochs, 0, sizeof r->decay_epochs);
+    memcpy(r->decay_epochs, v, sizeof v[0] * (size_t)n);
+    r->num_decay_epochs = n;
+    return RL_OK;
 }
 
 static rl_status set_value(rl_recipe *r, const key_def *k, const char *value, rl_error *err)
@@ -215,18 +276,21 @@ static rl_status set_value(rl_recipe *r, const key_def *k, const char *value, rl
     case T_INT:
     case T_INT64: {
         long long v;
-        if (k->zero_is_auto && strcmp(value, "auto") == 0) v = 0;
-        else if (!parse_int64(value, &v) || !in_range(k, (double)v)) {
+        if (k->zero_is_auto && strcmp(value, "auto") == 0)
+            v = 0;
+        else if (!rl_kv_int64(value, &v) || !in_range(k, (double)v)) {
             snprintf(expected, sizeof expected, "an integer in %s%s", range, k->zero_is_auto ? " or 'auto'" : "");
             return bad_value(err, k, value, expected, NULL);
         }
-        if (k->type == T_INT) *(int *)base = (int)v;
-        else *(int64_t *)base = v;
+        if (k->type == T_INT)
+            *(int *)base = (int)v;
+        else
+            *(int64_t *)base = v;
         return RL_OK;
     }
     case T_DOUBLE: {
         double v;
-        if (!parse_double(value, &v) || !in_range(k, v)) {
+        if (!rl_kv_double(value, &v) || !in_range(k, v)) {
             snprintf(expected, sizeof expected, "a number in %s", range);
             return bad_value(err, k, value, expected, NULL);
         }
@@ -251,6 +315,19 @@ static rl_status set_value(rl_recipe *r, const key_def *k, const char *value, rl
         }
         return bad_value(err, k, value, list, NULL);
     }
+    case T_MODEL: {
+        /* The model list has one home, nn/resnet.c: a name is whatever it knows. */
+        rl_resnet_config cfg;
+        rl_error e;
+        if (strlen(value) < sizeof r->model && !strstr(value, "-small") && !rl_resnet_config_for(value, &cfg, &e)) {
+            memset(r->model, 0, sizeof r->model);
+            memcpy(r->model, value, strlen(value));
+            return RL_OK;
+        }
+        if (strstr(value, "-small"))
+            return bad_value(err, k, value, "a model name without '-small'", "the recipe key 'stem = small' says that");
+        return bad_value(err, k, value, model_choices(expected, sizeof expected), NULL);
+    }
     case T_PATH: {
         size_t n = strlen(value);
         if (n >= RL_RECIPE_PATH_MAX)
@@ -270,7 +347,7 @@ static rl_status set_value(rl_recipe *r, const key_def *k, const char *value, rl
             r->head_bias_init = 0;
             return RL_OK;
         }
-        if (!parse_double(value, &v) || !in_range(k, v)) {
+        if (!rl_kv_double(value, &v) || !in_range(k, v)) {
             snprintf(expected, sizeof expected, "'auto' or a number in %s", range);
             return bad_value(err, k, value, expected, "auto is -ln(num_classes) for sigmoid, 0 for softmax");
         }
@@ -278,261 +355,115 @@ static rl_status set_value(rl_recipe *r, const key_def *k, const char *value, rl
         r->head_bias_init = v;
         return RL_OK;
     }
-    case T_DECAYS: {
-        double v[RL_SCHEDULE_MAX_DECAYS];
-        int n = 0;
-        if (strcmp(value, "auto") != 0) {
-            const char *p = value;
-            for (;;) {
-                const char *comma = strchr(p, ',');
-                size_t len = comma ? (size_t)(comma - p) : strlen(p);
-                char item[64];
-                while (len && isspace((unsigned char)*p)) p++, len--;
-                while (len && isspace((unsigned char)p[len - 1])) len--;
-                if (len == 0 || len >= sizeof item || n == RL_SCHEDULE_MAX_DECAYS)
-                    return bad_value(err, k, value, "'auto' or a comma list of up to 16 epochs",
-                                     "e.g. decay_epochs = 30, 60, 80");
-                memcpy(item, p, len);
-                item[len] = '\0';
-                if (!parse_double(item, &v[n]) || !in_range(k, v[n]))
-                    return bad_value(err, k, value, "'auto' or a comma list of positive epochs",
-                                     "e.g. decay_epochs = 30, 60, 80");
-                if (n > 0 && !(v[n] > v[n - 1]))
-                    return bad_value(err, k, value, "strictly increasing epochs", NULL);
-                n++;
-                if (!comma) break;
-                p = comma + 1;
-            }
-        }
-        memset(r->decay_epochs, 0, sizeof r->decay_epochs);
-        memcpy(r->decay_epochs, v, sizeof v[0] * (size_t)n);
-        r->num_decay_epochs = n;
-        return RL_OK;
-    }
+    case T_DECAYS: return set_decays(r, k, value, err);
     }
     RL_CHECK(0);
     return RL_ERR_ARG;
 }
 
-/* ---- unknown keys: suggest the nearest known one ---- */
-
-static int edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63) return 99;
-    int row[64];
-    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
-    for (size_t i = 1; i <= la; i++) {
-        int diag = row[0];
-        row[0] = (int)i;
-        for (size_t j = 1; j <= lb; j++) {
-            int up = row[j];
-            int best = diag + (tolower((unsigned char)a[i - 1]) != b[j - 1]);
-            if (row[j] + 1 < best) best = row[j] + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-static rl_status unknown_key(const char *name, rl_error *err)
-{
-    int best = -1, best_d = 99;
-    for (int i = 0; i < NKEYS; i++) {
-        int d = edit_distance(name, keys[i].name);
-        /* A key the user abbreviated ("lr" for base_lr) counts as the closest. */
-        if (strlen(name) >= 2 && strstr(keys[i].name, name)) d = d < 1 ? d : 1;
-        if (d < best_d) best_d = d, best = i;
-    }
-    size_t len = strlen(name);
-    int limit = len > 9 ? (int)len / 3 : 3;
-    if (best >= 0 && best_d <= limit)
-        return rl_fail(err, RL_ERR_ARG, "unknown key '%s'; hint: did you mean '%s'? (every key: docs/recipes.md)",
-                       name, keys[best].name);
-    return rl_fail(err, RL_ERR_ARG, "unknown key '%s'; hint: the keys are listed in docs/recipes.md", name);
-}
-
 /* ---- lines ---- */
-
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s)) s++;
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
-    return s;
-}
-
-/* Removes surrounding quotes in place; refuses stray quotes. */
-static rl_status unquote(char **value, rl_error *err)
-{
-    char *v = *value;
-    size_t n = strlen(v);
-    if (n && v[0] == '"') {
-        if (n < 2 || v[n - 1] != '"' || memchr(v + 1, '"', n - 2))
-            return rl_fail(err, RL_ERR_ARG, "unbalanced quotes in value %s; hint: quote the whole value, "
-                           "with no quote inside", v);
-        v[n - 1] = '\0';
-        *value = v + 1;
-    } else if (strchr(v, '"')) {
-        return rl_fail(err, RL_ERR_ARG, "stray quote in value '%s'; hint: quotes may only wrap the whole value", v);
-    }
-    return RL_OK;
-}
-
-/* Splits "key = value" (value already free of comments); *k < 0 if blank. */
-static rl_status split_assignment(char *text, char **key, char **value, rl_error *err)
-{
-    char *s = trim(text);
-    *key = NULL;
-    if (!*s) return RL_OK;
-    char *eq = strchr(s, '=');
-    if (!eq)
-        return rl_fail(err, RL_ERR_ARG, "expected 'key = value', found '%.200s'; hint: comments start with '#'", s);
-    *eq = '\0';
-    *key = trim(s);
-    *value = trim(eq + 1);
-    if (!**key) return rl_fail(err, RL_ERR_ARG, "missing key before '='");
-    for (const char *p = *key; *p; p++)
-        if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_'))
-            return rl_fail(err, RL_ERR_ARG, "bad key '%.200s'; hint: keys are lower-case words joined by '_'", *key);
-    return unquote(value, err);
-}
 
 /* Where a key came from, for messages: line > 0 is a line of origin, line < 0
  * a command-line --set, 0 the default. */
 typedef struct {
     const char *origin;
+    rl_recipe *r;
     int line[sizeof keys / sizeof keys[0]];
 } parse_ctx;
 
-static rl_status apply(rl_recipe *r, char *key, char *value, parse_ctx *ctx, int lineno, rl_error *err)
+/* Keys relab no longer reads.  In a recipe file they are an error that says
+ * why; in the recipe stored in an older checkpoint they are skipped, so that
+ * run still resumes. */
+static const struct {
+    const char *name, *why;
+} retired[] = {
+    {"deterministic",
+     "relab is always bitwise deterministic for a given thread count (docs/design.md); delete the line"},
+};
+
+static int retired_index(const char *key)
+{
+    for (size_t i = 0; i < sizeof retired / sizeof retired[0]; i++)
+        if (!strcmp(key, retired[i].name)) return (int)i;
+    return -1;
+}
+
+static rl_status unknown_key(const char *name, rl_error *err)
+{
+    const char *names[sizeof keys / sizeof keys[0]];
+    for (int i = 0; i < NKEYS; i++)
+        names[i] = keys[i].name;
+    int best = rl_kv_closest(name, names, NKEYS);
+    if (best >= 0)
+        return rl_fail(err, RL_ERR_ARG, "unknown key '%s'; hint: did you mean '%s'? (every key: docs/recipes.md)", name,
+                       keys[best].name);
+    return rl_fail(err, RL_ERR_ARG, "unknown key '%s'; hint: the keys are listed in docs/recipes.md", name);
+}
+
+static rl_status apply(parse_ctx *ctx, char *key, char *value, int lineno, rl_error *err)
 {
     int k = key_index(key);
-    if (k < 0) return unknown_key(key, err);
+    if (k < 0) {
+        int old = retired_index(key);
+        if (old >= 0) return rl_fail(err, RL_ERR_ARG, "key '%s' was removed; hint: %s", key, retired[old].why);
+        return unknown_key(key, err);
+    }
     if (lineno > 0 && ctx->line[k] > 0)
         return rl_fail(err, RL_ERR_ARG, "key '%s' is already set on line %d; hint: keep one of the two lines", key,
                        ctx->line[k]);
     if (!*value && keys[k].type != T_PATH)
         return rl_fail(err, RL_ERR_ARG, "key '%s' has no value; hint: write '%s = <value>'", key, key);
-    rl_status st = set_value(r, &keys[k], value, err);
+    rl_status st = set_value(ctx->r, &keys[k], value, err);
     if (st == RL_OK) ctx->line[k] = lineno;
     return st;
 }
 
-/* Handles one line of a recipe (modified in place). */
-static rl_status parse_line(rl_recipe *r, char *line, parse_ctx *ctx, int lineno, rl_error *err)
+static rl_status apply_line(void *ctx, char *key, char *value, int lineno, rl_error *err)
 {
-    /* Cut the comment: the first '#' outside quotes. */
-    int quoted = 0;
-    for (char *p = line; *p; p++) {
-        if (*p == '"') quoted = !quoted;
-        else if (*p == '#' && !quoted) {
-            *p = '\0';
-            break;
-        }
-        if ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\n')
-            return rl_fail(err, RL_ERR_FORMAT, "%s:%d: control character 0x%02x; hint: is this a text file?",
-                           ctx->origin, lineno, (unsigned)(unsigned char)*p);
-    }
-    char *key, *value;
-    rl_status st = split_assignment(line, &key, &value, err);
-    if (st == RL_OK && key) st = apply(r, key, value, ctx, lineno, err);
-    if (st != RL_OK) rl_error_prefix(err, "%s:%d", ctx->origin, lineno);
-    return st;
+    return apply(ctx, key, value, lineno, err);
 }
 
-static rl_status parse_text_ctx(const char *text, rl_recipe *r, parse_ctx *ctx, rl_error *err)
+/* A checkpoint's stored recipe: as a file, but retired keys are skipped. */
+static rl_status apply_stored_line(void *ctx, char *key, char *value, int lineno, rl_error *err)
 {
-    char line[LINE_MAX_CHARS + 2];
-    int lineno = 0;
-    const char *p = text;
-    if (strncmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3; /* a UTF-8 byte-order mark from some editors */
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        lineno++;
-        if (len > LINE_MAX_CHARS)
-            return rl_fail(err, RL_ERR_FORMAT, "%s:%d: line longer than %d characters", ctx->origin, lineno,
-                           LINE_MAX_CHARS);
-        memcpy(line, p, len);
-        line[len] = '\0';
-        rl_status st = parse_line(r, line, ctx, lineno, err);
-        if (st != RL_OK) return st;
-        if (!nl) break;
-        p = nl + 1;
-    }
-    return RL_OK;
+    if (key_index(key) < 0 && retired_index(key) >= 0) return RL_OK;
+    return apply(ctx, key, value, lineno, err);
 }
 
-static rl_status parse_file_ctx(const char *path, rl_recipe *r, parse_ctx *ctx, rl_error *err)
+static rl_status parse_file_ctx(const char *path, parse_ctx *ctx, rl_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return rl_fail(err, RL_ERR_IO, "%s: cannot open recipe: %s; hint: recipes/ holds the shipped ones", path,
-                       strerror(errno));
-    /* Read the whole file (recipes are small) so one text parser serves files
-     * and checkpoint-stored recipes alike. */
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    rl_status st = RL_OK;
-    for (;;) {
-        if (!buf) {
-            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory reading the recipe", path);
-            break;
-        }
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1) break;
-        if (cap >= (1u << 24)) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s: larger than 16 MB; hint: is this a recipe?", path);
-            break;
-        }
-        char *grown = realloc(buf, cap * 2);
-        if (!grown) free(buf);
-        buf = grown;
-        cap *= 2;
-    }
-    if (st == RL_OK && ferror(f)) st = rl_fail(err, RL_ERR_IO, "%s: read error: %s", path, strerror(errno));
-    fclose(f);
-    if (st == RL_OK) {
-        buf[n] = '\0';
-        if (strlen(buf) != n) {
-            size_t at = strlen(buf);
-            int lineno = 1;
-            for (size_t i = 0; i < at; i++) lineno += buf[i] == '\n';
-            st = rl_fail(err, RL_ERR_FORMAT, "%s:%d: NUL byte; hint: is this a text file?", path, lineno);
-        } else {
-            ctx->origin = path;
-            st = parse_text_ctx(buf, r, ctx, err);
-        }
-    }
-    free(buf);
+    char *text;
+    rl_status st = rl_kv_read_file(path, "recipe", RECIPE_MAX_BYTES, &text, err);
+    if (st == RL_ERR_IO) rl_error_prefix(err, "recipe not read (recipes/ holds the shipped ones)");
+    if (st) return st;
+    ctx->origin = path;
+    st = rl_kv_parse(text, path, apply_line, ctx, err);
+    free(text);
     return st;
 }
 
 rl_status rl_recipe_parse(const char *path, rl_recipe *r, rl_error *err)
 {
-    parse_ctx ctx = {path, {0}};
-    return parse_file_ctx(path, r, &ctx, err);
+    parse_ctx ctx = {path, r, {0}};
+    return parse_file_ctx(path, &ctx, err);
 }
 
 rl_status rl_recipe_parse_text(const char *text, const char *origin, rl_recipe *r, rl_error *err)
 {
-    parse_ctx ctx = {origin ? origin : "recipe text", {0}};
-    return parse_text_ctx(text, r, &ctx, err);
+    parse_ctx ctx = {origin ? origin : "recipe text", r, {0}};
+    return rl_kv_parse(text, ctx.origin, apply_stored_line, &ctx, err);
 }
 
-static rl_status set_ctx(rl_recipe *r, const char *assignment, const char *origin, parse_ctx *ctx, rl_error *err)
+static rl_status set_ctx(const char *assignment, const char *origin, parse_ctx *ctx, rl_error *err)
 {
-    char buf[LINE_MAX_CHARS + 1];
-    if (strlen(assignment) > LINE_MAX_CHARS)
-        return rl_fail(err, RL_ERR_ARG, "%s: assignment longer than %d characters", origin, LINE_MAX_CHARS);
+    char buf[RL_KV_LINE_MAX + 1];
+    if (strlen(assignment) > RL_KV_LINE_MAX)
+        return rl_fail(err, RL_ERR_ARG, "%s: assignment longer than %d characters", origin, RL_KV_LINE_MAX);
     strcpy(buf, assignment);
     char *key, *value;
-    rl_status st = split_assignment(buf, &key, &value, err);
+    rl_status st = rl_kv_split(buf, 0, &key, &value, err);
     if (st == RL_OK && !key) st = rl_fail(err, RL_ERR_ARG, "empty assignment; hint: write key=value");
-    if (st == RL_OK) st = apply(r, key, value, ctx, -1, err);
+    if (st == RL_OK) st = apply(ctx, key, value, -1, err);
     if (st != RL_OK) rl_error_prefix(err, "%s %s", origin, assignment);
     return st;
 }
@@ -540,8 +471,8 @@ static rl_status set_ctx(rl_recipe *r, const char *assignment, const char *origi
 rl_status rl_recipe_set(rl_recipe *r, const char *assignment, const char *origin, rl_error *err)
 {
     if (!origin) origin = "--set";
-    parse_ctx ctx = {origin, {0}};
-    return set_ctx(r, assignment, origin, &ctx, err);
+    parse_ctx ctx = {origin, r, {0}};
+    return set_ctx(assignment, origin, &ctx, err);
 }
 
 /* ---- resolving and cross-key checks ---- */
@@ -551,9 +482,12 @@ static const char *where(const parse_ctx *ctx, const char *key, char *buf, size_
 {
     int k = key_index(key);
     RL_CHECK(k >= 0);
-    if (ctx && ctx->line[k] > 0) snprintf(buf, n, "%s:%d", ctx->origin, ctx->line[k]);
-    else if (ctx && ctx->line[k] < 0) snprintf(buf, n, "--set %s", key);
-    else snprintf(buf, n, "%s", ctx ? ctx->origin : "recipe");
+    if (ctx && ctx->line[k] > 0)
+        snprintf(buf, n, "%s:%d", ctx->origin, ctx->line[k]);
+    else if (ctx && ctx->line[k] < 0)
+        snprintf(buf, n, "--set %s", key);
+    else
+        snprintf(buf, n, "%s", ctx ? ctx->origin : "recipe");
     return buf;
 }
 
@@ -566,9 +500,11 @@ static rl_status finish_ctx(rl_recipe *r, const parse_ctx *ctx, rl_error *err)
     if (r->epochs == 0)
         return rl_fail(err, RL_ERR_ARG, "%s: required key 'epochs' is missing; hint: add e.g. 'epochs = 90'",
                        where(ctx, "epochs", at, sizeof at));
-    int small_net = r->model == RL_MODEL_RESNET8 || r->model == RL_MODEL_RESNET20;
-    if (r->stem == RL_STEM_AUTO) r->stem = small_net ? RL_STEM_SMALL : RL_STEM_IMAGENET;
-    if (r->width == 0) r->width = small_net ? 16 : 64;
+    /* Auto stem and width are the model's own defaults (nn/resnet.c). */
+    rl_resnet_config cfg;
+    RL_CHECK(rl_resnet_config_for(r->model, &cfg, NULL) == RL_OK); /* checked when the key was set */
+    if (r->stem == RL_STEM_AUTO) r->stem = cfg.small_stem ? RL_STEM_SMALL : RL_STEM_IMAGENET;
+    if (r->width == 0) r->width = cfg.width;
     if (r->image_size == 0) r->image_size = r->data == RL_DATA_FASHION_MNIST ? 28 : 224;
     if (!r->data_dir[0]) {
         if (r->data != RL_DATA_FASHION_MNIST)
@@ -591,8 +527,7 @@ static rl_status finish_ctx(rl_recipe *r, const parse_ctx *ctx, rl_error *err)
             return rl_fail(err, RL_ERR_ARG,
                            "%s: decay epoch %g is outside [warmup_epochs = %g, epochs = %d); hint: "
                            "'decay_epochs = auto' decays at 1/3, 2/3 and 8/9 of the epochs",
-                           where(ctx, "decay_epochs", at, sizeof at), r->decay_epochs[i], r->warmup_epochs,
-                           r->epochs);
+                           where(ctx, "decay_epochs", at, sizeof at), r->decay_epochs[i], r->warmup_epochs, r->epochs);
     /* Whatever passes here must also pass the schedule's own check. */
     rl_schedule s;
     rl_recipe_schedule(r, 1, &s);
@@ -604,16 +539,17 @@ static rl_status finish_ctx(rl_recipe *r, const parse_ctx *ctx, rl_error *err)
 
 rl_status rl_recipe_finish(rl_recipe *r, const char *origin, rl_error *err)
 {
-    parse_ctx ctx = {origin ? origin : "recipe", {0}};
+    parse_ctx ctx = {origin ? origin : "recipe", r, {0}};
     return finish_ctx(r, &ctx, err);
 }
 
 rl_status rl_recipe_load_with(const char *path, const char *const *sets, int nsets, rl_recipe *r, rl_error *err)
 {
-    parse_ctx ctx = {path, {0}};
+    parse_ctx ctx = {path, r, {0}};
     rl_recipe_init(r);
-    rl_status st = parse_file_ctx(path, r, &ctx, err);
-    for (int i = 0; st == RL_OK && i < nsets; i++) st = set_ctx(r, sets[i], "--set", &ctx, err);
+    rl_status st = parse_file_ctx(path, &ctx, err);
+    for (int i = 0; st == RL_OK && i < nsets; i++)
+        st = set_ctx(sets[i], "--set", &ctx, err);
     if (st == RL_OK) st = finish_ctx(r, &ctx, err);
     return st;
 }
@@ -625,9 +561,9 @@ rl_status rl_recipe_load(const char *path, rl_recipe *r, rl_error *err)
 
 rl_status rl_recipe_load_text(const char *text, const char *origin, rl_recipe *r, rl_error *err)
 {
-    parse_ctx ctx = {origin ? origin : "recipe text", {0}};
+    parse_ctx ctx = {origin ? origin : "recipe text", r, {0}};
     rl_recipe_init(r);
-    rl_status st = parse_text_ctx(text, r, &ctx, err);
+    rl_status st = rl_kv_parse(text, ctx.origin, apply_stored_line, &ctx, err);
     if (st == RL_OK) st = finish_ctx(r, &ctx, err);
     return st;
 }
@@ -640,15 +576,18 @@ static void write_value(const rl_recipe *r, const key_def *k, FILE *f)
     char num[40];
     switch (k->type) {
     case T_INT:
-        if (k->zero_is_auto && *(const int *)base == 0) fputs("auto", f);
-        else fprintf(f, "%d", *(const int *)base);
+        if (k->zero_is_auto && *(const int *)base == 0)
+            fputs("auto", f);
+        else
+            fprintf(f, "%d", *(const int *)base);
         break;
     case T_INT64: fprintf(f, "%lld", (long long)*(const int64_t *)base); break;
     case T_DOUBLE:
-        format_double(*(const double *)base, num, sizeof num);
+        rl_kv_format_double(*(const double *)base, num, sizeof num);
         fputs(num, f);
         break;
     case T_BOOL: fputs(*(const int *)base ? "true" : "false", f); break;
+    case T_MODEL: fputs(base, f); break;
     case T_ENUM: {
         int v = *(const int *)base;
         fputs(k->words[v] && k->words[v][0] ? k->words[v] : "\"\"", f);
@@ -657,22 +596,23 @@ static void write_value(const rl_recipe *r, const key_def *k, FILE *f)
     case T_PATH: {
         /* Quote what the parser would otherwise trim or cut at a comment. */
         size_t n = strlen(base);
-        int quote = n == 0 || strchr(base, '#') || isspace((unsigned char)base[0]) ||
-                    isspace((unsigned char)base[n - 1]);
+        int quote =
+            n == 0 || strchr(base, '#') || isspace((unsigned char)base[0]) || isspace((unsigned char)base[n - 1]);
         fprintf(f, quote ? "\"%s\"" : "%s", base);
         break;
     }
     case T_BIAS:
-        if (r->head_bias_auto) fputs("auto", f);
+        if (r->head_bias_auto)
+            fputs("auto", f);
         else {
-            format_double(r->head_bias_init, num, sizeof num);
+            rl_kv_format_double(r->head_bias_init, num, sizeof num);
             fputs(num, f);
         }
         break;
     case T_DECAYS:
         if (r->num_decay_epochs == 0) fputs("auto", f);
         for (int i = 0; i < r->num_decay_epochs; i++) {
-            format_double(r->decay_epochs[i], num, sizeof num);
+            rl_kv_format_double(r->decay_epochs[i], num, sizeof num);
             fprintf(f, "%s%s", i ? ", " : "", num);
         }
         break;

@@ -6,9 +6,13 @@
  *   - a value may be wrapped in double quotes (needed when it contains '#' or
  *     is empty); there are no escapes, and a quote inside a value is refused;
  *   - booleans: true/false (also yes/no, on/off, 1/0); lists: comma separated.
+ * The line syntax is util/kv.h's.
  * An unknown key (with the closest known key as a hint), a bad value (wrong
  * type, out of range, unknown enum word), a duplicate key, or a missing
- * required key is an error "FILE:LINE: what; hint".
+ * required key is an error "FILE:LINE: what; hint".  A removed key
+ * (`deterministic`) is an error saying why in a file, and is skipped in the
+ * text stored in a checkpoint (rl_recipe_parse_text, rl_recipe_load_text), so
+ * runs started by an older relab still resume.
  *
  * Life cycle:  rl_recipe_init  -> defaults; keys that depend on other keys are
  *                                 "auto" (stem, width, image_size, data_dir)
@@ -39,16 +43,6 @@
 #define RL_RECIPE_PATH_MAX 1024
 
 typedef enum {
-    RL_MODEL_RESNET18 = 0, /* basic blocks [2,2,2,2] */
-    RL_MODEL_RESNET34,     /* basic blocks [3,4,6,3] */
-    RL_MODEL_RESNET50,     /* bottlenecks [3,4,6,3] */
-    RL_MODEL_RESNET101,    /* bottlenecks [3,4,23,3] */
-    RL_MODEL_RESNET152,    /* bottlenecks [3,8,36,3] */
-    RL_MODEL_RESNET8,      /* CIFAR-style: 3 stages of basic blocks [1,1,1], widths w, 2w, 4w */
-    RL_MODEL_RESNET20      /* CIFAR-style: 3 stages of basic blocks [3,3,3], widths w, 2w, 4w */
-} rl_model_kind;
-
-typedef enum {
     RL_STEM_AUTO = 0, /* before finish only: imagenet for resnet18..152, small for resnet8/20 */
     RL_STEM_IMAGENET, /* 7x7/2 conv + 3x3/2 max-pool */
     RL_STEM_SMALL     /* 3x3/1 conv, no pool (CIFAR / Fashion-MNIST sized inputs) */
@@ -68,62 +62,62 @@ typedef enum {
 
 typedef struct {
     /* ---- model ---- */
-    rl_model_kind model;        /* model: resnet18|34|50|101|152|resnet8|resnet20; default resnet50 */
-    rl_stem_kind stem;          /* stem: imagenet|small; default by model (auto) */
-    int width;                  /* width: base channels, 1..1024; default 64, 16 for resnet8/20 (0 = auto before finish) */
-    int zero_init_residual;     /* zero_init_residual: bool, default true: gamma of each block's last BN starts at 0 */
+    char model[32];         /* model: a name nn/resnet.h knows (resnet18|34|50|101|152, resnet8|20); default resnet50 */
+    rl_stem_kind stem;      /* stem: imagenet|small; default by model (auto) */
+    int width;              /* width: base channels, 1..1024; default 64, 16 for resnet8/20 (0 = auto before finish) */
+    int zero_init_residual; /* zero_init_residual: bool, default true: gamma of each block's last BN starts at 0 */
     rl_resnet_version resnet_version; /* resnet_version: 1.5|1, default 1.5 */
-    int num_classes;            /* num_classes: 0..100000, default 0 = from the data */
+    int num_classes;                  /* num_classes: 0..100000, default 0 = from the data */
 
     /* ---- data ---- */
-    rl_data_kind data;                       /* data: fashion-mnist|imagenet|folder; REQUIRED */
-    char data_dir[RL_RECIPE_PATH_MAX];       /* data_dir: fashion-mnist: the IDX folder (default
-                                                /usr/share/datasets/fashion-mnist); imagenet: holds train/<wnid>/;
-                                                folder: the class-folder tree; required unless fashion-mnist
-                                                ("" = auto before finish) */
-    char train_list[RL_RECIPE_PATH_MAX];     /* train_list: label list replacing the training labels/subset; "" = none */
-    char val_dir[RL_RECIPE_PATH_MAX];        /* val_dir: flat val folder (with val_labels) or class-folder tree; "" = none */
-    char val_labels[RL_RECIPE_PATH_MAX];     /* val_labels: one WNID per line for val_dir's images in strcmp order; "" = none */
-    char classes[RL_RECIPE_PATH_MAX];        /* classes: classes.tsv (index<TAB>wnid[<TAB>name]); "" = sorted folder names */
-    int64_t val_split;          /* val_split: >= 0, training images held out for validation; 0 = use test/val set */
-    int64_t train_subset;       /* train_subset: >= 0, seeded subset of the training images; 0 = all */
-    int image_size;             /* image_size: 8..1024; default 224, 28 for fashion-mnist (0 = auto before finish) */
-    double eval_resize_ratio;   /* eval_resize_ratio: (0, 1], default 0.875: crop / resized short side at eval */
-    int augment;                /* augment: bool, default true */
-    int loader_threads;         /* loader_threads: 0..256, default 2 */
+    rl_data_kind data;                   /* data: fashion-mnist|imagenet|folder; REQUIRED */
+    char data_dir[RL_RECIPE_PATH_MAX];   /* data_dir: fashion-mnist: the IDX folder (default
+                                            /usr/share/datasets/fashion-mnist); imagenet: holds train/<wnid>/;
+                                            folder: the class-folder tree; required unless fashion-mnist
+                                            ("" = auto before finish) */
+    char train_list[RL_RECIPE_PATH_MAX]; /* train_list: label list replacing the training labels/subset; "" = none */
+    char val_dir[RL_RECIPE_PATH_MAX]; /* val_dir: flat val folder (with val_labels) or class-folder tree; "" = none */
+    char val_labels[RL_RECIPE_PATH_MAX]; /* val_labels: one WNID per line for val_dir's images in strcmp order; "" =
+                                            none */
+    char classes[RL_RECIPE_PATH_MAX]; /* classes: classes.tsv (index<TAB>wnid[<TAB>name]); "" = sorted folder names */
+    int64_t val_split;        /* val_split: >= 0, training images held out for validation; 0 = use test/val set */
+    int64_t train_subset;     /* train_subset: >= 0, seeded subset of the training images; 0 = all */
+    int image_size;           /* image_size: 8..1024; default 224, 28 for fashion-mnist (0 = auto before finish) */
+    double eval_resize_ratio; /* eval_resize_ratio: (0, 1], default 0.875: crop / resized short side at eval */
+    int augment;              /* augment: bool, default true */
+    int loader_threads;       /* loader_threads: 0..256, default 2 */
 
     /* ---- loss ---- */
-    rl_loss_kind loss;          /* loss: softmax|sigmoid, default softmax */
-    double label_smoothing;     /* label_smoothing: [0, 1), default 0; softmax only */
-    int head_bias_auto;         /* head_bias_init = auto (default): -ln(C) for sigmoid, 0 for softmax */
-    double head_bias_init;      /* head_bias_init: the value when not auto (0 while auto) */
+    rl_loss_kind loss;      /* loss: softmax|sigmoid, default softmax */
+    double label_smoothing; /* label_smoothing: [0, 1), default 0; softmax only */
+    int head_bias_auto;     /* head_bias_init = auto (default): -ln(C) for sigmoid, 0 for softmax */
+    double head_bias_init;  /* head_bias_init: the value when not auto (0 while auto) */
 
     /* ---- optimisation ---- */
-    int epochs;                 /* epochs: 1..100000; REQUIRED */
-    int batch_size;             /* batch_size: global batch, 1..1048576, default 256 */
-    double base_lr;             /* base_lr: > 0, default 0.1; lr = base_lr * batch_size / lr_reference_batch */
-    int lr_reference_batch;     /* lr_reference_batch: >= 1, default 256 */
-    double momentum;            /* momentum: [0, 1), default 0.9 */
-    int nesterov;               /* nesterov: bool, default false */
-    double weight_decay;        /* weight_decay: >= 0, default 1e-4 (L2, coupled, as in tensorflow/tpu) */
-    int wd_on_bn;               /* wd_on_bn: bool, default false: no weight decay on BN gamma/beta */
-    int wd_on_bias;             /* wd_on_bias: bool, default true: the fc bias gets weight decay */
-    rl_schedule_kind schedule;  /* schedule: step|cosine, default step */
-    double warmup_epochs;       /* warmup_epochs: [0, epochs), default 5; linear per step from warmup_start */
-    double warmup_start;        /* warmup_start: [0, 1], default 0: lr at step 0 as a fraction of the peak */
-    int num_decay_epochs;       /* decay_epochs = auto (0, default): at 1/3, 2/3, 8/9 of epochs */
+    int epochs;                /* epochs: 1..100000; REQUIRED */
+    int batch_size;            /* batch_size: global batch, 1..1048576, default 256 */
+    double base_lr;            /* base_lr: > 0, default 0.1; lr = base_lr * batch_size / lr_reference_batch */
+    int lr_reference_batch;    /* lr_reference_batch: >= 1, default 256 */
+    double momentum;           /* momentum: [0, 1), default 0.9 */
+    int nesterov;              /* nesterov: bool, default false */
+    double weight_decay;       /* weight_decay: >= 0, default 1e-4 (L2, coupled, as in tensorflow/tpu) */
+    int wd_on_bn;              /* wd_on_bn: bool, default false: no weight decay on BN gamma/beta */
+    int wd_on_bias;            /* wd_on_bias: bool, default true: the fc bias gets weight decay */
+    rl_schedule_kind schedule; /* schedule: step|cosine, default step */
+    double warmup_epochs;      /* warmup_epochs: [0, epochs), default 5; linear per step from warmup_start */
+    double warmup_start;       /* warmup_start: [0, 1], default 0: lr at step 0 as a fraction of the peak */
+    int num_decay_epochs;      /* decay_epochs = auto (0, default): at 1/3, 2/3, 8/9 of epochs */
     double decay_epochs[RL_SCHEDULE_MAX_DECAYS]; /* decay_epochs: comma list, increasing, in [warmup_epochs, epochs) */
-    double decay_factor;        /* decay_factor: (0, 1], default 0.1 */
+    double decay_factor;                         /* decay_factor: (0, 1], default 0.1 */
 
     /* ---- run ---- */
-    int64_t seed;               /* seed: >= 0, default 0 */
-    int deterministic;          /* deterministic: bool, default true: bitwise reproducible for a thread count */
-    int threads;                /* threads: 0..4096, default 0 = all cores */
-    int64_t checkpoint_every;   /* checkpoint_every: steps >= 0, default 0 = once per epoch */
-    int keep_checkpoints;       /* keep_checkpoints: 1..1000, default 2 */
-    int eval_every;             /* eval_every: epochs >= 0, default 1; 0 = only after the last epoch */
-    int log_every;              /* log_every: steps >= 0, default 50; 0 = no per-step lines */
-    int sync_bn;                /* sync_bn: bool, default false: under mpirun, BN statistics over the global batch */
+    int64_t seed;             /* seed: >= 0, default 0 */
+    int threads;              /* threads: 0..4096, default 0 = all cores */
+    int64_t checkpoint_every; /* checkpoint_every: steps >= 0, default 0 = once per epoch */
+    int keep_checkpoints;     /* keep_checkpoints: 1..1000, default 2 */
+    int eval_every;           /* eval_every: epochs >= 0, default 1; 0 = only after the last epoch */
+    int log_every;            /* log_every: steps >= 0, default 50; 0 = no per-step lines */
+    int sync_bn;              /* sync_bn: bool, default false: under mpirun, BN statistics over the global batch */
 } rl_recipe;
 
 /* Every default, with the dependent keys "auto"; zeroes all bytes first. */
@@ -175,8 +169,7 @@ void rl_recipe_schedule(const rl_recipe *r, int64_t steps_per_epoch, rl_schedule
 /* head_bias_init resolved for num_classes (auto -> rl_loss_default_head_bias). */
 float rl_recipe_head_bias(const rl_recipe *r, int num_classes);
 
-/* Names as written in recipes: "resnet50", "small", "1.5", "fashion-mnist". */
-const char *rl_model_name(rl_model_kind m);
+/* Names as written in recipes: "small", "fashion-mnist", "cosine". */
 const char *rl_stem_name(rl_stem_kind s);
 const char *rl_data_name(rl_data_kind d);
 const char *rl_schedule_kind_name(rl_schedule_kind k);

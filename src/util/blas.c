@@ -1,6 +1,8 @@
 /* blas.c: report and correct the OpenBLAS kernel choice (see blas.h). */
 #include "util/blas.h"
 
+#include "util/log.h"
+
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,8 +70,8 @@ void rl_blas_fix_core(int argc, char **argv)
         /* execv returned: fall through to the warning. */
     }
     if (!better) return;
-    fprintf(stderr,
-            "relab: WARNING: OpenBLAS runs its slow '%s' kernels on a CPU that supports '%s' (about 5x slower).\n"
-            "relab: fix: export OPENBLAS_CORETYPE=%s before starting relab.\n",
-            rl_blas_core(), better, better);
+    rl_log(RL_LOG_WARN,
+           "relab: WARNING: OpenBLAS runs its slow '%s' kernels on a CPU that supports '%s' (about 5x slower).\n"
+           "relab: fix: export OPENBLAS_CORETYPE=%s before starting relab.",
+           rl_blas_core(), better, better);
 }

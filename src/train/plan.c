@@ -1,0 +1,62 @@
+/* plan.c: from a recipe to the parts' settings (see plan.h). */
+#include "train/plan.h"
+
+#include <string.h>
+
+#include "train/datasets.h"
+
+rl_status rl_recipe_plan_init(rl_recipe_plan *p, const rl_recipe *r, rl_error *err)
+{
+    memset(p, 0, sizeof *p);
+    p->recipe = *r;
+    rl_status st = rl_resnet_config_for(r->model, &p->model, err);
+    if (st) return st;
+    p->model.width = r->width;
+    p->model.small_stem = r->stem == RL_STEM_SMALL;
+    p->model.zero_init_residual = r->zero_init_residual;
+    p->model.stride_on_1x1 = r->resnet_version == RL_RESNET_V1;
+    p->model.num_classes = r->num_classes;
+    p->model.in_channels = 0;
+    rl_recipe_loss_config(r, &p->loss);
+    p->sgd = (rl_sgd_config){.momentum = (float)r->momentum,
+                             .weight_decay = (float)r->weight_decay,
+                             .nesterov = r->nesterov,
+                             .wd_on_bn = r->wd_on_bn,
+                             .wd_on_bias = r->wd_on_bias};
+    p->train_loader = (rl_loader_config){.batch_size = r->batch_size,
+                                         .threads = r->loader_threads,
+                                         .seed = (uint64_t)r->seed,
+                                         .train = r->augment,
+                                         .shuffle = 1,
+                                         .drop_last = 1,
+                                         .targets = p->loss.kind == RL_LOSS_SIGMOID};
+    p->eval_loader = (rl_loader_config){
+        .batch_size = r->batch_size, .threads = r->loader_threads, .seed = (uint64_t)r->seed, .shard_count = 1};
+    return RL_OK;
+}
+
+rl_status rl_recipe_plan_open_data(rl_recipe_plan *p, const char *cache_dir, rl_error *err)
+{
+    rl_status st = rl_datasets_open(&p->recipe, cache_dir, &p->train, &p->val, err);
+    if (st) return st;
+    if (p->model.num_classes <= 0) p->model.num_classes = p->train->num_classes;
+    p->model.in_channels = p->train->channels;
+    return RL_OK;
+}
+
+float rl_recipe_plan_head_bias(const rl_recipe_plan *p)
+{
+    return rl_recipe_head_bias(&p->recipe, p->model.num_classes);
+}
+
+void rl_recipe_plan_schedule(const rl_recipe_plan *p, int64_t steps_per_epoch, rl_schedule *out)
+{
+    rl_recipe_schedule(&p->recipe, steps_per_epoch, out);
+}
+
+void rl_recipe_plan_close(rl_recipe_plan *p)
+{
+    rl_source_destroy(p->train);
+    rl_source_destroy(p->val);
+    p->train = p->val = NULL;
+}
