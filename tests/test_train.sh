@@ -2,53 +2,15 @@
 # test_train.sh: relab train end to end on real Fashion-MNIST images:
 # the loss goes down; a run killed by SIGKILL mid-epoch and resumed ends with
 # weights bitwise identical to an uninterrupted run; a damaged newest
-# checkpoint is skipped; a NaN loss stops the run with step and lr and leaves
-# the checkpoints intact; bad recipes and flags give file:line errors, exit 2.
+# checkpoint is skipped; metrics.csv keeps one row per epoch and the
+# interrupted epoch's row covers the whole epoch; a NaN loss stops the run with
+# step and lr and leaves the checkpoints intact; bad recipes and flags give
+# file:line errors, exit 2.
 set -u
-data=/usr/share/datasets/fashion-mnist
-py=${REF_PYTHON:-/usr/bin/python3}
-if [ ! -f "$data/train-images-idx3-ubyte.gz" ]; then
-    echo "1..0 # SKIP dataset-fashion-mnist not installed"; exit 0
-fi
-if ! "$py" -c 'import h5py' 2>/dev/null; then echo "1..0 # SKIP $py lacks h5py"; exit 0; fi
+. "${top_srcdir:-.}/tests/trainlib.sh"
 # crashes and divergence are injected by a test program on the public API (tests/train_driver.c)
 DRIVER=${top_builddir:-.}/tests/train_driver
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-cat > "$dir/tiny.recipe" <<RECIPE
-# 2,048 images, 32 steps per epoch: small enough for a test, real data
-model = resnet8
-width = 8
-data = fashion-mnist
-train_subset = 2048
-val_split = 512
-epochs = 3
-batch_size = 64
-base_lr = 0.1
-lr_reference_batch = 64
-schedule = cosine
-warmup_epochs = 0.5
-weight_decay = 5e-4
-threads = 2
-loader_threads = 1
-checkpoint_every = 5
-keep_checkpoints = 3
-log_every = 0
-seed = 3
-RECIPE
-same_weights() {
-    "$py" - "$1" "$2" <<'PY'
-import sys, h5py, numpy as np
-a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
-names = []
-a.visit(lambda k: names.append(k) if isinstance(a[k], h5py.Dataset) else None)
-bad = [k for k in names if k not in b or a[k][()].tobytes() != b[k][()].tobytes()]
-print("# %d tensors compared, %d differ %s" % (len(names), len(bad), bad[:3]))
-sys.exit(1 if bad or not names else 0)
-PY
-}
+tiny_recipe "$dir/tiny.recipe" # 2,048 real images, 32 steps per epoch, 3 epochs
 
 "$RELAB" train "$dir/tiny.recipe" --out "$dir/a" > "$dir/a.out" 2> "$dir/a.err"
 ok $? "uninterrupted run finishes"

@@ -4,16 +4,7 @@
 # labels file), then on the same folders packed into HDF5 shards: both runs
 # must end with bitwise identical weights.
 set -u
-data=/usr/share/datasets/fashion-mnist
-py=${REF_PYTHON:-/usr/bin/python3}
-if [ ! -f "$data/train-images-idx3-ubyte.gz" ]; then
-    echo "1..0 # SKIP dataset-fashion-mnist not installed"; exit 0
-fi
-if ! "$py" -c 'import h5py' 2>/dev/null; then echo "1..0 # SKIP $py lacks h5py"; exit 0; fi
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+. "${top_srcdir:-.}/tests/trainlib.sh"
 
 "$RELAB" export-images --images "$data/train-images-idx3-ubyte.gz" --labels "$data/train-labels-idx1-ubyte.gz" \
     -o "$dir/fm/train" --layout train --limit 320 > /dev/null 2>&1
@@ -49,15 +40,7 @@ ok $? "relab pack writes the two folders' shards beside them"
 mv "$dir/fm/train/c00_tshirt" "$dir/c00_moved" 2>/dev/null || mv "$dir/fm/train/$(ls "$dir/fm/train" | head -1)" "$dir/c00_moved"
 "$RELAB" train "$dir/folder.recipe" --out "$dir/b" > /dev/null 2> "$dir/b.err"
 ok $? "the same recipe trains from the shards (a class folder was moved away, so the files are not read)"
-"$py" - "$dir/a/final.h5" "$dir/b/final.h5" <<'PY'
-import sys, h5py
-a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
-names = []
-a.visit(lambda k: names.append(k) if isinstance(a[k], h5py.Dataset) else None)
-bad = [k for k in names if a[k][()].tobytes() != b[k][()].tobytes()]
-print("# %d tensors compared, %d differ" % (len(names), len(bad)))
-sys.exit(1 if bad or not names else 0)
-PY
+same_weights "$dir/a/final.h5" "$dir/b/final.h5"
 ok $? "packed and unpacked training end with bitwise identical weights"
 cmp -s "$dir/a/metrics.csv" "$dir/b/metrics.csv" || \
     [ "$(cut -d, -f1-7 "$dir/a/metrics.csv")" = "$(cut -d, -f1-7 "$dir/b/metrics.csv")" ]
