@@ -115,7 +115,7 @@ int cmd_train(int argc, char **argv)
         rl_dist_finalize(dist);
         return RL_EXIT_STOPPED;
     }
-    rl_dist_report(dist, stderr);
+    rl_dist_report(dist);
     rl_dist_finalize(dist);
     if (rank != 0) return RL_EXIT_OK;
     printf("final: epochs %d, steps %lld, val top-1 %.2f%%, top-5 %.2f%%, %.1f s\n", res.epochs_done,

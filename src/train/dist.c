@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "nn/resnet.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/timer.h"
 
@@ -76,16 +77,16 @@ void rl_dist_get_stats(const rl_dist *d, rl_dist_stats *s)
         memset(s, 0, sizeof *s);
 }
 
-void rl_dist_report(const rl_dist *d, FILE *out)
+void rl_dist_report(const rl_dist *d)
 {
     if (!d || d->world < 2 || d->rank != 0 || d->stats.steps == 0) return;
     const rl_dist_stats *s = &d->stats;
-    fprintf(out,
-            "relab: %d ranks; all-reduced %.2f MB/step in %d buckets%s%s; blocked in MPI %.1f ms/step "
-            "(BN sync %.1f ms)\n",
-            d->world, s->bytes_per_step / 1e6, s->buckets_per_step, d->overlap ? " (overlapped with backward)" : "",
-            d->sync_bn ? ", synchronised BN" : "", 1e3 * s->exposed_seconds / (double)s->steps,
-            1e3 * s->bn_seconds / (double)s->steps);
+    rl_log(RL_LOG_INFO,
+           "relab: %d ranks; all-reduced %.2f MB/step in %d buckets%s%s; blocked in MPI %.1f ms/step "
+           "(BN sync %.1f ms)",
+           d->world, s->bytes_per_step / 1e6, s->buckets_per_step, d->overlap ? " (overlapped with backward)" : "",
+           d->sync_bn ? ", synchronised BN" : "", 1e3 * s->exposed_seconds / (double)s->steps,
+           1e3 * s->bn_seconds / (double)s->steps);
 }
 
 /* ---- launchers ---- */

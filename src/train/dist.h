@@ -131,7 +131,7 @@ rl_status rl_dist_any(rl_dist *d, int *flag, rl_error *err);
 rl_status rl_dist_barrier(rl_dist *d, rl_error *err);
 
 void rl_dist_get_stats(const rl_dist *d, rl_dist_stats *s);
-/* Prints one line of the statistics above (rank 0 only; silent for world 1). */
-void rl_dist_report(const rl_dist *d, FILE *out);
+/* Logs one line of the statistics above (util/log.h; rank 0 only, silent for world 1). */
+void rl_dist_report(const rl_dist *d);
 
 #endif
