@@ -75,9 +75,25 @@ ok_if '[ $rc -eq 0 ] && grep -q "ckpt-0000000015.h5: impossible training positio
 damage huge "f['state/epoch'][()] = 2**40"
 ok_if '[ $rc -eq 0 ] && grep -q "ckpt-0000000015.h5: impossible training position" "$dir/huge.err"' \
     "state/epoch = 2^40 is refused, not truncated: $(grep -m1 skipping "$dir/huge.err")"
+damage recipe "t = f['recipe'][()].decode(); del f['recipe']; f['recipe'] = t.replace('base_lr = 0.1', 'base_lr = 0.7')"
+ok_if '[ $rc -eq 0 ] && grep -q "ckpt-0000000015.h5: checksum mismatch in recipe" "$dir/recipe.err" && grep -q "resuming from .*ckpt-0000000010.h5" "$dir/recipe.err"' \
+    "a changed stored recipe (base_lr 0.1 -> 0.7, still valid) is caught before it is used: $(grep -m1 skipping "$dir/recipe.err")"
+same_weights "$dir/deep/er/a/final.h5" "$dir/recipe/final.h5"
+ok $? "...and the run ends bitwise identical to the uninterrupted one, with the true recipe"
 damage ints "a = f['model/fc.bias'][()]; del f['model/fc.bias']; f['model/fc.bias'] = a.astype(np.int64)"
 ok_if '[ $rc -eq 0 ] && grep -q "model/fc.bias.* expected float32" "$dir/ints.err"' \
     "int-typed weights are refused: $(grep -m1 skipping "$dir/ints.err")"
+
+# relab predict reads a checkpoint's weights alone: it checks them too
+cp "$dir/base/ckpt-0000000015.h5" "$dir/good.h5"
+cp "$dir/base/ckpt-0000000015.h5" "$dir/bad.h5"
+"$py" -c "import h5py, numpy as np; f = h5py.File('$dir/bad.h5', 'r+'); a = f['model/fc.weight'][()]; a.view(np.uint32).flat[0] ^= 1 << 30; f['model/fc.weight'][...] = a"
+"$RELAB" predict "$dir/good.h5" -o "$dir/good.preds.h5" > /dev/null 2>&1
+good=$?
+"$RELAB" predict "$dir/bad.h5" -o "$dir/bad.preds.h5" > /dev/null 2> "$dir/bad.err"
+bad=$?
+ok_if '[ $good -eq 0 ] && [ $bad -eq 1 ] && grep -q "bad.h5: checksum mismatch in model/fc.weight" "$dir/bad.err"' \
+    "relab predict refuses a checkpoint whose weights changed, and reads the intact one: $(cat "$dir/bad.err")"
 
 # ---- no checkpoint ever holds NaN or Inf ----
 "$DRIVER" --poison-buffer-at 8 "$dir/one.recipe" --out "$dir/nan" > /dev/null 2> "$dir/nan.err"

@@ -163,6 +163,7 @@ static rl_status load_net(rl_recipe_plan *plan, const rl_source *src, const char
     if (!st && f < 0) st = err ? err->code : RL_ERR_IO;
     if (!st) st = rl_weights_read(f, prefix, rl_resnet_params(*net), weights, err);
     if (f >= 0) H5Fclose(f);
+    if (!st && *prefix) st = rl_checkpoint_verify_model(weights, rl_resnet_params(*net), err);
     if (!st) st = rl_resnet_plan_inference(*net, batch, src->height, src->width, err);
     return st;
 }

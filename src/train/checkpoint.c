@@ -379,19 +379,73 @@ rl_status rl_checkpoint_load(const char *path, rl_param_table *t, rl_sgd *sgd, r
     return st;
 }
 
-rl_status rl_checkpoint_recipe(const char *path, char **recipe_text, char *run_id, rl_error *err)
+rl_status rl_checkpoint_verify_model(const char *path, const rl_param_table *t, rl_error *err)
 {
     hid_t f = rl_h5_open_read(path, err);
     if (f < 0) return err ? err->code : RL_ERR_IO;
-    int v2 = 0;
-    char *id = NULL;
+    int v2 = 0, rank = 0;
+    int64_t dims[8], *crc = NULL;
     rl_status st = check_format(f, path, &v2, err);
-    if (!st) st = read_string(f, "recipe", recipe_text, path, err);
-    if (!st && run_id) {
-        run_id[0] = '\0';
-        if (v2 && !(st = read_string(f, "state/run_id", &id, path, err))) snprintf(run_id, 64, "%s", id);
-        free(id);
-    }
+    if (!st) st = check_types(f, path, err);
+    if (!st && v2) st = rl_h5_shape(f, "integrity/crc32", &rank, dims, path, err);
+    if (!st && v2 && (rank != 1 || dims[0] < t->count + 4 || dims[0] > 1000000))
+        st = rl_fail(err, RL_ERR_FORMAT, "%s: integrity/crc32 does not fit this model", path);
+    if (!st && v2 && !(crc = malloc(sizeof *crc * (size_t)dims[0])))
+        st = rl_fail(err, RL_ERR_NOMEM, "out of memory for checksums");
+    if (!st && v2) st = rl_h5_read_i64(f, "integrity/crc32", crc, dims[0], path, err);
     H5Fclose(f);
+    const rl_param_table none = {0};
+    const items it = {t, &none, NULL, NULL}; /* model tensors are the first items */
+    char name[128];
+    for (int i = 0; !st && v2 && i < t->count; i++)
+        if (item_crc(&it, i, name, sizeof name) != crc[i])
+            st = rl_fail(err, RL_ERR_FORMAT,
+                         "%s: checksum mismatch in %s: the file was changed or damaged after it was written", path,
+                         name);
+    free(crc);
+    return st;
+}
+
+/* The recipe and run id are the last two checksummed items: their checksums
+ * can be checked without the model. */
+static rl_status verify_tail(hid_t f, const char *recipe, const char *run_id, const char *path, rl_error *err)
+{
+    int rank = 0;
+    int64_t dims[8], crc[2];
+    rl_status st = rl_h5_shape(f, "integrity/crc32", &rank, dims, path, err);
+    if (!st && (rank != 1 || dims[0] < 6 || dims[0] > 1000000))
+        st = rl_fail(err, RL_ERR_FORMAT, "%s: integrity/crc32 is not a checksum list", path);
+    int64_t *all = st ? NULL : malloc(sizeof *all * (size_t)dims[0]);
+    if (!st && !all) st = rl_fail(err, RL_ERR_NOMEM, "out of memory for checksums");
+    if (!st) st = rl_h5_read_i64(f, "integrity/crc32", all, dims[0], path, err);
+    if (!st) crc[0] = all[dims[0] - 2], crc[1] = all[dims[0] - 1];
+    free(all);
+    const char *names[2] = {"recipe", "state/run_id"}, *text[2] = {recipe, run_id};
+    for (int i = 0; !st && i < 2; i++)
+        if ((int64_t)crc32(crc32(0L, Z_NULL, 0), (const Bytef *)text[i], (uInt)strlen(text[i])) != crc[i])
+            st = rl_fail(err, RL_ERR_FORMAT,
+                         "%s: checksum mismatch in %s: the file was changed or damaged after it was written", path,
+                         names[i]);
+    return st;
+}
+
+rl_status rl_checkpoint_recipe(const char *path, char **recipe_text, char *run_id, rl_error *err)
+{
+    *recipe_text = NULL;
+    hid_t f = rl_h5_open_read(path, err);
+    if (f < 0) return err ? err->code : RL_ERR_IO;
+    int v2 = 0;
+    char *recipe = NULL, *id = NULL;
+    rl_status st = check_format(f, path, &v2, err);
+    if (!st) st = read_string(f, "recipe", &recipe, path, err);
+    if (!st && v2) st = read_string(f, "state/run_id", &id, path, err);
+    if (!st && v2) st = verify_tail(f, recipe, id, path, err);
+    if (!st && run_id) snprintf(run_id, 64, "%s", v2 ? id : "");
+    H5Fclose(f);
+    free(id);
+    if (st)
+        free(recipe);
+    else
+        *recipe_text = recipe;
     return st;
 }

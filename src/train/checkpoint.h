@@ -71,7 +71,13 @@ rl_status rl_checkpoint_save(const char *path, const rl_param_table *t, rl_sgd *
 rl_status rl_checkpoint_load(const char *path, rl_param_table *t, rl_sgd *sgd, rl_checkpoint_state *s,
                              char **recipe_text, rl_error *err);
 
-/* Reads only the recipe text (malloc'ed) and the run id (may be NULL, size 64). */
+/* Checks the model tensors already read into t (e.g. by nn/weights.h under
+ * "model/") against the file's types and checksums, for users of a
+ * checkpoint's weights alone (predict).  A format 1 file has no checksums. */
+rl_status rl_checkpoint_verify_model(const char *path, const rl_param_table *t, rl_error *err);
+
+/* Reads only the recipe text (malloc'ed) and the run id (may be NULL, size
+ * 64), both checked against their checksums (format 2). */
 rl_status rl_checkpoint_recipe(const char *path, char **recipe_text, char *run_id, rl_error *err);
 
 #endif

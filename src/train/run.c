@@ -131,8 +131,12 @@ rl_status rl_train_resume_recipe(const char *dir, const char *const *sets, int n
         }
         snprintf(origin, sizeof origin, "%s:/recipe", path);
         rl_recipe_init(r);
-        rl_status st = rl_recipe_parse_text(text, origin, r, err);
+        rl_status st = rl_recipe_parse_text(text, origin, r, &e);
         free(text);
+        if (st) { /* a recipe relab wrote that does not parse: the file is damaged */
+            rl_log(RL_LOG_WARN, "relab: skipping damaged checkpoint: %s", e.msg);
+            continue;
+        }
         for (int k = 0; !st && k < nsets; k++)
             st = rl_recipe_set(r, sets[k], "--set", err);
         if (!st) st = rl_recipe_finish(r, origin, err);

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,20 +99,26 @@ rl_status rl_kv_read_file(const char *path, const char *what, size_t max_bytes, 
     FILE *f = fopen(path, "rbe");
     if (!f) return rl_fail(err, RL_ERR_IO, "%s: cannot open %s: %s", path, what, strerror(errno));
     struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    if (fstat(fileno(f), &sb) != 0) sb.st_mode = 0, sb.st_size = -1;
+    if (S_ISDIR(sb.st_mode)) {
         fclose(f);
         return rl_fail(err, RL_ERR_IO, "%s: is a folder, not a %s file", path, what);
     }
-    /* Read up to max_bytes + 1 so that "too large" is known without trusting st_size (pipes, /proc). */
-    char *buf = malloc(max_bytes + 2);
+    /* A regular file needs its size (+1 to see it grow); a pipe or /proc file
+     * may need up to the limit (+1 to see it is over). */
+    size_t want = max_bytes;
+    if (S_ISREG(sb.st_mode) && sb.st_size >= 0 && (uint64_t)sb.st_size < max_bytes) want = (size_t)sb.st_size;
+    char *buf = malloc(want + 2);
     if (!buf) {
         fclose(f);
         return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory reading the %s", path, what);
     }
-    size_t n = fread(buf, 1, max_bytes + 1, f);
+    size_t n = fread(buf, 1, want + 1, f);
     rl_status st = RL_OK;
     if (ferror(f))
         st = rl_fail(err, RL_ERR_IO, "%s: read error: %s", path, strerror(errno));
+    else if (n > want && want < max_bytes)
+        st = rl_fail(err, RL_ERR_IO, "%s: the file grew while it was read", path);
     else if (n > max_bytes)
         st = rl_fail(err, RL_ERR_FORMAT, "%s: larger than %zu bytes; hint: is this a %s?", path, max_bytes, what);
     fclose(f);
