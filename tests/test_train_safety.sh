@@ -118,6 +118,15 @@ ok_if '[ $st -eq 2 ] && grep -q "one of 2 processes (SLURM_STEP_NUM_TASKS=2)" "$
     "started as 2 tasks that are not one MPI world: refused before touching the folder (exit $st): $(cat "$dir/slurm.err")"
 SLURM_PROCID=1 "$RELAB" train "$dir/one.recipe" --out "$dir/slurm" > /dev/null 2> "$dir/slurm.err"
 ok_if '[ $? -eq 2 ] && grep -q "SLURM_PROCID=1" "$dir/slurm.err"' "a task with rank 1 is refused the same way"
+# mpirun's own variables reach MPI_Init in an MPI build (it must not be faked there)
+if "$RELAB" info 2> /dev/null | grep -q "MPI: *not built in"; then
+    OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=0 "$RELAB" train "$dir/one.recipe" --out "$dir/ompi" > /dev/null \
+        2> "$dir/ompi.err"
+    ok_if '[ $? -eq 2 ] && grep -q "OMPI_COMM_WORLD_SIZE=2.*built without MPI" "$dir/ompi.err" && [ ! -e "$dir/ompi" ]' \
+        "a relab built without MPI refuses to run as one of mpirun's 2 ranks: $(cat "$dir/ompi.err")"
+else
+    ok 0 "a build without MPI under mpirun # SKIP this relab is built with MPI"
+fi
 
 # ---- a full disk: exit 1 cleanly, the previous checkpoint intact, one row per epoch ----
 # (a tmpfs that holds one epoch-end checkpoint but not two; needs root to mount)

@@ -162,6 +162,7 @@ int rl_kv_int64(const char *s, long long *out)
 
 void rl_kv_format_double(double v, char *buf, size_t n)
 {
+    if (!buf || n == 0) return;
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, n, "%.*g", prec, v);
         if (strtod(buf, NULL) == v) return;
