@@ -1,6 +1,7 @@
 /* main.c: the relab command line; dispatches to one subcommand. */
 #include "config.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,11 +38,12 @@ static void usage(FILE *out)
     fprintf(out, "\n'relab COMMAND --help' describes one command.\n");
 }
 
-/* The library's messages go to stderr; on a terminal a progress line is
- * redrawn in place until the next message. */
+/* The library's messages go to stderr (debug ones only with RELAB_DEBUG set);
+ * on a terminal a progress line is redrawn in place until the next message. */
 static void cli_log(rl_log_level level, const char *msg, void *user)
 {
     int *pending = user;
+    if (level == RL_LOG_DEBUG && !getenv("RELAB_DEBUG")) return;
     if (level == RL_LOG_PROGRESS && isatty(STDERR_FILENO)) {
         fprintf(stderr, "\r%s\033[K", msg);
         fflush(stderr);
