@@ -16,7 +16,8 @@ tiny_recipe "$dir/long.recipe" 200
 
 # ---- a finished run is not overwritten by a new one ----
 "$RELAB" train "$dir/one.recipe" --out "$dir/deep/er/a" > /dev/null 2> "$dir/a.err"
-ok_if '[ $? -eq 0 ] && [ -f "$dir/deep/er/a/final.h5" ]' "--out with missing parent folders works ($(tail -1 "$dir/a.err"))"
+st=$?
+ok_if '[ $st -eq 0 ] && [ -f "$dir/deep/er/a/final.h5" ]' "--out with missing parent folders works ($(tail -1 "$dir/a.err"))"
 before=$(cd "$dir/deep/er/a" && md5sum ckpt-*.h5 final.h5)
 "$RELAB" train "$dir/one.recipe" --out "$dir/deep/er/a" --set seed=7 > /dev/null 2> "$dir/again.err"
 st=$?
@@ -35,7 +36,8 @@ ok_if '[ $st -ne 0 ] && grep -q "in use by relab process $holder " "$dir/busy.er
 kill -KILL $holder
 wait $holder 2> /dev/null
 "$RELAB" train --resume "$dir/busy" --set epochs=1 > /dev/null 2> "$dir/busy2.err"
-ok_if '[ $? -eq 0 ]' "the lock dies with its holder (SIGKILL): the folder resumes at once"
+st=$?
+ok_if '[ $st -eq 0 ]' "the lock dies with its holder (SIGKILL): the folder resumes at once"
 
 # ---- leftover temporary files of a killed writer are removed, others kept ----
 "$DRIVER" --kill-after 12 "$dir/one.recipe" --out "$dir/t" > /dev/null 2>&1
@@ -50,7 +52,8 @@ ok_if '[ ! -e "$dir/t/ckpt-0000000099.h5.tmp.999999" ] && [ ! -e "$dir/t/final.h
 "$DRIVER" --kill-after 7 "$dir/one.recipe" --out "$dir/p" > /dev/null 2>&1
 cp "$dir/deep/er/a/ckpt-0000000030.h5" "$dir/p/ckpt-0000000002.h5"
 "$RELAB" train --resume "$dir/p" > /dev/null 2> "$dir/p.err"
-ok_if '[ $? -eq 0 ] && [ -e "$dir/p/ckpt-0000000002.h5" ] && [ ! -e "$dir/p/ckpt-0000000005.h5" ] && [ -e "$dir/p/ckpt-0000000032.h5" ]' \
+st=$?
+ok_if '[ $st -eq 0 ] && [ -e "$dir/p/ckpt-0000000002.h5" ] && [ ! -e "$dir/p/ckpt-0000000005.h5" ] && [ -e "$dir/p/ckpt-0000000032.h5" ]' \
     "another run's checkpoint in the folder survives pruning, this run's old ones go ($(cd "$dir/p" && ls ckpt-* | tr '\n' ' '))"
 
 # ---- a damaged newest checkpoint: named, skipped, the previous one resumes ----
@@ -117,13 +120,15 @@ st=$?
 ok_if '[ $st -eq 2 ] && grep -q "one of 2 processes (SLURM_STEP_NUM_TASKS=2)" "$dir/slurm.err" && [ ! -e "$dir/slurm" ]' \
     "started as 2 tasks that are not one MPI world: refused before touching the folder (exit $st): $(cat "$dir/slurm.err")"
 SLURM_PROCID=1 "$RELAB" train "$dir/one.recipe" --out "$dir/slurm" > /dev/null 2> "$dir/slurm.err"
-ok_if '[ $? -eq 2 ] && grep -q "SLURM_PROCID=1" "$dir/slurm.err"' "a task with rank 1 is refused the same way"
+st=$?
+ok_if '[ $st -eq 2 ] && grep -q "SLURM_PROCID=1" "$dir/slurm.err"' "a task with rank 1 is refused the same way"
 # mpirun's own variables reach MPI_Init in an MPI build (it must not be faked there)
 if "$RELAB" info 2> /dev/null | grep -q "MPI: *not built in"; then
     OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=0 "$RELAB" train "$dir/one.recipe" --out "$dir/ompi" > /dev/null \
         2> "$dir/ompi.err"
-    ok_if '[ $? -eq 2 ] && grep -q "OMPI_COMM_WORLD_SIZE=2.*built without MPI" "$dir/ompi.err" && [ ! -e "$dir/ompi" ]' \
-        "a relab built without MPI refuses to run as one of mpirun's 2 ranks: $(cat "$dir/ompi.err")"
+    st=$?
+    ok_if '[ $st -eq 2 ] && grep -q "OMPI_COMM_WORLD_SIZE=2.*built without MPI" "$dir/ompi.err" && [ ! -e "$dir/ompi" ]' \
+        "a relab built without MPI refuses to run as one of mpirun's 2 ranks (exit $st): $(cat "$dir/ompi.err")"
 else
     ok 0 "a build without MPI under mpirun # SKIP this relab is built with MPI"
 fi
@@ -141,7 +146,8 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=$((size * 3 / 2 + 65536)) tmpfs 
         "disk full at the epoch 2 checkpoint: exit 1, no crash, no temporary file, epoch 1's checkpoint kept (exit $st): $(tail -1 "$dir/full.err")"
     mount -o remount,size=$((size * 8)) "$dir/full"
     "$RELAB" train --resume "$dir/full/run" > /dev/null 2> "$dir/full2.err"
-    ok_if '[ $? -eq 0 ] && [ "$(cut -d, -f1 "$dir/full/run/metrics.csv" | tr "\n" " ")" = "epoch 1 2 3 " ]' \
+    st=$?
+    ok_if '[ $st -eq 0 ] && [ "$(cut -d, -f1 "$dir/full/run/metrics.csv" | tr "\n" " ")" = "epoch 1 2 3 " ]' \
         "with space again it resumes and metrics.csv has one row per epoch ($(cut -d, -f1 "$dir/full/run/metrics.csv" | tr "\n" " "))"
 else
     ok 0 "disk full # SKIP needs root to mount a small tmpfs"

@@ -11,7 +11,8 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 n=0
 ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-# ok_if 'shell condition' description
+# ok_if 'shell condition' description (the description's $(...) runs first and
+# resets $?: keep an exit status in a variable before calling it)
 ok_if() { if eval "$1"; then ok 0 "$2"; else ok 1 "$2"; fi; }
 
 # tiny_recipe FILE [EPOCHS]: 2,048 real images, 32 steps per epoch, a
