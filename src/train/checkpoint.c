@@ -383,26 +383,37 @@ rl_status rl_checkpoint_verify_model(const char *path, const rl_param_table *t, 
 {
     hid_t f = rl_h5_open_read(path, err);
     if (f < 0) return err ? err->code : RL_ERR_IO;
-    int v2 = 0, rank = 0;
+    int v2 = 0, rank = 0, learnable = 0;
+    for (int i = 0; i < t->count; i++)
+        learnable += t->entries[i].kind == RL_PARAM_WEIGHT;
+    /* Every item but the momentum tensors, which a reader of the weights does
+     * not load: a table with their count and no entries skips them. */
+    const rl_param_table momentum = {.count = learnable};
+    const int n = t->count + learnable + 4;
     int64_t dims[8], *crc = NULL;
+    rl_checkpoint_state state;
+    char *recipe = NULL;
     rl_status st = check_format(f, path, &v2, err);
     if (!st) st = check_types(f, path, err);
+    /* a format 1 file made by hand for its weights may lack the state */
+    if (!st && (v2 || rl_h5_exists(f, "state"))) st = read_state(f, path, v2, &state, err);
+    if (!st) st = read_string(f, "recipe", &recipe, path, err);
     if (!st && v2) st = rl_h5_shape(f, "integrity/crc32", &rank, dims, path, err);
-    if (!st && v2 && (rank != 1 || dims[0] < t->count + 4 || dims[0] > 1000000))
+    if (!st && v2 && (rank != 1 || dims[0] != n))
         st = rl_fail(err, RL_ERR_FORMAT, "%s: integrity/crc32 does not fit this model", path);
-    if (!st && v2 && !(crc = malloc(sizeof *crc * (size_t)dims[0])))
+    if (!st && v2 && !(crc = malloc(sizeof *crc * (size_t)n)))
         st = rl_fail(err, RL_ERR_NOMEM, "out of memory for checksums");
-    if (!st && v2) st = rl_h5_read_i64(f, "integrity/crc32", crc, dims[0], path, err);
+    if (!st && v2) st = rl_h5_read_i64(f, "integrity/crc32", crc, n, path, err);
     H5Fclose(f);
-    const rl_param_table none = {0};
-    const items it = {t, &none, NULL, NULL}; /* model tensors are the first items */
+    const items it = {t, &momentum, &state, recipe};
     char name[128];
-    for (int i = 0; !st && v2 && i < t->count; i++)
-        if (item_crc(&it, i, name, sizeof name) != crc[i])
+    for (int i = 0; !st && v2 && i < n; i++)
+        if ((i < t->count || i >= t->count + learnable) && item_crc(&it, i, name, sizeof name) != crc[i])
             st = rl_fail(err, RL_ERR_FORMAT,
                          "%s: checksum mismatch in %s: the file was changed or damaged after it was written", path,
                          name);
     free(crc);
+    free(recipe);
     return st;
 }
 

@@ -71,9 +71,10 @@ rl_status rl_checkpoint_save(const char *path, const rl_param_table *t, rl_sgd *
 rl_status rl_checkpoint_load(const char *path, rl_param_table *t, rl_sgd *sgd, rl_checkpoint_state *s,
                              char **recipe_text, rl_error *err);
 
-/* Checks the model tensors already read into t (e.g. by nn/weights.h under
- * "model/") against the file's types and checksums, for users of a
- * checkpoint's weights alone (predict).  A format 1 file has no checksums. */
+/* Checks a checkpoint whose model tensors were already read into t (e.g. by
+ * nn/weights.h under "model/"), for users of its weights alone (predict):
+ * types, the state's ranges, and the checksums of everything but the
+ * momentum.  A format 1 file has no checksums. */
 rl_status rl_checkpoint_verify_model(const char *path, const rl_param_table *t, rl_error *err);
 
 /* Reads only the recipe text (malloc'ed) and the run id (may be NULL, size

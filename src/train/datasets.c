@@ -41,19 +41,30 @@ static rl_status open_fashion_mnist(const rl_recipe *r, rl_source **train, rl_so
         int64_t *keep = NULL, *drop = NULL, kept = 0;
         st = rl_idx_split(train_count, train_count - r->train_subset, (uint64_t)r->seed + 1, &keep, &kept, &drop, err);
         if (st) goto done;
-        for (int64_t i = 0; i < kept; i++) keep[i] = train_idx ? train_idx[keep[i]] : keep[i];
+        for (int64_t i = 0; i < kept; i++)
+            keep[i] = train_idx ? train_idx[keep[i]] : keep[i];
         free(train_idx);
         free(drop);
         train_idx = keep;
         train_count = kept;
     }
-    rl_idx_config tc = {.images = images, .labels = have_list ? NULL : labels, .list = have_list ? &list : NULL,
-                        .subset = train_idx, .subset_count = train_idx ? train_count : 0};
-    if ((st = rl_idx_source_open(&tc, train, err))) goto done;
+    rl_idx_config tc = {.images = images,
+                        .labels = have_list ? NULL : labels,
+                        .list = have_list ? &list : NULL,
+                        .subset = train_idx,
+                        .subset_count = train_idx ? train_count : 0};
+    if ((st = rl_idx_source_open(&tc, train, err))) {
+        if (have_list) rl_error_prefix(err, "%s", r->train_list); /* the list names the samples */
+        goto done;
+    }
     if (r->val_split > 0) {
-        rl_idx_config vc = {.images = images, .labels = have_list ? NULL : labels, .list = have_list ? &list : NULL,
-                            .subset = val_idx, .subset_count = r->val_split};
+        rl_idx_config vc = {.images = images,
+                            .labels = have_list ? NULL : labels,
+                            .list = have_list ? &list : NULL,
+                            .subset = val_idx,
+                            .subset_count = r->val_split};
         st = rl_idx_source_open(&vc, val, err);
+        if (st && have_list) rl_error_prefix(err, "%s", r->train_list);
     } else {
         rl_idx_config vc = {.images = test_images, .labels = test_labels};
         st = rl_idx_source_open(&vc, val, err);
@@ -128,8 +139,7 @@ static rl_status open_folders(const rl_recipe *r, const char *cache_dir, rl_sour
     return st;
 }
 
-rl_status rl_datasets_open(const rl_recipe *r, const char *cache_dir, rl_source **train, rl_source **val,
-                           rl_error *err)
+rl_status rl_datasets_open(const rl_recipe *r, const char *cache_dir, rl_source **train, rl_source **val, rl_error *err)
 {
     *train = *val = NULL;
     switch (r->data) {

@@ -39,6 +39,16 @@ rl_status rl_recipe_plan_open_data(rl_recipe_plan *p, const char *cache_dir, rl_
 {
     rl_status st = rl_datasets_open(&p->recipe, cache_dir, &p->train, &p->val, err);
     if (st) return st;
+    /* image folders are cropped to image_size; IDX images come as they are */
+    const int size = p->recipe.image_size;
+    const rl_source *bad = p->train->height != size || p->train->width != size ? p->train
+                           : p->val->height != size || p->val->width != size   ? p->val
+                                                                               : NULL;
+    if (bad)
+        return rl_fail(err, RL_ERR_FORMAT,
+                       "%s: images are %dx%d but the recipe's image_size is %d; hint: set image_size to the data's "
+                       "size, or check that these are the right files",
+                       bad->name, bad->height, bad->width, size);
     if (p->model.num_classes <= 0) p->model.num_classes = p->train->num_classes;
     p->model.in_channels = p->train->channels;
     return RL_OK;

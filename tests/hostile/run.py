@@ -46,12 +46,6 @@ SAN_ENV = {
 # and the commands that read those inputs: reported as TAP "TODO" (expected
 # failures, not counted as failed) until the owner's fix lands, then removed.
 KNOWN = [
-    (re.compile(r"^checkpoint/(predict|resume): state/"),
-     "checkpoint state is not validated at load (src/train/checkpoint.c)"),
-    (re.compile(r"^idx/train: images image 1x1"),
-     "the trainer accepts images smaller than the recipe's image_size (src/train)"),
-    (re.compile(r"^list/train: id "),
-     "train_list errors from the IDX source do not name the list (src/train/datasets.c)"),
     (re.compile(r"^cli/info --(size|classes) 2147483647"), "relab info --size/--classes range (src/nn, cmd_info.c)"),
 ]
 
