@@ -23,6 +23,7 @@ relab_public_headers = \
 	src/eval/ablate.h \
 	src/eval/idmap.h \
 	src/eval/metrics.h \
+	src/eval/predict.h \
 	src/eval/preds.h \
 	src/eval/refsets.h \
 	src/eval/report.h \
@@ -39,12 +40,17 @@ relab_public_headers = \
 	src/train/datasets.h \
 	src/train/dist.h \
 	src/train/loss.h \
-	src/train/predict.h \
+	src/train/observers.h \
+	src/train/plan.h \
 	src/train/recipe.h \
+	src/train/run.h \
 	src/train/schedule.h \
 	src/train/sgd.h \
 	src/train/trainer.h \
 	src/util/blas.h \
+	src/util/fs.h \
+	src/util/kv.h \
+	src/util/log.h \
 	src/util/mem.h \
 	src/util/rng.h \
 	src/util/status.h \
@@ -53,10 +59,12 @@ relab_public_headers = \
 # Private: used inside the library or by the relab command only.
 #   cli/commands.h  the subcommands of the relab program (not in the library)
 #   util/h5.h       checked HDF5 wrappers shared by relab's own file formats
+#   util/h5image.h  HDF5 files built in memory and committed atomically (weights, checkpoints)
 #   util/timer.h    a monotonic clock for progress lines
 #   nn/winograd.h   the Winograd kernels behind nn/conv.h's RL_CONV_WINOGRAD
 relab_private_headers = \
 	src/cli/commands.h \
 	src/nn/winograd.h \
 	src/util/h5.h \
+	src/util/h5image.h \
 	src/util/timer.h
