@@ -35,11 +35,25 @@ SGD step.  The layout is a contract with the C side (docs/parity.md):
                                conv1, bn1, relu, maxpool, every residual block
                                (layer1.0, ...), avgpool (flattened [B, F])
 
-Random draws, all from torch's global generator after torch.manual_seed(seed),
-in this order: model construction (torchvision init), then for every BN in
-module order weight ~ U(0.5, 1.5), bias ~ N(0, 0.1), running_mean ~ N(0, 0.1),
-running_var ~ U(0.5, 1.5) (num_batches_tracked = 0), then fc.bias ~ N(0, 0.01),
-then the input, then the labels.  CPU, float32, torch.set_num_threads(2).
+  train/running_double/<bn key> float64, the same after the float64 train forward
+  kinks/<relu site>             float64 (), the margin: in the train forward every
+                               input of this ReLU is at least margin x its
+                               channel's standard deviation away from 0 (sites:
+                               stem, layerS.B.bn1, .bn2 (bottleneck), .out after
+                               the residual add); the stem max-pool's top two
+                               values in a window differ by at least kinks/stem
+
+The model is conditioned so that float32 gradients can be compared with
+float64 ones (tests/parity/conditioning.py, docs/parity.md): realistic BN
+state, running statistics from real forwards, and no ReLU input or max-pool
+tie within 10x float32's error of its kink.  Random draws, all from torch's
+global generator after torch.manual_seed(seed), in this order: model
+construction (torchvision init); for every BN in module order weight ~
+U(0.8, 1.2) (U(0.1, 0.3) for the last BN of a residual branch) and bias ~
+N(0, 0.1); fc.bias ~ N(0, 0.01); the input ~ N(0, 1), then each image whose
+stem max-pool has a near tie drawn again; the labels; then (after BN biases
+are shifted off the ReLU kinks, which draws nothing) 2 calibration batches
+for the running statistics.  CPU, float32, torch.set_num_threads(2).
 
 Usage: make_fixture.py --arch {resnet18,...,resnet152,small} --batch B --size S
                        [--seed 0] [--classes N] [--in-channels C] [--activations]
@@ -70,23 +84,12 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import relab_torch  # noqa: E402  (path set just above)
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import conditioning  # noqa: E402
+
 SGD_LR = 0.1
 SGD_MOMENTUM = 0.9
 SGD_WEIGHT_DECAY = 1e-4
-
-
-def randomize_bn(model):
-    """Non-trivial BN state, so that a wrong use of any of the four is visible."""
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                c = m.num_features
-                m.weight.copy_(torch.rand(c) + 0.5)
-                m.bias.copy_(torch.randn(c) * 0.1)
-                m.running_mean.copy_(torch.randn(c) * 0.1)
-                m.running_var.copy_(torch.rand(c) + 0.5)
-                m.num_batches_tracked.zero_()
-        model.fc.bias.copy_(torch.randn(model.fc.out_features) * 0.01)
 
 
 def activation_names(model):
@@ -138,9 +141,15 @@ def make(args):
     t0 = time.perf_counter()
     torch.manual_seed(args.seed)
     model = relab_torch.build_model(args.arch, classes, args.in_channels)
-    randomize_bn(model)
-    x = torch.randn(args.batch, args.in_channels, args.size, args.size, dtype=torch.float32)
+    conditioning.init_state(model)
+    shape = (args.batch, args.in_channels, args.size, args.size)
+    x, redrawn = conditioning.draw_input(model, shape)
     labels = torch.randint(0, classes, (args.batch,), dtype=torch.int64)
+    kinks = conditioning.clear_kinks(model, x)
+    if kinks["tie_images"]:  # draw_input screened exactly this; a failure here is a bug in conditioning.py
+        raise RuntimeError("max-pool near ties left in images %s" % kinks["tie_images"])
+    conditioning.calibrate(model, shape)
+    flips, ratio, slack, pool_flips = conditioning.verify(model, x, kinks["margins"])
     initial = copy.deepcopy(model.state_dict())
     names = activation_names(model) if args.activations else []
     t_build = time.perf_counter()
@@ -157,6 +166,8 @@ def make(args):
     # layer4's H x W) make train mode ill-conditioned, and this shows by how much.
     model_d.train()
     train_logits_d = model_d(x.double())
+    running_d = {k: v.detach().clone() for k, v in model_d.state_dict().items()
+                 if k.endswith(".running_mean") or k.endswith(".running_var")}
     loss_d = F.cross_entropy(train_logits_d, labels)
     grads_d = {}
     if args.grads_double:
@@ -198,20 +209,14 @@ def make(args):
         put(f, "train/loss", loss.item(), np.float32)
         put(f, "train/logits_double", train_logits_d.numpy(), np.float64)
         put(f, "train/loss_double", loss_d.item(), np.float64)
-        for n, g in grads_d.items():
-            put(f, "grads_double/" + n, g.numpy(), np.float64)
-        for n, g in grads.items():
-            put(f, "grads/" + n, g.numpy(), np.float32)
-        for k, v in running.items():
-            put(f, "train/running/" + k, v.numpy(), np.float32)
-        for n, w in stepped.items():
-            put(f, "sgd/" + n, w.numpy(), np.float32)
-        for n, w in stepped2.items():
-            put(f, "sgd2/" + n, w.numpy(), np.float32)
-        for n, a in eval_acts.items():
-            put(f, "eval/act/" + n, a.numpy(), np.float32)
-        for n, a in train_acts.items():
-            put(f, "train/act/" + n, a.numpy(), np.float32)
+        groups = [("grads_double/", grads_d, np.float64), ("grads/", grads, np.float32),
+                  ("train/running/", running, np.float32), ("train/running_double/", running_d, np.float64),
+                  ("kinks/", kinks["margins"], np.float64), ("sgd/", stepped, np.float32),
+                  ("sgd2/", stepped2, np.float32), ("eval/act/", eval_acts, np.float32),
+                  ("train/act/", train_acts, np.float32)]
+        for prefix, tensors, dtype in groups:
+            for n, t in tensors.items():
+                put(f, prefix + n, t.numpy() if torch.is_tensor(t) else t, dtype)
         put_string(f, "arch", args.arch)
         put_string(f, "torch_version", torch.__version__)
         put(f, "num_classes", classes, np.int32)
@@ -234,9 +239,24 @@ def make(args):
         print("warning: train mode is ill-conditioned here (float32 differs from float64 by %.2g relative): a BN in "
               "the last stage sees only batch x H x W = %d values per channel; raise --batch or --size"
               % (tr_err, args.batch * last_hw(args) ** 2))
+    print("conditioning: %d BN bias channels shifted off ReLU kinks (largest shift %.3g of the channel's spread); "
+          "%d images drawn again for max-pool near ties (%d windows); the closest ReLU input is %.3g times torch "
+          "float32's largest error in its layer away from 0 (at least %.3g times the margin); float32 vs float64: "
+          "%d ReLU sign flips, %d max-pool argmax flips"
+          % (kinks["shifted"], kinks["largest_shift"], redrawn, kinks["windows"], ratio, slack, flips, pool_flips))
+    if grads_d:
+        errs = sorted((float((grads[n].double() - g).norm() / g.norm().clamp_min(1e-300)), n) for n, g in grads_d.items())
+        print("PyTorch float32 gradients vs float64, ||diff|| / ||ref|| per tensor: median %.3g, worst %.3g (%s)"
+              % (errs[len(errs) // 2][0], errs[-1][0], errs[-1][1]))
     print("time: build %.2fs, eval %.2fs, float64 eval+train %.2fs, train+sgd %.2fs, write %.2fs, total %.2fs"
           % (t_build - t0, t_eval - t_build, t_double - t_eval, t_train - t_double, t_write - t_train,
              t_write - t0))
+    if flips or pool_flips or slack < 1:
+        # verify() is independent of clear_kinks(): this is a bug there, or a network too ill-conditioned to fix
+        print("error: %s: the fixture is not clear of ReLU/max-pool kinks (see the conditioning line above)"
+              % args.output, file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv=None):
@@ -256,8 +276,7 @@ def main(argv=None):
         p.error("--batch must be >= 2 (train-mode BN needs more than one value per channel)")
     if args.size < 1 or args.in_channels < 1:
         p.error("--size and --in-channels must be positive")
-    make(args)
-    return 0
+    return make(args)
 
 
 if __name__ == "__main__":

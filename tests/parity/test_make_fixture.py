@@ -78,6 +78,7 @@ class Ref:
         self.train = train
         self.batch_stats = {}  # bn prefix -> (mean, unbiased var) in train mode
         self.acts = {}  # module name -> output, the modules make_fixture --activations records
+        self.relu_in = {}  # ReLU site (conditioning.py's names) -> its input
 
     def bn(self, x, p):
         w = self.w
@@ -91,19 +92,22 @@ class Ref:
         scale = w[p + ".weight"] / np.sqrt(var + BN_EPS)
         return (x - mean[None, :, None, None]) * scale[None, :, None, None] + w[p + ".bias"][None, :, None, None]
 
+    def relu(self, t, site):
+        self.relu_in[site] = t
+        return np.maximum(t, 0.0)
+
     def block(self, x, p, stride):
         w = self.w
-        relu = lambda t: np.maximum(t, 0.0)  # noqa: E731
         if p + ".conv3.weight" in w:  # bottleneck: stride on the 3x3 (torchvision v1.5)
-            y = relu(self.bn(conv(x, w[p + ".conv1.weight"], 1, 0), p + ".bn1"))
-            y = relu(self.bn(conv(y, w[p + ".conv2.weight"], stride, 1), p + ".bn2"))
+            y = self.relu(self.bn(conv(x, w[p + ".conv1.weight"], 1, 0), p + ".bn1"), p + ".bn1")
+            y = self.relu(self.bn(conv(y, w[p + ".conv2.weight"], stride, 1), p + ".bn2"), p + ".bn2")
             y = self.bn(conv(y, w[p + ".conv3.weight"], 1, 0), p + ".bn3")
         else:
-            y = relu(self.bn(conv(x, w[p + ".conv1.weight"], stride, 1), p + ".bn1"))
+            y = self.relu(self.bn(conv(x, w[p + ".conv1.weight"], stride, 1), p + ".bn1"), p + ".bn1")
             y = self.bn(conv(y, w[p + ".conv2.weight"], 1, 1), p + ".bn2")
         if p + ".downsample.0.weight" in w:
             x = self.bn(conv(x, w[p + ".downsample.0.weight"], stride, 0), p + ".downsample.1")
-        return relu(y + x)
+        return self.relu(y + x, p + ".out")
 
     def forward(self, x):
         w = self.w
@@ -112,7 +116,7 @@ class Ref:
         a = self.acts
         a["conv1"] = conv(np.asarray(x, np.float64), w["conv1.weight"], 1 if small else 2, 1 if small else 3)
         a["bn1"] = self.bn(a["conv1"], "bn1")
-        a["relu"] = np.maximum(a["bn1"], 0.0)
+        a["relu"] = self.relu(a["bn1"], "stem")
         y = a["maxpool"] = a["relu"] if small else maxpool(a["relu"])
         for s in range(1, 5):
             b = 0
@@ -164,10 +168,17 @@ def check_fixture(path, arch, classes, batch, chans, size, fd_dirs, tol32, fd_rt
     ok(np.float32(f["sgd_lr"][()]) == np.float32(0.1) and np.float32(f["sgd_momentum"][()]) == np.float32(0.9)
        and np.float32(f["sgd_weight_decay"][()]) == np.float32(1e-4) and f["sgd_lr"].dtype == np.float32,
        "%s: sgd_lr 0.1, sgd_momentum 0.9, sgd_weight_decay 1e-4 (float32 scalars)" % tag)
-    bn_w = np.concatenate([w[k] for k in sd if k.endswith("bn1.weight") or k.endswith("bn2.weight")])
+    # BN state (conditioning.py): the last BN of each residual branch ~ U(0.1, 0.3), the others U(0.8, 1.2).
+    last = "bn3" if arch != "small" and arch not in ("resnet18", "resnet34") else "bn2"
+    is_last = lambda k: k.startswith("layer") and k.endswith("." + last + ".weight")  # noqa: E731
+    bn_keys = [k[:-len(".running_mean")] + ".weight" for k in running if k.endswith(".running_mean")]
+    lw = np.concatenate([w[k] for k in bn_keys if is_last(k)])
+    ow = np.concatenate([w[k] for k in bn_keys if not is_last(k)])
     nbt = [int(w[k]) for k in sd if k.endswith("num_batches_tracked")]
-    ok(0.5 <= bn_w.min() and bn_w.max() <= 1.5 and bn_w.std() > 0.2 and set(nbt) == {0},
-       "%s: BN weights drawn from U(0.5, 1.5), num_batches_tracked 0" % tag)
+    ok(0.1 <= lw.min() and lw.max() <= 0.3 and 0.8 <= ow.min() and ow.max() <= 1.2 and lw.std() > 0.04
+       and ow.std() > 0.08 and set(nbt) == {0},
+       "%s: BN weights: last of each residual branch in [0.1, 0.3], the others in [0.8, 1.2]; num_batches_tracked 0"
+       % tag)
 
     # Eval forward, float64 numpy vs the stored float32 and float64 torch logits.
     ev_ref = Ref(w64, train=False)
@@ -182,6 +193,32 @@ def check_fixture(path, arch, classes, batch, chans, size, fd_dirs, tol32, fd_rt
           "%s: train/logits_double = numpy float64 batch-stat forward" % tag)
     close(f["train/loss_double"][()], cross_entropy(tr, labels), 1e-12, 0,
           "%s: train/loss_double = numpy mean cross-entropy" % tag)
+
+    # Conditioning: no ReLU input (train forward) within kinks/<site> x its
+    # channel's spread of 0, no stem max-pool window with its top two values
+    # closer than kinks/stem (docs/parity.md).  Unconditioned, the closest of
+    # ~10^6 ReLU inputs lies ~1e-6 spreads from 0.
+    margins = {k: float(v[()]) for k, v in f["kinks"].items()}
+    ok(sorted(margins) == sorted(tr_ref.relu_in), "%s: kinks/ has a margin for each of the %d ReLUs"
+       % (tag, len(tr_ref.relu_in)))
+    worst, where = np.inf, ""
+    for site, z in tr_ref.relu_in.items():
+        spread = z.std(axis=(0, 2, 3))[None, :, None, None]
+        r = float((np.abs(z) / spread).min()) / margins.get(site, np.inf)
+        if r < worst:
+            worst, where = r, site
+    ok(worst >= 1 - 1e-6 and min(margins.values()) >= 2.0 ** -24,
+       "%s: every ReLU input is at least its margin away from 0 (closest: %.3g margins, at %s; margins %.2g..%.2g "
+       "spreads)" % (tag, worst, where, min(margins.values()), max(margins.values())))
+    if arch != "small":
+        z = tr_ref.relu_in["stem"]
+        a = np.pad(np.maximum(z, 0), ((0, 0), (0, 0), (1, 1), (1, 1)))
+        win = np.lib.stride_tricks.sliding_window_view(a, (3, 3), axis=(2, 3))[:, :, ::2, ::2]
+        top = np.sort(win.reshape(win.shape[:4] + (9,)), axis=-1)[..., -2:]
+        gap = (top[..., 1] - top[..., 0]) / z.std(axis=(0, 2, 3))[None, :, None, None]
+        closest = float(gap[top[..., 1] > 0].min()) / margins["stem"]
+        ok(closest >= 1 - 1e-6, "%s: every stem max-pool window's top two values differ by at least the margin "
+           "(closest: %.3g margins)" % (tag, closest))
 
     # --activations: every recorded module output, eval and train mode.
     if "eval/act" in f:
