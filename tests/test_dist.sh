@@ -4,10 +4,15 @@
 # tests/dist_check (under mpirun -np 2): collectives, broadcast, bucketed
 # gradient average and synchronised BN against hand-computed values.  Then,
 # on Fashion-MNIST with ResNet-8 of width 8 (1 thread per rank):
-#  - 2 ranks with synchronised BN and the same global batch (64 = 2 x 32) end
-#    with the weights of 1 rank (max relative difference per tensor <= 1e-5
-#    after 8 SGD steps; only the order of float summation differs), and
-#    report the same validation accuracy;
+#  - 2 ranks with synchronised BN and the same global batch (64 = 2 x 32)
+#    compute 1 rank's step: the gradient of step 1 (the momentum buffer in the
+#    step-1 checkpoint; both start from the same weights) agrees to float32
+#    rounding.  Later steps are not compared with a tolerance: a rounding
+#    difference can flip a ReLU mask at step 2, and training then amplifies
+#    it (measured: 1.4e-3 in one BN bias at step 2, 3.8e-4 in the weights after
+#    8 steps; swapping only the BLAS kernel of a 1-rank run does the same);
+#  - two 2-rank runs end bitwise equal (same ranks, batch composition,
+#    threads and BLAS kernel: what the design guarantees, docs/design.md);
 #  - with per-rank BN (the default) the weights do differ (> 1e-3): each rank
 #    normalises with its own 32 images, which is why the equality needs sync BN;
 #  - a 2-rank run killed with SIGKILL to mpirun after a checkpoint leaves no
@@ -76,19 +81,41 @@ while IFS= read -r line; do
 done < "$work/check.out"
 grep -q '^1\.\.9$' "$work/check.out" || { notok "dist_check ran all 9 checks"; sed 's/^/# /' "$work/check.out"; }
 
-# ---- 1 rank vs 2 ranks with synchronised BN (8 steps) ----
-timeout 300 "$RELAB" train "$work/tiny.recipe" --out "$work/one" > "$work/one.log" 2>&1
+# ---- 1 rank vs 2 ranks with synchronised BN ----
+C1="--set checkpoint_every=1 --set keep_checkpoints=20"
+timeout 300 "$RELAB" train "$work/tiny.recipe" --out "$work/one" $C1 > "$work/one.log" 2>&1
 check '[ -s "$work/one/final.h5" ]' "1 rank trains"
-timeout 300 $MPIRUN -np 2 "$RELAB" train "$work/tiny.recipe" --out "$work/two" --sync-bn > "$work/two.log" 2>&1
+for r in two two-again; do
+    timeout 300 $MPIRUN -np 2 "$RELAB" train "$work/tiny.recipe" --out "$work/$r" --sync-bn $C1 > "$work/$r.log" 2>&1
+done
 check '[ -s "$work/two/final.h5" ] && grep -q "2 ranks; all-reduced" "$work/two.log"' "2 ranks with --sync-bn train"
-compare() { set -- $("$REF_PYTHON" "$top_srcdir/tests/h5_maxdiff.py" "$1" "$2"); rel=${1:-nan} differ=${2:-?} total=${3:-?}; }
+compare() {
+    set -- $("$REF_PYTHON" "$top_srcdir/tests/h5_maxdiff.py" "$@")
+    rel=${1:-nan} differ=${2:-?} total=${3:-?} l2=${5:-nan}
+}
 below() { "$REF_PYTHON" -c 'import sys; sys.exit(not (float(sys.argv[1]) <= float(sys.argv[2])))' "$1" "$2"; }
-compare "$work/one/final.h5" "$work/two/final.h5"
-echo "# 1 rank vs 2 ranks sync BN: max relative difference $rel ($differ of $total tensors not bitwise equal)"
-check 'below $rel 1e-5' "2 ranks (sync BN) reach 1 rank's weights: max relative difference $rel <= 1e-5"
-check '[ "$(val_top1 "$work/one")" = "$(val_top1 "$work/two")" ]' \
-    "same validation top-1 on 1 and 2 ranks ($(val_top1 "$work/one") vs $(val_top1 "$work/two"))"
+# Step 1's gradient: float32 sums of the same terms in another order (rank
+# partial sums, sync-BN statistics, sgemm on 32 rows instead of 64).  Such a
+# sum of n terms moves by about sqrt(n) 2^-24 of the sum of magnitudes; the
+# longest here run over the global batch's 64 x 28 x 28 = 50176 pixels:
+# 1.3e-5.  The bound, 1e-4 of the whole gradient's L2 norm, also covers one
+# ReLU mask flipped by that rounding (about 1e-3 of one small tensor, 1e-6 of
+# the whole).  Measured: 7.5e-7; per-rank BN instead of sync BN: 0.13.
+compare "$work/one/ckpt-0000000001.h5" "$work/two/ckpt-0000000001.h5" optim/momentum
+echo "# step-1 gradient, 1 rank vs 2 ranks sync BN: ||diff|| / ||ref|| = $l2, worst tensor max rel $rel"
+check 'below $l2 1e-4' "2 ranks (sync BN) compute 1 rank's step-1 gradient: ||diff|| / ||ref|| = $l2 <= 1e-4"
+compare "$work/two/final.h5" "$work/two-again/final.h5"
+check '[ "$differ" = 0 ] && [ "$(cut -d, -f1-7 "$work/two/metrics.csv")" = "$(cut -d, -f1-7 "$work/two-again/metrics.csv")" ]' \
+    "two 2-rank sync-BN runs end bitwise equal, weights and metrics ($differ of $total tensors differ)"
+# After 8 steps the weights differ by ~1e-4; a validation image changes
+# class only if its top two logits are that close: allow 2 of the 256.
+within2() { "$REF_PYTHON" -c 'import sys; sys.exit(not abs(float(sys.argv[1]) - float(sys.argv[2])) * 256 <= 2.5)' "$1" "$2"; }
+check 'within2 "$(val_top1 "$work/one")" "$(val_top1 "$work/two")"' \
+    "validation top-1 on 1 and 2 ranks within 2 of 256 images ($(val_top1 "$work/one") vs $(val_top1 "$work/two"))"
 check 'grep -q "^1,8," "$work/two/metrics.csv"' "2-rank metrics: epoch 1 ends at step 8 (global batch 64)"
+timeout 300 $MPIRUN -np 2 "$RELAB" train "$work/tiny.recipe" --out "$work/perrank1" $C1 > "$work/perrank1.log" 2>&1
+compare "$work/one/ckpt-0000000001.h5" "$work/perrank1/ckpt-0000000001.h5" optim/momentum
+check '! below $l2 1e-2' "the step-1 check can fail: per-rank BN's gradient is $l2 > 1e-2 from 1 rank's"
 
 # ---- per-rank BN (the default); kill and resume ----
 S="--set checkpoint_every=2 --set keep_checkpoints=20"
