@@ -13,8 +13,15 @@ if ! "$py" -c 'import torch, torchvision, h5py' 2>/dev/null; then
     echo "1..0 # SKIP $py lacks torch/torchvision/h5py (apt-get install python3-torch python3-torchvision python3-h5py)"
     exit 0
 fi
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+# RELAB_PARITY_FIXTURES=DIR (make check-cores): use the fixtures in DIR, make
+# the missing ones there, and keep them for the next run.
+dir=${RELAB_PARITY_FIXTURES:-}
+if [ -n "$dir" ]; then
+    mkdir -p "$dir" || exit 99
+else
+    dir=$(mktemp -d)
+    trap 'rm -rf "$dir"' EXIT
+fi
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() { n=$((n + 1)); echo "not ok $n - $1"; }
@@ -33,10 +40,13 @@ renumber() {
 run() {
     name=$1 victim=$2
     shift 2
-    if ! "$py" "$top_srcdir/tests/parity/make_fixture.py" "$@" --grads-double -o "$dir/$name.h5" \
+    if [ -s "$dir/$name.h5" ] && [ -n "${RELAB_PARITY_FIXTURES:-}" ]; then
+        echo "# reusing $dir/$name.h5"
+    elif ! "$py" "$top_srcdir/tests/parity/make_fixture.py" "$@" --grads-double -o "$dir/$name.h5" \
         > "$dir/$name.log" 2>&1; then
         notok "make_fixture.py $* makes a fixture clear of kinks"
         sed 's/^/# /' "$dir/$name.log"
+        rm -f "$dir/$name.h5"
         return
     fi
     sed 's/^/# torch: /' "$dir/$name.log"
@@ -51,7 +61,7 @@ run() {
         notok "$name: scaling relab's gradient of $victim by 1.01 fails the gradient check, and only it (exit $rc)"
     fi
     grep "^# $victim\|^not ok" "$dir/$name.bad" | sed 's/^#* */# perturbed run: /'
-    rm -f "$dir/$name.h5"
+    [ -n "${RELAB_PARITY_FIXTURES:-}" ] || rm -f "$dir/$name.h5"
 }
 run small layer3.1.bn1.bias --arch small --batch 16 --size 32
 run resnet50 layer2.0.conv2.weight --arch resnet50 --batch 8 --size 64
