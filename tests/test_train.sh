@@ -20,8 +20,11 @@ acc=$(awk -F, 'NR==4 {print $6}' "$dir/a/metrics.csv")
 echo "# train loss epoch 1 $loss1, epoch 3 $loss3; val top-1 $acc"
 awk -v a="$loss1" -v b="$loss3" 'BEGIN {exit !(b < 0.8 * a)}'
 ok $? "training loss falls by more than 20% over 3 epochs ($loss1 -> $loss3)"
-awk -v a="$acc" 'BEGIN {exit !(a > 0.5)}'
-ok $? "validation top-1 after 3 epochs on 2,048 images is above 50% ($acc; chance is 10%)"
+# Not a tighter bar: rounding (another BLAS kernel or thread count) moves the
+# trajectory like another seed does; seeds 1-7 gave 43-54%, Haswell at 1 and
+# 2 threads 50.6% and 53.5% (docs/design.md, "Determinism").
+awk -v a="$acc" 'BEGIN {exit !(a > 0.3)}'
+ok $? "validation top-1 after 3 epochs on 2,048 images is above 30% ($acc; chance is 10%)"
 
 # killed by SIGKILL after step 43 (epoch 2, mid-epoch; last checkpoint at step 40)
 "$DRIVER" --kill-after 43 "$dir/tiny.recipe" --out "$dir/b" > /dev/null 2>&1
