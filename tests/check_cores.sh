@@ -13,12 +13,15 @@
 # Environment: MAKE, top_srcdir (set by the make rule); RELAB_CORES to
 # choose the cores (default: Haswell Sandybridge, and SkylakeX on AVX-512
 # CPUs; e.g. RELAB_CORES="Zen Cooperlake", "none" for no core runs);
-# RELAB_CORES_NATIVE=0 skips the --disable-native build.
+# RELAB_CORES_TESTS and RELAB_CORES_TESTS_ONCE to choose the tests run per
+# (core, thread count) and once per core; RELAB_CORES_NATIVE=0 skips the
+# --disable-native build.
 set -u
 : "${MAKE:=make}" "${top_srcdir:=.}"
-TESTS_NUM="tests/test_cores.sh tests/test_nn tests/test_loss tests/test_parity.sh tests/test_predict.py"
-# test_dist.sh runs 1 thread per rank whatever OMP_NUM_THREADS says: once per core.
-TESTS_DIST="tests/test_dist.sh"
+TESTS_NUM=${RELAB_CORES_TESTS:-"tests/test_cores.sh tests/test_nn tests/test_loss tests/test_parity.sh tests/test_predict.py"}
+# Their recipes set the thread count (1 per rank, 2) whatever OMP_NUM_THREADS
+# says: once per core.  test_train.sh: kill + resume stays bitwise.
+TESTS_ONCE=${RELAB_CORES_TESTS_ONCE:-"tests/test_dist.sh tests/test_train.sh"}
 
 has() { grep -q "^flags.* $1\( \|$\)" /proc/cpuinfo 2>/dev/null; }
 cores=${RELAB_CORES:-}
@@ -54,7 +57,7 @@ for core in $cores; do
     for t in 1 2; do
         setting "$core-$t" "$TESTS_NUM" OPENBLAS_CORETYPE=$core OMP_NUM_THREADS=$t || status=1
     done
-    setting "$core-dist" "$TESTS_DIST" OPENBLAS_CORETYPE=$core || status=1
+    setting "$core-train" "$TESTS_ONCE" OPENBLAS_CORETYPE=$core || status=1
 done
 
 if [ "${RELAB_CORES_NATIVE:-1}" != 0 ]; then
