@@ -3,7 +3,10 @@
 # weights and batch: the small 32x32 variant, ResNet-50 and ResNet-152.
 # Fixtures are made fresh by tests/parity/make_fixture.py (conditioned: no
 # ReLU input near its kink, realistic BN state; docs/parity.md); test_parity
-# compares relab's float32 results and PyTorch float32's with PyTorch float64's.
+# compares relab's float32 results and PyTorch float32's with PyTorch float64's,
+# twice: with every convolution as GEMMs (RELAB_CONV=gemm; relab must be as
+# accurate as PyTorch within 4x) and with relab's own algorithms (Winograd
+# for wide 3x3 layers, allowed its documented error constant; test_parity.c).
 # Then, per fixture, one parameter's gradient is scaled by 1.01 inside
 # test_parity (RELAB_PARITY_PERTURB, test-only) and the gradient check must
 # fail: the comparison can tell a 1% error from float32 rounding.
@@ -25,12 +28,12 @@ fi
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() { n=$((n + 1)); echo "not ok $n - $1"; }
-# renumber a TAP stream into this script's sequence
+# renumber FILE LABEL: a TAP stream into this script's sequence
 renumber() {
     while IFS= read -r line; do
         case $line in
-        "ok "*) ok "${line#ok * - }" ;;
-        "not ok "*) notok "${line#not ok * - }" ;;
+        "ok "*) ok "$2: ${line#ok * - }" ;;
+        "not ok "*) notok "$2: ${line#not ok * - }" ;;
         "1.."*) ;;
         *) echo "$line" ;;
         esac
@@ -50,9 +53,12 @@ run() {
         return
     fi
     sed 's/^/# torch: /' "$dir/$name.log"
-    "$top_builddir/tests/test_parity" "$dir/$name.h5" > "$dir/$name.tap" 2>&1
-    renumber "$dir/$name.tap"
-    RELAB_PARITY_PERTURB="$victim:0.01" "$top_builddir/tests/test_parity" "$dir/$name.h5" > "$dir/$name.bad" 2>&1
+    RELAB_CONV=gemm "$top_builddir/tests/test_parity" "$dir/$name.h5" > "$dir/$name.tap" 2>&1
+    renumber "$dir/$name.tap" "convolutions as GEMMs"
+    env -u RELAB_CONV "$top_builddir/tests/test_parity" "$dir/$name.h5" > "$dir/$name.tap" 2>&1
+    renumber "$dir/$name.tap" "relab's algorithms"
+    RELAB_CONV=gemm RELAB_PARITY_PERTURB="$victim:0.01" "$top_builddir/tests/test_parity" "$dir/$name.h5" \
+        > "$dir/$name.bad" 2>&1
     rc=$?
     if [ $rc -eq 1 ] && grep -q '^not ok .* gradients of all' "$dir/$name.bad" &&
         [ "$(grep -c '^not ok' "$dir/$name.bad")" = 1 ]; then
