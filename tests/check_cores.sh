@@ -4,8 +4,8 @@
 # kernels; an AMD EPYC without AVX-512: Zen/Haswell; older: Sandybridge).
 # OpenBLAS picks its kernels from OPENBLAS_CORETYPE, so the numerical tests
 # run again under each core this CPU can execute, at 1 and 2 threads, and
-# once more in a --disable-native build (-march=x86-64-v2, built from
-# `make distdir` in a subfolder).  Each setting is one `make check` whose
+# once more in a --disable-native build (-march=x86-64-v2, built from a copy
+# of the sources in a subfolder).  Each setting is one `make check` whose
 # summary goes to tests/cores/<setting>.log, so .ci/run counts every
 # assertion.  The parity fixtures are made once and shared
 # (RELAB_PARITY_FIXTURES).
@@ -60,12 +60,23 @@ for core in $cores; do
     setting "$core-train" "$TESTS_ONCE" OPENBLAS_CORETYPE=$core || status=1
 done
 
+# copy_sources DIR: the source files into DIR, configure script included.  A
+# VPATH build next to an in-tree one is refused by configure, so the generic
+# build gets its own copy: git's tracked files as they are in the work tree
+# (then autoreconf), or else `make distdir` (which also checks the docs' paths).
+copy_sources() {
+    if git -C "$top_srcdir" rev-parse --is-inside-work-tree > /dev/null 2>&1; then
+        mkdir -p "$1" && (cd "$top_srcdir" && git ls-files -z | xargs -0 cp --parents -t "$1") &&
+            (cd "$1" && autoreconf -fi)
+    else
+        $MAKE distdir distdir="$1"
+    fi
+}
 if [ "${RELAB_CORES_NATIVE:-1}" != 0 ]; then
-    # A VPATH build next to an in-tree one is refused by configure, so build from the distribution's files.
     gen=$(pwd)/tests/cores/generic
     echo "check-cores: --disable-native build in $gen"
     mkdir -p "$gen"
-    if $MAKE distdir distdir="$gen/src" > "$log/generic-build.out" 2>&1 &&
+    if copy_sources "$gen/src" > "$log/generic-build.out" 2>&1 &&
         mkdir -p "$gen/build" && (cd "$gen/build" && ../src/configure --disable-native --enable-werror &&
         $MAKE) >> "$log/generic-build.out" 2>&1; then
         (cd "$gen/build" && setting generic "$TESTS_NUM") || status=1
