@@ -66,10 +66,19 @@ bench_peak bench_fma_peak(void)
 {
     bench_peak p = {0, 0};
     __builtin_cpu_init();
+    /* Best of three: on a shared machine another process can only lower a
+     * measurement. */
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         measure(256); /* wake the cores up to their working clock and start the threads */
-        p.avx2 = measure(256);
+        for (int i = 0; i < 3; i++) {
+            double g = measure(256);
+            p.avx2 = g > p.avx2 ? g : p.avx2;
+        }
     }
-    if (__builtin_cpu_supports("avx512f")) p.avx512 = measure(512);
+    if (__builtin_cpu_supports("avx512f"))
+        for (int i = 0; i < 3; i++) {
+            double g = measure(512);
+            p.avx512 = g > p.avx512 ? g : p.avx512;
+        }
     return p;
 }

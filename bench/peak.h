@@ -2,8 +2,9 @@
  *
  * Runs independent chains of fused multiply-adds in registers on every OpenMP
  * thread for a fixed number of iterations and reports GFLOP/s (2 per FMA lane)
- * for 256-bit (AVX2) and, where the CPU has it, 512-bit (AVX-512) vectors;
- * 0 for a width the CPU lacks.  Thread-safe; takes about 0.1 s per width. */
+ * for 256-bit (AVX2) and, where the CPU has it, 512-bit (AVX-512) vectors,
+ * the best of three measurements (other processes only ever lower one);
+ * 0 for a width the CPU lacks.  Thread-safe; takes about 0.4 s per width. */
 #ifndef BENCH_PEAK_H
 #define BENCH_PEAK_H
 

@@ -9,11 +9,20 @@ inference instead (model.eval(), torch.no_grad()).  Reports images/s from the
 median step time after the warm-up steps, the min/mean/max step times, peak
 RSS (getrusage ru_maxrss, MiB: the whole process, model and batch included),
 and the backends torch ran on (oneDNN, ATen's CPU capability, the BLAS library
-and OpenBLAS core, the allocator).
+and OpenBLAS core, the allocator).  One more step runs under oneDNN's verbose
+mode, whose lines give the instruction set oneDNN dispatched to and the
+convolution implementations it ran ("jit:avx2", "brgconv:avx512_core", ...):
+what the figure was measured on, not what was asked for.
+
+--isa caps the vector instruction set, so that PyTorch can be compared with a
+BLAS held to the same one (relab's OpenBLAS core): AVX2 sets
+ONEDNN_MAX_CPU_ISA=AVX2 and ATEN_CPU_CAPABILITY=avx2, AVX512_CORE sets
+ONEDNN_MAX_CPU_ISA=AVX512_CORE (ATen keeps its own choice, at most AVX-512);
+ALL (the default) leaves both unset.
 
   pytorch_train_step.py --arch resnet50 --batch 32 --size 224 --threads 2 \
       --steps 10 --warmup 2 [--channels-last] [--forward-only] [--json] [--tuned]
-      [--profile K]
+      [--isa AVX2|AVX512_CORE|ALL] [--profile K]
 
 --json prints exactly one JSON line (fields below) and nothing else on stdout.
 The "tuned" configuration runs with jemalloc, whose retained dirty pages avoid
@@ -42,6 +51,14 @@ JEMALLOC_PATHS = ("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "/usr/lib/aarch6
 
 
 SMALL_BLOCKS = {"resnet8": 1, "resnet20": 3}
+
+# --isa: the environment that holds oneDNN (and ATen's own vector kernels) to
+# an instruction set; both libraries read it when torch is first used.
+ISA_ENV = {
+    "ALL": {},
+    "AVX2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"},
+    "AVX512_CORE": {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE"},
+}
 
 
 def build_small_resnet(arch, classes, in_channels):
@@ -87,6 +104,8 @@ def parse(argv):
     p.add_argument("--forward-only", action="store_true", help="inference: eval mode, no_grad, no optimizer")
     p.add_argument("--json", action="store_true", help="print one JSON line only")
     p.add_argument("--tuned", action="store_true", help="re-run under jemalloc (LD_PRELOAD, MALLOC_CONF)")
+    p.add_argument("--isa", choices=sorted(ISA_ENV), default="ALL",
+                   help="most capable vector ISA oneDNN and ATen may use (default ALL: their own choice)")
     p.add_argument("--profile", type=int, default=0, metavar="K",
                    help="after timing, profile one more step and print the K costliest ops to stderr")
     p.add_argument("--seed", type=int, default=0)
@@ -178,6 +197,34 @@ def backend_info(torch):
     }
 
 
+def onednn_dispatch(torch, step):
+    """(ISA line, sorted convolution implementations) oneDNN reports in its
+    verbose mode while step() runs.  The verbose lines go to file descriptor
+    1, so it is pointed at a temporary file meanwhile (stdout stays clean for
+    --json)."""
+    import tempfile
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with tempfile.TemporaryFile(mode="w+") as f:
+        os.dup2(f.fileno(), 1)
+        try:
+            with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):
+                step()
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+        f.seek(0)
+        isa, impls = None, set()
+        for line in f:
+            fields = line.rstrip("\n").split(",")
+            if len(fields) > 3 and fields[1:3] == ["info", "cpu"] and fields[3].startswith("isa:"):
+                isa = ",".join(fields[3:])[4:]
+            elif len(fields) > 4 and fields[1] == "exec" and fields[3] == "convolution":
+                impls.add(fields[4])
+    return isa, sorted(impls)
+
+
 def run(args):
     import torch
     import torch.nn.functional as F
@@ -229,6 +276,7 @@ def run(args):
         with torch.autograd.profiler.profile() as prof:
             step()
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.profile), file=sys.stderr)
+    isa, conv_impls = onednn_dispatch(torch, step)
     med = statistics.median(times)
     result = {
         "bench": "pytorch_train_step",
@@ -250,6 +298,9 @@ def run(args):
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "last_loss": loss,
         "sgd_lr": None if args.forward_only else lr,
+        "isa_cap": args.isa,
+        "onednn_isa": isa,
+        "onednn_conv_impls": conv_impls,
     }
     result.update(backend_info(torch))
     return result
@@ -257,6 +308,7 @@ def run(args):
 
 def main(argv=None):
     args = parse(argv)
+    os.environ.update(ISA_ENV[args.isa])
     if args.tuned:
         reexec_tuned()
     # OpenMP and OpenBLAS read their thread counts when they load, i.e. at "import torch".
@@ -276,6 +328,8 @@ def main(argv=None):
           % (r["peak_rss_mib"], r["torch"], "on" if r["mkldnn_enabled"] else "off", r["onednn"],
              r["cpu_capability"], r["aten_parallel"], r["blas"], r["openblas_core"], r["openblas_threading"],
              r["allocator"], " (%s)" % r["malloc_conf"] if r["malloc_conf"] else "", r["cpu"]))
+    print("ISA cap %s; oneDNN ran on: %s; its convolutions: %s"
+          % (r["isa_cap"], r["onednn_isa"], ", ".join(r["onednn_conv_impls"]) or "none"))
     return 0
 
 

@@ -1,64 +1,167 @@
 #!/bin/sh
-# train_step.sh: relab vs PyTorch on the same machine in the same run.
-# ResNet-50 (and ResNet-152) train step at batch 32, 224x224, 2 threads, plus a
-# forward-only figure; PyTorch as Debian ships it and tuned (jemalloc +
-# channels_last).  Prints each configuration's images/s and peak RSS, and the
-# ratio relab / PyTorch.  No thresholds: absolute numbers on a shared machine
-# vary; the ratio measured here is what matters.
-#   bench/train_step.sh [--quick] [--arch resnet50] [--batch 32] [--size 224] [--steps 5]
-#   bench/train_step.sh --small   the small networks: resnet8 and resnet20 on 28x28x1
-#                                 and 32x32x3, batch 128, 10 classes, train steps
-# Run from a build folder (make bench) or set BUILD=path/to/build.
+# train_step.sh: relab vs PyTorch on the same machine, in the same run, on the
+# same vector instruction set.
+#
+# relab's convolutions run on OpenBLAS, whose kernels (its "core") fix the
+# vector ISA: Haswell and Zen run AVX2, SkylakeX and Cooperlake AVX-512.
+# oneDNN, under PyTorch, picks its own ISA.  A fair comparison holds PyTorch
+# to the ISA of relab's core (pytorch_train_step.py --isa: ONEDNN_MAX_CPU_ISA,
+# ATEN_CPU_CAPABILITY), and prints the ISA oneDNN actually ran on.  The
+# unrestricted PyTorch figure is printed too, for transparency.
+#
+# For each BLAS core and configuration the programs run interleaved, round
+# after round (relab, PyTorch, relab, PyTorch, ...), so that a change in the
+# machine's load hits all of them alike.  Each prints the median and the
+# minimum of its step times; over the rounds the script reports the median of
+# the medians and the best (minimum) step.  On a shared machine contention
+# only ever slows a run, so the best step is the most repeatable figure; the
+# load average is printed with each round.
+#
+# Configurations: ResNet-50 and ResNet-152 (batch 32, 224x224), train step
+# and forward; with --small resnet8 and resnet20 on 28x28x1 and 32x32x3,
+# batch 128, train step.  PyTorch "tuned" is jemalloc without decay plus the
+# faster memory layout: channels_last for the ImageNet ResNets; for the small
+# networks both layouts are run and the ratio is against the faster one.
+#
+#   bench/train_step.sh [--quick | --small] [--arch A] [--batch B] [--size S]
+#       [--steps N] [--rounds R] [--cores "Haswell SkylakeX"] [--modes "train forward"] [--shipped]
+#
+#   --cores   OpenBLAS cores to run relab on, one after the other (default: the
+#             one it runs on in this environment, OPENBLAS_CORETYPE or its own
+#             detection); e.g. --cores "Haswell SkylakeX" on an AVX-512 machine
+#             gives both ISAs' comparisons
+#   --shipped also PyTorch as Debian ships it (glibc malloc, NCHW), same ISA
+# Run from a build folder (make bench) or set BUILD=path/to/build.  No
+# thresholds: the ratios measured here are the result.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${BUILD:-$(pwd)}
 py=${REF_PYTHON:-/usr/bin/python3}
-arches="resnet50 resnet152"; batch=32; size=224; steps=5; warmup=2; small=0; modes="train forward"
+arches="resnet50 resnet152"; batch=32; size=224; steps=5; warmup=2; small=0; modes="train forward"; rounds=3
+cores=""; shipped=0
 while [ $# -gt 0 ]; do
     case $1 in
-        --quick) arches=resnet50; steps=3; warmup=1 ;;
+        --quick) arches=resnet50; steps=3; warmup=1; rounds=2 ;;
         --small) small=1; steps=20; warmup=3; modes=train ;;
         --arch) arches=$2; shift ;;
         --batch) batch=$2; shift ;;
         --size) size=$2; shift ;;
         --steps) steps=$2; shift ;;
-        *) echo "usage: $0 [--quick | --small] [--arch A] [--batch B] [--size S] [--steps N]" >&2; exit 2 ;;
+        --rounds) rounds=$2; shift ;;
+        --cores) cores=$2; shift ;;
+        --modes) modes=$2; shift ;;
+        --shipped) shipped=1 ;;
+        *) echo "usage: $0 [--quick | --small] [--arch A] [--batch B] [--size S] [--steps N] [--rounds R]" \
+                "[--cores \"C1 C2\"] [--modes \"train forward\"] [--shipped]" >&2; exit 2 ;;
     esac
     shift
 done
 relab="$build/bench/bench_train_step"
 [ -x "$relab" ] || { echo "train_step.sh: $relab missing; run 'make bench' in the build folder" >&2; exit 1; }
 export OMP_NUM_THREADS=2
-field() { "$py" -c "import json,sys; print(json.loads(sys.stdin.readline())['$1'])"; }
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load $(cut -d' ' -f1-3 /proc/loadavg)"
-"$build/relab" info | sed -n '2,3p'
-# one configuration: arch batch size in_channels classes
+[ -n "$cores" ] || cores=$("$build/relab" info | sed -n 's/^BLAS: *OpenBLAS, core \([A-Za-z0-9]*\).*/\1/p')
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT INT TERM
+
+# The oneDNN ISA matching an OpenBLAS core's vector instructions.
+isa_for() {
+    case $1 in
+        Haswell | Zen) echo AVX2 ;;
+        SkylakeX | Cooperlake | SapphireRapids) echo AVX512_CORE ;;
+        *) echo "train_step.sh: no oneDNN ISA known for OpenBLAS core '$1'; PyTorch runs unrestricted" >&2
+           echo ALL ;;
+    esac
+}
+
+load() { cut -d' ' -f1 /proc/loadavg; }
+
+# one run; appends a JSON line tagged with its label to $results
+run_relab() { # core label args...
+    core=$1; label=$2; shift 2
+    r=$(OPENBLAS_CORETYPE=$core "$relab" "$@" --json) || { echo "  relab failed ($label)" >&2; return 0; }
+    echo "$label	$(load)	$r" >>"$results"
+}
+run_torch() { # core label args...
+    core=$1; label=$2; shift 2
+    p=$(OPENBLAS_CORETYPE=$core "$py" "$here/pytorch_train_step.py" --threads 2 "$@" --json 2>/dev/null) ||
+        { echo "  PyTorch failed ($label)" >&2; return 0; }
+    echo "$label	$(load)	$p" >>"$results"
+}
+
+# Prints the table of one (core, configuration, mode) from $results.
+summary() { # key batch
+    "$py" - "$results" "$1" "$2" <<'EOF'
+import json, statistics, sys
+path, key, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
+runs = {}
+for line in open(path):
+    label, load, js = line.rstrip("\n").split("\t", 2)
+    k, _, impl = label.partition("|")
+    if k == key:
+        runs.setdefault(impl, []).append((float(load), json.loads(js)))
+def fig(impl):
+    rs = [d for _, d in runs.get(impl, [])]
+    if not rs:
+        return None
+    med = [d.get("median_step_s", d.get("step_s_median")) for d in rs]
+    mins = [d.get("min_step_s", d.get("step_s_min")) for d in rs]
+    return batch / statistics.median(med), batch / min(mins), max(d["peak_rss_mib"] for d in rs), rs[-1]
+loads = sorted(l for v in runs.values() for l, _ in v)
+print("  %d run(s) per program, load %.1f-%.1f" % (max(len(v) for v in runs.values()), loads[0], loads[-1]))
+rows = [(impl, fig(impl)) for impl in runs]
+for impl, f in rows:
+    extra = ""
+    if impl != "relab":
+        extra = "  oneDNN: %s (%s)" % (f[3].get("onednn_isa"), ", ".join(f[3].get("onednn_conv_impls") or []))
+    print("  %-34s %9.2f img/s median %9.2f best   peak RSS %6.0f MiB%s" % (impl, f[0], f[1], f[2], extra))
+r = fig("relab")
+matched = [(impl, f) for impl, f in rows if impl.startswith("PyTorch tuned") and "unrestricted" not in impl]
+if r and matched:
+    best_impl, best = max(matched, key=lambda x: x[1][1])
+    print("  relab / %s: speed %.2fx (median %.2fx), peak RSS %.2fx" %
+          (best_impl, r[1] / best[1], r[0] / best[0], r[2] / best[2]))
+    free = [(impl, f) for impl, f in rows if "unrestricted" in impl]
+    if free:
+        impl, f = max(free, key=lambda x: x[1][1])
+        print("  relab / %s: speed %.2fx (median %.2fx)" % (impl, r[1] / f[1], r[0] / f[0]))
+EOF
+}
+
+# compare core arch batch size in_channels classes layouts
 compare() {
-    arch=$1; b=$2; s=$3; ch=$4; cl=$5
+    core=$1; arch=$2; b=$3; s=$4; ch=$5; cl=$6; layouts=$7
+    isa=$(isa_for "$core")
     label="$arch"; [ "$small" = 1 ] && label="$arch ${s}x${s}x$ch"
+    common="--arch $arch --batch $b --size $s --in-channels $ch --classes $cl --steps $steps --warmup $warmup"
     for mode in $modes; do
-        flag=""; [ $mode = forward ] && flag=--forward-only
-        r=$("$relab" --arch "$arch" --batch "$b" --size "$s" --in-channels "$ch" --classes "$cl" --steps "$steps" \
-            --warmup "$warmup" $flag --json)
-        r_ips=$(echo "$r" | field images_per_s); r_rss=$(echo "$r" | field peak_rss_mib)
-        printf '%-16s %-7s relab              %8.2f img/s  peak RSS %6.0f MiB\n' "$label" "$mode" "$r_ips" "$r_rss"
-        for cfg in shipped tuned; do
-            extra=""; [ $cfg = tuned ] && extra="--tuned --channels-last"
-            p=$("$py" "$here/pytorch_train_step.py" --arch "$arch" --batch "$b" --size "$s" --in-channels "$ch" \
-                --classes "$cl" --threads 2 --steps "$steps" --warmup "$warmup" $flag $extra --json 2>/dev/null) ||
-                { echo "  PyTorch $cfg failed"; continue; }
-            p_ips=$(echo "$p" | field images_per_s); p_rss=$(echo "$p" | field peak_rss_mib)
-            printf '%-16s %-7s PyTorch %-10s %8.2f img/s  peak RSS %6.0f MiB   relab/PyTorch: speed %.2fx, memory %.2fx\n' \
-                "$label" "$mode" "$cfg" "$p_ips" "$p_rss" "$(echo "$r_ips $p_ips" | awk '{print $1/$2}')" \
-                "$(echo "$r_rss $p_rss" | awk '{print $1/$2}')"
+        flag=""; [ "$mode" = forward ] && flag=--forward-only
+        key="$core $label $mode"
+        for r in $(seq "$rounds"); do
+            run_relab "$core" "$key|relab" $common $flag
+            for lay in $layouts; do
+                lf=""; [ "$lay" = channels_last ] && lf=--channels-last
+                run_torch "$core" "$key|PyTorch tuned $lay $isa" $common $flag --tuned $lf --isa "$isa"
+            done
+            [ "$shipped" = 1 ] && run_torch "$core" "$key|PyTorch shipped NCHW $isa" $common $flag --isa "$isa"
+            [ "$isa" = ALL ] || for lay in $layouts; do
+                lf=""; [ "$lay" = channels_last ] && lf=--channels-last
+                run_torch "$core" "$key|PyTorch tuned $lay unrestricted" $common $flag --tuned $lf
+            done
         done
+        echo "$key (relab OpenBLAS $core; PyTorch oneDNN held to $isa)"
+        summary "$key" "$b"
     done
 }
-if [ "$small" = 1 ]; then
-    for arch in resnet8 resnet20; do
-        compare "$arch" 128 28 1 10
-        compare "$arch" 128 32 3 10
-    done
-else
-    for arch in $arches; do compare "$arch" "$batch" "$size" 3 1000; done
-fi
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load $(cut -d' ' -f1-3 /proc/loadavg)"
+"$build/relab" info | sed -n '2,3p'
+for core in $cores; do
+    if [ "$small" = 1 ]; then
+        for arch in resnet8 resnet20; do
+            compare "$core" "$arch" 128 28 1 10 "NCHW channels_last"
+            compare "$core" "$arch" 128 32 3 10 "NCHW channels_last"
+        done
+    else
+        for arch in $arches; do compare "$core" "$arch" "$batch" "$size" 3 1000 channels_last; done
+    fi
+done
