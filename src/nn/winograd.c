@@ -80,9 +80,12 @@ static void kernel_coefs(const tables *t, float *coef)
                         (float)((double)t->g[xi * 3 + kh] * (double)t->g[nu * 3 + kw]);
 }
 
-/* U[p] = G w G^T for every channel pair.  flip == 0: U[p][oc][c] from w
- * (forward); flip != 0: U[p][c][oc] from the kernel rotated by 180 degrees
- * (input gradient: a convolution from OC to C channels). */
+/* U[p][oc][c] = (G w G^T)[p] for every channel pair, from w (forward) or,
+ * flip != 0, from the kernel rotated by 180 degrees (input gradient: a
+ * convolution from OC to C channels, whose GEMMs then read U[p] untransposed
+ * as OC x C).  Both write U in w's channel order, contiguously: a scatter
+ * into [p][c][oc] cost the input gradient as much again as its GEMMs on 7x7
+ * maps, where U (36 x 512 x 512 floats) is larger than the activations. */
 static void transform_kernel(const tables *t, const rl_conv *cv, int flip, float *U)
 {
     const int C = cv->in_c, OC = cv->out_c, T = t->a * t->a;
@@ -93,21 +96,13 @@ static void transform_kernel(const tables *t, const rl_conv *cv, int flip, float
         const float *wo = cv->w + (size_t)o * 9 * C;
         for (int p = 0; p < T; p++) {
             const float *cp = coef + p * 9;
-            if (!flip) {
-                float *u = U + ((size_t)p * OC + o) * C;
+            float *u = U + ((size_t)p * OC + o) * C;
+            for (int c = 0; c < C; c++)
+                u[c] = 0;
+            for (int k = 0; k < 9; k++) {
+                const float *wk = wo + (size_t)(flip ? 8 - k : k) * C;
                 for (int c = 0; c < C; c++)
-                    u[c] = 0;
-                for (int k = 0; k < 9; k++)
-                    for (int c = 0; c < C; c++)
-                        u[c] += cp[k] * wo[(size_t)k * C + c];
-            } else {
-                float *u = U + (size_t)p * C * OC + o;
-                for (int c = 0; c < C; c++) {
-                    float s = 0;
-                    for (int k = 0; k < 9; k++)
-                        s += cp[k] * wo[(size_t)(8 - k) * C + c];
-                    u[(size_t)c * OC] = s;
-                }
+                    u[c] += cp[k] * wk[c];
             }
         }
     }
@@ -253,17 +248,19 @@ static void transform_inputs(const tables *t, const geom *g, rl_shape in, int ci
 }
 
 /* The convolution of x (cin channels) with the transformed kernel U into y
- * (cout channels), same spatial size (3x3, stride 1, pad 1). */
+ * (cout channels), same spatial size (3x3, stride 1, pad 1).  U[p] is
+ * cout x cin (forward) or, u_in_rows != 0, cin x cout (input gradient). */
 static void convolve(const tables *t, const geom *g, rl_shape in, int cin, int cout, const float *x, const float *U,
-                     float *y, int accumulate, float *V, float *M)
+                     int u_in_rows, float *y, int accumulate, float *V, float *M)
 {
     const size_t out_image = (size_t)in.h * in.w * cout;
     for (int n0 = 0; n0 < in.n; n0 += g->chunk) {
         int nn = in.n - n0 < g->chunk ? in.n - n0 : g->chunk, tiles = nn * g->tiles_img;
         transform_inputs(t, g, in, cin, x, n0, nn, V);
         for (int p = 0; p < g->T; p++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tiles, cout, cin, 1.0f, V + (size_t)p * tiles * cin,
-                        cin, U + (size_t)p * cout * cin, cin, 0.0f, M + (size_t)p * tiles * cout, cout);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, u_in_rows ? CblasNoTrans : CblasTrans, tiles, cout, cin, 1.0f,
+                        V + (size_t)p * tiles * cin, cin, U + (size_t)p * cout * cin, u_in_rows ? cout : cin, 0.0f,
+                        M + (size_t)p * tiles * cout, cout);
 #pragma omp parallel
         {
             float tmp[t->m * t->a * cout];
@@ -282,7 +279,7 @@ void rl_winograd_forward(const rl_conv *cv, rl_shape in, int m, const float *x, 
     tables t = tables_for(m);
     geom g = layout(cv, in, &t);
     transform_kernel(&t, cv, 0, ws);
-    convolve(&t, &g, in, cv->in_c, cv->out_c, x, ws, y, 0, ws + g.u, ws + g.u + g.v);
+    convolve(&t, &g, in, cv->in_c, cv->out_c, x, ws, 0, y, 0, ws + g.u, ws + g.u + g.v);
 }
 
 void rl_winograd_backward_data(const rl_conv *cv, rl_shape in, int m, const float *dy, float *dx, int accumulate,
@@ -294,7 +291,7 @@ void rl_winograd_backward_data(const rl_conv *cv, rl_shape in, int m, const floa
     /* V holds dy's tiles (OC channels) and M dx's (C): the same floats as
      * forward's C and OC, swapped. */
     rl_shape dys = {in.n, cv->out_c, in.h, in.w};
-    convolve(&t, &g, dys, cv->out_c, cv->in_c, dy, ws, dx, accumulate, ws + g.u, ws + g.u + g.mo);
+    convolve(&t, &g, dys, cv->out_c, cv->in_c, dy, ws, 1, dx, accumulate, ws + g.u, ws + g.u + g.mo);
 }
 
 void rl_winograd_backward_weights(const rl_conv *cv, rl_shape in, int m, const float *x, const float *dy, float *ws)
