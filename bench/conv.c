@@ -5,7 +5,8 @@
  * prints the fastest and the median time of each pass and the GFLOP/s of the
  * fastest (the direct convolution's FLOPs, so Winograd's figure is the speed
  * a GEMM would need to match it).  On a shared machine the fastest call is
- * the most repeatable figure.  --algo picks the algorithm as RELAB_CONV does
+ * the most repeatable figure; the process's CPU time per call (all threads)
+ * is printed too.  --algo picks the algorithm as RELAB_CONV does
  * (gemm, image, winograd2, winograd4) or the planner's choice (auto).
  *
  * usage: bench_conv [--k 3] [--stride 1] [--c 64] [--oc 64] [--size 56]
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nn/conv.h"
 #include "util/blas.h"
@@ -26,6 +28,16 @@ static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* CPU seconds of all the process's threads: a thread waiting passively or
+ * descheduled by another process adds none, so on a busy machine this is
+ * the steadier measure of the work a pass does. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
 static void fill(float *p, size_t n, rl_rng *rng)
@@ -76,13 +88,13 @@ int main(int argc, char **argv)
     cv.w = w;
     cv.dw = dw;
     const char *names[3] = {"fwd", "dgrad", "wgrad"};
-    double *t = calloc((size_t)reps + 1, sizeof(double));
+    double *t = calloc((size_t)reps + 1, sizeof(double)), *cpu = calloc((size_t)reps + 1, sizeof(double));
     const double flops = 2.0 * batch * out.h * out.w * oc * k * k * c;
     printf("conv %dx%d/%d %d->%d @%dx%d, batch %d, algo %d tile %d (%s), %d threads, BLAS %s\n", k, k, stride, c, oc,
            size, size, batch, cv.algo, cv.tile, algo, omp_get_max_threads(), rl_blas_core());
     for (int pass = 0; pass < 3; pass++) {
         for (int r = 0; r <= reps; r++) {
-            double t0 = rl_now();
+            double t0 = rl_now(), c0 = cpu_now();
             if (pass == 0)
                 rl_conv_forward(&cv, in, x, y, work);
             else if (pass == 1)
@@ -90,12 +102,15 @@ int main(int argc, char **argv)
             else
                 rl_conv_backward_weights(&cv, in, x, dy, work);
             t[r] = rl_now() - t0;
+            cpu[r] = cpu_now() - c0;
         }
         qsort(t + 1, (size_t)reps, sizeof(double), cmp_double); /* t[0]: warm-up */
-        printf("  %-6s min %8.3f ms  median %8.3f ms  %7.1f GFLOP/s\n", names[pass], 1e3 * t[1], 1e3 * t[1 + reps / 2],
-               flops / t[1] * 1e-9);
+        qsort(cpu + 1, (size_t)reps, sizeof(double), cmp_double);
+        printf("  %-6s min %8.3f ms  median %8.3f ms  %7.1f GFLOP/s   CPU time min %8.3f ms\n", names[pass], 1e3 * t[1],
+               1e3 * t[1 + reps / 2], flops / t[1] * 1e-9, 1e3 * cpu[1]);
     }
     free(t);
+    free(cpu);
     rl_free(w);
     rl_free(dw);
     rl_free(x);

@@ -285,23 +285,67 @@ static void conv_errors(rl_conv *cv, rl_shape in, double out[3])
 static void test_winograd(int C, int OC, int H, int W, int N)
 {
     rl_shape in = {N, C, H, W};
-    rl_conv cv = {C, OC, 3, 1, 1, NULL, NULL, RL_CONV_BATCHED, 1, 0};
+    rl_conv cv = {C, OC, 3, 1, 1, NULL, NULL, RL_CONV_BATCHED, 2, 0};
     cv.w = randn((size_t)OC * 9 * C, 0.3f);
     double gemm[3], wino[3];
     conv_errors(&cv, in, gemm);
-    for (int m = 2; m <= 4; m += 2) {
-        cv.algo = RL_CONV_WINOGRAD;
-        cv.tile = m;
-        conv_errors(&cv, in, wino);
-        /* K of each GEMM: forward and input gradient 9*C or 9*OC, weight gradient N*H*W */
-        double eps = ldexp(1.0, -24), k_fwd = 9.0 * C, k_dx = 9.0 * OC, k_dw = (double)N * H * W;
-        double f = m == 2 ? 8 : 64;
-        tap_ok(wino[0] < f * k_fwd * eps && wino[1] < f * k_dx * eps && wino[2] < f * k_dw * eps,
-               "Winograd F(%dx%d,3x3) %d->%d @%dx%d: forward, input and weight gradients vs float64 "
-               "(error / sum|products|: %.2g, %.2g, %.2g; im2col GEMM: %.2g, %.2g, %.2g)",
-               m, m, C, OC, H, W, wino[0], wino[1], wino[2], gemm[0], gemm[1], gemm[2]);
-    }
+    for (int algo = RL_CONV_WINOGRAD; algo <= RL_CONV_WINOGRAD_BLOCKS; algo++)
+        for (int m = 2; m <= 4; m += 2) {
+            cv.algo = algo;
+            cv.tile = m;
+            conv_errors(&cv, in, wino);
+            /* K of each GEMM: forward and input gradient 9*C or 9*OC, weight gradient N*H*W */
+            double eps = ldexp(1.0, -24), k_fwd = 9.0 * C, k_dx = 9.0 * OC, k_dw = (double)N * H * W;
+            double f = m == 2 ? 8 : 64;
+            tap_ok(wino[0] < f * k_fwd * eps && wino[1] < f * k_dx * eps && wino[2] < f * k_dw * eps,
+                   "Winograd F(%dx%d,3x3)%s %d->%d @%dx%d: forward, input and weight gradients vs float64 "
+                   "(error / sum|products|: %.2g, %.2g, %.2g; im2col GEMM: %.2g, %.2g, %.2g)",
+                   m, m, algo == RL_CONV_WINOGRAD_BLOCKS ? " in blocks of tiles" : "", C, OC, H, W, wino[0], wino[1],
+                   wino[2], gemm[0], gemm[1], gemm[2]);
+        }
     rl_free(cv.w);
+}
+
+/* RL_CONV_WINOGRAD_BLOCKS runs the transformed-domain GEMMs of a block of
+ * tiles on one thread, two blocks at once with 2 threads: the results must be
+ * bitwise those of one thread running single-threaded GEMMs (the blocks and
+ * the weight gradient's groups do not depend on the thread count).  10
+ * blocks of 64 tiles: more blocks than weight-gradient groups. */
+static void test_winograd_blocks_threads(int m)
+{
+    const int C = 24, OC = 40, N = 40, H = 15;
+    rl_conv cv = {C, OC, 3, 1, 1, NULL, NULL, RL_CONV_WINOGRAD_BLOCKS, 2, m};
+    rl_shape in = {N, C, H, H};
+    size_t nx = rl_shape_count(in), ny = (size_t)N * H * H * OC, nw = (size_t)OC * 9 * C;
+    cv.w = randn(nw, 0.2f);
+    float *x = randn(nx, 1.0f), *dy = randn(ny, 1.0f);
+    float *ws = rl_alloc(sizeof(float) * (rl_conv_workspace_floats(&cv, in) + 1));
+    float *y[2], *dx[2], *dw[2];
+    for (int run = 0; run < 2; run++) {
+        y[run] = rl_alloc(sizeof(float) * ny);
+        dx[run] = rl_alloc(sizeof(float) * nx);
+        dw[run] = rl_alloc(sizeof(float) * nw);
+    }
+    int blas_threads = rl_blas_threads();
+    for (int run = 0; run < 2; run++) {
+        if (run == 1) { /* the serial reference */
+            openblas_set_num_threads(1);
+            cv.threads = 1;
+        }
+        cv.dw = dw[run];
+        rl_conv_forward(&cv, in, x, y[run], ws);
+        rl_conv_backward_data(&cv, in, dy, dx[run], 0, ws);
+        rl_conv_backward_weights(&cv, in, x, dy, ws);
+    }
+    openblas_set_num_threads(blas_threads);
+    tap_ok(!memcmp(y[0], y[1], sizeof(float) * ny) && !memcmp(dx[0], dx[1], sizeof(float) * nx) &&
+               !memcmp(dw[0], dw[1], sizeof(float) * nw),
+           "Winograd F(%dx%d,3x3) in blocks of tiles: forward, input and weight gradients with 2 concurrent threads "
+           "agree bitwise with one thread and single-threaded GEMMs",
+           m, m);
+    float *bufs[] = {cv.w, x, dy, ws, y[0], y[1], dx[0], dx[1], dw[0], dw[1]};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        rl_free(bufs[i]);
 }
 
 /* ---- batch norm (train mode, optional residual and ReLU) ---- */
@@ -666,6 +710,8 @@ int main(int argc, char **argv)
     test_winograd(16, 24, 9, 11, 2);
     test_winograd(64, 48, 14, 14, 2);
     test_winograd(5, 3, 4, 7, 3);
+    test_winograd_blocks_threads(4);
+    test_winograd_blocks_threads(2);
     rng = saved;
     test_bn(6, 50, 0, 0);
     test_bn(6, 50, 1, 0);

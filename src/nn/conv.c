@@ -29,6 +29,11 @@ static int is_pointwise(const rl_conv *cv)
     return cv->k == 1 && cv->stride == 1 && cv->pad == 0;
 }
 
+static int is_winograd(const rl_conv *cv)
+{
+    return cv->algo == RL_CONV_WINOGRAD || cv->algo == RL_CONV_WINOGRAD_BLOCKS;
+}
+
 static size_t cols_per_image(const rl_conv *cv, rl_shape in)
 {
     rl_shape out = rl_conv_out_shape(cv, in);
@@ -65,11 +70,19 @@ void rl_conv_choose(rl_conv *cv, rl_shape in, int threads)
         cv->tile = force[8] - '0';
         return;
     }
+    if (winograd_ok && force && (!strcmp(force, "winograd2b") || !strcmp(force, "winograd4b"))) {
+        cv->algo = RL_CONV_WINOGRAD_BLOCKS;
+        cv->tile = force[8] - '0';
+        return;
+    }
     /* F(4x4, 3x3) from 64 channels up: measured 1.7-2.4x faster than im2col
      * + GEMM over forward and both gradients on every ResNet-50 3x3 shape;
      * with 16 or 32 channels its GEMMs are too thin and per-image wins. */
     if (winograd_ok && !force && cv->in_c >= 64 && cv->out_c >= 64) {
-        cv->algo = RL_CONV_WINOGRAD;
+        /* by blocks of tiles per thread while the transformed kernel U (36 x
+         * C x OC floats, read by every thread) stays small: 1.3-2x faster on
+         * 64 channels, alike on 256, slower on 512 (winograd.h) */
+        cv->algo = (size_t)cv->in_c * cv->out_c <= 128 * 128 ? RL_CONV_WINOGRAD_BLOCKS : RL_CONV_WINOGRAD;
         cv->tile = 4;
         return;
     }
@@ -87,7 +100,7 @@ void rl_conv_choose(rl_conv *cv, rl_shape in, int threads)
 size_t rl_conv_workspace_floats(const rl_conv *cv, rl_shape in)
 {
     if (is_pointwise(cv)) return 0;
-    if (cv->algo == RL_CONV_WINOGRAD) return rl_winograd_workspace_floats(cv, in, cv->tile);
+    if (is_winograd(cv)) return rl_winograd_workspace_floats(cv, in, cv->tile);
     size_t batched = (size_t)chunk_images(cv, in) * cols_per_image(cv, in);
     size_t per_image = (size_t)(cv->threads > 1 ? cv->threads : 1) * rl_round_floats(cols_per_image(cv, in)) +
                        WGRAD_GROUPS * rl_round_floats((size_t)cv->out_c * cv->k * cv->k * cv->in_c);
@@ -306,7 +319,7 @@ void rl_conv_forward(const rl_conv *cv, rl_shape in, const float *x, float *y, f
     else if (is_pointwise(cv))
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rl_shape_rows(in), OC, C, 1.0f, x, C, cv->w, C, 0.0f,
                     y, OC);
-    else if (cv->algo == RL_CONV_WINOGRAD)
+    else if (is_winograd(cv))
         rl_winograd_forward(cv, in, cv->tile, x, y, ws);
     else if (cv->algo == RL_CONV_PER_IMAGE)
         forward_per_image(cv, in, rl_conv_out_shape(cv, in), x, y, ws);
@@ -320,7 +333,7 @@ void rl_conv_backward_weights(const rl_conv *cv, rl_shape in, const float *x, co
     if (is_pointwise(cv)) /* one GEMM over the batch whatever the algorithm */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, (int)rl_shape_rows(in), 1.0f, dy, OC, x, C, 1.0f,
                     cv->dw, C);
-    else if (cv->algo == RL_CONV_WINOGRAD)
+    else if (is_winograd(cv))
         rl_winograd_backward_weights(cv, in, cv->tile, x, dy, ws);
     else if (cv->algo == RL_CONV_PER_IMAGE)
         backward_weights_per_image(cv, in, rl_conv_out_shape(cv, in), x, dy, ws);
@@ -342,7 +355,7 @@ void rl_conv_backward_data(const rl_conv *cv, rl_shape in, const float *dy, floa
                     accumulate ? 1.0f : 0.0f, dx, KKC);
         return;
     }
-    if (cv->algo == RL_CONV_WINOGRAD) {
+    if (is_winograd(cv)) {
         rl_winograd_backward_data(cv, in, cv->tile, dy, dx, accumulate, ws);
         return;
     }

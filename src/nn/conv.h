@@ -38,8 +38,18 @@
  * Batched, backward_weights is one GEMM per chunk (its reduction over images
  * is OpenBLAS's, deterministic for a fixed thread count).
  *   RL_CONV_WINOGRAD   3x3 stride-1 pad-1 only: F(m x m, 3 x 3) for all three
- *                      routines (nn/winograd.h), m = cv->tile. */
-typedef enum { RL_CONV_BATCHED = 0, RL_CONV_PER_IMAGE = 1, RL_CONV_WINOGRAD = 2 } rl_conv_algo;
+ *                      routines (nn/winograd.h), m = cv->tile, each step over
+ *                      a chunk of images with multi-threaded GEMMs;
+ *   RL_CONV_WINOGRAD_BLOCKS  the same transforms on blocks of tiles, one block
+ *                      per thread at a time with single-threaded GEMMs (the
+ *                      data stay in the thread's caches); every result is the
+ *                      same whatever the thread count. */
+typedef enum {
+    RL_CONV_BATCHED = 0,
+    RL_CONV_PER_IMAGE = 1,
+    RL_CONV_WINOGRAD = 2,
+    RL_CONV_WINOGRAD_BLOCKS = 3
+} rl_conv_algo;
 
 typedef struct {
     int in_c, out_c, k, stride, pad;
@@ -56,10 +66,12 @@ rl_shape rl_conv_out_shape(const rl_conv *cv, rl_shape in);
  * OpenMP threads, by a fixed rule on the shapes (so a resumed run makes the
  * same choice; docs/performance.md has the measurements behind it):
  * Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions of 64 or more channels
- * in and out, per-image for other narrow ones, batched otherwise.  The
- * environment variable RELAB_CONV=gemm forces the plain im2col + GEMM path
- * (RL_CONV_BATCHED) everywhere; RELAB_CONV=image, winograd2 or winograd4
- * force that algorithm wherever it applies (for measurements). */
+ * in and out (by blocks of tiles up to 128 x 128 channels), per-image for
+ * other narrow ones, batched otherwise.  The environment variable
+ * RELAB_CONV=gemm forces the plain im2col + GEMM path (RL_CONV_BATCHED)
+ * everywhere; RELAB_CONV=image, winograd2, winograd4 (chunks of images) or
+ * winograd2b, winograd4b (blocks of tiles) force that algorithm wherever it
+ * applies (for measurements). */
 void rl_conv_choose(rl_conv *cv, rl_shape in, int threads);
 
 /* Floats of workspace the three routines need for input shape `in` (after

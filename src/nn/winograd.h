@@ -12,7 +12,11 @@
  * on dy with the kernel rotated by 180 degrees and its channels swapped; the
  * weight gradient is dU[xi,nu] (OC x C) = Z[xi,nu]^T V[xi,nu] with
  * Z = A dy_tile A^T, then dw = G^T dU G.  Tiles are processed in chunks of
- * images so the workspace stays bounded.
+ * images so the workspace stays bounded (RL_CONV_WINOGRAD: each transform a
+ * parallel pass over the chunk, each GEMM multi-threaded) or, for
+ * RL_CONV_WINOGRAD_BLOCKS, in blocks of 64 tiles, each thread transforming,
+ * multiplying and transforming back its own block within its caches; only U
+ * is shared (so the rule in conv.c keeps this for layers where U is small).
  *
  * float32 error: the transforms add and scale, so results differ from direct
  * summation by more than rounding of a plain GEMM; docs/performance.md gives
