@@ -414,6 +414,31 @@ static void test_bn(int C, size_t rows, int relu, int residual)
     float *dy = rl_alloc(sizeof(float) * n), *dx = rl_alloc(sizeof(float) * n);
     memcpy(dy, c.r, sizeof(float) * n);
     rl_bn_backward(&c.bn, rows, c.x, c.y, dy, relu, c.mean, c.invstd, dx, c.scratch);
+    if (relu && !residual) {
+        /* the mask recomputed from x: bitwise the gradients of the mask from
+         * forward's y, and dy left as it was */
+        float *dy2 = rl_alloc(sizeof(float) * n), *dx2 = rl_alloc(sizeof(float) * n);
+        float *dg = c.bn.dgamma, *db = c.bn.dbeta, *dg2 = rl_alloc(sizeof(float) * C),
+              *db2 = rl_alloc(sizeof(float) * C);
+        memcpy(dy2, c.r, sizeof(float) * n);
+        c.bn.dgamma = dg2;
+        c.bn.dbeta = db2;
+        rl_bn_backward(&c.bn, rows, c.x, NULL, dy2, RL_BN_RELU_X, c.mean, c.invstd, dx2, c.scratch);
+        c.bn.dgamma = dg;
+        c.bn.dbeta = db;
+        size_t masked = 0;
+        for (size_t i = 0; i < n; i++)
+            masked += c.y[i] <= 0;
+        tap_ok(!memcmp(dx2, dx, sizeof(float) * n) && !memcmp(dg2, dg, sizeof(float) * C) &&
+                   !memcmp(db2, db, sizeof(float) * C) && !memcmp(dy2, c.r, sizeof(float) * n) && masked > 0 &&
+                   masked < n,
+               "bn+relu backward with the mask from x: bitwise the gradients of the mask from y (%zu of %zu "
+               "masked), dy unchanged",
+               masked, n);
+        float *bufs[] = {dy2, dx2, dg2, db2};
+        for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+            rl_free(bufs[i]);
+    }
     /* small steps: a ReLU kink inside the step would spoil the difference */
     double h = 1e-2;
     double ex = fd_check(c.x, dx, n, bn_loss, &c, 16, h);

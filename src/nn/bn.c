@@ -74,6 +74,14 @@ static void reduce_moments(size_t rows, int C, const float *x, const float *mean
     merge_blocks(C, p1, p2, out1, out2);
 }
 
+/* a[c] = gamma * invstd: the scale both apply_rows and the ReLU mask of
+ * RL_BN_RELU_X use, computed once in one place so that they agree bitwise. */
+static void bn_scale(const rl_bn *bn, const float *invstd_f, float *a)
+{
+    for (int c = 0; c < bn->c; c++)
+        a[c] = bn->gamma[c] * invstd_f[c];
+}
+
 /* y = [relu]((x - mean) * a + beta [+ residual]) with a = gamma * invstd:
  * subtracting the mean first keeps precision when the variance is small next
  * to the mean.  Forward and rl_bn_recompute both run this one function, so a
@@ -84,8 +92,7 @@ static void apply_rows(const rl_bn *bn, size_t rows, const float *x, const float
     const int C = bn->c;
     float a[C > 0 ? C : 1];
     const float *b = bn->beta;
-    for (int c = 0; c < C; c++)
-        a[c] = bn->gamma[c] * invstd_f[c];
+    bn_scale(bn, invstd_f, a);
 #pragma omp parallel for schedule(static)
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * C;
@@ -188,6 +195,19 @@ static void dx_row(int C, const float *restrict x, const float *restrict y, floa
     }
 }
 
+/* dx_row with the ReLU mask recomputed from x: (x - mean) * a + beta > 0 is
+ * apply_rows' pre-activation, the same operations in the same order, so the
+ * mask is bitwise forward's y > 0 (a NaN gives no gradient, as there). */
+static void dx_row_mask_x(int C, const float *restrict x, const float *restrict dy, float *restrict dx,
+                          const float *restrict mean, const float *restrict a, const float *restrict b,
+                          const float *restrict k1, const float *restrict k2, const float *restrict k3)
+{
+    for (int c = 0; c < C; c++) {
+        float g = dy[c], d = (x[c] - mean[c]) * a[c] + b[c] > 0 ? g : 0.0f;
+        dx[c] = k1[c] * d - k2[c] - (x[c] - mean[c]) * k3[c];
+    }
+}
+
 /* dx_row without a ReLU mask, dx overwriting dy (restrict would be a lie). */
 static void dx_row_in_place(int C, const float *restrict x, float *d, const float *restrict mean,
                             const float *restrict k1, const float *restrict k2, const float *restrict k3)
@@ -203,6 +223,9 @@ void rl_bn_backward(const rl_bn *bn, size_t rows, const float *x, const float *y
     /* The ReLU mask is applied inside the passes (branch-free, so the loops
      * vectorise) instead of in a pass of its own. */
     double *p1 = scratch, *p2 = scratch + (size_t)NBLOCKS * C;
+    float a[C > 0 ? C : 1];
+    const float *b = bn->beta;
+    bn_scale(bn, save_invstd, a);
 #pragma omp parallel for schedule(static)
     for (int blk = 0; blk < NBLOCKS; blk++) {
         size_t lo, hi;
@@ -217,7 +240,13 @@ void rl_bn_backward(const rl_bn *bn, size_t rows, const float *x, const float *y
                 f1[c] = f2[c] = 0;
             for (size_t r = r0; r < r1; r++) {
                 const float *xr = x + r * C, *dr = dy + r * C;
-                if (relu) {
+                if (relu == RL_BN_RELU_X) {
+                    for (int c = 0; c < C; c++) {
+                        float g = dr[c], d = (xr[c] - save_mean[c]) * a[c] + b[c] > 0 ? g : 0.0f;
+                        f1[c] += d;
+                        f2[c] += d * (xr[c] - save_mean[c]);
+                    }
+                } else if (relu) {
                     const float *yr = y + r * C;
                     for (int c = 0; c < C; c++) {
                         float d = yr[c] > 0 ? dr[c] : 0.0f;
@@ -268,6 +297,12 @@ void rl_bn_backward(const rl_bn *bn, size_t rows, const float *x, const float *y
 #pragma omp parallel for schedule(static)
         for (size_t r = 0; r < rows; r++)
             dx_row_in_place(C, x + r * C, dx + r * C, save_mean, k1, k2, k3);
+        return;
+    }
+    if (relu == RL_BN_RELU_X) {
+#pragma omp parallel for schedule(static)
+        for (size_t r = 0; r < rows; r++)
+            dx_row_mask_x(C, x + r * C, dy + r * C, dx + r * C, save_mean, a, b, k1, k2, k3);
         return;
     }
 #pragma omp parallel for schedule(static)

@@ -54,10 +54,19 @@ void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *re
 void rl_bn_recompute(const rl_bn *bn, size_t rows, const float *x, int relu, const float *save_mean,
                      const float *save_invstd, float *y);
 
-/* Given dy w.r.t. y, with the ReLU mask from y applied when relu != 0 (dy is
- * then rewritten in place to the masked gradient, which the residual path also
- * needs), computes dx (overwritten), and accumulates dgamma/dbeta.  Without
- * ReLU, dx may be dy itself (the gradient is then computed in place). */
+/* How rl_bn_backward treats a ReLU after the BN:
+ *   RL_BN_NO_RELU  none; dx may be dy itself (computed in place);
+ *   RL_BN_RELU_Y   mask from y > 0 (any fused forward, residual included);
+ *                  dy is rewritten in place to the masked gradient, which the
+ *                  residual shortcut also needs;
+ *   RL_BN_RELU_X   y = relu(bn(x)) without residual: the mask is recomputed
+ *                  from x bitwise as forward computed it, y is not read (may
+ *                  be NULL) and dy is left as it was: two memory streams
+ *                  fewer than RL_BN_RELU_Y. */
+enum { RL_BN_NO_RELU = 0, RL_BN_RELU_Y = 1, RL_BN_RELU_X = 2 };
+
+/* Given dy w.r.t. y, computes dx (overwritten) and accumulates dgamma/dbeta;
+ * relu is one of the modes above. */
 void rl_bn_backward(const rl_bn *bn, size_t rows, const float *x, const float *y, float *dy, int relu,
                     const float *save_mean, const float *save_invstd, float *dx, double *scratch);
 

@@ -715,8 +715,9 @@ const float *rl_resnet_forward(rl_resnet *net, const float *x, int n, int train)
 
 /* ---- backward ---- */
 
-/* dy: gradient w.r.t. the unit's BN(+ReLU) output y (masked in place when relu);
- * dx: gradient w.r.t. the conv input, overwritten or accumulated. */
+/* dy: gradient w.r.t. the unit's BN(+ReLU) output y; relu: an RL_BN_* mode
+ * (RL_BN_RELU_Y masks dy in place); dx: gradient w.r.t. the conv input,
+ * overwritten or accumulated. */
 static void unit_backward(rl_resnet *net, unit *u, int n, const float *x, const float *y, float *dy, int relu,
                           float *dconv, float *dx, int accumulate)
 {
@@ -765,13 +766,19 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
          * gradient of the sum, shared by the branch and the shortcut. */
         float *dmid = net->m[1];
         recompute_output(net, &bl->u[L - 1], n, bl->mid[L - 1]);
-        unit_backward(net, &bl->u[L], n, bl->mid[L - 1], bl->out, g, 1, net->m[0], dmid, 0);
+        unit_backward(net, &bl->u[L], n, bl->mid[L - 1], bl->out, g, RL_BN_RELU_Y, net->m[0], dmid, 0);
         for (int u = L - 1; u >= 0; u--) {
             if (u > 0) recompute_output(net, &bl->u[u - 1], n, bl->mid[u - 1]);
             const float *x = u > 0 ? bl->mid[u - 1] : in;
-            float *dx = u > 0 ? net->m[1] : gnext;
-            /* dmid (m[1]) is consumed by BN backward before conv writes m[1] again. */
-            unit_backward(net, &bl->u[u], n, x, bl->mid[u], dmid, 1, net->m[0], dx, 0);
+            /* The first unit's input gradient: with an identity shortcut it
+             * is added to g, the shortcut's gradient, which then is the
+             * block input's (no pass of its own for the add). */
+            float *dx = u > 0 ? net->m[1] : bl->has_down ? gnext : g;
+            /* dmid (m[1]) is consumed by BN backward before conv writes m[1]
+             * again; the mask comes from the conv output (RL_BN_RELU_X), so
+             * the recomputed BN+ReLU output is only read as the next conv's
+             * input. */
+            unit_backward(net, &bl->u[u], n, x, NULL, dmid, RL_BN_RELU_X, net->m[0], dx, u == 0 && !bl->has_down);
         }
         if (bl->has_down) {
             /* The conv output again (bitwise: the same call on the same
@@ -780,18 +787,11 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
             t0 = tic(net);
             rl_conv_forward(&bl->down.conv, at_batch(bl->down.in, n), in, bl->down.c, net->ws);
             toc(net, t0, "conv recompute", &bl->down, 1, conv_flops(&bl->down, n));
-            unit_backward(net, &bl->down, n, in, NULL, g, 0, g, gnext, 1);
-        } else {
-            t0 = tic(net);
-            size_t cnt = rl_shape_count(at_batch(bl->in, n));
-#pragma omp parallel for schedule(static)
-            for (size_t i = 0; i < cnt; i++)
-                gnext[i] += g[i];
-            toc(net, t0, "shortcut bwd", NULL, 0, 0);
+            unit_backward(net, &bl->down, n, in, NULL, g, RL_BN_NO_RELU, g, gnext, 1);
+            float *t = g;
+            g = gnext;
+            gnext = t;
         }
-        float *t = g;
-        g = gnext;
-        gnext = t;
         if (net->grad_ready) net->grad_ready(net->grad_ready_ctx, (size_t)(bl->u[0].conv.dw - net->params.grads));
     }
     /* Stem: through the max pool into d(stem_out), then BN+ReLU and conv weights. */
@@ -804,7 +804,7 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
         rl_maxpool_backward(&net->pool, at_batch(net->stem.out, n), net->stem_out, g, dstem);
         toc(net, t0, "maxpool bwd", NULL, 0, 0);
     }
-    unit_backward(net, &net->stem, n, net->x, net->stem_out, dstem, 1, net->m[0], NULL, 0);
+    unit_backward(net, &net->stem, n, net->x, NULL, dstem, RL_BN_RELU_X, net->m[0], NULL, 0);
     if (net->grad_ready) net->grad_ready(net->grad_ready_ctx, 0);
 }
 
