@@ -9,6 +9,7 @@
 # and system headers, and must compile on its own.
 
 relab_public_headers = \
+	src/ablate/svg.h \
 	src/clean/clean.h \
 	src/clean/noise.h \
 	src/data/augment.h \

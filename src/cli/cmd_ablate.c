@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "eval/ablate.h"
+#include "ablate/svg.h"
 #include "eval/metrics.h"
 #include "eval/preds.h"
 #include "eval/refsets.h"

@@ -32,7 +32,8 @@
  * "76.6 (+0.6)".  An empty cell is "-".
  *
  * The struct is plain data (fixed arrays): copy it by assignment.  Functions
- * are re-entrant; the SVG and table writers only print to their stream.
+ * are re-entrant; the table writers only print to their stream.  The plots
+ * are in ablate/svg.h.
  */
 #ifndef RL_ABLATE_H
 #define RL_ABLATE_H
@@ -106,12 +107,5 @@ typedef struct {
 /* Reads DIR/metrics.csv (the trainer's columns, found by name in the header).
  * A missing file is RL_ERR_IO; a malformed line names file and line. */
 rl_status rl_ablate_curve_read(const char *path, rl_ablate_curve *c, rl_error *err);
-
-/* SVG plots written by hand.  curves: two panels (validation top-1 and
- * top-1 on the training labels, against epoch), one line per run, coloured by
- * variant, dashed by model.  scatter: primary vs second metric per run with
- * the y = x diagonal. */
-void rl_ablate_svg_curves(FILE *f, const rl_ablate_grid *g, const rl_ablate_curve *curves, const int *have);
-void rl_ablate_svg_scatter(FILE *f, const rl_ablate_grid *g, const double *primary, const double *second);
 
 #endif
