@@ -5,6 +5,8 @@
 
 #include <math.h>
 
+#include "ablate/runs.h"
+
 static const char *const colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
                                       "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 static const char *const dashes[] = {"", "6,3", "2,2", "8,3,2,3"};

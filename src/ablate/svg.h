@@ -17,7 +17,8 @@
 
 #include <stdio.h>
 
-#include "eval/ablate.h"
+#include "ablate/curve.h"
+#include "ablate/grid.h"
 
 /* curves[r] is run r's curve where have[r] is non-zero (n = rl_ablate_num_runs). */
 void rl_ablate_svg_curves(FILE *f, const rl_ablate_grid *g, const rl_ablate_curve *curves, const int *have);
