@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/fs.h"
 #include "util/rng.h"
 #include "util/text.h"
 
@@ -156,15 +157,13 @@ rl_status rl_noise_record_write(const char *path, const rl_list *in, const rl_li
                                 rl_error *err)
 {
     RL_CHECK(in->count == out->count);
-    FILE *f = fopen(path, "w");
-    if (!f) return rl_fail(err, RL_ERR_IO, "%s: cannot create the noise record (%s)", path, strerror(errno));
-    int bad = fprintf(f, "# relab-noise-record 1\n# %s\n", about ? about : "") < 0;
-    for (int64_t i = 0; i < in->count && !bad; i++)
-        if (in->labels[i] != out->labels[i])
-            bad |= fprintf(f, "%s\t%d\t%d\n", in->paths[i], in->labels[i], out->labels[i]) < 0;
-    bad |= fclose(f) != 0;
-    if (bad) return rl_fail(err, RL_ERR_IO, "%s: writing the noise record failed (disk full?)", path);
-    return RL_OK;
+    rl_fs_writer w;
+    rl_status st = rl_fs_writer_open(&w, path, err);
+    if (st) return st;
+    fprintf(w.f, "# relab-noise-record 1\n# %s\n", about ? about : "");
+    for (int64_t i = 0; i < in->count; i++)
+        if (in->labels[i] != out->labels[i]) fprintf(w.f, "%s\t%d\t%d\n", in->paths[i], in->labels[i], out->labels[i]);
+    return rl_fs_writer_commit(&w, err);
 }
 
 void rl_noise_record_free(rl_noise_record *r)

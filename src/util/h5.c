@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fs.h"
+
 void rl_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
 hid_t rl_h5_open_read(const char *path, rl_error *err)
@@ -27,12 +29,29 @@ hid_t rl_h5_open_read(const char *path, rl_error *err)
     return file;
 }
 
-hid_t rl_h5_create(const char *path, rl_error *err)
+hid_t rl_h5_create(const char *path, long long need_bytes, char *tmp, size_t n, rl_error *err)
 {
     rl_h5_quiet();
-    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (file < 0) rl_fail(err, RL_ERR_IO, "%s: cannot create HDF5 file (does the folder exist? is it writable?)", path);
+    const long long want = 2 * need_bytes + (64 << 10), room = rl_fs_free_bytes(path);
+    if (room >= 0 && room < want) {
+        rl_fail(err, RL_ERR_IO, "%s: needs about %lld bytes of disk, %lld are free; hint: free some space", path,
+                want, room);
+        return -1;
+    }
+    if (rl_fs_temp_path(path, tmp, n, err)) return -1;
+    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (file < 0) rl_fail(err, RL_ERR_IO, "%s: cannot create HDF5 file (does the folder exist? is it writable?)", tmp);
     return file;
+}
+
+rl_status rl_h5_commit(hid_t file, const char *tmp, const char *path, rl_status st, rl_error *err)
+{
+    if (H5Fclose(file) < 0 && !st) st = rl_fail(err, RL_ERR_IO, "%s: closing failed (disk full?)", tmp);
+    if (st) {
+        unlink(tmp);
+        return st;
+    }
+    return rl_fs_commit(tmp, path, err);
 }
 
 static hid_t make_space(int rank, const int64_t *dims)
