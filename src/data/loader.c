@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/rng.h"
 #include "util/timer.h"
@@ -49,7 +50,7 @@ struct rl_loader {
     int64_t *perm;          /* (count) epoch order */
     int64_t *class_offsets; /* (num_classes + 1) CSR of the samples of each primary class */
     int64_t *class_members; /* (count) */
-    uint8_t *reported;      /* (count) 1 once a failed sample was named on stderr */
+    uint8_t *reported;      /* (count) 1 once a failed sample was named in the log */
     int nslots;
     slot *slots;
     pthread_t *threads;
@@ -70,7 +71,7 @@ static const char *sample_name(const rl_source *s, int64_t i, char *buf, size_t 
     return buf;
 }
 
-/* Counts a failed sample and names it on stderr the first time. */
+/* Counts a failed sample and names it (util/log.h) the first time. */
 static void report_failure(rl_loader *l, int64_t i, const rl_error *e)
 {
     atomic_fetch_add(&l->failures, 1);
@@ -78,8 +79,8 @@ static void report_failure(rl_loader *l, int64_t i, const rl_error *e)
     if (!l->reported[i]) {
         l->reported[i] = 1;
         char buf[32];
-        fprintf(stderr, "relab: warning: %s: sample %s could not be read (%s); replacing it by a sample of class %d\n",
-                l->src->name, sample_name(l->src, i, buf, sizeof buf), e->msg, (int)l->src->labels[i]);
+        rl_log(RL_LOG_WARN, "relab: warning: %s: sample %s could not be read (%s); replacing it by a sample of class %d",
+               l->src->name, sample_name(l->src, i, buf, sizeof buf), e->msg, (int)l->src->labels[i]);
     }
     pthread_mutex_unlock(&l->report_mu);
 }

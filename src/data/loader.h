@@ -12,7 +12,7 @@
  * rl_loader_start_epoch(l, e, b) resumes exactly where an interrupted run was.
  *
  * Failed samples: when get() fails, the failure is counted, the sample is
- * named on stderr the first time, and it is replaced by a sample of the same
+ * named in a warning (util/log.h) the first time, and it is replaced by a sample of the same
  * primary class chosen from rl_rng_make(seed ^ RL_LOADER_REPLACE_KEY, epoch, i);
  * the batch records the replacement's index and labels.  If 8 candidates in a
  * row fail, rl_loader_next returns the error.
