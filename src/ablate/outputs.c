@@ -8,7 +8,8 @@
 #include "ablate/table.h"
 #include "util/fs.h"
 
-void rl_ablate_runs_csv(FILE *f, const rl_ablate_grid *g, const rl_ablate_results *res)
+/* runs.csv (see outputs.h). */
+static void runs_csv(FILE *f, const rl_ablate_grid *g, const rl_ablate_results *res)
 {
     fprintf(f, "run,model,variant,epochs,seed,steps,primary,second\n");
     for (int r = 0; r < res->n; r++) {
@@ -40,7 +41,7 @@ static void write_one(FILE *f, int k, const rl_ablate_grid *g, const rl_ablate_r
         rl_ablate_steps_md(f, g, res->steps);
         break;
     case OUT_CSV: rl_ablate_table_csv(f, g, res->primary, second); break;
-    case OUT_RUNS: rl_ablate_runs_csv(f, g, res); break;
+    case OUT_RUNS: runs_csv(f, g, res); break;
     case OUT_CURVES: rl_ablate_svg_curves(f, g, res->curves, res->have_curve); break;
     case OUT_SCATTER: rl_ablate_svg_scatter(f, g, res->primary, res->second); break;
     }

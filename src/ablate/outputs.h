@@ -22,7 +22,4 @@
 /* Writes every file above into g->out; stops at the first that fails. */
 rl_status rl_ablate_write_outputs(const rl_ablate_grid *g, const rl_ablate_results *res, rl_error *err);
 
-/* runs.csv's content. */
-void rl_ablate_runs_csv(FILE *f, const rl_ablate_grid *g, const rl_ablate_results *res);
-
 #endif

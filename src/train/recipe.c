@@ -140,17 +140,9 @@ static int key_index(const char *name)
     return -1;
 }
 
-const char *rl_stem_name(rl_stem_kind s)
-{
-    return (unsigned)s < 3 ? stem_words[s] : "?";
-}
 const char *rl_data_name(rl_data_kind d)
 {
     return (unsigned)d < 4 && d ? data_words[d] : "none";
-}
-const char *rl_schedule_kind_name(rl_schedule_kind k)
-{
-    return (unsigned)k < 2 ? schedule_words[k] : "?";
 }
 
 void rl_recipe_init(rl_recipe *r)

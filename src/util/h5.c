@@ -95,12 +95,6 @@ rl_status rl_h5_write_i32(hid_t file, const char *name, int rank, const int64_t 
     return write_any(file, name, rank, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, data, path, err);
 }
 
-rl_status rl_h5_write_u8(hid_t file, const char *name, int rank, const int64_t *dims, const uint8_t *data,
-                         const char *path, rl_error *err)
-{
-    return write_any(file, name, rank, dims, H5T_STD_U8LE, H5T_NATIVE_UINT8, data, path, err);
-}
-
 rl_status rl_h5_write_string(hid_t file, const char *name, const char *text, const char *path, rl_error *err)
 {
     hid_t type = H5Tcopy(H5T_C_S1);
@@ -256,11 +250,6 @@ rl_status rl_h5_read_i64(hid_t file, const char *name, int64_t *out, int64_t cou
 rl_status rl_h5_read_i32(hid_t file, const char *name, int32_t *out, int64_t count, const char *path, rl_error *err)
 {
     return read_any(file, name, H5T_NATIVE_INT32, out, count, path, err);
-}
-
-rl_status rl_h5_read_u8(hid_t file, const char *name, uint8_t *out, int64_t count, const char *path, rl_error *err)
-{
-    return read_any(file, name, H5T_NATIVE_UINT8, out, count, path, err);
 }
 
 /* ---- variable-length strings ----

@@ -35,8 +35,6 @@ rl_status rl_h5_write_i64(hid_t file, const char *name, int rank, const int64_t 
                           const int64_t *data, const char *path, rl_error *err);
 rl_status rl_h5_write_i32(hid_t file, const char *name, int rank, const int64_t *dims,
                           const int32_t *data, const char *path, rl_error *err);
-rl_status rl_h5_write_u8(hid_t file, const char *name, int rank, const int64_t *dims,
-                         const uint8_t *data, const char *path, rl_error *err);
 /* A variable-length UTF-8 string dataset (scalar) or attribute-like text. */
 rl_status rl_h5_write_string(hid_t file, const char *name, const char *text, const char *path, rl_error *err);
 
@@ -59,7 +57,6 @@ int rl_h5_exists(hid_t file, const char *name);
 rl_status rl_h5_read_f32(hid_t file, const char *name, float *out, int64_t count, const char *path, rl_error *err);
 rl_status rl_h5_read_i64(hid_t file, const char *name, int64_t *out, int64_t count, const char *path, rl_error *err);
 rl_status rl_h5_read_i32(hid_t file, const char *name, int32_t *out, int64_t count, const char *path, rl_error *err);
-rl_status rl_h5_read_u8(hid_t file, const char *name, uint8_t *out, int64_t count, const char *path, rl_error *err);
 /* Reads a scalar string dataset (variable- or fixed-length) into a malloc'ed,
  * NUL-terminated buffer the caller frees; an array of strings is refused. */
 rl_status rl_h5_read_string(hid_t file, const char *name, char **out, const char *path, rl_error *err);
