@@ -202,28 +202,25 @@ else
     echo "# no $FM: resume checks skipped"
 fi
 
-# Grid errors name the file and line.
-printf 'recipe = a\nmodels = a\nvariants = x, y\nepochs = 1\nbaseline = z\n' > "$T/bad1.grid"
-msg=$("$RELAB" ablate "$T/bad1.grid" --dry-run 2>&1); rc=$?
-[ $rc = 2 ] && echo "$msg" | grep -q "bad1.grid:5: baseline 'z' is not one of the variants"; ok $? "unknown baseline: file:line ($msg)"
-printf 'recipe = a\nmodels = a\nvariants = x\nepochs = 1, two\n' > "$T/bad2.grid"
-msg=$("$RELAB" ablate "$T/bad2.grid" --dry-run 2>&1)
-echo "$msg" | grep -q "bad2.grid:4: 'two' is not an integer"; ok $? "bad epochs value: file:line ($msg)"
-printf 'recipe = a\nmodels = a\nvariants = x\nepochs = 1\nepoch = 3\n' > "$T/bad3.grid"
-msg=$("$RELAB" ablate "$T/bad3.grid" --dry-run 2>&1)
-echo "$msg" | grep -q "bad3.grid:5: unknown key 'epoch'"; ok $? "unknown key: file:line ($msg)"
-printf 'recipe = a\nmodels = a\nvariants = x\nepochs = 1\nset.y = loss=sigmoid\n' > "$T/bad4.grid"
-msg=$("$RELAB" ablate "$T/bad4.grid" --dry-run 2>&1)
-echo "$msg" | grep -q "bad4.grid:5: set.y names no model or variant"; ok $? "set for an unknown label: file:line ($msg)"
-printf 'recipe = a\nmodels = a\nvariants = x\nepochs = 90, 270, 90\n' > "$T/bad6.grid"
-msg=$("$RELAB" ablate "$T/bad6.grid" --dry-run 2>&1)
-echo "$msg" | grep -q "bad6.grid:4: 90 given twice"; ok $? "a schedule given twice (two runs, one folder): file:line ($msg)"
-printf 'recipe = a\nmodels = a\nvariants = x\nepochs = 1\nmetric = %060d\n' 0 > "$T/bad7.grid"
-msg=$("$RELAB" ablate "$T/bad7.grid" --dry-run 2>&1)
-echo "$msg" | grep -q "bad7.grid:5: 'metric' is longer than 47 characters"; ok $? "a value too long is refused, not cut ($msg)"
-printf 'models = a\nvariants = x\nepochs = 1\n' > "$T/bad5.grid"
-msg=$("$RELAB" ablate "$T/bad5.grid" --dry-run 2>&1)
-echo "$msg" | grep -q "'recipe' is required"; ok $? "missing recipe is named ($msg)"
+# Grid errors name the file and line and exit 2.
+# bad_grid NAME TEXT EXPECTED WHAT: the dry run of grid TEXT fails with EXPECTED.
+bad_grid() {
+    printf '%b' "$2" > "$T/$1.grid"
+    msg=$("$RELAB" ablate "$T/$1.grid" --dry-run 2>&1); rc=$?
+    [ $rc = 2 ] && echo "$msg" | grep -q "$3"; ok $? "$4 ($msg)"
+}
+head='recipe = a\nmodels = a\nvariants = x'
+bad_grid bad1 "$head, y\nepochs = 1\nbaseline = z\n" "bad1.grid:5: baseline 'z' is not one of the variants" \
+    "unknown baseline: file:line"
+bad_grid bad2 "$head\nepochs = 1, two\n" "bad2.grid:4: 'two' is not an integer" "bad epochs value: file:line"
+bad_grid bad3 "$head\nepochs = 1\nepoch = 3\n" "bad3.grid:5: unknown key 'epoch'" "unknown key: file:line"
+bad_grid bad4 "$head\nepochs = 1\nset.y = loss=sigmoid\n" "bad4.grid:5: set.y names no model or variant" \
+    "set for an unknown label: file:line"
+bad_grid bad6 "$head\nepochs = 90, 270, 90\n" "bad6.grid:4: 90 given twice" \
+    "a schedule given twice (two runs, one folder): file:line"
+bad_grid bad7 "$head\nepochs = 1\nmetric = $(printf '%060d' 0)\n" "bad7.grid:5: 'metric' is longer than 47 characters" \
+    "a value too long is refused, not cut"
+bad_grid bad5 'models = a\nvariants = x\nepochs = 1\n' "'recipe' is required" "missing recipe is named"
 
 echo "1..$n"
 [ $fails = 0 ]
