@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/fs.h"
 #include "util/kv.h"
 
 #define GRID_MAX_BYTES (1u << 20)
@@ -250,12 +251,8 @@ static rl_status finish(parse_ctx *c, rl_error *err)
 /* The grid's folder and the absolute output folder. */
 static rl_status set_folders(rl_ablate_grid *g, const char *path, const char *out_dir, rl_error *err)
 {
-    const char *slash = strrchr(path, '/');
     int cut = snprintf(g->path, sizeof g->path, "%s", path) >= (int)sizeof g->path;
-    if (slash)
-        snprintf(g->dir, sizeof g->dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    else
-        snprintf(g->dir, sizeof g->dir, ".");
+    rl_fs_dirname(path, g->dir, sizeof g->dir);
     /* {out} must mean the same folder to the children, whatever their cwd
      * and whatever folder a grid path is resolved against. */
     char cwd[RL_ABLATE_PATH];

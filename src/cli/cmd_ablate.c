@@ -19,14 +19,6 @@
 #include "cli/commands.h"
 #include "util/timer.h"
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
 static void usage(FILE *out)
 {
     fprintf(out, "usage: relab ablate GRID [--out DIR] [--dry-run] [--jobs N]\n\n"
@@ -37,7 +29,7 @@ static void usage(FILE *out)
                  "Table 2 layout: median over seeds, difference to the baseline in brackets; table.md\n"
                  "also lists the steps each run made), runs.csv (one row per run), curves.svg and, with\n"
                  "a second metric (ReaL or alt_labels), imagenet_vs_real.svg.  The table is printed at\n"
-                 "the end.  Ctrl-C (or SIGTERM) stops every run at a checkpoint; the same command\n"
+                 "the end.  Ctrl-C (or SIGTERM, SIGUSR1) stops every run at a checkpoint; the same command\n"
                  "resumes them.\n"
                  "  -o, --out DIR   output folder (default: ablate-<grid name>)\n"
                  "  -n, --dry-run   list the runs, their state and commands (stdout) and the steps each\n"
@@ -123,12 +115,10 @@ static int run_grid(const rl_ablate_grid *g, int jobs)
         free(failed);
         return RL_EXIT_FAIL;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     fprintf(stderr, "relab ablate: %s: %d runs (%d models x %d variants x %d schedules x %d seeds) in %s\n", g->path, n,
             g->nmodels, g->nvariants, g->nepochs, g->nseeds, g->out);
     const double start = rl_now();
-    const rl_ablate_train_options opts = {.relab = self, .jobs = jobs, .stop = &stop_requested};
+    const rl_ablate_train_options opts = {.relab = self, .jobs = jobs, .stop = cli_stop_on_signals()};
     rl_status st = rl_ablate_train(g, &opts, failed, &already_done, &err);
     if (st) {
         fprintf(stderr, "relab ablate: %s\n", err.msg);

@@ -38,6 +38,22 @@ static void usage(FILE *out)
     fprintf(out, "\n'relab COMMAND --help' describes one command.\n");
 }
 
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+const volatile sig_atomic_t *cli_stop_on_signals(void)
+{
+    signal(SIGINT, on_stop_signal);
+    signal(SIGTERM, on_stop_signal);
+    signal(SIGUSR1, on_stop_signal);
+    return &stop_requested;
+}
+
 /* The library's messages go to stderr (debug ones only with RELAB_DEBUG set);
  * on a terminal a progress line is redrawn in place until the next message. */
 static void cli_log(rl_log_level level, const char *msg, void *user)

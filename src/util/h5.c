@@ -44,16 +44,6 @@ hid_t rl_h5_create(const char *path, long long need_bytes, char *tmp, size_t n, 
     return file;
 }
 
-rl_status rl_h5_commit(hid_t file, const char *tmp, const char *path, rl_status st, rl_error *err)
-{
-    if (H5Fclose(file) < 0 && !st) st = rl_fail(err, RL_ERR_IO, "%s: closing failed (disk full?)", tmp);
-    if (st) {
-        unlink(tmp);
-        return st;
-    }
-    return rl_fs_commit(tmp, path, err);
-}
-
 static hid_t make_space(int rank, const int64_t *dims)
 {
     if (rank == 0) return H5Screate(H5S_SCALAR);

@@ -15,17 +15,14 @@ void rl_h5_quiet(void);
 /* Opens read-only; a missing file, or one that is not HDF5 (e.g. truncated), is
  * an error naming path.  Returns a file id >= 0 or -1. */
 hid_t rl_h5_open_read(const char *path, rl_error *err);
-/* Writing a file atomically on disk (util/fs.h): rl_h5_create makes the
- * file at rl_fs_temp_path(path), written to tmp (n bytes); rl_h5_commit
- * closes it and, when st is RL_OK, renames it over path (fsync'ed), else
- * removes it.  Returns st or the commit's failure.  For files too large to
- * build in memory (util/h5image.h), such as packed shards and predictions
- * with logits.  HDF5 does not survive a full disk (a file whose close failed
- * crashes the library at exit), so rl_h5_create refuses, naming the numbers,
- * when the disk has less than about twice need_bytes (the data the caller
- * will write) plus 64 KiB free. */
+/* Creates a file to be written atomically on disk (util/fs.h): at
+ * rl_fs_temp_path(path), written to tmp (n bytes); the caller closes it and
+ * commits it with rl_fs_commit, or removes it.  For files too large to build
+ * in memory (util/h5image.h), such as packed shards.  HDF5 does not survive
+ * a full disk (a file whose close failed crashes the library at exit), so
+ * this refuses, naming the numbers, when the disk has less than about twice
+ * need_bytes (what the caller will write through HDF5) plus 64 KiB free. */
 hid_t rl_h5_create(const char *path, long long need_bytes, char *tmp, size_t n, rl_error *err);
-rl_status rl_h5_commit(hid_t file, const char *tmp, const char *path, rl_status st, rl_error *err);
 
 /* Writes a float32 dataset of rank dims (rank 0 = scalar) at name, creating
  * intermediate groups ("a/b/c"). */
