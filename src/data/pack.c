@@ -378,7 +378,117 @@ static rl_status check_total(const char *prefix, int nshards, int64_t total, con
     return RL_OK;
 }
 
-/* Reads shard k's index into the source (growing its arrays). */
+/* Shard 0's header sizes the whole source: allocates the per-sample arrays
+ * and reads the class names. */
+static rl_status setup_from_first(rl_source *s, pack_impl *m, hid_t f, int64_t nshards, int64_t total, int32_t nc,
+                                  int *has_multi, const char *path, rl_error *err)
+{
+    rl_status st = RL_OK;
+    char *cls = NULL;
+    if (nshards < 1 || nshards > 100000 || total < 1 || nc < 1 || nc > RL_MAX_CLASSES) {
+        st = rl_fail(err, RL_ERR_FORMAT, "%s: bad header (%lld shards, %lld samples, %d classes)", path,
+                     (long long)nshards, (long long)total, nc);
+        goto done;
+    }
+    if ((st = check_total(m->prefix, (int)nshards, total, path, err))) goto done;
+    m->nshards = (int)nshards;
+    s->count = total;
+    s->num_classes = nc;
+    m->fds = malloc((size_t)nshards * sizeof *m->fds);
+    m->base = calloc((size_t)nshards, sizeof *m->base);
+    m->first = calloc((size_t)nshards + 1, sizeof *m->first);
+    m->off = malloc((size_t)total * sizeof *m->off);
+    m->len = malloc((size_t)total * sizeof *m->len);
+    s->labels = malloc((size_t)total * sizeof *s->labels);
+    s->ids = calloc((size_t)total, sizeof *s->ids);
+    if (!m->fds || !m->base || !m->first || !m->off || !m->len || !s->labels || !s->ids) {
+        st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for %lld samples", path, (long long)total);
+        goto done;
+    }
+    for (int i = 0; i < m->nshards; i++)
+        m->fds[i] = -1;
+    *has_multi = rl_h5_exists(f, "multi_offsets");
+    if (*has_multi && !(s->multi_offsets = calloc((size_t)total + 1, sizeof *s->multi_offsets))) {
+        st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    if ((st = rl_h5_read_string(f, "classes", &cls, path, err))) goto done;
+    if (cls[0]) {
+        m->classes = calloc((size_t)nc, sizeof *m->classes);
+        if (!m->classes || split(cls, nc, m->classes)) {
+            st = rl_fail(err, RL_ERR_FORMAT, "%s: 'classes' does not hold %d names", path, nc);
+            goto done;
+        }
+        m->nclasses = nc;
+    }
+done:
+    free(cls);
+    return st;
+}
+
+/* The multi-hot labels of one shard, appended to s->multi_classes; the
+ * shard's offsets into it land at s->multi_offsets + first. */
+static rl_status read_multi(rl_source *s, hid_t f, int64_t first, int64_t n, int32_t nc, int64_t *multi_used,
+                            const char *path, rl_error *err)
+{
+    rl_status st;
+    int rank;
+    int64_t dims[8];
+    int64_t *mo = s->multi_offsets + first; /* local offsets, shifted below */
+    if ((st = rl_h5_read_i64(f, "multi_offsets", mo, n + 1, path, err)) ||
+        (st = rl_h5_shape(f, "multi_classes", &rank, dims, path, err)))
+        return st;
+    int64_t m_n = rank == 1 ? dims[0] : -1;
+    for (int64_t i = 0; i < n && !st; i++)
+        if (mo[i] > mo[i + 1])
+            st = rl_fail(err, RL_ERR_FORMAT, "%s: multi_offsets decrease at sample %lld (%lld > %lld)", path,
+                         (long long)i, (long long)mo[i], (long long)mo[i + 1]);
+    if (!st && (mo[0] != 0 || mo[n] != m_n))
+        st = rl_fail(err, RL_ERR_FORMAT,
+                     "%s: multi_offsets run from %lld to %lld, expected 0 to %lld (the length "
+                     "of multi_classes)",
+                     path, (long long)mo[0], (long long)mo[n], (long long)m_n);
+    if (st) return st;
+    int32_t *mc = realloc(s->multi_classes, (size_t)(*multi_used + m_n + 1) * sizeof *mc);
+    if (!mc) return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
+    s->multi_classes = mc;
+    if ((st = rl_h5_read_i32(f, "multi_classes", mc + *multi_used, m_n, path, err)) ||
+        (st = check_classes(mc + *multi_used, m_n, nc, "multi_classes", path, err)))
+        return st;
+    for (int64_t i = 0; i <= n; i++)
+        mo[i] += *multi_used;
+    *multi_used += m_n;
+    return RL_OK;
+}
+
+/* Checks that every sample lies inside the shard's contiguous 'bytes' block
+ * and records where the block starts in the file. */
+static rl_status locate_bytes(pack_impl *m, hid_t f, int k, int64_t first, int64_t n, const char *path, rl_error *err)
+{
+    int rank;
+    int64_t dims[8];
+    rl_status st = rl_h5_shape(f, "bytes", &rank, dims, path, err);
+    if (st) return st;
+    const int64_t bytes_n = rank == 1 ? dims[0] : -1;
+    for (int64_t i = 0; i < n; i++)
+        if (m->off[first + i] < 0 || m->len[first + i] < 0 || m->off[first + i] > bytes_n ||
+            m->len[first + i] > bytes_n - m->off[first + i])
+            return rl_fail(err, RL_ERR_FORMAT, "%s: sample %lld lies outside 'bytes'", path, (long long)i);
+    hid_t d = H5Dopen2(f, "bytes", H5P_DEFAULT);
+    haddr_t addr = d >= 0 ? H5Dget_offset(d) : HADDR_UNDEF;
+    if (d >= 0) H5Dclose(d);
+    if (addr == HADDR_UNDEF && bytes_n > 0)
+        return rl_fail(err, RL_ERR_FORMAT,
+                       "%s: 'bytes' is not one contiguous block (chunked or unwritten); hint: "
+                       "write shards with relab pack",
+                       path);
+    m->base[k] = (int64_t)addr;
+    m->fds[k] = open(path, O_RDONLY | O_CLOEXEC);
+    if (m->fds[k] < 0) return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    return RL_OK;
+}
+
+/* Reads shard k's header and index into the source (shard 0 sizes its arrays). */
 static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_used, int *has_multi, rl_error *err)
 {
     char path[4200];
@@ -386,7 +496,7 @@ static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_us
     hid_t f = rl_h5_open_read(path, err);
     if (f < 0) return k ? rl_error_prefix(err, "packed shard %d of %d", k, m->nshards) : RL_ERR_IO;
     rl_status st;
-    char *fmt = NULL, *names = NULL, *cls = NULL;
+    char *fmt = NULL, *names = NULL;
     int64_t shard, nshards, first, total, n;
     int rank;
     int64_t dims[8];
@@ -403,44 +513,7 @@ static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_us
         (st = rl_h5_shape(f, "labels", &rank, dims, path, err)))
         goto done;
     n = rank == 1 ? dims[0] : -1;
-    if (k == 0) {
-        if (nshards < 1 || nshards > 100000 || total < 1 || nc < 1 || nc > RL_MAX_CLASSES) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s: bad header (%lld shards, %lld samples, %d classes)", path,
-                         (long long)nshards, (long long)total, nc);
-            goto done;
-        }
-        if ((st = check_total(m->prefix, (int)nshards, total, path, err))) goto done;
-        m->nshards = (int)nshards;
-        s->count = total;
-        s->num_classes = nc;
-        m->fds = malloc((size_t)nshards * sizeof *m->fds);
-        m->base = calloc((size_t)nshards, sizeof *m->base);
-        m->first = calloc((size_t)nshards + 1, sizeof *m->first);
-        m->off = malloc((size_t)total * sizeof *m->off);
-        m->len = malloc((size_t)total * sizeof *m->len);
-        s->labels = malloc((size_t)total * sizeof *s->labels);
-        s->ids = calloc((size_t)total, sizeof *s->ids);
-        if (!m->fds || !m->base || !m->first || !m->off || !m->len || !s->labels || !s->ids) {
-            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for %lld samples", path, (long long)total);
-            goto done;
-        }
-        for (int i = 0; i < m->nshards; i++)
-            m->fds[i] = -1;
-        *has_multi = rl_h5_exists(f, "multi_offsets");
-        if (*has_multi && !(s->multi_offsets = calloc((size_t)total + 1, sizeof *s->multi_offsets))) {
-            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-            goto done;
-        }
-        if ((st = rl_h5_read_string(f, "classes", &cls, path, err))) goto done;
-        if (cls[0]) {
-            m->classes = calloc((size_t)nc, sizeof *m->classes);
-            if (!m->classes || split(cls, nc, m->classes)) {
-                st = rl_fail(err, RL_ERR_FORMAT, "%s: 'classes' does not hold %d names", path, nc);
-                goto done;
-            }
-            m->nclasses = nc;
-        }
-    }
+    if (k == 0 && (st = setup_from_first(s, m, f, nshards, total, nc, has_multi, path, err))) goto done;
     if (shard != k || nshards != m->nshards || total != s->count || nc != s->num_classes || first != m->first[k] ||
         n < 0 || n > total - first || (k == m->nshards - 1 && first + n != total)) {
         st = rl_fail(err, RL_ERR_FORMAT,
@@ -465,61 +538,11 @@ static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_us
         st = rl_fail(err, RL_ERR_FORMAT, "%s: multi-hot labels in some shards only", path);
         goto done;
     }
-    if (*has_multi) {
-        int64_t *mo = s->multi_offsets + first; /* local offsets, shifted below */
-        if ((st = rl_h5_read_i64(f, "multi_offsets", mo, n + 1, path, err)) ||
-            (st = rl_h5_shape(f, "multi_classes", &rank, dims, path, err)))
-            goto done;
-        int64_t m_n = rank == 1 ? dims[0] : -1;
-        for (int64_t i = 0; i < n && !st; i++)
-            if (mo[i] > mo[i + 1])
-                st = rl_fail(err, RL_ERR_FORMAT, "%s: multi_offsets decrease at sample %lld (%lld > %lld)", path,
-                             (long long)i, (long long)mo[i], (long long)mo[i + 1]);
-        if (!st && (mo[0] != 0 || mo[n] != m_n))
-            st = rl_fail(err, RL_ERR_FORMAT,
-                         "%s: multi_offsets run from %lld to %lld, expected 0 to %lld (the length "
-                         "of multi_classes)",
-                         path, (long long)mo[0], (long long)mo[n], (long long)m_n);
-        if (st) goto done;
-        int32_t *mc = realloc(s->multi_classes, (size_t)(*multi_used + m_n + 1) * sizeof *mc);
-        if (!mc) {
-            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-            goto done;
-        }
-        s->multi_classes = mc;
-        if ((st = rl_h5_read_i32(f, "multi_classes", mc + *multi_used, m_n, path, err)) ||
-            (st = check_classes(mc + *multi_used, m_n, nc, "multi_classes", path, err)))
-            goto done;
-        for (int64_t i = 0; i <= n; i++)
-            mo[i] += *multi_used;
-        *multi_used += m_n;
-    }
-    int64_t bytes_n;
-    if ((st = rl_h5_shape(f, "bytes", &rank, dims, path, err))) goto done;
-    bytes_n = rank == 1 ? dims[0] : -1;
-    for (int64_t i = 0; i < n; i++)
-        if (m->off[first + i] < 0 || m->len[first + i] < 0 || m->off[first + i] > bytes_n ||
-            m->len[first + i] > bytes_n - m->off[first + i]) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s: sample %lld lies outside 'bytes'", path, (long long)i);
-            goto done;
-        }
-    hid_t d = H5Dopen2(f, "bytes", H5P_DEFAULT);
-    haddr_t addr = d >= 0 ? H5Dget_offset(d) : HADDR_UNDEF;
-    if (d >= 0) H5Dclose(d);
-    if (addr == HADDR_UNDEF && bytes_n > 0) {
-        st = rl_fail(err, RL_ERR_FORMAT,
-                     "%s: 'bytes' is not one contiguous block (chunked or unwritten); hint: "
-                     "write shards with relab pack",
-                     path);
-        goto done;
-    }
-    m->base[k] = (int64_t)addr;
-    m->fds[k] = open(path, O_RDONLY | O_CLOEXEC);
-    if (m->fds[k] < 0) st = rl_fail(err, RL_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    if (*has_multi && (st = read_multi(s, f, first, n, nc, multi_used, path, err))) goto done;
+    st = locate_bytes(m, f, k, first, n, path, err);
 done:
     free(fmt);
     free(names);
-    free(cls);
     H5Fclose(f);
     return st;
 }
