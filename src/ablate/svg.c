@@ -16,21 +16,31 @@ static void svg_text(FILE *f, double x, double y, const char *anchor, int size, 
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"%d\" font-family=\"sans-serif\">", x, y,
             anchor, size);
     for (const char *s = text; *s; s++) {
-        if (*s == '<') fputs("&lt;", f);
-        else if (*s == '&') fputs("&amp;", f);
-        else if (*s == '>') fputs("&gt;", f);
-        else fputc(*s, f);
+        if (*s == '<')
+            fputs("&lt;", f);
+        else if (*s == '&')
+            fputs("&amp;", f);
+        else if (*s == '>')
+            fputs("&gt;", f);
+        else
+            fputc(*s, f);
     }
     fputs("</text>\n", f);
 }
 
 typedef struct {
-    double x0, y0, w, h;        /* panel box in pixels */
+    double x0, y0, w, h; /* panel box in pixels */
     double xmin, xmax, ymin, ymax;
 } panel;
 
-static double px(const panel *p, double x) { return p->x0 + (x - p->xmin) / (p->xmax - p->xmin) * p->w; }
-static double py(const panel *p, double y) { return p->y0 + p->h - (y - p->ymin) / (p->ymax - p->ymin) * p->h; }
+static double px(const panel *p, double x)
+{
+    return p->x0 + (x - p->xmin) / (p->xmax - p->xmin) * p->w;
+}
+static double py(const panel *p, double y)
+{
+    return p->y0 + p->h - (y - p->ymin) / (p->ymax - p->ymin) * p->h;
+}
 
 /* A "nice" tick step of about n ticks across span. */
 static double tick_step(double span, int n)
@@ -46,8 +56,8 @@ static void svg_axes(FILE *f, const panel *p, const char *xlabel, const char *yl
     char buf[64];
     double sx = tick_step(p->xmax - p->xmin, 6), sy = tick_step(p->ymax - p->ymin, 6);
     for (double x = ceil(p->xmin / sx) * sx; x <= p->xmax + 1e-9; x += sx) {
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", px(p, x), p->y0, px(p, x),
-                p->y0 + p->h);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", px(p, x), p->y0,
+                px(p, x), p->y0 + p->h);
         snprintf(buf, sizeof buf, "%g", x);
         svg_text(f, px(p, x), p->y0 + p->h + 14, "middle", 11, buf);
     }
@@ -73,8 +83,8 @@ static void legend(FILE *f, const rl_ablate_grid *g, double x, double y)
     }
     for (int m = 0; g->nmodels > 1 && m < g->nmodels; m++) {
         double yy = y + 16 * (g->nvariants + m);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" stroke-dasharray=\"%s\"/>\n", x,
-                yy, x + 20, yy, dashes[m % 4]);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" stroke-dasharray=\"%s\"/>\n",
+                x, yy, x + 20, yy, dashes[m % 4]);
         svg_text(f, x + 26, yy + 4, "start", 11, g->models[m].label);
     }
 }
@@ -105,7 +115,8 @@ void rl_ablate_svg_curves(FILE *f, const rl_ablate_grid *g, const rl_ablate_curv
                 if (isfinite(y[k])) lo[k] = fmin(lo[k], y[k]), hi[k] = fmax(hi[k], y[k]);
         }
     }
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", W, H, W, H);
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", W, H, W,
+            H);
     fprintf(f, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", W, H);
     const char *titles[2] = {"validation top-1 (recipe's val set)", "top-1 on the training labels (as trained)"};
     for (int k = 0; k < 2; k++) {
@@ -147,7 +158,8 @@ void rl_ablate_svg_scatter(FILE *f, const rl_ablate_grid *g, const double *prima
     char xl[96], yl[96];
     snprintf(xl, sizeof xl, "%s (%%)", g->metric);
     snprintf(yl, sizeof yl, "%s (%%)", rl_ablate_second_metric(g) ? rl_ablate_second_metric(g) : "second metric");
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", W, H, W, H);
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", W, H, W,
+            H);
     fprintf(f, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", W, H);
     svg_axes(f, &p, xl, yl, "one point per run; the diagonal is y = x");
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\" stroke-dasharray=\"4,3\"/>\n",
@@ -163,7 +175,8 @@ void rl_ablate_svg_scatter(FILE *f, const rl_ablate_grid *g, const double *prima
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\" fill-opacity=\"0.8\"/>\n", x, y, rad,
                     colours[v % 10]);
         else if (m % 3 == 1)
-            fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" fill-opacity=\"0.8\"/>\n",
+            fprintf(f,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" fill-opacity=\"0.8\"/>\n",
                     x - rad, y - rad, 2 * rad, 2 * rad, colours[v % 10]);
         else
             fprintf(f, "<polygon points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f\" fill=\"%s\" fill-opacity=\"0.8\"/>\n", x,

@@ -124,7 +124,8 @@ int cmd_clean(int argc, char **argv)
     rc = RL_EXIT_OK;
 done:
     if (rc) fprintf(stderr, "relab clean: %s\n", err.msg);
-    for (int f = 0; f < nteachers; f++) rl_preds_free(&files[f]);
+    for (int f = 0; f < nteachers; f++)
+        rl_preds_free(&files[f]);
     rl_teacher_free(&t);
     rl_list_free(&train);
     rl_list_free(&out);

@@ -29,22 +29,22 @@ static const char *const fashion_names[] = {"tshirt", "trouser", "pullover", "dr
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: relab export-images --images IDX.gz --labels IDX.gz -o DIR [--layout train|val]\n"
-            "                           [--classes NAME,NAME,...] [--limit N] [--quality Q]\n\n"
-            "Writes IDX images (e.g. Fashion-MNIST) as RGB JPEG files in an ImageNet-style folder:\n"
-            "  train: DIR/cKK_NAME/cKK_NAME_<index>.JPEG   (sorted folder names = class order)\n"
-            "  val:   DIR/val_<index>.JPEG + DIR/labels.txt (class folder name per line, file order)\n"
-            "<index> is the 8-digit sample index in the IDX file.  --classes names the classes\n"
-            "(default: the 10 Fashion-MNIST names), --limit exports only the first N samples,\n"
-            "--quality sets the JPEG quality (1..100, default 95).\n"
-            "Exit 0 ok, 1 failure, 2 usage.\n");
+    fprintf(out, "usage: relab export-images --images IDX.gz --labels IDX.gz -o DIR [--layout train|val]\n"
+                 "                           [--classes NAME,NAME,...] [--limit N] [--quality Q]\n\n"
+                 "Writes IDX images (e.g. Fashion-MNIST) as RGB JPEG files in an ImageNet-style folder:\n"
+                 "  train: DIR/cKK_NAME/cKK_NAME_<index>.JPEG   (sorted folder names = class order)\n"
+                 "  val:   DIR/val_<index>.JPEG + DIR/labels.txt (class folder name per line, file order)\n"
+                 "<index> is the 8-digit sample index in the IDX file.  --classes names the classes\n"
+                 "(default: the 10 Fashion-MNIST names), --limit exports only the first N samples,\n"
+                 "--quality sets the JPEG quality (1..100, default 95).\n"
+                 "Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
 /* Encodes one grey h x w image as an RGB JPEG and writes it to path atomically. */
 static int write_jpeg(const char *path, const uint8_t *grey, int h, int w, int quality, uint8_t *rgb)
 {
-    for (int k = 0; k < h * w; k++) rgb[3 * k] = rgb[3 * k + 1] = rgb[3 * k + 2] = grey[k];
+    for (int k = 0; k < h * w; k++)
+        rgb[3 * k] = rgb[3 * k + 1] = rgb[3 * k + 2] = grey[k];
     uint8_t *jpg;
     size_t size;
     rl_error err;
@@ -77,10 +77,14 @@ typedef struct {
 /* Fills o from the command line; RL_EXIT_OK, or the exit code (help, usage). */
 static int parse_options(int argc, char **argv, options *o, int *done)
 {
-    static const struct option opts[] = {{"images", required_argument, NULL, 'i'}, {"labels", required_argument, NULL, 'l'},
-                                         {"output", required_argument, NULL, 'o'}, {"layout", required_argument, NULL, 'y'},
-                                         {"classes", required_argument, NULL, 'c'}, {"limit", required_argument, NULL, 'n'},
-                                         {"quality", required_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},
+    static const struct option opts[] = {{"images", required_argument, NULL, 'i'},
+                                         {"labels", required_argument, NULL, 'l'},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"layout", required_argument, NULL, 'y'},
+                                         {"classes", required_argument, NULL, 'c'},
+                                         {"limit", required_argument, NULL, 'n'},
+                                         {"quality", required_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *layout = "train";
     char *classes_arg = NULL, *end;
@@ -117,13 +121,14 @@ static int parse_options(int argc, char **argv, options *o, int *done)
     o->val = !strcmp(layout, "val");
     if (optind != argc || !o->images || !o->labels || !o->outdir || (!o->val && strcmp(layout, "train"))) {
         fprintf(stderr, "relab export-images: %s\n",
-                optind != argc                        ? "unexpected argument"
+                optind != argc                           ? "unexpected argument"
                 : !o->images || !o->labels || !o->outdir ? "--images, --labels and -o are required"
                                                          : "--layout must be train or val");
         usage(stderr);
         return RL_EXIT_USAGE;
     }
-    for (int k = 0; k < 10; k++) o->names[k] = (char *)fashion_names[k];
+    for (int k = 0; k < 10; k++)
+        o->names[k] = (char *)fashion_names[k];
     if (classes_arg) {
         o->nnames = split_names(classes_arg, o->names, MAX_CLASSES);
         if (o->nnames < 1) {
@@ -143,7 +148,8 @@ static int parse_options(int argc, char **argv, options *o, int *done)
 static char **class_folders(const options *o, int *rc)
 {
     int digits = 2; /* at most 4: MAX_CLASSES is 1000 */
-    for (int m = o->nnames - 1; m >= 100; m /= 10) digits++;
+    for (int m = o->nnames - 1; m >= 100; m /= 10)
+        digits++;
     char **folders = calloc((size_t)o->nnames, sizeof *folders);
     for (int k = 0; folders && k < o->nnames; k++) {
         size_t len = strlen(o->names[k]) + 16;
@@ -152,7 +158,8 @@ static char **class_folders(const options *o, int *rc)
         if (strlen(folders[k]) <= 500) continue;
         fprintf(stderr, "relab export-images: class name '%s' is too long\n", o->names[k]);
         *rc = RL_EXIT_USAGE;
-        for (int q = 0; q <= k; q++) free(folders[q]);
+        for (int q = 0; q <= k; q++)
+            free(folders[q]);
         free(folders);
         return NULL;
     }
@@ -242,7 +249,8 @@ int cmd_export_images(int argc, char **argv)
         rc = export(&o, &img, &lab, o.limit >= 0 && o.limit < n_all ? o.limit : n_all, folders);
 done:
     if (folders)
-        for (int k = 0; k < o.nnames; k++) free(folders[k]);
+        for (int k = 0; k < o.nnames; k++)
+            free(folders[k]);
     free(folders);
     rl_idx_free(&img);
     rl_idx_free(&lab);

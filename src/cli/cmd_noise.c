@@ -91,7 +91,8 @@ static int parse_options(int argc, char **argv, options *a, int *done)
         why = "--kind must be symmetric, pairflip or matrix";
     if (!why && a->o.kind != RL_NOISE_MATRIX && !have_rate) why = "--rate is required for this kind";
     if (!why && a->pairs && a->o.kind != RL_NOISE_PAIRFLIP) why = "--pairs goes with --kind pairflip";
-    if (!why && (a->o.kind == RL_NOISE_MATRIX) != (a->matrix_path != NULL)) why = "--matrix FILE goes with --kind matrix";
+    if (!why && (a->o.kind == RL_NOISE_MATRIX) != (a->matrix_path != NULL))
+        why = "--matrix FILE goes with --kind matrix";
     if (why) {
         fprintf(stderr, "relab noise: %s\n", why);
         usage(stderr);
@@ -163,7 +164,8 @@ int cmd_noise(int argc, char **argv)
     if (rl_noise_apply(&in, &o, &out, NULL, &err)) goto done;
     if (rl_list_write(out_path, &out, &err)) goto done;
     int64_t changed = 0;
-    for (int64_t i = 0; i < in.count; i++) changed += in.labels[i] != out.labels[i];
+    for (int64_t i = 0; i < in.count; i++)
+        changed += in.labels[i] != out.labels[i];
     if (record) {
         char about[512];
         snprintf(about, sizeof about, "kind %s rate %g seed %" PRIu64 " in %s", kind, rate, seed, in_path);

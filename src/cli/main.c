@@ -34,7 +34,8 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: relab COMMAND [OPTIONS] ...\n\n"
                  "Train ResNets on CPUs and study label noise (Beyer et al. 2020).\n\ncommands:\n");
-    for (size_t i = 0; i < NCOMMANDS; i++) fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'relab COMMAND --help' describes one command.\n");
 }
 

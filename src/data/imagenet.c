@@ -410,7 +410,8 @@ static rl_status cache_write(const char *path, uint64_t stamp, const entries *fi
     rl_status st = rl_fs_writer_open(&w, path, err);
     if (st) return st;
     fprintf(w.f, "# relab-filecache 1\nstamp %016llx\nclasses %d\n", (unsigned long long)stamp, cls->n);
-    for (int i = 0; i < cls->n; i++) fprintf(w.f, "%s\n", cls->wnid[i]);
+    for (int i = 0; i < cls->n; i++)
+        fprintf(w.f, "%s\n", cls->wnid[i]);
     fprintf(w.f, "files %lld\n", (long long)files->n);
     for (int64_t i = 0; i < files->n; i++)
         fprintf(w.f, "%lld\t%d\t%s\n", (long long)files->e[i].size, files->e[i].label, files->e[i].name);

@@ -251,7 +251,8 @@ rl_status rl_jpeg_encode(const uint8_t *rgb, int width, int height, int quality,
     c->in_color_space = JCS_RGB;
     jpeg_set_defaults(c);
     jpeg_set_quality(c, quality, TRUE);
-    for (int k = 0; k < c->num_components; k++) c->comp_info[k].h_samp_factor = c->comp_info[k].v_samp_factor = 1;
+    for (int k = 0; k < c->num_components; k++)
+        c->comp_info[k].h_samp_factor = c->comp_info[k].v_samp_factor = 1;
     jpeg_start_compress(c, TRUE);
     while (c->next_scanline < c->image_height) {
         JSAMPROW row = (JSAMPROW)(rgb + (size_t)c->next_scanline * (size_t)width * 3);

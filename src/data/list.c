@@ -21,7 +21,8 @@ void rl_list_free(rl_list *list)
 {
     if (!list) return;
     if (list->paths)
-        for (int64_t i = 0; i < list->count; i++) free(list->paths[i]);
+        for (int64_t i = 0; i < list->count; i++)
+            free(list->paths[i]);
     free(list->paths);
     free(list->labels);
     free(list->multi_offsets);
@@ -40,7 +41,8 @@ static int make_multi(rl_list *list)
         free(cls);
         return -1;
     }
-    for (size_t i = 0; i <= n; i++) off[i] = (int64_t)i;
+    for (size_t i = 0; i <= n; i++)
+        off[i] = (int64_t)i;
     if (n) memcpy(cls, list->labels, n * sizeof *cls);
     list->multi_offsets = off;
     list->multi_classes = cls;
@@ -135,7 +137,8 @@ rl_status rl_list_append(rl_list *list, const char *path, const int32_t *labels,
 static long parse_label(const char **s)
 {
     const char *p = *s;
-    while (*p == ' ') p++;
+    while (*p == ' ')
+        p++;
     if (*p < '0' || *p > '9') return -1;
     long v = 0;
     while (*p >= '0' && *p <= '9') {
@@ -143,7 +146,8 @@ static long parse_label(const char **s)
         if (v >= RL_MAX_CLASSES) return -1;
         p++;
     }
-    while (*p == ' ') p++;
+    while (*p == ' ')
+        p++;
     *s = p;
     return v;
 }
@@ -152,7 +156,8 @@ static long parse_label(const char **s)
 static rl_status parse_comment(const char *path, long lineno, const char *line, int *declared, rl_error *err)
 {
     const char *p = line + 1;
-    while (*p == ' ') p++;
+    while (*p == ' ')
+        p++;
     if (!strncmp(p, "relab-list", 10)) {
         char *end;
         long v = strtol(p + 10, &end, 10);
@@ -167,7 +172,8 @@ static rl_status parse_comment(const char *path, long lineno, const char *line, 
         char *end;
         errno = 0;
         long v = strtol(p + 8, &end, 10);
-        while (*end == ' ') end++;
+        while (*end == ' ')
+            end++;
         if (errno || *end || end == p + 8 || v < 1 || v > RL_MAX_CLASSES)
             return rl_fail(err, RL_ERR_FORMAT,
                            "%s:%ld: bad class count in '%.80s'; expected '# classes N' with 1 <= N <= %d", path, lineno,

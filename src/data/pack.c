@@ -182,8 +182,10 @@ static rl_status write_shard(const rl_source *src, const int64_t *sizes, int64_t
     st = write_index(f, src, a, b, k, nshards, offsets, lengths, total, names, class_text, path, &base, err);
     if (H5Fclose(f) < 0 && !st) st = rl_fail(err, RL_ERR_IO, "%s: closing failed", tmp);
     if (!st) st = write_bytes(src, a, b, offsets, lengths, total, base, tmp, path, progress, ctx, err);
-    if (!st) st = rl_fs_commit(tmp, path, err);
-    else unlink(tmp);
+    if (!st)
+        st = rl_fs_commit(tmp, path, err);
+    else
+        unlink(tmp);
 done:
     free(names);
     free(offsets);

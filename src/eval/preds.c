@@ -19,7 +19,8 @@ void rl_preds_free(rl_preds *p)
 {
     if (!p) return;
     if (p->ids)
-        for (int64_t i = 0; i < p->n; i++) free(p->ids[i]);
+        for (int64_t i = 0; i < p->n; i++)
+            free(p->ids[i]);
     free(p->ids);
     rl_free(p->labels);
     rl_free(p->topk_classes);
@@ -49,7 +50,8 @@ rl_status rl_preds_alloc(rl_preds *p, int64_t n, int k, int num_classes, int wit
         return rl_fail(err, RL_ERR_NOMEM, "predictions: out of memory for %lld rows of %d classes", (long long)n,
                        num_classes);
     }
-    for (int64_t i = 0; i < n; i++) p->labels[i] = -1;
+    for (int64_t i = 0; i < n; i++)
+        p->labels[i] = -1;
     return RL_OK;
 }
 
@@ -119,7 +121,8 @@ static rl_status ds_expect(hid_t file, const char *name, const char *path, H5T_c
                        : want == H5T_FLOAT ? "floats"
                                            : "strings");
     int ok = rank == rank_want;
-    for (int i = 0; ok && i < rank; i++) ok = dims[i] == dims_want[i];
+    for (int i = 0; ok && i < rank; i++)
+        ok = dims[i] == dims_want[i];
     if (!ok) {
         char got[128] = "", exp[128] = "";
         for (int i = 0; i < rank; i++)
@@ -231,7 +234,8 @@ static rl_status validate(const rl_preds *p, const char *path, rl_error *err)
     const int k = p->k, C = p->num_classes;
     int64_t *seen = malloc((size_t)C * sizeof *seen);
     if (!seen) return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-    for (int c = 0; c < C; c++) seen[c] = -1;
+    for (int c = 0; c < C; c++)
+        seen[c] = -1;
     rl_status st = RL_OK;
     for (int64_t i = 0; i < p->n && !st; i++) {
         if (p->labels[i] < -1 || p->labels[i] >= C)

@@ -26,12 +26,12 @@ hid_t rl_h5_create(const char *path, long long need_bytes, char *tmp, size_t n, 
 
 /* Writes a float32 dataset of rank dims (rank 0 = scalar) at name, creating
  * intermediate groups ("a/b/c"). */
-rl_status rl_h5_write_f32(hid_t file, const char *name, int rank, const int64_t *dims,
-                          const float *data, const char *path, rl_error *err);
-rl_status rl_h5_write_i64(hid_t file, const char *name, int rank, const int64_t *dims,
-                          const int64_t *data, const char *path, rl_error *err);
-rl_status rl_h5_write_i32(hid_t file, const char *name, int rank, const int64_t *dims,
-                          const int32_t *data, const char *path, rl_error *err);
+rl_status rl_h5_write_f32(hid_t file, const char *name, int rank, const int64_t *dims, const float *data,
+                          const char *path, rl_error *err);
+rl_status rl_h5_write_i64(hid_t file, const char *name, int rank, const int64_t *dims, const int64_t *data,
+                          const char *path, rl_error *err);
+rl_status rl_h5_write_i32(hid_t file, const char *name, int rank, const int64_t *dims, const int32_t *data,
+                          const char *path, rl_error *err);
 /* A variable-length UTF-8 string dataset (scalar) or attribute-like text. */
 rl_status rl_h5_write_string(hid_t file, const char *name, const char *text, const char *path, rl_error *err);
 
