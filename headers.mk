@@ -9,6 +9,15 @@
 # and system headers, and must compile on its own.
 
 relab_public_headers = \
+	src/ablate/curve.h \
+	src/ablate/facts.h \
+	src/ablate/grid.h \
+	src/ablate/outputs.h \
+	src/ablate/results.h \
+	src/ablate/runs.h \
+	src/ablate/sched.h \
+	src/ablate/svg.h \
+	src/ablate/table.h \
 	src/clean/clean.h \
 	src/clean/noise.h \
 	src/data/augment.h \
@@ -20,7 +29,6 @@ relab_public_headers = \
 	src/data/pack.h \
 	src/data/png.h \
 	src/data/source.h \
-	src/eval/ablate.h \
 	src/eval/idmap.h \
 	src/eval/metrics.h \
 	src/eval/predict.h \

@@ -18,6 +18,13 @@ def ok(cond, what):
     return cond
 
 
+def skip(what):
+    """Prints one skipped TAP result."""
+    global _count
+    _count += 1
+    print("ok %d - # SKIP %s" % (_count, what), flush=True)
+
+
 def skip_all(why):
     print("1..0 # SKIP " + why)
     sys.exit(0)

@@ -5,7 +5,8 @@
 # baseline) against values computed by hand, a failed run that leaves its cell
 # to the other seeds, the CSV, the second metric from alt_labels, and the SVGs
 # (well-formed XML, one curve per run with metrics); resuming an interrupted
-# real run.
+# real run; the steps per run; stopping runs with Ctrl-C or SIGTERM at a
+# checkpoint and resuming them.
 RELAB=${RELAB:-./relab}
 PY=${REF_PYTHON:-/usr/bin/python3}
 SRC_DIR=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -154,26 +155,72 @@ G
     [ $rc = 0 ] && grep -q "resuming" "$T/r/err" && grep -q "resuming from" "$run/train.log" && [ -f "$run/final.h5" ]
     ok $? "ablate resumes it from its checkpoint and finishes it"
     [ "$(grep -c '^[0-9]' "$run/metrics.csv")" = 2 ]; ok $? "no epoch was trained twice (metrics.csv has 2 rows)"
+    # Steps per run: 180 training images (200 less val_split 20) in batches
+    # of the recipe's 16 make 11 steps an epoch; a 2-epoch run makes 22.
+    grep -q "^r8-base-2ep-s0,r8,base,2,0,22," "$T/r/out/runs.csv"; ok $? "runs.csv: the run made 2 x 11 = 22 steps"
+    grep -q "^- r8 base: 2 ep 22\$" "$T/r/out/table.md"; ok $? "table.md lists the steps per run"
+    "$RELAB" ablate "$T/r/g.grid" --out "$T/r/out" --dry-run 2> "$T/r/dry" > /dev/null
+    grep -q "r8-base-2ep-s0  *resnet4\{0,1\}8\{0,1\} *softmax  *180  *16  *2 x 11 = 22\$" "$T/r/dry"
+    ok $? "the dry run plans the steps: 180 images, batch 16, 2 x 11 = 22 ($(tail -1 "$T/r/dry"))"
+
+    # Stopping: Ctrl-C (SIGINT to the whole process group, as a terminal
+    # sends it) and a SIGTERM to relab ablate alone both stop the run at a
+    # checkpoint, and the same command resumes it.  The run is long (1000
+    # epochs) so that it is still busy when the signal comes; it is left
+    # unfinished.
+    sed 's/^epochs = 2$/epochs = 1000/' "$T/r/g.grid" > "$T/r/long.grid"
+    long="$T/r/long/runs/r8-base-1000ep-s0"
+    # waits (bounded, not timed) until the run has finished $1 epochs
+    wait_epochs() {
+        i=0
+        while [ "$(cat "$long/metrics.csv" 2>/dev/null | grep -c '^[0-9]')" -lt "$1" ] && [ $i -lt 1200 ]; do
+            sleep 0.1; i=$((i+1))
+        done
+    }
+    setsid "$RELAB" ablate "$T/r/long.grid" --out "$T/r/long" > /dev/null 2> "$T/r/stop1" &
+    pid=$!
+    wait_epochs 1
+    kill -INT "-$(awk '{ print $5 }' "/proc/$pid/stat")"
+    wait $pid; rc=$?
+    [ $rc = 1 ] && grep -q "r8-base-1000ep-s0 stopped (its checkpoint is kept)" "$T/r/stop1" &&
+        grep -q "stopped; run the same command again to resume" "$T/r/stop1" && [ ! -f "$long/final.h5" ] &&
+        ls "$long"/ckpt-*.h5 > /dev/null 2>&1
+    ok $? "Ctrl-C stops the run at a checkpoint (exit $rc, $(tail -1 "$T/r/stop1"))"
+    rows=$(grep -c '^[0-9]' "$long/metrics.csv")
+    "$RELAB" ablate "$T/r/long.grid" --out "$T/r/long" > /dev/null 2> "$T/r/stop2" &
+    pid=$!
+    wait_epochs $((rows + 2))
+    kill -TERM $pid
+    wait $pid; rc=$?
+    [ $rc = 1 ] && grep -q "resuming" "$T/r/stop2" && grep -q "stopped (its checkpoint is kept)" "$T/r/stop2" &&
+        grep -q "resuming from" "$long/train.log" && [ ! -f "$long/final.h5" ]
+    ok $? "the same command resumes it; SIGTERM to relab ablate alone reaches the run, which stops at a checkpoint (exit $rc)"
+    rows=$(grep -c '^[0-9]' "$long/metrics.csv")
+    [ "$rows" -ge 3 ] && [ "$(grep '^[0-9]' "$long/metrics.csv" | cut -d, -f1 | tr '\n' ' ')" = "$(seq 1 "$rows" | tr '\n' ' ')" ]
+    ok $? "metrics.csv has epochs 1..$rows once each across the two stops: nothing lost, nothing trained twice"
 else
     echo "# no $FM: resume checks skipped"
 fi
 
-# Grid errors name the file and line.
-printf 'recipe = a\nmodels = a\nvariants = x, y\nepochs = 1\nbaseline = z\n' > "$T/bad1.grid"
-msg=$("$RELAB" ablate "$T/bad1.grid" --dry-run 2>&1); rc=$?
-[ $rc = 2 ] && echo "$msg" | grep -q "bad1.grid:5: baseline 'z' is not one of the variants"; ok $? "unknown baseline: file:line ($msg)"
-printf 'recipe = a\nmodels = a\nvariants = x\nepochs = 1, two\n' > "$T/bad2.grid"
-msg=$("$RELAB" ablate "$T/bad2.grid" --dry-run 2>&1)
-echo "$msg" | grep -q "bad2.grid:4: 'two' is not an integer"; ok $? "bad epochs value: file:line ($msg)"
-printf 'recipe = a\nmodels = a\nvariants = x\nepochs = 1\nepoch = 3\n' > "$T/bad3.grid"
-msg=$("$RELAB" ablate "$T/bad3.grid" --dry-run 2>&1)
-echo "$msg" | grep -q "bad3.grid:5: unknown key 'epoch'"; ok $? "unknown key: file:line ($msg)"
-printf 'recipe = a\nmodels = a\nvariants = x\nepochs = 1\nset.y = loss=sigmoid\n' > "$T/bad4.grid"
-msg=$("$RELAB" ablate "$T/bad4.grid" --dry-run 2>&1)
-echo "$msg" | grep -q "bad4.grid:5: set.y names no model or variant"; ok $? "set for an unknown label: file:line ($msg)"
-printf 'models = a\nvariants = x\nepochs = 1\n' > "$T/bad5.grid"
-msg=$("$RELAB" ablate "$T/bad5.grid" --dry-run 2>&1)
-echo "$msg" | grep -q "'recipe' is required"; ok $? "missing recipe is named ($msg)"
+# Grid errors name the file and line and exit 2.
+# bad_grid NAME TEXT EXPECTED WHAT: the dry run of grid TEXT fails with EXPECTED.
+bad_grid() {
+    printf '%b' "$2" > "$T/$1.grid"
+    msg=$("$RELAB" ablate "$T/$1.grid" --dry-run 2>&1); rc=$?
+    [ $rc = 2 ] && echo "$msg" | grep -q "$3"; ok $? "$4 ($msg)"
+}
+head='recipe = a\nmodels = a\nvariants = x'
+bad_grid bad1 "$head, y\nepochs = 1\nbaseline = z\n" "bad1.grid:5: baseline 'z' is not one of the variants" \
+    "unknown baseline: file:line"
+bad_grid bad2 "$head\nepochs = 1, two\n" "bad2.grid:4: 'two' is not an integer" "bad epochs value: file:line"
+bad_grid bad3 "$head\nepochs = 1\nepoch = 3\n" "bad3.grid:5: unknown key 'epoch'" "unknown key: file:line"
+bad_grid bad4 "$head\nepochs = 1\nset.y = loss=sigmoid\n" "bad4.grid:5: set.y names no model or variant" \
+    "set for an unknown label: file:line"
+bad_grid bad6 "$head\nepochs = 90, 270, 90\n" "bad6.grid:4: 90 given twice" \
+    "a schedule given twice (two runs, one folder): file:line"
+bad_grid bad7 "$head\nepochs = 1\nmetric = $(printf '%060d' 0)\n" "bad7.grid:5: 'metric' is longer than 47 characters" \
+    "a value too long is refused, not cut"
+bad_grid bad5 'models = a\nvariants = x\nepochs = 1\n' "'recipe' is required" "missing recipe is named"
 
 echo "1..$n"
 [ $fails = 0 ]

@@ -13,16 +13,7 @@ IMAGES = FM + "t10k-images-idx3-ubyte.gz"
 LABELS = FM + "t10k-labels-idx1-ubyte.gz"
 NAMES = ["tshirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle_boot"]
 
-n_tests = 0
-failed = 0
-
-
-def ok(cond, what):
-    global n_tests, failed
-    n_tests += 1
-    if not cond:
-        failed += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n_tests, what), flush=True)
+from taplib import done, ok  # noqa: E402
 
 
 def read_idx(path):
@@ -106,8 +97,7 @@ def main():
         ok(got == ["c%02d_k%d" % (l, l) for l in labels[:25]] + [""], "labels.txt lists class folders in file order")
         a = np.asarray(Image.open(os.path.join(v, "val_00000007.JPEG"))).astype(np.int32).mean(axis=2)
         ok(np.abs(a - images[7]).max() <= 3, "quality 100: sample 7 within 3 grey levels")
-    print("1..%d" % n_tests)
-    return 1 if failed else 0
+    done()
 
 
 if __name__ == "__main__":

@@ -77,7 +77,8 @@ static void compare_with_python(rl_source *s)
                 hist + 4, hist + 5, hist + 6, hist + 7, hist + 8, hist + 9) == 10;
     for (int64_t i = 0; i < s->count; i++)
         if (s->labels[i] >= 0 && s->labels[i] < 10) mine[s->labels[i]]++;
-    for (int c = 0; ok && c < 10; c++) ok = hist[c] == mine[c];
+    for (int c = 0; ok && c < 10; c++)
+        ok = hist[c] == mine[c];
     tap_ok(ok && s->num_classes == 10, "label histogram agrees with Python (%ld per class)", hist[0]);
     double mean, sd;
     ok = fscanf(f, "mean %lf std %lf ", &mean, &sd) == 2;
@@ -140,7 +141,8 @@ static void check_augmentation(rl_source *s)
     int covered = 0;
     for (int a = 0; a < 5; a++)
         for (int b = 0; b < 5; b++)
-            for (int c = 0; c < 2; c++) covered += seen[a][b][c] > 0;
+            for (int c = 0; c < 2; c++)
+                covered += seen[a][b][c] > 0;
     tap_ok(all_match, "every augmented image is a 2-pixel-padded crop (+flip) of the eval image");
     tap_ok(covered == 50, "all 25 offsets x 2 flips occur in 400 samples (%d of 50)", covered);
     tap_ok(changed > 300, "augmentation changes most images (%d of 400)", changed);
@@ -225,9 +227,12 @@ int main(void)
     st = rl_idx_split(60000, 5000, 7, &tr, &ntr, &va, &err);
     ok = st == RL_OK && ntr == 55000;
     uint8_t *mark = calloc(60000, 1);
-    for (int64_t i = 0; ok && i < ntr; i++) ok = !mark[tr[i]]++ && (i == 0 || tr[i] > tr[i - 1]);
-    for (int64_t i = 0; ok && i < 5000; i++) ok = !mark[va[i]]++ && (i == 0 || va[i] > va[i - 1]);
-    for (int64_t i = 0; ok && i < 60000; i++) ok = mark[i] == 1;
+    for (int64_t i = 0; ok && i < ntr; i++)
+        ok = !mark[tr[i]]++ && (i == 0 || tr[i] > tr[i - 1]);
+    for (int64_t i = 0; ok && i < 5000; i++)
+        ok = !mark[va[i]]++ && (i == 0 || va[i] > va[i - 1]);
+    for (int64_t i = 0; ok && i < 60000; i++)
+        ok = mark[i] == 1;
     tap_ok(ok, "split 60000 -> 55000 + 5000: disjoint, sorted, union is everything");
     int64_t *tr2, *va2, ntr2, *tr3, *va3, ntr3;
     rl_idx_split(60000, 5000, 7, &tr2, &ntr2, &va2, &err);
@@ -235,7 +240,8 @@ int main(void)
     tap_ok(!memcmp(va, va2, 5000 * sizeof *va) && memcmp(va, va3, 5000 * sizeof *va),
            "same seed gives the same split, another seed another");
     long lo = 0;
-    for (int64_t i = 0; i < 5000; i++) lo += va[i] < 30000;
+    for (int64_t i = 0; i < 5000; i++)
+        lo += va[i] < 30000;
     tap_ok(lo > 2300 && lo < 2700, "validation samples spread over the file (%ld of 5000 in the first half)", lo);
     rl_source *sub = NULL;
     rl_idx_config sc = cfg;
@@ -260,7 +266,8 @@ int main(void)
 
     /* Malformed files. */
     unsigned char good[4 + 12 + 8] = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2};
-    for (int i = 0; i < 8; i++) good[16 + i] = (unsigned char)(10 * i);
+    for (int i = 0; i < 8; i++)
+        good[16 + i] = (unsigned char)(10 * i);
     rl_idx idx;
     const char *gp = write_bytes("good.gz", good, sizeof good, 1);
     st = rl_idx_read(gp, 3, &idx, &err);

@@ -252,12 +252,15 @@ static void test_loader(void)
     if (!st) st = run_epoch(dir, 2, &b, &err);
     if (!st) st = run_epoch(pk, 2, &c, &err);
     const size_t N = 64 * 64 * 3;
-    tap_ok(!st && a.n == dir->count && a.failures == 2, "loader epoch over %lld samples with 2 bad files: %lld "
-           "replaced (%s)", dir ? (long long)dir->count : -1LL, (long long)a.failures, st ? err.msg : "ok");
+    tap_ok(!st && a.n == dir->count && a.failures == 2,
+           "loader epoch over %lld samples with 2 bad files: %lld "
+           "replaced (%s)",
+           dir ? (long long)dir->count : -1LL, (long long)a.failures, st ? err.msg : "ok");
     tap_ok(!st && same_epoch(&a, &b, N), "loader, folder: 0 threads == 2 threads (pixels, labels, indices)");
     tap_ok(!st && same_epoch(&a, &c, N), "loader: packed with 2 threads == folder with 0 threads");
     int labels_ok = !st;
-    for (int64_t i = 0; labels_ok && i < a.n; i++) labels_ok &= dir->labels[a.idx[i]] == a.lab[i];
+    for (int64_t i = 0; labels_ok && i < a.n; i++)
+        labels_ok &= dir->labels[a.idx[i]] == a.lab[i];
     tap_ok(labels_ok, "batch labels are the labels of the (replacement) samples");
     free_epoch(&a);
     free_epoch(&b);

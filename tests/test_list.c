@@ -44,8 +44,8 @@ static void expect_error(const char *name, const char *text, const char *want)
     rl_error err = {0};
     const char *p = write_file(name, text);
     rl_status st = rl_list_read(p, &l, &err);
-    tap_ok(st == RL_ERR_FORMAT && strstr(err.msg, want) && l.count == 0 && !l.paths,
-           "%s rejected with '%s' (got: %s)", name, want, err.msg);
+    tap_ok(st == RL_ERR_FORMAT && strstr(err.msg, want) && l.count == 0 && !l.paths, "%s rejected with '%s' (got: %s)",
+           name, want, err.msg);
 }
 
 int main(void)
@@ -90,8 +90,10 @@ int main(void)
     int64_t want_off[] = {0, 1, 4, 5};
     int32_t want_cls[] = {2, 1, 7, 3, 0};
     int ok = st == RL_OK && l.multi_offsets && l.multi_classes;
-    for (int i = 0; ok && i < 4; i++) ok = l.multi_offsets[i] == want_off[i];
-    for (int i = 0; ok && i < 5; i++) ok = l.multi_classes[i] == want_cls[i];
+    for (int i = 0; ok && i < 4; i++)
+        ok = l.multi_offsets[i] == want_off[i];
+    for (int i = 0; ok && i < 5; i++)
+        ok = l.multi_classes[i] == want_cls[i];
     tap_ok(ok, "CSR offsets {0,1,4,5}, classes {2,1,7,3,0}");
     tap_ok(st == RL_OK && l.labels[0] == 2 && l.labels[1] == 1 && l.labels[2] == 0, "primary labels 2,1,0");
     st = rl_list_write(q, &l, &err);
@@ -101,7 +103,8 @@ int main(void)
     rl_list l2;
     st = rl_list_read(q, &l2, &err);
     ok = st == RL_OK && l2.count == 3 && l2.num_classes == 8 && l2.multi_offsets;
-    for (int i = 0; ok && i < 5; i++) ok = l2.multi_classes[i] == want_cls[i];
+    for (int i = 0; ok && i < 5; i++)
+        ok = l2.multi_classes[i] == want_cls[i];
     tap_ok(ok, "multi round trip");
     rl_list_free(&l2);
     rl_list_free(&l);

@@ -58,7 +58,8 @@ static void hand_values(void)
     float b = rl_loss_default_head_bias(RL_LOSS_SIGMOID, 1000);
     tap_close(b, -log(1000.0), 1e-7, 0, "default sigmoid head bias = -ln 1000");
     tap_ok(rl_loss_default_head_bias(RL_LOSS_SOFTMAX, 1000) == 0.0f, "default softmax head bias = 0");
-    for (int j = 0; j < 1000; j++) z2[j] = b;
+    for (int j = 0; j < 1000; j++)
+        z2[j] = b;
     double want = log(1001.0) + 999 * log(1.001);
     tap_close(run(RL_LOSS_SIGMOID, 0, z2, 1, 1000, &y2, NULL, d2), want, 1e-6, 0,
               "sigmoid loss at bias -ln 1000 = ln 1001 + 999 ln 1.001 (~7.9, like softmax's ln 1000)");
@@ -74,8 +75,7 @@ static void hand_values(void)
     int32_t good = 2, bad = 0;
     double l = run(RL_LOSS_SOFTMAX, 0, z3, 1, 4, &good, NULL, dz);
     tap_ok(isfinite(l) && l >= 0 && l < 1e-80, "softmax at +100 on the label: finite, ~0 (got %g)", l);
-    tap_close(run(RL_LOSS_SOFTMAX, 0, z3, 1, 4, &bad, NULL, dz), 200, 1e-12, 0,
-              "softmax at -100 on the label = 200");
+    tap_close(run(RL_LOSS_SOFTMAX, 0, z3, 1, 4, &bad, NULL, dz), 200, 1e-12, 0, "softmax at -100 on the label = 200");
     tap_close(run(RL_LOSS_SIGMOID, 0, z3, 1, 4, &bad, NULL, dz), 200, 1e-12, 0,
               "sigmoid, label at -100 and one other at +100 = 100 + 100");
     tap_ok(isfinite(dz[0]) && isfinite(dz[2]) && fabs(dz[0] + 1) < 1e-7 && fabs(dz[2] - 1) < 1e-7,
@@ -105,8 +105,8 @@ static void finite_differences(rl_loss_kind kind, double eps, int dense)
         double fd = (lp - lm) / (2 * h), e = fabs(fd - dz[i]) / (fabs(fd) + 1e-3);
         if (e > worst) worst = e;
     }
-    tap_ok(worst < 1e-4, "%s eps %g %s: gradient matches central differences (worst rel %.2g)",
-           rl_loss_kind_name(kind), eps, dense ? "dense targets" : "labels", worst);
+    tap_ok(worst < 1e-4, "%s eps %g %s: gradient matches central differences (worst rel %.2g)", rl_loss_kind_name(kind),
+           eps, dense ? "dense targets" : "labels", worst);
 }
 
 static void determinism(void)
@@ -116,8 +116,10 @@ static void determinism(void)
     float *z = malloc(sizeof(float) * N * C), *d1 = malloc(sizeof(float) * N * C), *d2 = malloc(sizeof(float) * N * C);
     int32_t y[N];
     rl_rng r = rl_rng_make(7, 0, 0);
-    for (int i = 0; i < N * C; i++) z[i] = (float)(3 * rl_rng_normal(&r));
-    for (int i = 0; i < N; i++) y[i] = (int32_t)rl_rng_below(&r, C);
+    for (int i = 0; i < N * C; i++)
+        z[i] = (float)(3 * rl_rng_normal(&r));
+    for (int i = 0; i < N; i++)
+        y[i] = (int32_t)rl_rng_below(&r, C);
     for (int kind = 0; kind < 2; kind++) {
         int saved = omp_get_max_threads();
         omp_set_num_threads(1);
@@ -126,8 +128,7 @@ static void determinism(void)
         double l2 = run((rl_loss_kind)kind, 0, z, N, C, y, NULL, d2);
         omp_set_num_threads(saved);
         tap_ok(memcmp(&l1, &l2, sizeof l1) == 0 && memcmp(d1, d2, sizeof(float) * N * C) == 0,
-               "%s 256x1000: loss and grads bitwise equal with 1 and 3 threads",
-               rl_loss_kind_name((rl_loss_kind)kind));
+               "%s 256x1000: loss and grads bitwise equal with 1 and 3 threads", rl_loss_kind_name((rl_loss_kind)kind));
     }
     free(z);
     free(d1);

@@ -28,17 +28,7 @@ if not os.path.exists(dump):
     print("1..0 # SKIP %s not built (make check builds it)" % dump)
     sys.exit(0)
 
-count = 0
-failed = 0
-
-
-def ok(cond, what):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", count, what))
-    sys.stdout.flush()
+from taplib import done, ok  # noqa: E402
 
 
 def run_c(kind, eps, logits, labels, targets):
@@ -123,5 +113,4 @@ labels = rng.integers(0, c, n)
 check("softmax 48x1000", 0, 0.0, randn(n, c, 5), labels)
 check("sigmoid 48x1000 with head bias -ln(1000)", 1, 0.0, randn(n, c, 1) - np.float32(np.log(1000)), labels)
 
-print("1..%d" % count)
-sys.exit(1 if failed else 0)
+done()

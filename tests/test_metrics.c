@@ -57,7 +57,8 @@ int main(void)
     const char *keys[] = {"a", "b", "a#1", "a"};
     tap_ok(rl_idmap_init(&map, 4, &err) == RL_OK, "idmap init");
     int64_t prev[4];
-    for (int i = 0; i < 4; i++) prev[i] = rl_idmap_put(&map, keys[i], i);
+    for (int i = 0; i < 4; i++)
+        prev[i] = rl_idmap_put(&map, keys[i], i);
     tap_ok(prev[0] == -1 && prev[2] == -1 && prev[3] == 0 && rl_idmap_get(&map, "a#1") == 2 &&
                rl_idmap_get(&map, "c") == -1,
            "idmap: duplicate put returns the first value, lookups find keys");

@@ -30,7 +30,11 @@ static void tpu_recipe_90(void)
     tap_ok(rl_schedule_total_steps(&s) == 112590, "90 epochs = 112,590 steps (tensorflow/tpu train_steps)");
     tap_close(rl_schedule_peak_lr(&s), 0.4, 1e-15, 0, "peak lr 0.1 * 1024/256");
     /* Hand values: warm-up over 5 * 1251 = 6255 steps, then 0.4, 0.04, 0.004, 0.0004. */
-    struct { long step; double lr; const char *what; } v[] = {
+    struct {
+        long step;
+        double lr;
+        const char *what;
+    } v[] = {
         {0, 0.0, "step 0 (warm-up starts at 0)"},
         {1, 0.4 / 6255, "step 1 = 0.4/6255"},
         {3000, 0.4 * 3000 / 6255, "step 3000 = 0.4*3000/6255"},
@@ -55,7 +59,8 @@ static void tpu_recipe_90(void)
     e.num_decays = 3;
     e.decay_epochs[0] = 30, e.decay_epochs[1] = 60, e.decay_epochs[2] = 80;
     int same = 1;
-    for (long t = 0; t < 112600; t++) same &= rl_schedule_lr(&s, t) == rl_schedule_lr(&e, t);
+    for (long t = 0; t < 112600; t++)
+        same &= rl_schedule_lr(&s, t) == rl_schedule_lr(&e, t);
     tap_ok(same, "decay_epochs 30,60,80 equals the default 1/3, 2/3, 8/9 at every step");
 }
 

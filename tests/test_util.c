@@ -139,6 +139,10 @@ static void kv(void)
                s.lines[0] == 3 && !strcmp(s.values[1], "with # hash") && s.lines[1] == 4 && !strcmp(s.values[2], "") &&
                s.lines[2] == 5,
            "BOM, CRLF, comments, trimming, quotes and line numbers");
+    seen q = {0};
+    st = rl_kv_parse("set.R50-v1.5+x_y = a=1; b=2\n", "t.kv", collect, &q, &err);
+    tap_ok(st == RL_OK && q.n == 1 && !strcmp(q.keys[0], "set.R50-v1.5+x_y") && !strcmp(q.values[0], "a=1; b=2"),
+           "a key may carry a label after a dot (grids' set.LABEL)");
     const struct {
         const char *text, *want;
     } bad[] = {
@@ -146,8 +150,14 @@ static void kv(void)
         {"a = \"x\n", "t.kv:1: unbalanced quotes"},
         {"a = x\"y\n", "t.kv:1: stray quote"},
         {"Bad = 1\n", "t.kv:1: bad key 'Bad'"},
+        {"set. = 1\n", "t.kv:1: bad key 'set.'"},
+        {".R50 = 1\n", "t.kv:1: bad key '.R50'"},
+        {"Set.R50 = 1\n", "t.kv:1: bad key 'Set.R50'"},
+        {"set.R50/x = 1\n", "t.kv:1: bad key 'set.R50/x'"},
         {"= 1\n", "t.kv:1: missing key"},
         {"a = 1\x01\n", "t.kv:1: control character 0x01"},
+        {"a = 1\rb = 2\n", "t.kv:1: carriage return at column 6 inside a line"},
+        {"a = caf\xe9\n", "t.kv:1: byte 0xe9 at column 8 is not UTF-8"},
         {"x = 1\nfail = now\n", "t.kv:2: refused 'now'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

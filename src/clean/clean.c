@@ -100,8 +100,10 @@ static int class_prob(const rl_preds *p, int64_t i, int32_t c, double thresh, do
             return 0;
         }
         double m = z[0], sum = 0.0;
-        for (int q = 1; q < p->num_classes; q++) m = fmax(m, z[q]);
-        for (int q = 0; q < p->num_classes; q++) sum += exp((double)z[q] - m);
+        for (int q = 1; q < p->num_classes; q++)
+            m = fmax(m, z[q]);
+        for (int q = 0; q < p->num_classes; q++)
+            sum += exp((double)z[q] - m);
         *prob = exp((double)z[c] - m) / sum;
         return 0;
     }
@@ -127,11 +129,13 @@ static void top_pairs(rl_clean_stats *s, int64_t *keys, int64_t nkeys)
     s->npairs = 0;
     for (int64_t a = 0; a < nkeys;) {
         int64_t b = a;
-        while (b < nkeys && keys[b] == keys[a]) b++;
+        while (b < nkeys && keys[b] == keys[a])
+            b++;
         int64_t cnt = b - a;
         /* Insert keeping the order: count descending, then key ascending (stable for ties). */
         int pos = s->npairs;
-        while (pos > 0 && s->pair_count[pos - 1] < cnt) pos--;
+        while (pos > 0 && s->pair_count[pos - 1] < cnt)
+            pos--;
         if (pos < RL_CLEAN_TOP_PAIRS) {
             int last = s->npairs < RL_CLEAN_TOP_PAIRS ? s->npairs : RL_CLEAN_TOP_PAIRS - 1;
             for (int q = last; q > pos; q--) {
@@ -206,7 +210,8 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
         if (o->rule == RL_CLEAN_TOP1) {
             agree = top[0] == y;
         } else if (o->rule == RL_CLEAN_TOPK) {
-            for (int j = 0; j < o->k; j++) agree |= top[j] == y;
+            for (int j = 0; j < o->k; j++)
+                agree |= top[j] == y;
         } else {
             double prob;
             if (class_prob(p, row, y, o->thresh, &prob)) {
@@ -282,7 +287,8 @@ rl_status rl_clean_against_record(const rl_list *train, const rl_list *out, cons
         rl_noise_record_free(&rec);
         return st;
     }
-    for (int64_t i = 0; i < train->count; i++) rl_idmap_put(&map, train->paths[i], i);
+    for (int64_t i = 0; i < train->count; i++)
+        rl_idmap_put(&map, train->paths[i], i);
     uint8_t *changed = calloc((size_t)(train->count ? train->count : 1), 1);
     int32_t *orig = malloc((size_t)(train->count ? train->count : 1) * sizeof *orig);
     if (!changed || !orig) {
@@ -382,9 +388,11 @@ void rl_clean_report(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, co
         int top[10], ntop = 0;
         for (int c = 0; c < s->num_classes; c++) {
             int pos = ntop;
-            while (pos > 0 && s->per_class_flagged[top[pos - 1]] < s->per_class_flagged[c]) pos--;
+            while (pos > 0 && s->per_class_flagged[top[pos - 1]] < s->per_class_flagged[c])
+                pos--;
             if (pos >= 10) continue;
-            for (int q = (ntop < 10 ? ntop : 9); q > pos; q--) top[q] = top[q - 1];
+            for (int q = (ntop < 10 ? ntop : 9); q > pos; q--)
+                top[q] = top[q - 1];
             top[pos] = c;
             if (ntop < 10) ntop++;
         }

@@ -37,10 +37,10 @@ typedef enum { RL_CLEAN_DROP, RL_CLEAN_RELABEL, RL_CLEAN_MULTIHOT } rl_clean_mod
 
 typedef struct {
     rl_clean_rule rule;
-    int k;                   /* TOPK */
-    double thresh;           /* PROB */
+    int k;         /* TOPK */
+    double thresh; /* PROB */
     rl_clean_mode mode;
-    double multihot_thresh;  /* MULTIHOT, default 0.5 */
+    double multihot_thresh; /* MULTIHOT, default 0.5 */
 } rl_clean_opts;
 
 /* Parses "top1", "topk:5" or "prob:0.3" into o->rule/k/thresh. */
@@ -48,9 +48,9 @@ rl_status rl_clean_rule_parse(const char *text, rl_clean_opts *o, rl_error *err)
 
 typedef struct {
     int nfiles;
-    const rl_preds *files;   /* [nfiles] borrowed, must outlive the teacher */
+    const rl_preds *files;    /* [nfiles] borrowed, must outlive the teacher */
     const char *const *paths; /* [nfiles] their file names, borrowed likewise */
-    rl_idmap map;            /* id -> file * 2^40 + row */
+    rl_idmap map;             /* id -> file * 2^40 + row */
 } rl_teacher;
 
 /* Indexes files by id; paths name the files in messages.  Files must agree
@@ -62,10 +62,10 @@ void rl_teacher_free(rl_teacher *t);
 typedef struct {
     int64_t total, kept, flagged, relabeled, extra_added;
     int num_classes;
-    int64_t *per_class_total;    /* [C] samples by original label */
-    int64_t *per_class_flagged;  /* [C] flagged by original label */
-    uint8_t *flagged_rows;       /* [total] 1 = disagreed with the teacher */
-    int npairs;                  /* most frequent (label, teacher top-1) among flagged */
+    int64_t *per_class_total;   /* [C] samples by original label */
+    int64_t *per_class_flagged; /* [C] flagged by original label */
+    uint8_t *flagged_rows;      /* [total] 1 = disagreed with the teacher */
+    int npairs;                 /* most frequent (label, teacher top-1) among flagged */
     int32_t pair_label[RL_CLEAN_TOP_PAIRS], pair_teacher[RL_CLEAN_TOP_PAIRS];
     int64_t pair_count[RL_CLEAN_TOP_PAIRS];
 } rl_clean_stats;
@@ -83,7 +83,7 @@ void rl_clean_stats_free(rl_clean_stats *s);
  * record's original. */
 typedef struct {
     int64_t changed, flagged, hit, restored;
-    double precision, recall;    /* NaN when the denominator is 0 */
+    double precision, recall; /* NaN when the denominator is 0 */
 } rl_clean_pr;
 
 rl_status rl_clean_against_record(const rl_list *train, const rl_list *out, const rl_clean_opts *o,

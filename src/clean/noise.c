@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/fs.h"
 #include "util/rng.h"
 #include "util/text.h"
 
@@ -18,7 +19,8 @@ void rl_noise_fashion_pairs(int32_t *pair_of)
 
 rl_status rl_noise_pairs_parse(const char *text, int C, int32_t *pair_of, rl_error *err)
 {
-    for (int c = 0; c < C; c++) pair_of[c] = -1;
+    for (int c = 0; c < C; c++)
+        pair_of[c] = -1;
     const char *s = text;
     while (*s) {
         char *end;
@@ -51,7 +53,8 @@ rl_status rl_noise_matrix_read(const char *path, int C, double *matrix, rl_error
     int row = 0, got = 0;
     while (!st && (got = rl_lines_next(&r, &line, &len, err)) > 0) {
         char *s = line;
-        while (isspace((unsigned char)*s)) s++;
+        while (isspace((unsigned char)*s))
+            s++;
         if (!*s || *s == '#') continue;
         if (row == C) {
             st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: more than %d rows (the list has %d classes)", path, r.lineno, C,
@@ -69,7 +72,8 @@ rl_status rl_noise_matrix_read(const char *path, int C, double *matrix, rl_error
             sum += v;
             s = end;
         }
-        while (!st && isspace((unsigned char)*s)) s++;
+        while (!st && isspace((unsigned char)*s))
+            s++;
         if (!st && *s) st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: more than %d numbers on the row", path, r.lineno, C);
         if (!st && !(sum > 0.0 && sum <= 1e300))
             st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: row %d is all zero or sums past 1e300", path, r.lineno, row);
@@ -87,7 +91,8 @@ static int32_t draw(const rl_noise_opts *o, int C, int32_t y, rl_rng *r)
     const double *w = o->matrix ? o->matrix + (size_t)y * C : NULL;
     if (o->kind == RL_NOISE_MATRIX && o->rate < 0) {
         double total = 0.0;
-        for (int j = 0; j < C; j++) total += w[j];
+        for (int j = 0; j < C; j++)
+            total += w[j];
         double x = rl_rng_uniform_double(r) * total;
         for (int j = 0; j < C; j++) {
             if (x < w[j]) return j;
@@ -156,21 +161,20 @@ rl_status rl_noise_record_write(const char *path, const rl_list *in, const rl_li
                                 rl_error *err)
 {
     RL_CHECK(in->count == out->count);
-    FILE *f = fopen(path, "w");
-    if (!f) return rl_fail(err, RL_ERR_IO, "%s: cannot create the noise record (%s)", path, strerror(errno));
-    int bad = fprintf(f, "# relab-noise-record 1\n# %s\n", about ? about : "") < 0;
-    for (int64_t i = 0; i < in->count && !bad; i++)
-        if (in->labels[i] != out->labels[i])
-            bad |= fprintf(f, "%s\t%d\t%d\n", in->paths[i], in->labels[i], out->labels[i]) < 0;
-    bad |= fclose(f) != 0;
-    if (bad) return rl_fail(err, RL_ERR_IO, "%s: writing the noise record failed (disk full?)", path);
-    return RL_OK;
+    rl_fs_writer w;
+    rl_status st = rl_fs_writer_open(&w, path, err);
+    if (st) return st;
+    fprintf(w.f, "# relab-noise-record 1\n# %s\n", about ? about : "");
+    for (int64_t i = 0; i < in->count; i++)
+        if (in->labels[i] != out->labels[i]) fprintf(w.f, "%s\t%d\t%d\n", in->paths[i], in->labels[i], out->labels[i]);
+    return rl_fs_writer_commit(&w, err);
 }
 
 void rl_noise_record_free(rl_noise_record *r)
 {
     if (!r) return;
-    for (int64_t i = 0; i < r->count; i++) free(r->ids[i]);
+    for (int64_t i = 0; i < r->count; i++)
+        free(r->ids[i]);
     free(r->ids);
     free(r->original);
     free(r->noisy);

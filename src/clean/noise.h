@@ -36,9 +36,9 @@ typedef enum { RL_NOISE_SYMMETRIC, RL_NOISE_PAIRFLIP, RL_NOISE_MATRIX } rl_noise
 
 typedef struct {
     rl_noise_kind kind;
-    double rate;             /* in [0, 1]; MATRIX also accepts < 0 (see above) */
-    const int32_t *pair_of;  /* PAIRFLIP: [C] partner or -1; borrowed */
-    const double *matrix;    /* MATRIX: [C*C] row-major weights; borrowed */
+    double rate;            /* in [0, 1]; MATRIX also accepts < 0 (see above) */
+    const int32_t *pair_of; /* PAIRFLIP: [C] partner or -1; borrowed */
+    const double *matrix;   /* MATRIX: [C*C] row-major weights; borrowed */
     uint64_t seed;
 } rl_noise_opts;
 
@@ -61,9 +61,9 @@ rl_status rl_noise_record_write(const char *path, const rl_list *in, const rl_li
 
 typedef struct {
     int64_t count;
-    char **ids;          /* [count] owned */
-    int32_t *original;   /* [count] */
-    int32_t *noisy;      /* [count] */
+    char **ids;        /* [count] owned */
+    int32_t *original; /* [count] */
+    int32_t *noisy;    /* [count] */
 } rl_noise_record;
 
 rl_status rl_noise_record_read(const char *path, rl_noise_record *out, rl_error *err);

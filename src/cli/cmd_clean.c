@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "data/list.h"
 #include "eval/preds.h"
+#include "util/fs.h"
 
 #define MAX_TEACHERS 64
 
@@ -115,21 +116,16 @@ int cmd_clean(int argc, char **argv)
     if (report_path) {
         size_t n = strlen(report_path);
         int json = n >= 5 && !strcmp(report_path + n - 5, ".json");
-        FILE *f = fopen(report_path, "w");
-        if (!f) {
-            rl_fail(&err, RL_ERR_IO, "%s: cannot create the report (does the folder exist?)", report_path);
-            goto done;
-        }
-        rl_clean_report(f, &s, record_path ? &pr : NULL, &o, json ? RL_CLEAN_REPORT_JSON : RL_CLEAN_REPORT_TEXT);
-        if (fclose(f)) {
-            rl_fail(&err, RL_ERR_IO, "%s: writing the report failed (disk full?)", report_path);
-            goto done;
-        }
+        rl_fs_writer w;
+        if (rl_fs_writer_open(&w, report_path, &err)) goto done;
+        rl_clean_report(w.f, &s, record_path ? &pr : NULL, &o, json ? RL_CLEAN_REPORT_JSON : RL_CLEAN_REPORT_TEXT);
+        if (rl_fs_writer_commit(&w, &err)) goto done;
     }
     rc = RL_EXIT_OK;
 done:
     if (rc) fprintf(stderr, "relab clean: %s\n", err.msg);
-    for (int f = 0; f < nteachers; f++) rl_preds_free(&files[f]);
+    for (int f = 0; f < nteachers; f++)
+        rl_preds_free(&files[f]);
     rl_teacher_free(&t);
     rl_list_free(&train);
     rl_list_free(&out);

@@ -11,6 +11,7 @@
 #include "eval/preds.h"
 #include "eval/refsets.h"
 #include "eval/report.h"
+#include "util/fs.h"
 
 static void usage(FILE *out)
 {
@@ -138,16 +139,10 @@ int cmd_compare(int argc, char **argv)
     } else {
         rl_report_compare_table(stdout, pa, pb, what, &m);
         if (json_path) {
-            FILE *f = fopen(json_path, "w");
-            if (!f) {
-                rl_fail(&err, RL_ERR_IO, "%s: cannot create the JSON output (does the folder exist?)", json_path);
-                goto done;
-            }
-            rl_report_compare_json(f, pa, pb, what, &m);
-            if (fclose(f)) {
-                rl_fail(&err, RL_ERR_IO, "%s: write failed (disk full?)", json_path);
-                goto done;
-            }
+            rl_fs_writer w;
+            if (rl_fs_writer_open(&w, json_path, &err)) goto done;
+            rl_report_compare_json(w.f, pa, pb, what, &m);
+            if (rl_fs_writer_commit(&w, &err)) goto done;
         }
     }
     rc = RL_EXIT_OK;

@@ -10,6 +10,7 @@
 #include "eval/preds.h"
 #include "eval/refsets.h"
 #include "eval/report.h"
+#include "util/fs.h"
 
 static void usage(FILE *out)
 {
@@ -86,16 +87,10 @@ int cmd_eval(int argc, char **argv)
     } else {
         rl_report_eval_table(stdout, path, &p, &res);
         if (json_path) {
-            FILE *f = fopen(json_path, "w");
-            if (!f) {
-                rl_fail(&err, RL_ERR_IO, "%s: cannot create the JSON output (does the folder exist?)", json_path);
-                goto done;
-            }
-            rl_report_eval_json(f, path, &p, &res);
-            if (fclose(f)) {
-                rl_fail(&err, RL_ERR_IO, "%s: write failed (disk full?)", json_path);
-                goto done;
-            }
+            rl_fs_writer w;
+            if (rl_fs_writer_open(&w, json_path, &err)) goto done;
+            rl_report_eval_json(w.f, path, &p, &res);
+            if (rl_fs_writer_commit(&w, &err)) goto done;
         }
     }
     rc = RL_EXIT_OK;

@@ -13,15 +13,14 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: relab list --fashion-mnist DIR [--test] -o OUT.list\n"
-            "       relab list --idx-images IMAGES --idx-labels LABELS -o OUT.list\n\n"
-            "Writes a label list with one line '<images-basename>#<k><TAB><label>' per sample:\n"
-            "  --fashion-mnist DIR   DIR/train-{images-idx3,labels-idx1}-ubyte.gz (60,000 samples),\n"
-            "                        or with --test DIR/t10k-*-ubyte.gz (10,000)\n"
-            "  --idx-images, --idx-labels   any IDX3 images / IDX1 labels pair\n"
-            "  --classes N           number of classes (default 1 + the largest label)\n"
-            "Exit 0 ok, 1 failure, 2 usage.\n");
+    fprintf(out, "usage: relab list --fashion-mnist DIR [--test] -o OUT.list\n"
+                 "       relab list --idx-images IMAGES --idx-labels LABELS -o OUT.list\n\n"
+                 "Writes a label list with one line '<images-basename>#<k><TAB><label>' per sample:\n"
+                 "  --fashion-mnist DIR   DIR/train-{images-idx3,labels-idx1}-ubyte.gz (60,000 samples),\n"
+                 "                        or with --test DIR/t10k-*-ubyte.gz (10,000)\n"
+                 "  --idx-images, --idx-labels   any IDX3 images / IDX1 labels pair\n"
+                 "  --classes N           number of classes (default 1 + the largest label)\n"
+                 "Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
 int cmd_list(int argc, char **argv)
@@ -85,7 +84,8 @@ int cmd_list(int argc, char **argv)
     }
     const char *slash = strrchr(images, '/'), *base = slash ? slash + 1 : images;
     int maxlab = 0;
-    for (int64_t k = 0; k < lab.dims[0]; k++) maxlab = lab.data[k] > maxlab ? lab.data[k] : maxlab;
+    for (int64_t k = 0; k < lab.dims[0]; k++)
+        maxlab = lab.data[k] > maxlab ? lab.data[k] : maxlab;
     if (classes && maxlab >= classes) {
         rl_fail(&err, RL_ERR_FORMAT, "%s: label %d is not below --classes %d", labels, maxlab, classes);
         goto done;

@@ -26,7 +26,14 @@ static void usage(FILE *out)
                  "--noise-record).  Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
-int cmd_noise(int argc, char **argv)
+typedef struct {
+    const char *in_path, *out_path, *kind, *pairs, *matrix_path, *record;
+    rl_noise_opts o;
+} options;
+
+/* Fills *a from the command line; RL_EXIT_OK to go on, or the exit code
+ * (with *done set) for --help and usage errors. */
+static int parse_options(int argc, char **argv, options *a, int *done)
 {
     static const struct option opts[] = {
         {"in", required_argument, NULL, 'i'},    {"output", required_argument, NULL, 'o'},
@@ -34,31 +41,29 @@ int cmd_noise(int argc, char **argv)
         {"pairs", required_argument, NULL, 'p'}, {"matrix", required_argument, NULL, 'm'},
         {"seed", required_argument, NULL, 's'},  {"record", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
-    const char *in_path = NULL, *out_path = NULL, *kind = NULL, *pairs = NULL, *matrix_path = NULL, *record = NULL;
-    double rate = -1.0;
-    int have_rate = 0, have_seed = 0;
-    uint64_t seed = 0;
-    int c;
+    *a = (options){.o.rate = -1.0};
+    *done = 1;
+    int have_rate = 0, have_seed = 0, c;
     char *end;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'i': in_path = optarg; break;
-        case 'o': out_path = optarg; break;
-        case 'k': kind = optarg; break;
-        case 'p': pairs = optarg; break;
-        case 'm': matrix_path = optarg; break;
-        case 'R': record = optarg; break;
+        case 'i': a->in_path = optarg; break;
+        case 'o': a->out_path = optarg; break;
+        case 'k': a->kind = optarg; break;
+        case 'p': a->pairs = optarg; break;
+        case 'm': a->matrix_path = optarg; break;
+        case 'R': a->record = optarg; break;
         case 'r':
-            rate = strtod(optarg, &end);
-            if (end == optarg || *end || !(rate >= 0.0 && rate <= 1.0)) {
+            a->o.rate = strtod(optarg, &end);
+            if (end == optarg || *end || !(a->o.rate >= 0.0 && a->o.rate <= 1.0)) {
                 fprintf(stderr, "relab noise: --rate '%s' must be a number in [0, 1]\n", optarg);
                 return RL_EXIT_USAGE;
             }
             have_rate = 1;
             break;
         case 's':
-            seed = strtoull(optarg, &end, 10);
+            a->o.seed = strtoull(optarg, &end, 10);
             if (end == optarg || *end || optarg[0] == '-') {
                 fprintf(stderr, "relab noise: --seed '%s' must be a non-negative integer\n", optarg);
                 return RL_EXIT_USAGE;
@@ -69,37 +74,50 @@ int cmd_noise(int argc, char **argv)
         default: usage(stderr); return RL_EXIT_USAGE;
         }
     }
-    rl_noise_opts o = {0};
     const char *why = NULL;
     if (optind != argc)
         why = "unexpected positional argument";
-    else if (!in_path || !out_path || !kind)
+    else if (!a->in_path || !a->out_path || !a->kind)
         why = "--in, -o and --kind are required";
     else if (!have_seed)
         why = "--seed is required (noise must be reproducible)";
-    else if (!strcmp(kind, "symmetric"))
-        o.kind = RL_NOISE_SYMMETRIC;
-    else if (!strcmp(kind, "pairflip"))
-        o.kind = RL_NOISE_PAIRFLIP;
-    else if (!strcmp(kind, "matrix"))
-        o.kind = RL_NOISE_MATRIX;
+    else if (!strcmp(a->kind, "symmetric"))
+        a->o.kind = RL_NOISE_SYMMETRIC;
+    else if (!strcmp(a->kind, "pairflip"))
+        a->o.kind = RL_NOISE_PAIRFLIP;
+    else if (!strcmp(a->kind, "matrix"))
+        a->o.kind = RL_NOISE_MATRIX;
     else
         why = "--kind must be symmetric, pairflip or matrix";
-    if (!why && o.kind != RL_NOISE_MATRIX && !have_rate) why = "--rate is required for this kind";
-    if (!why && pairs && o.kind != RL_NOISE_PAIRFLIP) why = "--pairs goes with --kind pairflip";
-    if (!why && (o.kind == RL_NOISE_MATRIX) != (matrix_path != NULL)) why = "--matrix FILE goes with --kind matrix";
+    if (!why && a->o.kind != RL_NOISE_MATRIX && !have_rate) why = "--rate is required for this kind";
+    if (!why && a->pairs && a->o.kind != RL_NOISE_PAIRFLIP) why = "--pairs goes with --kind pairflip";
+    if (!why && (a->o.kind == RL_NOISE_MATRIX) != (a->matrix_path != NULL))
+        why = "--matrix FILE goes with --kind matrix";
     if (why) {
         fprintf(stderr, "relab noise: %s\n", why);
         usage(stderr);
         return RL_EXIT_USAGE;
     }
-    o.rate = rate;
-    o.seed = seed;
+    *done = 0;
+    return RL_EXIT_OK;
+}
+
+int cmd_noise(int argc, char **argv)
+{
+    options a;
+    int done;
+    int rc = parse_options(argc, argv, &a, &done);
+    if (done) return rc;
+    const char *in_path = a.in_path, *out_path = a.out_path, *kind = a.kind, *pairs = a.pairs,
+               *matrix_path = a.matrix_path, *record = a.record;
+    rl_noise_opts o = a.o;
+    const double rate = o.rate;
+    const uint64_t seed = o.seed;
     rl_error err = {0};
     rl_list in = {0}, out = {0};
     int32_t *pair_of = NULL;
     double *matrix = NULL;
-    int rc = RL_EXIT_FAIL;
+    rc = RL_EXIT_FAIL;
     if (rl_list_read(in_path, &in, &err)) goto done;
     if (in.count == 0) {
         rl_fail(&err, RL_ERR_FORMAT, "%s: the label list has no samples; nothing to add noise to", in_path);
@@ -146,7 +164,8 @@ int cmd_noise(int argc, char **argv)
     if (rl_noise_apply(&in, &o, &out, NULL, &err)) goto done;
     if (rl_list_write(out_path, &out, &err)) goto done;
     int64_t changed = 0;
-    for (int64_t i = 0; i < in.count; i++) changed += in.labels[i] != out.labels[i];
+    for (int64_t i = 0; i < in.count; i++)
+        changed += in.labels[i] != out.labels[i];
     if (record) {
         char about[512];
         snprintf(about, sizeof about, "kind %s rate %g seed %" PRIu64 " in %s", kind, rate, seed, in_path);

@@ -11,14 +11,6 @@
 #include "train/recipe.h"
 #include "train/run.h"
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
 static void usage(FILE *out)
 {
     fprintf(out, "usage: relab train RECIPE --out DIR [--set key=value ...]\n"
@@ -92,12 +84,9 @@ int cmd_train(int argc, char **argv)
     }
     rl_dist_set_sync_bn(dist, recipe.sync_bn);
     const int rank = rl_dist_rank(dist), world = rl_dist_world(dist);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGUSR1, on_signal); /* what `sbatch --signal=USR1@300` sends before a time limit */
     rl_train_options opt = {.out_dir = resume ? resume : out,
                             .resume = resume != NULL,
-                            .stop = &stop_requested,
+                            .stop = cli_stop_on_signals(),
                             .live_progress = isatty(STDERR_FILENO)};
     rl_train_result res;
     st = rl_train_run(&recipe, &opt, dist, &res, &err);

@@ -8,6 +8,14 @@
 
 enum { RL_EXIT_OK = 0, RL_EXIT_FAIL = 1, RL_EXIT_USAGE = 2, RL_EXIT_STOPPED = 75 };
 
+#include <signal.h>
+
+/* Installs handlers for SIGINT (Ctrl-C), SIGTERM and SIGUSR1 (what `sbatch
+ * --signal=USR1@300` sends before a time limit) that set the returned flag,
+ * which relab train and relab ablate hand to the library to stop at a
+ * checkpoint. */
+const volatile sig_atomic_t *cli_stop_on_signals(void);
+
 int cmd_train(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

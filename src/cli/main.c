@@ -34,8 +34,25 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: relab COMMAND [OPTIONS] ...\n\n"
                  "Train ResNets on CPUs and study label noise (Beyer et al. 2020).\n\ncommands:\n");
-    for (size_t i = 0; i < NCOMMANDS; i++) fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'relab COMMAND --help' describes one command.\n");
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+const volatile sig_atomic_t *cli_stop_on_signals(void)
+{
+    signal(SIGINT, on_stop_signal);
+    signal(SIGTERM, on_stop_signal);
+    signal(SIGUSR1, on_stop_signal);
+    return &stop_requested;
 }
 
 /* The library's messages go to stderr (debug ones only with RELAB_DEBUG set);

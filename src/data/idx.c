@@ -122,12 +122,12 @@ rl_status rl_idx_read(const char *path, int ndims, rl_idx *out, rl_error *err)
         if (got < end) break; /* end of file */
     }
     if (got != size) {
-        st = got < 0 ? rl_fail(err, RL_ERR_IO, "%s: read error: %s; hint: is the gzip file complete?", path,
-                               gz_message(f))
-                     : rl_fail(err, RL_ERR_FORMAT,
-                               "%s: IDX data truncated: the header announces %lld bytes, the file holds %lld; "
-                               "hint: re-download or reinstall the file",
-                               path, (long long)size, (long long)got);
+        st = got < 0
+                 ? rl_fail(err, RL_ERR_IO, "%s: read error: %s; hint: is the gzip file complete?", path, gz_message(f))
+                 : rl_fail(err, RL_ERR_FORMAT,
+                           "%s: IDX data truncated: the header announces %lld bytes, the file holds %lld; "
+                           "hint: re-download or reinstall the file",
+                           path, (long long)size, (long long)got);
         goto fail;
     }
     unsigned char extra;
@@ -257,8 +257,9 @@ static rl_status from_labels(rl_source *s, idx_impl *m, const char *labels, cons
     if (st) return st;
     int64_t n = m->images.dims[0];
     if (lab.dims[0] != n) {
-        st = rl_fail(err, RL_ERR_FORMAT, "%s holds %lld labels but %s holds %lld images; hint: pair train-* with "
-                                         "train-* and t10k-* with t10k-*",
+        st = rl_fail(err, RL_ERR_FORMAT,
+                     "%s holds %lld labels but %s holds %lld images; hint: pair train-* with "
+                     "train-* and t10k-* with t10k-*",
                      labels, (long long)lab.dims[0], images, (long long)n);
         rl_idx_free(&lab);
         return st;
@@ -298,7 +299,8 @@ static rl_status apply_subset(rl_source *s, idx_impl *m, const int64_t *subset, 
     }
     if (s->multi_offsets) {
         int64_t total = 0;
-        for (int64_t j = 0; j < k; j++) total += s->multi_offsets[subset[j] + 1] - s->multi_offsets[subset[j]];
+        for (int64_t j = 0; j < k; j++)
+            total += s->multi_offsets[subset[j] + 1] - s->multi_offsets[subset[j]];
         off = malloc((size_t)(k + 1) * sizeof *off);
         cls = malloc((size_t)(total ? total : 1) * sizeof *cls);
         if (!off || !cls) goto nomem;
@@ -396,7 +398,8 @@ rl_status rl_idx_split(int64_t count, int64_t val_count, uint64_t seed, int64_t 
         free(v);
         return rl_fail(err, RL_ERR_NOMEM, "rl_idx_split: out of memory for %lld samples", (long long)count);
     }
-    for (int64_t i = 0; i < count; i++) perm[i] = i;
+    for (int64_t i = 0; i < count; i++)
+        perm[i] = i;
     /* Only the first val_count positions of the shuffle are needed. */
     rl_rng r = rl_rng_make(seed, 0x5e1ec7, 0);
     for (int64_t i = 0; i < val_count; i++) {

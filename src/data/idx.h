@@ -51,7 +51,7 @@ typedef struct {
     const int64_t *subset; /* or NULL: keep only these samples (indices into the list
                               rows, or into the file when there is no list), in this order */
     int64_t subset_count;
-    int pad32;             /* 1: 32x32 output (see above) */
+    int pad32; /* 1: 32x32 output (see above) */
 } rl_idx_config;
 
 /* Opens the source; *out is owned by the caller (rl_source_destroy).  get() is

@@ -18,6 +18,7 @@
 
 #include "data/jpeg.h"
 #include "data/list.h"
+#include "util/fs.h"
 #include "util/text.h"
 
 typedef struct {
@@ -405,25 +406,16 @@ static rl_status cache_read(const char *path, uint64_t stamp, entries *files, cl
 
 static rl_status cache_write(const char *path, uint64_t stamp, const entries *files, const classes *cls, rl_error *err)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return rl_fail(err, RL_ERR_IO, "%s: cannot write the file-list cache (%s); hint: give a writable cache path",
-                       tmp, strerror(errno));
-    int bad = fprintf(f, "# relab-filecache 1\nstamp %016llx\nclasses %d\n", (unsigned long long)stamp, cls->n) < 0;
-    for (int i = 0; i < cls->n && !bad; i++)
-        bad = fprintf(f, "%s\n", cls->wnid[i]) < 0;
-    bad = bad || fprintf(f, "files %lld\n", (long long)files->n) < 0;
-    for (int64_t i = 0; i < files->n && !bad; i++)
-        bad = fprintf(f, "%lld\t%d\t%s\n", (long long)files->e[i].size, files->e[i].label, files->e[i].name) < 0;
-    bad = bad || fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad = fclose(f) != 0 || bad;
-    if (bad || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return rl_fail(err, RL_ERR_IO, "%s: cannot write the file-list cache (%s; disk full?)", path, strerror(errno));
-    }
-    return RL_OK;
+    rl_fs_writer w;
+    rl_status st = rl_fs_writer_open(&w, path, err);
+    if (st) return st;
+    fprintf(w.f, "# relab-filecache 1\nstamp %016llx\nclasses %d\n", (unsigned long long)stamp, cls->n);
+    for (int i = 0; i < cls->n; i++)
+        fprintf(w.f, "%s\n", cls->wnid[i]);
+    fprintf(w.f, "files %lld\n", (long long)files->n);
+    for (int64_t i = 0; i < files->n; i++)
+        fprintf(w.f, "%lld\t%d\t%s\n", (long long)files->e[i].size, files->e[i].label, files->e[i].name);
+    return rl_fs_writer_commit(&w, err);
 }
 
 /* ---- the source ---- */

@@ -1,4 +1,5 @@
-/* jpeg.c: JPEG decoding with libjpeg-turbo, DCT scaling, RGB output (see jpeg.h).
+/* jpeg.c: JPEG decoding with libjpeg-turbo, DCT scaling, RGB output, and
+ * encoding (see jpeg.h).
  *
  * libjpeg reports fatal errors through error_exit, which by default prints and
  * calls exit(); here it formats the message and longjmps to the relab
@@ -213,6 +214,56 @@ rl_status rl_jpeg_decode_mem(const uint8_t *data, size_t size, int min_w, int mi
     st = rl_jpeg_decode(j, n, out, err);
     rl_jpeg_close(j);
     return st;
+}
+
+/* The encoder's state on the heap: libjpeg writes buf and size through
+ * pointers, and they are read after a longjmp. */
+typedef struct {
+    struct jpeg_compress_struct cinfo;
+    err_mgr jerr;
+    unsigned char *buf;
+    unsigned long size;
+} encoder;
+
+rl_status rl_jpeg_encode(const uint8_t *rgb, int width, int height, int quality, const char *name, uint8_t **out,
+                         size_t *size, rl_error *err)
+{
+    RL_CHECK(width > 0 && height > 0 && quality >= 1 && quality <= 100);
+    *out = NULL;
+    *size = 0;
+    encoder *e = calloc(1, sizeof *e);
+    if (!e) return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for a JPEG encoder", name);
+    struct jpeg_compress_struct *c = &e->cinfo;
+    c->err = jpeg_std_error(&e->jerr.pub);
+    e->jerr.pub.error_exit = on_error_exit;
+    if (setjmp(e->jerr.jump)) {
+        rl_fail(err, RL_ERR_FORMAT, "%s: JPEG encoding failed (libjpeg: %s)", name, e->jerr.msg);
+        jpeg_destroy_compress(c);
+        free(e->buf);
+        free(e);
+        return RL_ERR_FORMAT;
+    }
+    jpeg_create_compress(c);
+    jpeg_mem_dest(c, &e->buf, &e->size);
+    c->image_width = (JDIMENSION)width;
+    c->image_height = (JDIMENSION)height;
+    c->input_components = 3;
+    c->in_color_space = JCS_RGB;
+    jpeg_set_defaults(c);
+    jpeg_set_quality(c, quality, TRUE);
+    for (int k = 0; k < c->num_components; k++)
+        c->comp_info[k].h_samp_factor = c->comp_info[k].v_samp_factor = 1;
+    jpeg_start_compress(c, TRUE);
+    while (c->next_scanline < c->image_height) {
+        JSAMPROW row = (JSAMPROW)(rgb + (size_t)c->next_scanline * (size_t)width * 3);
+        jpeg_write_scanlines(c, &row, 1);
+    }
+    jpeg_finish_compress(c);
+    jpeg_destroy_compress(c);
+    *out = e->buf;
+    *size = e->size;
+    free(e);
+    return RL_OK;
 }
 
 rl_status rl_read_file(const char *path, uint8_t **data, size_t *size, rl_error *err)

@@ -1,4 +1,4 @@
-/* jpeg.h: JPEG decoding to RGB with libjpeg-turbo's DCT scaling.
+/* jpeg.h: JPEG decoding to RGB with libjpeg-turbo's DCT scaling, and encoding.
  *
  * libjpeg-turbo can decode at scale n/8 (n = 1..8) by running a smaller
  * inverse DCT per 8x8 block, which is several times faster than decoding at
@@ -14,7 +14,8 @@
  * the same bytes.  Defaults match Pillow: slow integer IDCT, fancy upsampling.
  *
  * Errors: libjpeg's error_exit is replaced by a longjmp back into relab, so a
- * corrupt file returns RL_ERR_FORMAT naming it instead of exiting.  The
+ * corrupt file returns RL_ERR_FORMAT naming it instead of exiting (the one
+ * libjpeg error handler in relab, for decoding and encoding).  The
  * "premature end of JPEG file" warning (truncated data, which libjpeg would
  * pad with grey) is an error too; other warnings are ignored as Pillow does.
  * A PNG (ImageNet's train set has one named .JPEG) or any other non-JPEG is
@@ -73,6 +74,13 @@ int rl_jpeg_pick_scale(int width, int height, int need_w, int need_h);
  * min_w x min_h (0, 0 = full size) + close. */
 rl_status rl_jpeg_decode_mem(const uint8_t *data, size_t size, int min_w, int min_h, const char *name, rl_image *out,
                              rl_error *err);
+
+/* Encodes an RGB HWC image (stride 3*width) as a baseline JPEG of the given
+ * quality (1..100) without chroma subsampling (4:4:4: small and grey images
+ * keep their colours) into *out, malloc'ed, *size bytes (caller frees).
+ * name is only used in messages. */
+rl_status rl_jpeg_encode(const uint8_t *rgb, int width, int height, int quality, const char *name, uint8_t **out,
+                         size_t *size, rl_error *err);
 
 /* Reads a whole file into a malloc'ed buffer (*data, caller frees).  A
  * missing or unreadable file is RL_ERR_IO naming path. */

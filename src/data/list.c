@@ -14,13 +14,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "util/fs.h"
 
 void rl_list_free(rl_list *list)
 {
     if (!list) return;
     if (list->paths)
-        for (int64_t i = 0; i < list->count; i++) free(list->paths[i]);
+        for (int64_t i = 0; i < list->count; i++)
+            free(list->paths[i]);
     free(list->paths);
     free(list->labels);
     free(list->multi_offsets);
@@ -39,7 +41,8 @@ static int make_multi(rl_list *list)
         free(cls);
         return -1;
     }
-    for (size_t i = 0; i <= n; i++) off[i] = (int64_t)i;
+    for (size_t i = 0; i <= n; i++)
+        off[i] = (int64_t)i;
     if (n) memcpy(cls, list->labels, n * sizeof *cls);
     list->multi_offsets = off;
     list->multi_classes = cls;
@@ -134,7 +137,8 @@ rl_status rl_list_append(rl_list *list, const char *path, const int32_t *labels,
 static long parse_label(const char **s)
 {
     const char *p = *s;
-    while (*p == ' ') p++;
+    while (*p == ' ')
+        p++;
     if (*p < '0' || *p > '9') return -1;
     long v = 0;
     while (*p >= '0' && *p <= '9') {
@@ -142,7 +146,8 @@ static long parse_label(const char **s)
         if (v >= RL_MAX_CLASSES) return -1;
         p++;
     }
-    while (*p == ' ') p++;
+    while (*p == ' ')
+        p++;
     *s = p;
     return v;
 }
@@ -151,7 +156,8 @@ static long parse_label(const char **s)
 static rl_status parse_comment(const char *path, long lineno, const char *line, int *declared, rl_error *err)
 {
     const char *p = line + 1;
-    while (*p == ' ') p++;
+    while (*p == ' ')
+        p++;
     if (!strncmp(p, "relab-list", 10)) {
         char *end;
         long v = strtol(p + 10, &end, 10);
@@ -166,7 +172,8 @@ static rl_status parse_comment(const char *path, long lineno, const char *line, 
         char *end;
         errno = 0;
         long v = strtol(p + 8, &end, 10);
-        while (*end == ' ') end++;
+        while (*end == ' ')
+            end++;
         if (errno || *end || end == p + 8 || v < 1 || v > RL_MAX_CLASSES)
             return rl_fail(err, RL_ERR_FORMAT,
                            "%s:%ld: bad class count in '%.80s'; expected '# classes N' with 1 <= N <= %d", path, lineno,
@@ -288,50 +295,22 @@ rl_status rl_list_write(const char *path, const rl_list *list, rl_error *err)
                 return rl_fail(err, RL_ERR_ARG, "%s: label %d is outside 0..%d (num_classes %d)", path, (int)c[k],
                                list->num_classes - 1, list->num_classes);
     }
-    /* Temporary file beside the target so rename() is atomic (same file system). */
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (!tmp) return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        rl_status st = rl_fail(err, RL_ERR_IO, "%s: cannot create temporary file %s: %s; hint: is the folder writable?",
-                               path, tmp, strerror(errno));
-        free(tmp);
-        return st;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        rl_status st = rl_fail(err, RL_ERR_IO, "%s: fdopen failed: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return st;
-    }
-    int bad = fprintf(f, "# relab-list 1\n") < 0;
-    if (list->num_classes > 0) bad |= fprintf(f, "# classes %d\n", list->num_classes) < 0;
-    for (int64_t i = 0; i < list->count && !bad; i++) {
+    rl_fs_writer w;
+    rl_status st = rl_fs_writer_open(&w, path, err);
+    if (st) return st;
+    FILE *f = w.f;
+    fprintf(f, "# relab-list 1\n");
+    if (list->num_classes > 0) fprintf(f, "# classes %d\n", list->num_classes);
+    for (int64_t i = 0; i < list->count; i++) {
         if (list->multi_offsets) {
-            bad |= fputs(list->paths[i], f) < 0;
-            for (int64_t k = list->multi_offsets[i]; k < list->multi_offsets[i + 1] && !bad; k++)
-                bad |= fprintf(f, "%c%d", k == list->multi_offsets[i] ? '\t' : ',', (int)list->multi_classes[k]) < 0;
-            bad |= fputc('\n', f) == EOF;
+            fputs(list->paths[i], f);
+            for (int64_t k = list->multi_offsets[i]; k < list->multi_offsets[i + 1]; k++)
+                fprintf(f, "%c%d", k == list->multi_offsets[i] ? '\t' : ',', (int)list->multi_classes[k]);
+            fputc('\n', f);
         } else {
-            bad |= fprintf(f, "%s\t%d\n", list->paths[i], (int)list->labels[i]) < 0;
+            fprintf(f, "%s\t%d\n", list->paths[i], (int)list->labels[i]);
         }
     }
-    int saved = errno;
-    bad |= fflush(f) != 0;
-    bad |= fsync(fileno(f)) != 0;
-    if (bad) saved = errno;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        if (!bad) saved = errno;
-        unlink(tmp);
-        free(tmp);
-        return rl_fail(err, RL_ERR_IO, "%s: writing the label list failed: %s; hint: is the disk full or read-only?",
-                       path, strerror(saved));
-    }
-    free(tmp);
-    return RL_OK;
+    /* the commit checks every write (a full disk) and names the file */
+    return rl_fs_writer_commit(&w, err);
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/rng.h"
 #include "util/timer.h"
@@ -49,7 +50,7 @@ struct rl_loader {
     int64_t *perm;          /* (count) epoch order */
     int64_t *class_offsets; /* (num_classes + 1) CSR of the samples of each primary class */
     int64_t *class_members; /* (count) */
-    uint8_t *reported;      /* (count) 1 once a failed sample was named on stderr */
+    uint8_t *reported;      /* (count) 1 once a failed sample was named in the log */
     int nslots;
     slot *slots;
     pthread_t *threads;
@@ -70,7 +71,7 @@ static const char *sample_name(const rl_source *s, int64_t i, char *buf, size_t 
     return buf;
 }
 
-/* Counts a failed sample and names it on stderr the first time. */
+/* Counts a failed sample and names it (util/log.h) the first time. */
 static void report_failure(rl_loader *l, int64_t i, const rl_error *e)
 {
     atomic_fetch_add(&l->failures, 1);
@@ -78,8 +79,9 @@ static void report_failure(rl_loader *l, int64_t i, const rl_error *e)
     if (!l->reported[i]) {
         l->reported[i] = 1;
         char buf[32];
-        fprintf(stderr, "relab: warning: %s: sample %s could not be read (%s); replacing it by a sample of class %d\n",
-                l->src->name, sample_name(l->src, i, buf, sizeof buf), e->msg, (int)l->src->labels[i]);
+        rl_log(RL_LOG_WARN,
+               "relab: warning: %s: sample %s could not be read (%s); replacing it by a sample of class %d",
+               l->src->name, sample_name(l->src, i, buf, sizeof buf), e->msg, (int)l->src->labels[i]);
     }
     pthread_mutex_unlock(&l->report_mu);
 }
@@ -182,9 +184,15 @@ static void *worker_main(void *p)
     return NULL;
 }
 
-int64_t rl_loader_num_batches(const rl_loader *l) { return l->nbatches; }
+int64_t rl_loader_num_batches(const rl_loader *l)
+{
+    return l->nbatches;
+}
 
-int64_t rl_loader_failures(const rl_loader *l) { return atomic_load(&l->failures); }
+int64_t rl_loader_failures(const rl_loader *l)
+{
+    return atomic_load(&l->failures);
+}
 
 void rl_loader_wait_stats(const rl_loader *l, double *wait_seconds, double *wait_fraction)
 {
@@ -213,11 +221,13 @@ static rl_status index_classes(rl_loader *l, rl_error *err)
             if (s->multi_classes[k] < 0 || s->multi_classes[k] >= nc)
                 return rl_fail(err, RL_ERR_FORMAT, "%s: a multi-label %d is outside 0..%d", s->name,
                                (int)s->multi_classes[k], nc - 1);
-    for (int c = 0; c < nc; c++) l->class_offsets[c + 1] += l->class_offsets[c];
+    for (int c = 0; c < nc; c++)
+        l->class_offsets[c + 1] += l->class_offsets[c];
     int64_t *fillp = malloc((size_t)nc * sizeof *fillp);
     if (!fillp) return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for the class index", s->name);
     memcpy(fillp, l->class_offsets, (size_t)nc * sizeof *fillp);
-    for (int64_t i = 0; i < s->count; i++) l->class_members[fillp[s->labels[i]]++] = i;
+    for (int64_t i = 0; i < s->count; i++)
+        l->class_members[fillp[s->labels[i]]++] = i;
     free(fillp);
     return RL_OK;
 }
@@ -227,13 +237,11 @@ rl_status rl_loader_create(rl_source *src, const rl_loader_config *cfg, rl_loade
     if (!src || !cfg || !out) return rl_fail(err, RL_ERR_ARG, "rl_loader_create: NULL argument");
     *out = NULL;
     int shards = cfg->shard_count > 1 ? cfg->shard_count : 1;
-    if (cfg->batch_size < 1 || cfg->threads < 0 || cfg->depth < 0 || cfg->shard_rank < 0 ||
-        cfg->shard_rank >= shards || src->num_classes < 1 || src->count < 0 || src->height < 1 || src->width < 1 ||
-        src->channels < 1)
-        return rl_fail(err, RL_ERR_ARG,
-                       "%s: bad loader settings (batch %d, threads %d, depth %d, shard %d of %d, %d classes)",
-                       src->name, cfg->batch_size, cfg->threads, cfg->depth, cfg->shard_rank, cfg->shard_count,
-                       src->num_classes);
+    if (cfg->batch_size < 1 || cfg->threads < 0 || cfg->depth < 0 || cfg->shard_rank < 0 || cfg->shard_rank >= shards ||
+        src->num_classes < 1 || src->count < 0 || src->height < 1 || src->width < 1 || src->channels < 1)
+        return rl_fail(
+            err, RL_ERR_ARG, "%s: bad loader settings (batch %d, threads %d, depth %d, shard %d of %d, %d classes)",
+            src->name, cfg->batch_size, cfg->threads, cfg->depth, cfg->shard_rank, cfg->shard_count, src->num_classes);
     rl_loader *l = calloc(1, sizeof *l);
     if (!l) return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for the loader", src->name);
     l->src = src;
@@ -242,8 +250,7 @@ rl_status rl_loader_create(rl_source *src, const rl_loader_config *cfg, rl_loade
     l->cfg.shard_count = shards;
     l->local_max = (cfg->batch_size + shards - 1) / shards;
     l->sample_floats = (size_t)src->height * (size_t)src->width * (size_t)src->channels;
-    l->nbatches = cfg->drop_last ? src->count / cfg->batch_size
-                                 : (src->count + cfg->batch_size - 1) / cfg->batch_size;
+    l->nbatches = cfg->drop_last ? src->count / cfg->batch_size : (src->count + cfg->batch_size - 1) / cfg->batch_size;
     l->held = -1;
     atomic_init(&l->gen, 0);
     atomic_init(&l->failures, 0);
@@ -304,17 +311,20 @@ rl_status rl_loader_start_epoch(rl_loader *l, int epoch, int64_t first_batch, rl
                        l->src->name, epoch, (long long)first_batch, (long long)l->nbatches);
     pthread_mutex_lock(&l->mu);
     atomic_fetch_add(&l->gen, 1);
-    while (l->in_flight > 0) pthread_cond_wait(&l->idle_cv, &l->mu);
-    for (int k = 0; k < l->nslots; k++) l->slots[k].state = SLOT_FREE;
+    while (l->in_flight > 0)
+        pthread_cond_wait(&l->idle_cv, &l->mu);
+    for (int k = 0; k < l->nslots; k++)
+        l->slots[k].state = SLOT_FREE;
     l->held = -1;
     const int64_t n = l->src->count;
-    for (int64_t i = 0; i < n; i++) l->perm[i] = i;
+    for (int64_t i = 0; i < n; i++)
+        l->perm[i] = i;
     if (l->cfg.shuffle) {
         rl_rng r = rl_rng_make(l->cfg.seed, (uint64_t)epoch, RL_LOADER_PERM_STREAM);
         for (int64_t i = n - 1; i > 0; i--) {
             /* Lemire's bound needs n < 2^32; beyond that use 53-bit doubles. */
             int64_t j = i + 1 < ((int64_t)1 << 32) ? (int64_t)rl_rng_below(&r, (uint32_t)(i + 1))
-                                                     : (int64_t)(rl_rng_uniform_double(&r) * (double)(i + 1));
+                                                   : (int64_t)(rl_rng_uniform_double(&r) * (double)(i + 1));
             int64_t t = l->perm[i];
             l->perm[i] = l->perm[j];
             l->perm[j] = t;
@@ -359,7 +369,8 @@ rl_status rl_loader_next(rl_loader *l, const rl_batch **batch, rl_error *err)
     int s = (int)(l->next_consume % l->nslots);
     slot *sl = &l->slots[s];
     double t0 = rl_now();
-    while (!(sl->state == SLOT_READY && sl->batch_no == l->next_consume)) pthread_cond_wait(&l->ready_cv, &l->mu);
+    while (!(sl->state == SLOT_READY && sl->batch_no == l->next_consume))
+        pthread_cond_wait(&l->ready_cv, &l->mu);
     l->wait_s += rl_now() - t0;
     sl->state = SLOT_HELD;
     l->held = s;
@@ -381,7 +392,8 @@ void rl_loader_destroy(rl_loader *l)
     atomic_fetch_add(&l->gen, 1);
     pthread_cond_broadcast(&l->work_cv);
     pthread_mutex_unlock(&l->mu);
-    for (int t = 0; t < l->nthreads; t++) pthread_join(l->threads[t], NULL);
+    for (int t = 0; t < l->nthreads; t++)
+        pthread_join(l->threads[t], NULL);
     free(l->threads);
     if (l->slots)
         for (int k = 0; k < l->nslots; k++) {

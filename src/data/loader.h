@@ -12,7 +12,7 @@
  * rl_loader_start_epoch(l, e, b) resumes exactly where an interrupted run was.
  *
  * Failed samples: when get() fails, the failure is counted, the sample is
- * named on stderr the first time, and it is replaced by a sample of the same
+ * named in a warning (util/log.h) the first time, and it is replaced by a sample of the same
  * primary class chosen from rl_rng_make(seed ^ RL_LOADER_REPLACE_KEY, epoch, i);
  * the batch records the replacement's index and labels.  If 8 candidates in a
  * row fail, rl_loader_next returns the error.
@@ -40,28 +40,28 @@
 #define RL_LOADER_REPLACE_KEY 0x7265706c61636521ULL
 
 typedef struct {
-    int batch_size;          /* global batch size B over all shards, >= 1 */
-    int threads;             /* loader threads; 0 = build each batch in rl_loader_next (tests, debugging) */
-    int depth;               /* batches prepared ahead when threads > 0; 0 means 2 * threads */
+    int batch_size; /* global batch size B over all shards, >= 1 */
+    int threads;    /* loader threads; 0 = build each batch in rl_loader_next (tests, debugging) */
+    int depth;      /* batches prepared ahead when threads > 0; 0 means 2 * threads */
     uint64_t seed;
-    int train;               /* 1: training augmentation in get() */
-    int shuffle;             /* 1: a new permutation every epoch */
-    int drop_last;           /* 1: drop a final partial global batch */
-    int shard_rank;          /* 0 <= shard_rank < shard_count */
-    int shard_count;         /* 0 or 1: no sharding */
-    int targets;             /* 1: fill batch->targets with multi-hot (or one-hot) rows */
+    int train;       /* 1: training augmentation in get() */
+    int shuffle;     /* 1: a new permutation every epoch */
+    int drop_last;   /* 1: drop a final partial global batch */
+    int shard_rank;  /* 0 <= shard_rank < shard_count */
+    int shard_count; /* 0 or 1: no sharding */
+    int targets;     /* 1: fill batch->targets with multi-hot (or one-hot) rows */
 } rl_loader_config;
 
 typedef struct {
-    int n;                   /* samples in this (shard's part of the) batch; may be 0 only when the
-                                last global batch has fewer samples than shards */
+    int n; /* samples in this (shard's part of the) batch; may be 0 only when the
+              last global batch has fewer samples than shards */
     int epoch;
-    int64_t batch;           /* global batch number within the epoch */
+    int64_t batch; /* global batch number within the epoch */
     int height, width, channels;
-    float *x;                /* (n, H, W, C) normalised pixels */
-    int32_t *labels;         /* (n) primary labels */
-    int64_t *indices;        /* (n) source sample indices (after any replacement) */
-    float *targets;          /* (n, num_classes) 0/1 rows when config.targets, else NULL */
+    float *x;         /* (n, H, W, C) normalised pixels */
+    int32_t *labels;  /* (n) primary labels */
+    int64_t *indices; /* (n) source sample indices (after any replacement) */
+    float *targets;   /* (n, num_classes) 0/1 rows when config.targets, else NULL */
     int num_classes;
 } rl_batch;
 

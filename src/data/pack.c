@@ -17,6 +17,7 @@
 
 #include "data/imagenet.h"
 #include "data/jpeg.h"
+#include "util/fs.h"
 #include "util/h5.h"
 #include "util/text.h"
 
@@ -57,18 +58,106 @@ static rl_status write_scalar(hid_t f, const char *name, int64_t v, const char *
     return rl_h5_write_i64(f, name, 0, NULL, &v, path, err);
 }
 
-/* Writes samples [a, b) of src into shard k at path. */
+/* The index datasets of shard k (samples [a, b)) and the "bytes" dataset
+ * reserved, not written: a contiguous block allocated at creation and never
+ * filled, whose file offset goes to *base (-1 when total is 0). */
+static rl_status write_index(hid_t f, const rl_source *src, int64_t a, int64_t b, int k, int nshards,
+                             const int64_t *offsets, const int64_t *lengths, int64_t total, const char *names,
+                             const char *class_text, const char *path, int64_t *base, rl_error *err)
+{
+    int64_t n = b - a;
+    int32_t nc = src->num_classes;
+    rl_status st;
+    if ((st = rl_h5_write_string(f, "format", "relab-pack 1", path, err)) ||
+        (st = write_scalar(f, "shard", k, path, err)) || (st = write_scalar(f, "num_shards", nshards, path, err)) ||
+        (st = write_scalar(f, "first_index", a, path, err)) ||
+        (st = write_scalar(f, "total_count", src->count, path, err)) ||
+        (st = rl_h5_write_i32(f, "num_classes", 0, NULL, &nc, path, err)) ||
+        (st = rl_h5_write_string(f, "classes", class_text, path, err)) ||
+        (st = rl_h5_write_string(f, "names", names, path, err)) ||
+        (st = rl_h5_write_i64(f, "offsets", 1, &n, offsets, path, err)) ||
+        (st = rl_h5_write_i64(f, "lengths", 1, &n, lengths, path, err)) ||
+        (st = rl_h5_write_i32(f, "labels", 1, &n, src->labels + a, path, err)))
+        return st;
+    if (src->multi_offsets) {
+        int64_t m0 = src->multi_offsets[a], m = src->multi_offsets[b] - m0, n1 = n + 1;
+        int64_t *mo = malloc((size_t)n1 * sizeof *mo);
+        if (!mo) return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
+        for (int64_t i = 0; i <= n; i++)
+            mo[i] = src->multi_offsets[a + i] - m0;
+        st = rl_h5_write_i64(f, "multi_offsets", 1, &n1, mo, path, err);
+        free(mo);
+        if (!st) st = rl_h5_write_i32(f, "multi_classes", 1, &m, src->multi_classes + m0, path, err);
+        if (st) return st;
+    }
+    /* Contiguous, so readers can pread it; allocated now and never filled by
+     * HDF5, so the image bytes are written with pwrite after HDF5 is done. */
+    hsize_t dim = (hsize_t)total;
+    hid_t space = H5Screate_simple(1, &dim, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    herr_t rc = H5Pset_layout(dcpl, H5D_CONTIGUOUS);
+    if (rc >= 0) rc = H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+    if (rc >= 0) rc = H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+    hid_t dset = rc < 0 ? -1 : H5Dcreate2(f, "bytes", H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    haddr_t addr = dset >= 0 && total > 0 ? H5Dget_offset(dset) : HADDR_UNDEF;
+    if (dset >= 0) H5Dclose(dset);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    if (dset < 0 || (total > 0 && addr == HADDR_UNDEF))
+        return rl_fail(err, RL_ERR_IO, "%s: cannot create dataset 'bytes' of %lld bytes", path, (long long)total);
+    *base = total > 0 ? (int64_t)addr : -1;
+    return RL_OK;
+}
+
+/* Copies the image files of samples [a, b) into the reserved block of the
+ * temporary file tmp at base.  The block's disk space is allocated first, so
+ * a full disk is one clean error here, never a failed write inside HDF5. */
+static rl_status write_bytes(const rl_source *src, int64_t a, int64_t b, const int64_t *offsets, const int64_t *lengths,
+                             int64_t total, int64_t base, const char *tmp, const char *path, rl_pack_progress progress,
+                             void *ctx, rl_error *err)
+{
+    int fd = open(tmp, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s)", tmp, strerror(errno));
+    rl_status st = RL_OK;
+    int rc = total > 0 ? posix_fallocate(fd, (off_t)base, (off_t)total) : 0;
+    if (rc)
+        st = rl_fail(err, RL_ERR_IO, "%s: no room for %lld bytes of images (%s)%s", path, (long long)total,
+                     strerror(rc), rc == ENOSPC ? "; hint: free some space or pick a smaller --shard-size" : "");
+    char file[8192];
+    for (int64_t i = 0; !st && i < b - a; i++) {
+        uint8_t *data;
+        size_t size;
+        rl_imagenet_path(src, a + i, file, sizeof file);
+        if ((st = rl_read_file(file, &data, &size, err))) break;
+        if ((int64_t)size != lengths[i])
+            st = rl_fail(err, RL_ERR_IO,
+                         "%s: has %zu bytes, %lld when scanned; hint: the folder changed, delete "
+                         "the file-list cache and pack again",
+                         file, size, (long long)lengths[i]);
+        for (size_t done = 0; !st && done < size;) {
+            ssize_t w = pwrite(fd, data + done, size - done, (off_t)(base + offsets[i] + (int64_t)done));
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) st = rl_fail(err, RL_ERR_IO, "%s: writing %s failed (%s)", path, file, strerror(errno));
+            done += w > 0 ? (size_t)w : 0;
+        }
+        free(data);
+        if (!st && progress) progress(a + i + 1, src->count, ctx);
+    }
+    if (close(fd) != 0 && !st) st = rl_fail(err, RL_ERR_IO, "%s: write failed (%s)", path, strerror(errno));
+    return st;
+}
+
+/* Writes samples [a, b) of src into shard k at path, atomically: HDF5 writes
+ * the index into a temporary file, the image bytes are copied in after it,
+ * and the file is committed (util/fs.h). */
 static rl_status write_shard(const rl_source *src, const int64_t *sizes, int64_t a, int64_t b, int k, int nshards,
                              const char *path, const char *class_text, rl_pack_progress progress, void *ctx,
                              rl_error *err)
 {
-    int64_t n = b - a, total = 0;
+    int64_t n = b - a, total = 0, base = -1;
     int64_t *offsets = malloc((size_t)n * sizeof *offsets), *lengths = malloc((size_t)n * sizeof *lengths);
-    char *names = NULL;
-    uint8_t *data = NULL;
-    hid_t f = -1, dset = -1, fspace = -1;
+    char *names = NULL, tmp[RL_FS_PATH_MAX + 32];
     rl_status st = RL_OK;
-    if (!offsets || !lengths) {
+    if (!offsets || !lengths || !(names = join(src->ids + a, n, NULL, NULL))) {
         st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
@@ -82,81 +171,22 @@ static rl_status write_shard(const rl_source *src, const int64_t *sizes, int64_t
             st = rl_fail(err, RL_ERR_ARG, "%s: sample id contains a newline; cannot pack it", src->ids[i]);
             goto done;
         }
-    if (!(names = join(src->ids + a, n, NULL, NULL))) {
-        st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for names", path);
+    /* HDF5 writes the index only (its disk space is checked by rl_h5_create);
+     * the images' space is reserved before they are copied in. */
+    const long long index_bytes = (long long)(strlen(names) + strlen(class_text)) + 24 * n;
+    hid_t f = rl_h5_create(path, index_bytes, tmp, sizeof tmp, err);
+    if (f < 0) {
+        st = err ? err->code : RL_ERR_IO;
         goto done;
     }
-    if ((f = rl_h5_create(path, err)) < 0) {
-        st = RL_ERR_IO;
-        goto done;
-    }
-    int32_t nc = src->num_classes;
-    if ((st = rl_h5_write_string(f, "format", "relab-pack 1", path, err)) ||
-        (st = write_scalar(f, "shard", k, path, err)) || (st = write_scalar(f, "num_shards", nshards, path, err)) ||
-        (st = write_scalar(f, "first_index", a, path, err)) ||
-        (st = write_scalar(f, "total_count", src->count, path, err)) ||
-        (st = rl_h5_write_i32(f, "num_classes", 0, NULL, &nc, path, err)) ||
-        (st = rl_h5_write_string(f, "classes", class_text, path, err)) ||
-        (st = rl_h5_write_string(f, "names", names, path, err)) ||
-        (st = rl_h5_write_i64(f, "offsets", 1, &n, offsets, path, err)) ||
-        (st = rl_h5_write_i64(f, "lengths", 1, &n, lengths, path, err)) ||
-        (st = rl_h5_write_i32(f, "labels", 1, &n, src->labels + a, path, err)))
-        goto done;
-    if (src->multi_offsets) {
-        int64_t m0 = src->multi_offsets[a], m = src->multi_offsets[b] - m0, n1 = n + 1;
-        int64_t *mo = malloc((size_t)n1 * sizeof *mo);
-        if (!mo) {
-            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-            goto done;
-        }
-        for (int64_t i = 0; i <= n; i++)
-            mo[i] = src->multi_offsets[a + i] - m0;
-        st = rl_h5_write_i64(f, "multi_offsets", 1, &n1, mo, path, err);
-        free(mo);
-        if (!st) st = rl_h5_write_i32(f, "multi_classes", 1, &m, src->multi_classes + m0, path, err);
-        if (st) goto done;
-    }
-    /* The bytes: contiguous (the default layout), so readers can pread it. */
-    hsize_t dim = (hsize_t)total;
-    fspace = H5Screate_simple(1, &dim, NULL);
-    dset = H5Dcreate2(f, "bytes", H5T_STD_U8LE, fspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (dset < 0) {
-        st = rl_fail(err, RL_ERR_IO, "%s: cannot create dataset 'bytes' of %lld bytes (disk full?)", path,
-                     (long long)total);
-        goto done;
-    }
-    char file[8192];
-    for (int64_t i = 0; i < n; i++) {
-        size_t size;
-        rl_imagenet_path(src, a + i, file, sizeof file);
-        if ((st = rl_read_file(file, &data, &size, err))) goto done;
-        if ((int64_t)size != lengths[i]) {
-            st = rl_fail(err, RL_ERR_IO,
-                         "%s: has %zu bytes, %lld when scanned; hint: the folder changed, delete "
-                         "the file-list cache and pack again",
-                         file, size, (long long)lengths[i]);
-            goto done;
-        }
-        if (size > 0) {
-            hsize_t off = (hsize_t)offsets[i], len = (hsize_t)size;
-            hid_t mspace = H5Screate_simple(1, &len, NULL);
-            herr_t rc = H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &off, NULL, &len, NULL);
-            if (rc >= 0) rc = H5Dwrite(dset, H5T_NATIVE_UINT8, mspace, fspace, H5P_DEFAULT, data);
-            H5Sclose(mspace);
-            if (rc < 0) {
-                st = rl_fail(err, RL_ERR_IO, "%s: cannot write %s into 'bytes' (disk full?)", path, file);
-                goto done;
-            }
-        }
-        free(data);
-        data = NULL;
-        if (progress) progress(a + i + 1, src->count, ctx);
-    }
+    st = write_index(f, src, a, b, k, nshards, offsets, lengths, total, names, class_text, path, &base, err);
+    if (H5Fclose(f) < 0 && !st) st = rl_fail(err, RL_ERR_IO, "%s: closing failed", tmp);
+    if (!st) st = write_bytes(src, a, b, offsets, lengths, total, base, tmp, path, progress, ctx, err);
+    if (!st)
+        st = rl_fs_commit(tmp, path, err);
+    else
+        unlink(tmp);
 done:
-    free(data);
-    if (dset >= 0) H5Dclose(dset);
-    if (fspace >= 0) H5Sclose(fspace);
-    if (f >= 0 && H5Fclose(f) < 0 && !st) st = rl_fail(err, RL_ERR_IO, "%s: cannot close (disk full?)", path);
     free(names);
     free(offsets);
     free(lengths);
@@ -209,16 +239,11 @@ rl_status rl_pack_write(const rl_source *src, const char *prefix, int64_t shard_
         goto done;
     }
     for (int k = 0; k < ns; k++) {
-        char path[4200], tmp[4300];
+        char path[4200];
         rl_pack_shard_path(prefix, k, path, sizeof path);
-        snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        st = write_shard(src, sizes, starts[k], starts[k + 1], k, ns, tmp, class_text, progress, ctx, err);
-        if (!st && rename(tmp, path) != 0)
-            st = rl_fail(err, RL_ERR_IO, "%s: cannot rename to %s (%s)", tmp, path, strerror(errno));
-        if (st) {
-            unlink(tmp);
-            goto done;
-        }
+        /* written to a temporary file and committed (util/fs.h) */
+        st = write_shard(src, sizes, starts[k], starts[k + 1], k, ns, path, class_text, progress, ctx, err);
+        if (st) goto done;
     }
     *num_shards = ns;
 done:
@@ -355,7 +380,117 @@ static rl_status check_total(const char *prefix, int nshards, int64_t total, con
     return RL_OK;
 }
 
-/* Reads shard k's index into the source (growing its arrays). */
+/* Shard 0's header sizes the whole source: allocates the per-sample arrays
+ * and reads the class names. */
+static rl_status setup_from_first(rl_source *s, pack_impl *m, hid_t f, int64_t nshards, int64_t total, int32_t nc,
+                                  int *has_multi, const char *path, rl_error *err)
+{
+    rl_status st = RL_OK;
+    char *cls = NULL;
+    if (nshards < 1 || nshards > 100000 || total < 1 || nc < 1 || nc > RL_MAX_CLASSES) {
+        st = rl_fail(err, RL_ERR_FORMAT, "%s: bad header (%lld shards, %lld samples, %d classes)", path,
+                     (long long)nshards, (long long)total, nc);
+        goto done;
+    }
+    if ((st = check_total(m->prefix, (int)nshards, total, path, err))) goto done;
+    m->nshards = (int)nshards;
+    s->count = total;
+    s->num_classes = nc;
+    m->fds = malloc((size_t)nshards * sizeof *m->fds);
+    m->base = calloc((size_t)nshards, sizeof *m->base);
+    m->first = calloc((size_t)nshards + 1, sizeof *m->first);
+    m->off = malloc((size_t)total * sizeof *m->off);
+    m->len = malloc((size_t)total * sizeof *m->len);
+    s->labels = malloc((size_t)total * sizeof *s->labels);
+    s->ids = calloc((size_t)total, sizeof *s->ids);
+    if (!m->fds || !m->base || !m->first || !m->off || !m->len || !s->labels || !s->ids) {
+        st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for %lld samples", path, (long long)total);
+        goto done;
+    }
+    for (int i = 0; i < m->nshards; i++)
+        m->fds[i] = -1;
+    *has_multi = rl_h5_exists(f, "multi_offsets");
+    if (*has_multi && !(s->multi_offsets = calloc((size_t)total + 1, sizeof *s->multi_offsets))) {
+        st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    if ((st = rl_h5_read_string(f, "classes", &cls, path, err))) goto done;
+    if (cls[0]) {
+        m->classes = calloc((size_t)nc, sizeof *m->classes);
+        if (!m->classes || split(cls, nc, m->classes)) {
+            st = rl_fail(err, RL_ERR_FORMAT, "%s: 'classes' does not hold %d names", path, nc);
+            goto done;
+        }
+        m->nclasses = nc;
+    }
+done:
+    free(cls);
+    return st;
+}
+
+/* The multi-hot labels of one shard, appended to s->multi_classes; the
+ * shard's offsets into it land at s->multi_offsets + first. */
+static rl_status read_multi(rl_source *s, hid_t f, int64_t first, int64_t n, int32_t nc, int64_t *multi_used,
+                            const char *path, rl_error *err)
+{
+    rl_status st;
+    int rank;
+    int64_t dims[8];
+    int64_t *mo = s->multi_offsets + first; /* local offsets, shifted below */
+    if ((st = rl_h5_read_i64(f, "multi_offsets", mo, n + 1, path, err)) ||
+        (st = rl_h5_shape(f, "multi_classes", &rank, dims, path, err)))
+        return st;
+    int64_t m_n = rank == 1 ? dims[0] : -1;
+    for (int64_t i = 0; i < n && !st; i++)
+        if (mo[i] > mo[i + 1])
+            st = rl_fail(err, RL_ERR_FORMAT, "%s: multi_offsets decrease at sample %lld (%lld > %lld)", path,
+                         (long long)i, (long long)mo[i], (long long)mo[i + 1]);
+    if (!st && (mo[0] != 0 || mo[n] != m_n))
+        st = rl_fail(err, RL_ERR_FORMAT,
+                     "%s: multi_offsets run from %lld to %lld, expected 0 to %lld (the length "
+                     "of multi_classes)",
+                     path, (long long)mo[0], (long long)mo[n], (long long)m_n);
+    if (st) return st;
+    int32_t *mc = realloc(s->multi_classes, (size_t)(*multi_used + m_n + 1) * sizeof *mc);
+    if (!mc) return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
+    s->multi_classes = mc;
+    if ((st = rl_h5_read_i32(f, "multi_classes", mc + *multi_used, m_n, path, err)) ||
+        (st = check_classes(mc + *multi_used, m_n, nc, "multi_classes", path, err)))
+        return st;
+    for (int64_t i = 0; i <= n; i++)
+        mo[i] += *multi_used;
+    *multi_used += m_n;
+    return RL_OK;
+}
+
+/* Checks that every sample lies inside the shard's contiguous 'bytes' block
+ * and records where the block starts in the file. */
+static rl_status locate_bytes(pack_impl *m, hid_t f, int k, int64_t first, int64_t n, const char *path, rl_error *err)
+{
+    int rank;
+    int64_t dims[8];
+    rl_status st = rl_h5_shape(f, "bytes", &rank, dims, path, err);
+    if (st) return st;
+    const int64_t bytes_n = rank == 1 ? dims[0] : -1;
+    for (int64_t i = 0; i < n; i++)
+        if (m->off[first + i] < 0 || m->len[first + i] < 0 || m->off[first + i] > bytes_n ||
+            m->len[first + i] > bytes_n - m->off[first + i])
+            return rl_fail(err, RL_ERR_FORMAT, "%s: sample %lld lies outside 'bytes'", path, (long long)i);
+    hid_t d = H5Dopen2(f, "bytes", H5P_DEFAULT);
+    haddr_t addr = d >= 0 ? H5Dget_offset(d) : HADDR_UNDEF;
+    if (d >= 0) H5Dclose(d);
+    if (addr == HADDR_UNDEF && bytes_n > 0)
+        return rl_fail(err, RL_ERR_FORMAT,
+                       "%s: 'bytes' is not one contiguous block (chunked or unwritten); hint: "
+                       "write shards with relab pack",
+                       path);
+    m->base[k] = (int64_t)addr;
+    m->fds[k] = open(path, O_RDONLY | O_CLOEXEC);
+    if (m->fds[k] < 0) return rl_fail(err, RL_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    return RL_OK;
+}
+
+/* Reads shard k's header and index into the source (shard 0 sizes its arrays). */
 static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_used, int *has_multi, rl_error *err)
 {
     char path[4200];
@@ -363,7 +498,7 @@ static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_us
     hid_t f = rl_h5_open_read(path, err);
     if (f < 0) return k ? rl_error_prefix(err, "packed shard %d of %d", k, m->nshards) : RL_ERR_IO;
     rl_status st;
-    char *fmt = NULL, *names = NULL, *cls = NULL;
+    char *fmt = NULL, *names = NULL;
     int64_t shard, nshards, first, total, n;
     int rank;
     int64_t dims[8];
@@ -380,44 +515,7 @@ static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_us
         (st = rl_h5_shape(f, "labels", &rank, dims, path, err)))
         goto done;
     n = rank == 1 ? dims[0] : -1;
-    if (k == 0) {
-        if (nshards < 1 || nshards > 100000 || total < 1 || nc < 1 || nc > RL_MAX_CLASSES) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s: bad header (%lld shards, %lld samples, %d classes)", path,
-                         (long long)nshards, (long long)total, nc);
-            goto done;
-        }
-        if ((st = check_total(m->prefix, (int)nshards, total, path, err))) goto done;
-        m->nshards = (int)nshards;
-        s->count = total;
-        s->num_classes = nc;
-        m->fds = malloc((size_t)nshards * sizeof *m->fds);
-        m->base = calloc((size_t)nshards, sizeof *m->base);
-        m->first = calloc((size_t)nshards + 1, sizeof *m->first);
-        m->off = malloc((size_t)total * sizeof *m->off);
-        m->len = malloc((size_t)total * sizeof *m->len);
-        s->labels = malloc((size_t)total * sizeof *s->labels);
-        s->ids = calloc((size_t)total, sizeof *s->ids);
-        if (!m->fds || !m->base || !m->first || !m->off || !m->len || !s->labels || !s->ids) {
-            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for %lld samples", path, (long long)total);
-            goto done;
-        }
-        for (int i = 0; i < m->nshards; i++)
-            m->fds[i] = -1;
-        *has_multi = rl_h5_exists(f, "multi_offsets");
-        if (*has_multi && !(s->multi_offsets = calloc((size_t)total + 1, sizeof *s->multi_offsets))) {
-            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-            goto done;
-        }
-        if ((st = rl_h5_read_string(f, "classes", &cls, path, err))) goto done;
-        if (cls[0]) {
-            m->classes = calloc((size_t)nc, sizeof *m->classes);
-            if (!m->classes || split(cls, nc, m->classes)) {
-                st = rl_fail(err, RL_ERR_FORMAT, "%s: 'classes' does not hold %d names", path, nc);
-                goto done;
-            }
-            m->nclasses = nc;
-        }
-    }
+    if (k == 0 && (st = setup_from_first(s, m, f, nshards, total, nc, has_multi, path, err))) goto done;
     if (shard != k || nshards != m->nshards || total != s->count || nc != s->num_classes || first != m->first[k] ||
         n < 0 || n > total - first || (k == m->nshards - 1 && first + n != total)) {
         st = rl_fail(err, RL_ERR_FORMAT,
@@ -442,61 +540,11 @@ static rl_status read_shard(rl_source *s, pack_impl *m, int k, int64_t *multi_us
         st = rl_fail(err, RL_ERR_FORMAT, "%s: multi-hot labels in some shards only", path);
         goto done;
     }
-    if (*has_multi) {
-        int64_t *mo = s->multi_offsets + first; /* local offsets, shifted below */
-        if ((st = rl_h5_read_i64(f, "multi_offsets", mo, n + 1, path, err)) ||
-            (st = rl_h5_shape(f, "multi_classes", &rank, dims, path, err)))
-            goto done;
-        int64_t m_n = rank == 1 ? dims[0] : -1;
-        for (int64_t i = 0; i < n && !st; i++)
-            if (mo[i] > mo[i + 1])
-                st = rl_fail(err, RL_ERR_FORMAT, "%s: multi_offsets decrease at sample %lld (%lld > %lld)", path,
-                             (long long)i, (long long)mo[i], (long long)mo[i + 1]);
-        if (!st && (mo[0] != 0 || mo[n] != m_n))
-            st = rl_fail(err, RL_ERR_FORMAT,
-                         "%s: multi_offsets run from %lld to %lld, expected 0 to %lld (the length "
-                         "of multi_classes)",
-                         path, (long long)mo[0], (long long)mo[n], (long long)m_n);
-        if (st) goto done;
-        int32_t *mc = realloc(s->multi_classes, (size_t)(*multi_used + m_n + 1) * sizeof *mc);
-        if (!mc) {
-            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-            goto done;
-        }
-        s->multi_classes = mc;
-        if ((st = rl_h5_read_i32(f, "multi_classes", mc + *multi_used, m_n, path, err)) ||
-            (st = check_classes(mc + *multi_used, m_n, nc, "multi_classes", path, err)))
-            goto done;
-        for (int64_t i = 0; i <= n; i++)
-            mo[i] += *multi_used;
-        *multi_used += m_n;
-    }
-    int64_t bytes_n;
-    if ((st = rl_h5_shape(f, "bytes", &rank, dims, path, err))) goto done;
-    bytes_n = rank == 1 ? dims[0] : -1;
-    for (int64_t i = 0; i < n; i++)
-        if (m->off[first + i] < 0 || m->len[first + i] < 0 || m->off[first + i] > bytes_n ||
-            m->len[first + i] > bytes_n - m->off[first + i]) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s: sample %lld lies outside 'bytes'", path, (long long)i);
-            goto done;
-        }
-    hid_t d = H5Dopen2(f, "bytes", H5P_DEFAULT);
-    haddr_t addr = d >= 0 ? H5Dget_offset(d) : HADDR_UNDEF;
-    if (d >= 0) H5Dclose(d);
-    if (addr == HADDR_UNDEF && bytes_n > 0) {
-        st = rl_fail(err, RL_ERR_FORMAT,
-                     "%s: 'bytes' is not one contiguous block (chunked or unwritten); hint: "
-                     "write shards with relab pack",
-                     path);
-        goto done;
-    }
-    m->base[k] = (int64_t)addr;
-    m->fds[k] = open(path, O_RDONLY | O_CLOEXEC);
-    if (m->fds[k] < 0) st = rl_fail(err, RL_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    if (*has_multi && (st = read_multi(s, f, first, n, nc, multi_used, path, err))) goto done;
+    st = locate_bytes(m, f, k, first, n, path, err);
 done:
     free(fmt);
     free(names);
-    free(cls);
     H5Fclose(f);
     return st;
 }

@@ -9,7 +9,8 @@ void rl_source_free_common(rl_source *s)
     free(s->multi_offsets);
     free(s->multi_classes);
     if (s->ids) {
-        for (int64_t i = 0; i < s->count; i++) free(s->ids[i]);
+        for (int64_t i = 0; i < s->count; i++)
+            free(s->ids[i]);
         free(s->ids);
     }
     s->labels = NULL;

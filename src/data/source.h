@@ -29,18 +29,18 @@ typedef struct {
 
 struct rl_source {
     const rl_source_ops *ops;
-    void *impl;                 /* owned by the source */
-    char name[256];             /* for messages: the path it came from */
-    int64_t count;              /* number of samples */
+    void *impl;     /* owned by the source */
+    char name[256]; /* for messages: the path it came from */
+    int64_t count;  /* number of samples */
     int num_classes;
-    int height, width, channels;/* shape of one sample as get() writes it */
-    int32_t *labels;            /* [count] primary label, owned */
+    int height, width, channels; /* shape of one sample as get() writes it */
+    int32_t *labels;             /* [count] primary label, owned */
     /* Optional multi-hot extra positives in CSR form (NULL when single-label):
      * classes of sample i are multi_classes[multi_offsets[i] .. multi_offsets[i+1]),
      * and include labels[i]. */
-    int64_t *multi_offsets;     /* [count+1], owned, or NULL */
-    int32_t *multi_classes;     /* owned, or NULL */
-    char **ids;                 /* [count] sample ids, owned, or NULL (then "#<i>") */
+    int64_t *multi_offsets; /* [count+1], owned, or NULL */
+    int32_t *multi_classes; /* owned, or NULL */
+    char **ids;             /* [count] sample ids, owned, or NULL (then "#<i>") */
 };
 
 static inline rl_status rl_source_get(rl_source *s, int64_t i, uint64_t seed, int epoch, int train, float *out,

@@ -8,7 +8,8 @@
 static uint64_t hash(const char *s)
 {
     uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a offset basis */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
     return h;
 }
 
@@ -16,7 +17,8 @@ rl_status rl_idmap_init(rl_idmap *m, int64_t n, rl_error *err)
 {
     memset(m, 0, sizeof *m);
     int64_t cap = 16;
-    while (cap < 2 * n) cap *= 2;
+    while (cap < 2 * n)
+        cap *= 2;
     m->keys = calloc((size_t)cap, sizeof *m->keys);
     m->values = calloc((size_t)cap, sizeof *m->values);
     if (!m->keys || !m->values) {

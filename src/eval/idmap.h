@@ -10,10 +10,10 @@
 #include "util/status.h"
 
 typedef struct {
-    int64_t cap;          /* slots, a power of two */
+    int64_t cap; /* slots, a power of two */
     int64_t count;
-    const char **keys;    /* [cap] borrowed, NULL = empty */
-    int64_t *values;      /* [cap] */
+    const char **keys; /* [cap] borrowed, NULL = empty */
+    int64_t *values;   /* [cap] */
 } rl_idmap;
 
 /* Prepares a map for up to n keys. */

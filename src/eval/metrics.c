@@ -97,7 +97,8 @@ rl_mcnemar rl_mcnemar_test(int64_t both, int64_t a_only, int64_t b_only, int64_t
     int64_t lo = a_only < b_only ? a_only : b_only;
     /* P(X <= lo) summed in log space: the terms underflow for large m. */
     double lm = lgamma((double)m + 1) - (double)m * log(2.0), sum = 0.0;
-    for (int64_t i = 0; i <= lo; i++) sum += exp(lm - lgamma((double)i + 1) - lgamma((double)(m - i) + 1));
+    for (int64_t i = 0; i <= lo; i++)
+        sum += exp(lm - lgamma((double)i + 1) - lgamma((double)(m - i) + 1));
     r.p_exact = fmin(1.0, 2.0 * sum);
     double diff = fabs((double)(a_only - b_only)) - 1.0;
     if (diff < 0) diff = 0;
@@ -121,7 +122,8 @@ rl_status rl_eval_ref_index(const rl_preds *p, int64_t *ref, const char *path, r
         if (ref[i] > maxv) maxv = ref[i];
     }
     if (named == 0) {
-        for (int64_t i = 0; i < p->n; i++) ref[i] = i;
+        for (int64_t i = 0; i < p->n; i++)
+            ref[i] = i;
         return RL_OK;
     }
     if (named != p->n) {
@@ -135,7 +137,8 @@ rl_status rl_eval_ref_index(const rl_preds *p, int64_t *ref, const char *path, r
     }
     int64_t *seen = malloc((size_t)(maxv + 1) * sizeof *seen);
     if (!seen) return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-    for (int64_t v = 0; v <= maxv; v++) seen[v] = -1;
+    for (int64_t v = 0; v <= maxv; v++)
+        seen[v] = -1;
     rl_status st = RL_OK;
     for (int64_t i = 0; i < p->n && !st; i++) {
         if (seen[ref[i]] >= 0)

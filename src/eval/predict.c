@@ -22,6 +22,7 @@
 #include "train/checkpoint.h"
 #include "train/loss.h"
 #include "train/plan.h"
+#include "util/fs.h"
 #include "util/h5.h"
 
 static int is_dir(const char *p)
@@ -34,18 +35,6 @@ static int is_file(const char *p)
 {
     struct stat sb;
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
-/* The folder part of path ("." when it has none). */
-static void dir_of(const char *path, char *out, size_t n)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(out, n, ".");
-    else if (slash == path)
-        snprintf(out, n, "/");
-    else
-        snprintf(out, n, "%.*s", (int)(slash - path), path);
 }
 
 rl_status rl_predict_locate(const char *model, rl_recipe *r, char *weights, size_t weights_size, const char **prefix,
@@ -81,7 +70,7 @@ rl_status rl_predict_locate(const char *model, rl_recipe *r, char *weights, size
         return st;
     }
     char dir[2048];
-    dir_of(model, dir, sizeof dir);
+    rl_fs_dirname(model, dir, sizeof dir);
     snprintf(recipe_path, sizeof recipe_path, "%s/recipe.txt", dir);
     if (!is_file(recipe_path))
         return rl_fail(err, RL_ERR_ARG,
@@ -217,7 +206,7 @@ rl_status rl_predict_run(const char *model, const rl_predict_options *o, rl_pred
     if (is_dir(model))
         snprintf(cache, sizeof cache, "%s", model);
     else
-        dir_of(model, cache, sizeof cache);
+        rl_fs_dirname(model, cache, sizeof cache);
     int named_set = !strcmp(data, "val") || !strcmp(data, "train");
     if (!st && named_set && !(st = rl_recipe_plan_open_data(&plan, cache, err)))
         src = !strcmp(data, "val") ? plan.val : plan.train;

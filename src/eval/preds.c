@@ -11,6 +11,7 @@
 #include "data/list.h"
 #include "eval/idmap.h"
 #include "util/h5.h"
+#include "util/h5image.h"
 #include "util/mem.h"
 #include "util/text.h"
 
@@ -18,7 +19,8 @@ void rl_preds_free(rl_preds *p)
 {
     if (!p) return;
     if (p->ids)
-        for (int64_t i = 0; i < p->n; i++) free(p->ids[i]);
+        for (int64_t i = 0; i < p->n; i++)
+            free(p->ids[i]);
     free(p->ids);
     rl_free(p->labels);
     rl_free(p->topk_classes);
@@ -48,7 +50,8 @@ rl_status rl_preds_alloc(rl_preds *p, int64_t n, int k, int num_classes, int wit
         return rl_fail(err, RL_ERR_NOMEM, "predictions: out of memory for %lld rows of %d classes", (long long)n,
                        num_classes);
     }
-    for (int64_t i = 0; i < n; i++) p->labels[i] = -1;
+    for (int64_t i = 0; i < n; i++)
+        p->labels[i] = -1;
     return RL_OK;
 }
 
@@ -118,7 +121,8 @@ static rl_status ds_expect(hid_t file, const char *name, const char *path, H5T_c
                        : want == H5T_FLOAT ? "floats"
                                            : "strings");
     int ok = rank == rank_want;
-    for (int i = 0; ok && i < rank; i++) ok = dims[i] == dims_want[i];
+    for (int i = 0; ok && i < rank; i++)
+        ok = dims[i] == dims_want[i];
     if (!ok) {
         char got[128] = "", exp[128] = "";
         for (int i = 0; i < rank; i++)
@@ -230,7 +234,8 @@ static rl_status validate(const rl_preds *p, const char *path, rl_error *err)
     const int k = p->k, C = p->num_classes;
     int64_t *seen = malloc((size_t)C * sizeof *seen);
     if (!seen) return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-    for (int c = 0; c < C; c++) seen[c] = -1;
+    for (int c = 0; c < C; c++)
+        seen[c] = -1;
     rl_status st = RL_OK;
     for (int64_t i = 0; i < p->n && !st; i++) {
         if (p->labels[i] < -1 || p->labels[i] >= C)
@@ -351,7 +356,9 @@ rl_status rl_preds_write(const char *path, const rl_preds *p, rl_error *err)
 {
     for (int64_t i = 0; i < p->n; i++)
         if (!p->ids[i]) return rl_fail(err, RL_ERR_ARG, "%s: predictions row %lld has no id", path, (long long)i);
-    hid_t file = rl_h5_create(path, err);
+    /* built in memory and committed atomically (util/h5image.h): a full disk
+     * leaves the old file, never half a new one */
+    hid_t file = rl_h5image_create(path, err);
     if (file < 0) return err ? err->code : RL_ERR_IO;
     int64_t d1[1] = {p->n}, d2[2] = {p->n, p->k}, dc[2] = {p->n, p->num_classes};
     int32_t C = p->num_classes;
@@ -363,6 +370,9 @@ rl_status rl_preds_write(const char *path, const rl_preds *p, rl_error *err)
     if (!st) st = rl_h5_write_string(file, "score_kind", p->score_kind, path, err);
     if (!st && p->logits) st = rl_h5_write_f32(file, "logits", 2, dc, p->logits, path, err);
     if (!st && p->meta) st = rl_h5_write_string(file, "meta", p->meta, path, err);
-    if (H5Fclose(file) < 0 && !st) st = rl_fail(err, RL_ERR_IO, "%s: closing failed (disk full?)", path);
-    return st;
+    if (st) {
+        rl_h5image_discard(file);
+        return st;
+    }
+    return rl_h5image_commit(file, path, err);
 }

@@ -29,16 +29,16 @@
 #include "util/status.h"
 
 typedef struct {
-    int64_t n;              /* samples */
-    int k;                  /* top-k width, 1 <= k <= num_classes */
-    int num_classes;        /* C */
-    char **ids;             /* [n] NUL-terminated, owned */
-    int32_t *labels;        /* [n] label or -1, owned */
-    int32_t *topk_classes;  /* [n, k] owned */
-    float *topk_scores;     /* [n, k] owned */
-    float *logits;          /* [n, C] owned, or NULL */
-    char score_kind[16];    /* "softmax" or "sigmoid" */
-    char *meta;             /* owned, or NULL */
+    int64_t n;             /* samples */
+    int k;                 /* top-k width, 1 <= k <= num_classes */
+    int num_classes;       /* C */
+    char **ids;            /* [n] NUL-terminated, owned */
+    int32_t *labels;       /* [n] label or -1, owned */
+    int32_t *topk_classes; /* [n, k] owned */
+    float *topk_scores;    /* [n, k] owned */
+    float *logits;         /* [n, C] owned, or NULL */
+    char score_kind[16];   /* "softmax" or "sigmoid" */
+    char *meta;            /* owned, or NULL */
 } rl_preds;
 
 /* Allocates an empty set of n rows (ids NULL, labels -1, classes 0, scores 0);

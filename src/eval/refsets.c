@@ -217,7 +217,8 @@ static int csv_split(char *line, char **fields, int max)
             }
             if (*r && *r != ',') return -1;
         } else {
-            while (*r && *r != ',') *w++ = *r++;
+            while (*r && *r != ',')
+                *w++ = *r++;
         }
         int more = *r == ',';
         *w = '\0';
@@ -230,7 +231,8 @@ static int csv_split(char *line, char **fields, int max)
 static int parse_class_list(const char *s, int num_classes, int32_t *out, int max)
 {
     int n = 0;
-    while (*s == ' ') s++;
+    while (*s == ' ')
+        s++;
     while (*s) {
         if (!isdigit((unsigned char)*s) || n == max) return -1;
         long v = 0;
@@ -240,10 +242,12 @@ static int parse_class_list(const char *s, int num_classes, int32_t *out, int ma
         }
         if (v >= num_classes) return -1;
         out[n++] = (int32_t)v;
-        while (*s == ' ') s++;
+        while (*s == ' ')
+            s++;
         if (*s == ',') {
             s++;
-            while (*s == ' ') s++;
+            while (*s == ' ')
+                s++;
             if (!*s) return -1;
         } else if (*s) {
             return -1;
@@ -366,7 +370,8 @@ rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *o
     out->ok.n = n;
     out->ok.offsets = calloc((size_t)n + 1, sizeof *out->ok.offsets);
     int64_t total = 0;
-    for (int64_t i = 0; i < nrows; i++) total += rows[i].nok;
+    for (int64_t i = 0; i < nrows; i++)
+        total += rows[i].nok;
     out->ok.classes = malloc((size_t)(total ? total : 1) * sizeof *out->ok.classes);
     int64_t *where = malloc((size_t)n * sizeof *where);
     if (!out->original || !out->state || !out->ok.offsets || !out->ok.classes || !where) {

@@ -23,16 +23,16 @@
 #include "util/status.h"
 
 typedef struct {
-    int64_t n;          /* entries (images) */
-    int64_t *offsets;   /* [n+1] */
-    int32_t *classes;   /* [offsets[n]] */
+    int64_t n;        /* entries (images) */
+    int64_t *offsets; /* [n+1] */
+    int32_t *classes; /* [offsets[n]] */
 } rl_sets;
 
 typedef struct {
-    int64_t n;            /* validation images covered by the index space (max id seen) */
-    rl_sets ok;           /* correct ∪ unclear per image (empty when not annotated) */
-    int32_t *original;    /* [n] original label from the file, -1 if not annotated */
-    uint8_t *state;       /* [n] RL_ML_ABSENT, RL_ML_OK or RL_ML_PROBLEMATIC */
+    int64_t n;         /* validation images covered by the index space (max id seen) */
+    rl_sets ok;        /* correct ∪ unclear per image (empty when not annotated) */
+    int32_t *original; /* [n] original label from the file, -1 if not annotated */
+    uint8_t *state;    /* [n] RL_ML_ABSENT, RL_ML_OK or RL_ML_PROBLEMATIC */
     int64_t annotated, problematic;
 } rl_multilabel;
 enum { RL_ML_ABSENT = 0, RL_ML_OK = 1, RL_ML_PROBLEMATIC = 2 };
@@ -41,8 +41,8 @@ enum { RL_ML_ABSENT = 0, RL_ML_OK = 1, RL_ML_PROBLEMATIC = 2 };
 typedef struct {
     int num_classes;
     int ngroups;
-    char names[RL_MAX_GROUPS][32];  /* in order of first appearance */
-    int8_t *group_of;               /* [num_classes] group or -1 */
+    char names[RL_MAX_GROUPS][32]; /* in order of first appearance */
+    int8_t *group_of;              /* [num_classes] group or -1 */
 } rl_groups;
 
 #define RL_IMAGENET_VAL_COUNT 50000

@@ -44,7 +44,8 @@ rl_status rl_weights_write(hid_t file, const char *prefix, const rl_param_table 
         char name[256];
         snprintf(name, sizeof name, "%s%s", prefix, p->name);
         int64_t dims[4];
-        for (int k = 0; k < p->rank; k++) dims[k] = p->dims[k];
+        for (int k = 0; k < p->rank; k++)
+            dims[k] = p->dims[k];
         if (p->kind == RL_PARAM_COUNTER) {
             st = rl_h5_write_i64(file, name, 0, NULL, p->counter, path, err);
         } else if (p->conv_layout) {
@@ -79,7 +80,8 @@ static int find_extra(const char *name, void *ctx)
 static void shape_text(char *buf, size_t n, int rank, const int64_t *d)
 {
     size_t used = (size_t)snprintf(buf, n, "(");
-    for (int i = 0; i < rank && used < n; i++) used += (size_t)snprintf(buf + used, n - used, i ? ", %lld" : "%lld", (long long)d[i]);
+    for (int i = 0; i < rank && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, i ? ", %lld" : "%lld", (long long)d[i]);
     if (used < n) snprintf(buf + used, n - used, ")");
 }
 
@@ -96,8 +98,10 @@ rl_status rl_weights_read(hid_t file, const char *prefix, rl_param_table *t, con
         char name[256];
         snprintf(name, sizeof name, "%s%s", prefix, p->name);
         if (!rl_h5_exists(file, name)) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s: tensor '%s' is missing (the model expects shape %s); "
-                         "was the file written for another architecture?", path, name, p->rank ? "as in torchvision" : "()");
+            st = rl_fail(err, RL_ERR_FORMAT,
+                         "%s: tensor '%s' is missing (the model expects shape %s); "
+                         "was the file written for another architecture?",
+                         path, name, p->rank ? "as in torchvision" : "()");
             break;
         }
         int rank;
@@ -105,14 +109,17 @@ rl_status rl_weights_read(hid_t file, const char *prefix, rl_param_table *t, con
         st = rl_h5_shape(file, name, &rank, dims, path, err);
         if (st) break;
         int64_t want[4];
-        for (int k = 0; k < p->rank; k++) want[k] = p->dims[k];
+        for (int k = 0; k < p->rank; k++)
+            want[k] = p->dims[k];
         int same = rank == p->rank;
-        for (int k = 0; same && k < rank; k++) same = dims[k] == want[k];
+        for (int k = 0; same && k < rank; k++)
+            same = dims[k] == want[k];
         if (!same) {
             char got[96], exp[96];
             shape_text(got, sizeof got, rank, dims);
             shape_text(exp, sizeof exp, p->rank, want);
-            st = rl_fail(err, RL_ERR_FORMAT, "%s: tensor '%s' has shape %s, the model expects %s", path, name, got, exp);
+            st =
+                rl_fail(err, RL_ERR_FORMAT, "%s: tensor '%s' has shape %s, the model expects %s", path, name, got, exp);
             break;
         }
         if (p->kind == RL_PARAM_COUNTER) {
@@ -137,11 +144,15 @@ rl_status rl_weights_read(hid_t file, const char *prefix, rl_param_table *t, con
     extra_scan scan = {t, prefix, ""};
     st = rl_h5_list_datasets(file, find_extra, &scan, path, err);
     if (st == RL_OK && scan.extra[0])
-        return rl_fail(err, RL_ERR_FORMAT, "%s: unexpected tensor '%s' that the model does not have; "
-                       "was the file written for another architecture?", path, scan.extra);
+        return rl_fail(err, RL_ERR_FORMAT,
+                       "%s: unexpected tensor '%s' that the model does not have; "
+                       "was the file written for another architecture?",
+                       path, scan.extra);
     if (st && scan.extra[0])
-        return rl_fail(err, RL_ERR_FORMAT, "%s: unexpected tensor '%s' that the model does not have; "
-                       "was the file written for another architecture?", path, scan.extra);
+        return rl_fail(err, RL_ERR_FORMAT,
+                       "%s: unexpected tensor '%s' that the model does not have; "
+                       "was the file written for another architecture?",
+                       path, scan.extra);
     return st;
 }
 

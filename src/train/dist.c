@@ -91,7 +91,11 @@ void rl_dist_report(const rl_dist *d)
 
 /* ---- launchers ---- */
 
-long rl_dist_launch_size(char *var, size_t n)
+/* The number of processes the launcher's environment says were started
+ * (OMPI_COMM_WORLD_SIZE, PMI_SIZE, MPI_LOCALNRANKS, SLURM_STEP_NUM_TASKS, or
+ * a rank variable above 0); 1 when none.  var (size n, may be 0) receives
+ * the deciding "NAME=value". */
+static long launch_size(char *var, size_t n)
 {
     /* Sizes a launcher announces, and ranks above 0 (which imply at least one more process). */
     static const char *const sizes[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS",
@@ -122,7 +126,7 @@ long rl_dist_launch_size(char *var, size_t n)
 static rl_status check_launch(int world, rl_error *err)
 {
     char var[128];
-    long launched = rl_dist_launch_size(var, sizeof var);
+    long launched = launch_size(var, sizeof var);
     if (launched <= world) return RL_OK;
     return rl_fail(err, RL_ERR_ARG,
                    "started as one of %ld processes (%s) but %s; each would train its own copy into the same "

@@ -73,12 +73,6 @@ typedef struct {
  * the trainer borrows it. */
 rl_status rl_dist_init(rl_dist **out, rl_error *err);
 
-/* The number of processes the launcher's environment says were started
- * (OMPI_COMM_WORLD_SIZE, PMI_SIZE, MPI_LOCALNRANKS, SLURM_STEP_NUM_TASKS, or
- * a rank variable above 0); 1 when none.  var (size n, may be 0) receives
- * the deciding "NAME=value". */
-long rl_dist_launch_size(char *var, size_t n);
-
 /* Finalises MPI (collective: every rank must call it) and frees d; NULL is fine. */
 void rl_dist_finalize(rl_dist *d);
 

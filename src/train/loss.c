@@ -29,9 +29,9 @@ static double sigmoid(double x)
     return e / (1.0 + e);
 }
 
-/* One softmax row: returns the row loss, writes the row gradient (scaled by
- * inv_n) when drow is not NULL. */
-static double softmax_row(const float *z, int c, int label, const float *trow, double eps, double inv_n, float *drow)
+/* The row maximum *max and sum_j exp(z_j - max), in double: the softmax
+ * partition function without overflow. */
+static double exp_sum(const float *z, int c, float *max)
 {
     float m = z[0];
     for (int j = 1; j < c; j++)
@@ -39,6 +39,16 @@ static double softmax_row(const float *z, int c, int label, const float *trow, d
     double s = 0;
     for (int j = 0; j < c; j++)
         s += exp((double)z[j] - m);
+    *max = m;
+    return s;
+}
+
+/* One softmax row: returns the row loss, writes the row gradient (scaled by
+ * inv_n) when drow is not NULL. */
+static double softmax_row(const float *z, int c, int label, const float *trow, double eps, double inv_n, float *drow)
+{
+    float m;
+    double s = exp_sum(z, c, &m);
     double lse = m + log(s);
     double tsum = 1;
     if (trow) {
@@ -198,23 +208,18 @@ void rl_loss_probabilities(rl_loss_kind kind, const float *z, int c, float *p)
 {
     if (kind == RL_LOSS_SIGMOID) {
         for (int j = 0; j < c; j++)
-            p[j] = (float)(1.0 / (1.0 + exp(-(double)z[j])));
+            p[j] = (float)sigmoid(z[j]);
         return;
     }
-    double m = z[0], s = 0;
-    for (int j = 1; j < c; j++)
-        m = z[j] > m ? z[j] : m;
-    for (int j = 0; j < c; j++)
-        s += exp((double)z[j] - m);
+    float m;
+    double s = exp_sum(z, c, &m);
     for (int j = 0; j < c; j++)
         p[j] = (float)(exp((double)z[j] - m) / s);
 }
 
+const char *const rl_loss_kind_names[] = {"softmax", "sigmoid", NULL};
+
 const char *rl_loss_kind_name(rl_loss_kind kind)
 {
-    switch (kind) {
-    case RL_LOSS_SOFTMAX: return "softmax";
-    case RL_LOSS_SIGMOID: return "sigmoid";
-    }
-    return "unknown";
+    return kind == RL_LOSS_SOFTMAX || kind == RL_LOSS_SIGMOID ? rl_loss_kind_names[kind] : "unknown";
 }

@@ -78,7 +78,11 @@ float rl_loss_default_head_bias(rl_loss_kind kind, int num_classes);
  * sigmoid p_j = 1 / (1 + exp(-z_j)). */
 void rl_loss_probabilities(rl_loss_kind kind, const float *z, int c, float *p);
 
-/* "softmax" / "sigmoid". */
+/* The loss kinds' names, indexed by rl_loss_kind and NULL-terminated: the
+ * words recipes use ("softmax", "sigmoid"). */
+extern const char *const rl_loss_kind_names[];
+
+/* rl_loss_kind_names[kind], or "unknown". */
 const char *rl_loss_kind_name(rl_loss_kind kind);
 
 #endif

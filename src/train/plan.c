@@ -51,7 +51,13 @@ rl_status rl_recipe_plan_open_data(rl_recipe_plan *p, const char *cache_dir, rl_
                        bad->name, bad->height, bad->width, size);
     if (p->model.num_classes <= 0) p->model.num_classes = p->train->num_classes;
     p->model.in_channels = p->train->channels;
+    p->steps_per_epoch = p->train->count / p->recipe.batch_size;
     return RL_OK;
+}
+
+int64_t rl_recipe_plan_total_steps(const rl_recipe_plan *p)
+{
+    return p->steps_per_epoch * p->recipe.epochs;
 }
 
 float rl_recipe_plan_head_bias(const rl_recipe_plan *p)

@@ -33,7 +33,6 @@ typedef enum { T_INT, T_INT64, T_DOUBLE, T_BOOL, T_ENUM, T_PATH, T_BIAS, T_DECAY
 static const char *const stem_words[] = {"auto", "imagenet", "small", NULL};
 static const char *const version_words[] = {"1.5", "1", NULL};
 static const char *const data_words[] = {"", "fashion-mnist", "imagenet", "folder", NULL};
-static const char *const loss_words[] = {"softmax", "sigmoid", NULL};
 static const char *const schedule_words[] = {"step", "cosine", NULL};
 
 typedef struct {
@@ -95,7 +94,7 @@ static const key_def keys[] = {
     BOOL("augment", augment),
     INT("loader_threads", loader_threads, 0, 256),
 
-    {"loss", T_ENUM, OFF(loss), 0, 0, 0, 0, loss_words, 0, "loss"},
+    {"loss", T_ENUM, OFF(loss), 0, 0, 0, 0, rl_loss_kind_names, 0, "loss"},
     DBL("label_smoothing", label_smoothing, 0, 1, 0, 1),
     {"head_bias_init", T_BIAS, OFF(head_bias_init), -1000, 1000, 0, 0, NULL, 0, NULL},
 
@@ -141,17 +140,9 @@ static int key_index(const char *name)
     return -1;
 }
 
-const char *rl_stem_name(rl_stem_kind s)
-{
-    return (unsigned)s < 3 ? stem_words[s] : "?";
-}
 const char *rl_data_name(rl_data_kind d)
 {
     return (unsigned)d < 4 && d ? data_words[d] : "none";
-}
-const char *rl_schedule_kind_name(rl_schedule_kind k)
-{
-    return (unsigned)k < 2 ? schedule_words[k] : "?";
 }
 
 void rl_recipe_init(rl_recipe *r)

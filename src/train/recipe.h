@@ -169,10 +169,8 @@ void rl_recipe_schedule(const rl_recipe *r, int64_t steps_per_epoch, rl_schedule
 /* head_bias_init resolved for num_classes (auto -> rl_loss_default_head_bias). */
 float rl_recipe_head_bias(const rl_recipe *r, int num_classes);
 
-/* Names as written in recipes: "small", "fashion-mnist", "cosine". */
-const char *rl_stem_name(rl_stem_kind s);
+/* The data kind as written in recipes: "fashion-mnist", "imagenet", "folder". */
 const char *rl_data_name(rl_data_kind d);
-const char *rl_schedule_kind_name(rl_schedule_kind k);
 
 /* The known keys, in canonical order (for documentation checks and help). */
 int rl_recipe_num_keys(void);

@@ -24,11 +24,20 @@ void rl_schedule_defaults(rl_schedule *s)
     s->decay_factor = 0.1;
 }
 
-double rl_schedule_peak_lr(const rl_schedule *s) { return s->base_lr * s->batch_size / s->reference_batch; }
+double rl_schedule_peak_lr(const rl_schedule *s)
+{
+    return s->base_lr * s->batch_size / s->reference_batch;
+}
 
-int64_t rl_schedule_total_steps(const rl_schedule *s) { return (int64_t)s->epochs * s->steps_per_epoch; }
+int64_t rl_schedule_total_steps(const rl_schedule *s)
+{
+    return (int64_t)s->epochs * s->steps_per_epoch;
+}
 
-int rl_schedule_num_decays(const rl_schedule *s) { return s->num_decays > 0 ? s->num_decays : NUM_DEFAULT_DECAYS; }
+int rl_schedule_num_decays(const rl_schedule *s)
+{
+    return s->num_decays > 0 ? s->num_decays : NUM_DEFAULT_DECAYS;
+}
 
 /* Boundary i in epochs (for messages and checks). */
 static double decay_epoch(const rl_schedule *s, int i)

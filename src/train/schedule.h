@@ -48,7 +48,7 @@ typedef struct {
      * 1/3, 2/3, 8/9 of epochs.  Unused for cosine. */
     int num_decays;
     double decay_epochs[RL_SCHEDULE_MAX_DECAYS];
-    double decay_factor;     /* in (0, 1] */
+    double decay_factor; /* in (0, 1] */
 } rl_schedule;
 
 /* Fills the defaults of the Google/Goyal ImageNet recipe: step, base_lr 0.1,

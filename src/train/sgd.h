@@ -22,7 +22,7 @@ typedef struct {
 
 typedef struct {
     rl_sgd_config cfg;
-    float *velocity;   /* arena, same layout as the parameter table's weights, owned */
+    float *velocity; /* arena, same layout as the parameter table's weights, owned */
     size_t n;
 } rl_sgd;
 

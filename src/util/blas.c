@@ -14,9 +14,15 @@ char *openblas_get_corename(void);
 int openblas_get_num_threads(void);
 int openblas_get_parallel(void);
 
-const char *rl_blas_core(void) { return openblas_get_corename(); }
+const char *rl_blas_core(void)
+{
+    return openblas_get_corename();
+}
 
-int rl_blas_threads(void) { return openblas_get_num_threads(); }
+int rl_blas_threads(void)
+{
+    return openblas_get_num_threads();
+}
 
 const char *rl_blas_threading(void)
 {
@@ -30,8 +36,8 @@ const char *rl_blas_threading(void)
 
 static int is_fallback_core(const char *core)
 {
-    static const char *slow[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem",
-                                 "Atom", "Athlon", "Opteron", "Barcelona", "Katmai", "Banias", NULL};
+    static const char *slow[] = {"Prescott", "Core2",   "Penryn",    "Dunnington", "Nehalem", "Atom",
+                                 "Athlon",   "Opteron", "Barcelona", "Katmai",     "Banias",  NULL};
     for (int i = 0; slow[i]; i++)
         if (strcasecmp(core, slow[i]) == 0) return 1;
     return 0;
@@ -42,8 +48,8 @@ const char *rl_blas_better_core(void)
     const char *core = rl_blas_core();
     if (!core || !is_fallback_core(core)) return NULL;
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq"))
         return "SkylakeX";
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
     return NULL;

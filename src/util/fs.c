@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 rl_status rl_fs_temp_path(const char *path, char *tmp, size_t n, rl_error *err)
@@ -30,16 +31,21 @@ long rl_fs_temp_pid(const char *name, char *base, size_t n)
     return pid;
 }
 
+void rl_fs_dirname(const char *path, char *dir, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, n, ".");
+    else
+        snprintf(dir, n, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+}
+
 /* The folder of path, flushed so that a rename in it survives a power cut.
  * Best effort: some file systems refuse fsync on a folder. */
 static void sync_parent(const char *path)
 {
     char dir[RL_FS_PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    rl_fs_dirname(path, dir, sizeof dir);
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         (void)fsync(fd);
@@ -125,6 +131,14 @@ void rl_fs_writer_abort(rl_fs_writer *w)
     if (w->f) fclose(w->f);
     w->f = NULL;
     unlink(w->tmp);
+}
+
+long long rl_fs_free_bytes(const char *path)
+{
+    char dir[RL_FS_PATH_MAX];
+    rl_fs_dirname(path, dir, sizeof dir);
+    struct statvfs sv;
+    return statvfs(dir, &sv) == 0 ? (long long)sv.f_bavail * (long long)sv.f_frsize : -1;
 }
 
 rl_status rl_fs_mkdirs(const char *dir, rl_error *err)

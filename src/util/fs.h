@@ -53,6 +53,14 @@ rl_status rl_fs_writer_commit(rl_fs_writer *w, rl_error *err);
 /* Closes and removes the temporary file (after a failure of the caller's own). */
 void rl_fs_writer_abort(rl_fs_writer *w);
 
+/* The folder part of path into dir (n bytes): "." when path has no '/',
+ * "/" for a name in the root. */
+void rl_fs_dirname(const char *path, char *dir, size_t n);
+
+/* Bytes an unprivileged writer may still use on the file system that holds
+ * path's folder (statvfs f_bavail); -1 when unknown. */
+long long rl_fs_free_bytes(const char *path);
+
 /* Creates dir and its missing parents (mkdir -p, mode 0777 less the umask). */
 rl_status rl_fs_mkdirs(const char *dir, rl_error *err);
 

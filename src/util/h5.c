@@ -7,7 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void rl_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+#include "util/fs.h"
+
+void rl_h5_quiet(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
 
 hid_t rl_h5_open_read(const char *path, rl_error *err)
 {
@@ -27,11 +32,18 @@ hid_t rl_h5_open_read(const char *path, rl_error *err)
     return file;
 }
 
-hid_t rl_h5_create(const char *path, rl_error *err)
+hid_t rl_h5_create(const char *path, long long need_bytes, char *tmp, size_t n, rl_error *err)
 {
     rl_h5_quiet();
-    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (file < 0) rl_fail(err, RL_ERR_IO, "%s: cannot create HDF5 file (does the folder exist? is it writable?)", path);
+    const long long want = 2 * need_bytes + (64 << 10), room = rl_fs_free_bytes(path);
+    if (room >= 0 && room < want) {
+        rl_fail(err, RL_ERR_IO, "%s: needs about %lld bytes of disk, %lld are free; hint: free some space", path, want,
+                room);
+        return -1;
+    }
+    if (rl_fs_temp_path(path, tmp, n, err)) return -1;
+    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (file < 0) rl_fail(err, RL_ERR_IO, "%s: cannot create HDF5 file (does the folder exist? is it writable?)", tmp);
     return file;
 }
 
@@ -39,12 +51,13 @@ static hid_t make_space(int rank, const int64_t *dims)
 {
     if (rank == 0) return H5Screate(H5S_SCALAR);
     hsize_t d[8];
-    for (int i = 0; i < rank; i++) d[i] = (hsize_t)dims[i];
+    for (int i = 0; i < rank; i++)
+        d[i] = (hsize_t)dims[i];
     return H5Screate_simple(rank, d, NULL);
 }
 
-static rl_status write_any(hid_t file, const char *name, int rank, const int64_t *dims, hid_t file_type,
-                           hid_t mem_type, const void *data, const char *path, rl_error *err)
+static rl_status write_any(hid_t file, const char *name, int rank, const int64_t *dims, hid_t file_type, hid_t mem_type,
+                           const void *data, const char *path, rl_error *err)
 {
     hid_t space = make_space(rank, dims);
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
@@ -74,12 +87,6 @@ rl_status rl_h5_write_i32(hid_t file, const char *name, int rank, const int64_t 
                           const char *path, rl_error *err)
 {
     return write_any(file, name, rank, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, data, path, err);
-}
-
-rl_status rl_h5_write_u8(hid_t file, const char *name, int rank, const int64_t *dims, const uint8_t *data,
-                         const char *path, rl_error *err)
-{
-    return write_any(file, name, rank, dims, H5T_STD_U8LE, H5T_NATIVE_UINT8, data, path, err);
 }
 
 rl_status rl_h5_write_string(hid_t file, const char *name, const char *text, const char *path, rl_error *err)
@@ -182,7 +189,8 @@ rl_status rl_h5_shape(hid_t file, const char *name, int *rank, int64_t *dims, co
     H5Dclose(dset);
     if (st) return st;
     *rank = r;
-    for (int i = 0; i < r; i++) dims[i] = (int64_t)d[i];
+    for (int i = 0; i < r; i++)
+        dims[i] = (int64_t)d[i];
     return RL_OK;
 }
 
@@ -196,15 +204,16 @@ static const char *class_name(H5T_class_t c)
     }
 }
 
-static rl_status read_any(hid_t file, const char *name, hid_t mem_type, void *out, int64_t count,
-                          const char *path, rl_error *err)
+static rl_status read_any(hid_t file, const char *name, hid_t mem_type, void *out, int64_t count, const char *path,
+                          rl_error *err)
 {
     int rank;
     int64_t dims[8];
     rl_status st = rl_h5_shape(file, name, &rank, dims, path, err);
     if (st) return st;
     int64_t have = 1;
-    for (int i = 0; i < rank; i++) have *= dims[i];
+    for (int i = 0; i < rank; i++)
+        have *= dims[i];
     if (have != count)
         return rl_fail(err, RL_ERR_FORMAT, "%s: dataset '%s' has %lld elements, expected %lld", path, name,
                        (long long)have, (long long)count);
@@ -237,11 +246,6 @@ rl_status rl_h5_read_i64(hid_t file, const char *name, int64_t *out, int64_t cou
 rl_status rl_h5_read_i32(hid_t file, const char *name, int32_t *out, int64_t count, const char *path, rl_error *err)
 {
     return read_any(file, name, H5T_NATIVE_INT32, out, count, path, err);
-}
-
-rl_status rl_h5_read_u8(hid_t file, const char *name, uint8_t *out, int64_t count, const char *path, rl_error *err)
-{
-    return read_any(file, name, H5T_NATIVE_UINT8, out, count, path, err);
 }
 
 /* ---- variable-length strings ----

@@ -6,6 +6,7 @@
 #define RL_H5_H
 
 #include <hdf5.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "util/status.h"
 
@@ -14,19 +15,23 @@ void rl_h5_quiet(void);
 /* Opens read-only; a missing file, or one that is not HDF5 (e.g. truncated), is
  * an error naming path.  Returns a file id >= 0 or -1. */
 hid_t rl_h5_open_read(const char *path, rl_error *err);
-/* Creates (truncating) path for writing. */
-hid_t rl_h5_create(const char *path, rl_error *err);
+/* Creates a file to be written atomically on disk (util/fs.h): at
+ * rl_fs_temp_path(path), written to tmp (n bytes); the caller closes it and
+ * commits it with rl_fs_commit, or removes it.  For files too large to build
+ * in memory (util/h5image.h), such as packed shards.  HDF5 does not survive
+ * a full disk (a file whose close failed crashes the library at exit), so
+ * this refuses, naming the numbers, when the disk has less than about twice
+ * need_bytes (what the caller will write through HDF5) plus 64 KiB free. */
+hid_t rl_h5_create(const char *path, long long need_bytes, char *tmp, size_t n, rl_error *err);
 
 /* Writes a float32 dataset of rank dims (rank 0 = scalar) at name, creating
  * intermediate groups ("a/b/c"). */
-rl_status rl_h5_write_f32(hid_t file, const char *name, int rank, const int64_t *dims,
-                          const float *data, const char *path, rl_error *err);
-rl_status rl_h5_write_i64(hid_t file, const char *name, int rank, const int64_t *dims,
-                          const int64_t *data, const char *path, rl_error *err);
-rl_status rl_h5_write_i32(hid_t file, const char *name, int rank, const int64_t *dims,
-                          const int32_t *data, const char *path, rl_error *err);
-rl_status rl_h5_write_u8(hid_t file, const char *name, int rank, const int64_t *dims,
-                         const uint8_t *data, const char *path, rl_error *err);
+rl_status rl_h5_write_f32(hid_t file, const char *name, int rank, const int64_t *dims, const float *data,
+                          const char *path, rl_error *err);
+rl_status rl_h5_write_i64(hid_t file, const char *name, int rank, const int64_t *dims, const int64_t *data,
+                          const char *path, rl_error *err);
+rl_status rl_h5_write_i32(hid_t file, const char *name, int rank, const int64_t *dims, const int32_t *data,
+                          const char *path, rl_error *err);
 /* A variable-length UTF-8 string dataset (scalar) or attribute-like text. */
 rl_status rl_h5_write_string(hid_t file, const char *name, const char *text, const char *path, rl_error *err);
 
@@ -49,7 +54,6 @@ int rl_h5_exists(hid_t file, const char *name);
 rl_status rl_h5_read_f32(hid_t file, const char *name, float *out, int64_t count, const char *path, rl_error *err);
 rl_status rl_h5_read_i64(hid_t file, const char *name, int64_t *out, int64_t count, const char *path, rl_error *err);
 rl_status rl_h5_read_i32(hid_t file, const char *name, int32_t *out, int64_t count, const char *path, rl_error *err);
-rl_status rl_h5_read_u8(hid_t file, const char *name, uint8_t *out, int64_t count, const char *path, rl_error *err);
 /* Reads a scalar string dataset (variable- or fixed-length) into a malloc'ed,
  * NUL-terminated buffer the caller frees; an array of strings is refused. */
 rl_status rl_h5_read_string(hid_t file, const char *name, char **out, const char *path, rl_error *err);

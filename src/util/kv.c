@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util/text.h"
+
 char *rl_kv_trim(char *s)
 {
     while (isspace((unsigned char)*s))
@@ -37,6 +39,20 @@ static rl_status unquote(char **value, rl_error *err)
     return RL_OK;
 }
 
+/* word[.LABEL]: the word lower-case, digits and '_'; the label letters, digits and -_.+ */
+static int valid_key(const char *k)
+{
+    const char *p = k;
+    for (; *p && *p != '.'; p++)
+        if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_')) return 0;
+    if (p == k) return 0;
+    if (!*p) return 1;
+    if (!*++p) return 0;
+    for (; *p; p++)
+        if (!(isalnum((unsigned char)*p) || strchr("-_.+", *p))) return 0;
+    return 1;
+}
+
 rl_status rl_kv_split(char *line, int comments, char **key, char **value, rl_error *err)
 {
     *key = *value = NULL;
@@ -59,13 +75,31 @@ rl_status rl_kv_split(char *line, int comments, char **key, char **value, rl_err
     *eq = '\0';
     char *k = rl_kv_trim(s), *v = rl_kv_trim(eq + 1);
     if (!*k) return rl_fail(err, RL_ERR_ARG, "missing key before '='");
-    for (const char *p = k; *p; p++)
-        if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_'))
-            return rl_fail(err, RL_ERR_ARG, "bad key '%.200s'; hint: keys are lower-case words joined by '_'", k);
+    if (!valid_key(k))
+        return rl_fail(err, RL_ERR_ARG,
+                       "bad key '%.200s'; hint: keys are lower-case words joined by '_', optionally followed by "
+                       "'.LABEL'",
+                       k);
     rl_status st = unquote(&v, err);
     if (st) return st;
     *key = k;
     *value = v;
+    return RL_OK;
+}
+
+/* The rules of util/text.h's line reader: UTF-8, CR only as part of CRLF. */
+static rl_status check_text(const char *line, size_t len, rl_error *err)
+{
+    const char *cr = memchr(line, '\r', len);
+    if (cr && (size_t)(cr - line) + 1 != len)
+        return rl_fail(err, RL_ERR_FORMAT,
+                       "carriage return at column %zu inside a line; hint: lines end in LF or CRLF (old Mac files end "
+                       "in CR alone: convert them)",
+                       (size_t)(cr - line) + 1);
+    size_t bad = rl_utf8_check(line, len);
+    if (bad)
+        return rl_fail(err, RL_ERR_FORMAT, "byte 0x%02x at column %zu is not UTF-8; hint: save the file as UTF-8",
+                       (unsigned char)line[bad - 1], bad);
     return RL_OK;
 }
 
@@ -84,7 +118,8 @@ rl_status rl_kv_parse(const char *text, const char *origin, rl_kv_fn fn, void *c
         memcpy(line, p, len);
         line[len] = '\0';
         char *key, *value;
-        rl_status st = rl_kv_split(line, 1, &key, &value, err);
+        rl_status st = check_text(line, len, err);
+        if (!st) st = rl_kv_split(line, 1, &key, &value, err);
         if (!st && key) st = fn(ctx, key, value, lineno, err);
         if (st) return rl_error_prefix(err, "%s:%d", origin, lineno), st;
         if (!nl) break;

@@ -1,13 +1,17 @@
-/* kv.h: one parser for `key = value` text (recipes; grids later).
+/* kv.h: one parser for `key = value` text (recipes and ablation grids).
  *
  * Format: one `key = value` per line; blank lines are ignored; '#' starts a
  * comment, on its own line or after a value (outside double quotes); a value
  * may be wrapped in double quotes (needed when it holds '#' or is empty or
  * starts or ends with a space); there are no escapes and a quote inside a
  * value is refused.  Keys are lower-case words joined by '_' (digits
- * allowed).  Space around keys and values is trimmed; CRLF line ends and a
- * UTF-8 byte-order mark are accepted; control characters and NUL bytes are
- * refused (not a text file).  Errors read "ORIGIN:LINE: what; hint".
+ * allowed), optionally qualified by a label after a dot, `set.R50-v2`
+ * (letters of either case, digits and -_.+; grids use it, recipes have no
+ * such keys and call them unknown).  Space around keys and values is
+ * trimmed; CRLF line ends and a UTF-8 byte-order mark are accepted; control
+ * characters, NUL bytes, a CR inside a line and bytes that are not UTF-8 are
+ * refused (util/text.h's rules for every text file).  Errors read
+ * "ORIGIN:LINE: what; hint".
  *
  * Functions are re-entrant; text is modified in place only where stated.
  */

@@ -17,9 +17,14 @@ void *rl_alloc_checked(size_t bytes, const char *what, rl_error *err)
 {
     void *p = rl_alloc(bytes);
     if (!p)
-        rl_fail(err, RL_ERR_NOMEM, "out of memory allocating %.1f MiB for %s; "
-                "reduce the batch size or free memory", bytes / 1048576.0, what);
+        rl_fail(err, RL_ERR_NOMEM,
+                "out of memory allocating %.1f MiB for %s; "
+                "reduce the batch size or free memory",
+                bytes / 1048576.0, what);
     return p;
 }
 
-void rl_free(void *p) { free(p); }
+void rl_free(void *p)
+{
+    free(p);
+}

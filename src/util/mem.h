@@ -14,6 +14,9 @@ void *rl_alloc(size_t bytes);
 void *rl_alloc_checked(size_t bytes, const char *what, rl_error *err);
 void rl_free(void *p);
 /* Rounds n floats up so that consecutive sub-buffers stay 64-byte aligned. */
-static inline size_t rl_round_floats(size_t n) { return (n + 15) & ~(size_t)15; }
+static inline size_t rl_round_floats(size_t n)
+{
+    return (n + 15) & ~(size_t)15;
+}
 
 #endif

@@ -11,7 +11,9 @@
 
 #include <stdint.h>
 
-typedef struct { uint64_t state; } rl_rng;
+typedef struct {
+    uint64_t state;
+} rl_rng;
 
 /* Mixes a 64-bit value (SplitMix64 finaliser). */
 static inline uint64_t rl_mix64(uint64_t z)
@@ -36,10 +38,16 @@ static inline uint64_t rl_rng_next(rl_rng *r)
 }
 
 /* Uniform in [0, 1) with 24 bits (exact in float). */
-static inline float rl_rng_uniform(rl_rng *r) { return (float)(rl_rng_next(r) >> 40) * (1.0f / 16777216.0f); }
+static inline float rl_rng_uniform(rl_rng *r)
+{
+    return (float)(rl_rng_next(r) >> 40) * (1.0f / 16777216.0f);
+}
 
 /* Uniform in [0, 1) with 53 bits. */
-static inline double rl_rng_uniform_double(rl_rng *r) { return (double)(rl_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
+static inline double rl_rng_uniform_double(rl_rng *r)
+{
+    return (double)(rl_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
 
 /* Uniform integer in [0, n), n > 0 (Lemire's multiply-shift, bias < 2^-32 for n < 2^32). */
 static inline uint32_t rl_rng_below(rl_rng *r, uint32_t n)

@@ -55,8 +55,9 @@ const char *rl_status_name(rl_status code)
 
 void rl_check_failed(const char *file, int line, const char *expr, const char *msg)
 {
-    fprintf(stderr, "relab: internal error at %s:%d: check '%s' failed%s%s\n"
-                    "This is a bug in relab; please report it with the command that triggered it.\n",
+    fprintf(stderr,
+            "relab: internal error at %s:%d: check '%s' failed%s%s\n"
+            "This is a bug in relab; please report it with the command that triggered it.\n",
             file, line, expr, msg ? ": " : "", msg ? msg : "");
     abort();
 }

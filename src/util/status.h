@@ -16,13 +16,13 @@
 
 typedef enum {
     RL_OK = 0,
-    RL_ERR_IO,        /* a file could not be opened, read or written */
-    RL_ERR_FORMAT,    /* a file was read but its content is wrong */
-    RL_ERR_ARG,       /* a caller or user passed a bad value */
-    RL_ERR_NOMEM,     /* an allocation failed */
-    RL_ERR_NUMERIC,   /* NaN or Inf where a finite number is needed */
-    RL_ERR_MPI,       /* a collective failed or a peer was lost */
-    RL_ERR_STOPPED    /* stopped on request (signal) */
+    RL_ERR_IO,      /* a file could not be opened, read or written */
+    RL_ERR_FORMAT,  /* a file was read but its content is wrong */
+    RL_ERR_ARG,     /* a caller or user passed a bad value */
+    RL_ERR_NOMEM,   /* an allocation failed */
+    RL_ERR_NUMERIC, /* NaN or Inf where a finite number is needed */
+    RL_ERR_MPI,     /* a collective failed or a peer was lost */
+    RL_ERR_STOPPED  /* stopped on request (signal) */
 } rl_status;
 
 typedef struct {
@@ -32,25 +32,22 @@ typedef struct {
 
 /* Sets err (if not NULL) to code and a printf-style message; returns code, so
  * a failing path reads `return rl_fail(err, RL_ERR_IO, "...", ...);`. */
-rl_status rl_fail(rl_error *err, rl_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+rl_status rl_fail(rl_error *err, rl_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Prepends "context: " to an error already set, so callers add where. */
-rl_status rl_error_prefix(rl_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+rl_status rl_error_prefix(rl_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 const char *rl_status_name(rl_status code);
 
-void rl_check_failed(const char *file, int line, const char *expr, const char *msg)
-    __attribute__((noreturn));
+void rl_check_failed(const char *file, int line, const char *expr, const char *msg) __attribute__((noreturn));
 
-#define RL_CHECK(cond)                                                  \
-    do {                                                                \
-        if (!(cond)) rl_check_failed(__FILE__, __LINE__, #cond, NULL);  \
+#define RL_CHECK(cond)                                                                                                 \
+    do {                                                                                                               \
+        if (!(cond)) rl_check_failed(__FILE__, __LINE__, #cond, NULL);                                                 \
     } while (0)
-#define RL_CHECK_MSG(cond, msg)                                         \
-    do {                                                                \
-        if (!(cond)) rl_check_failed(__FILE__, __LINE__, #cond, (msg)); \
+#define RL_CHECK_MSG(cond, msg)                                                                                        \
+    do {                                                                                                               \
+        if (!(cond)) rl_check_failed(__FILE__, __LINE__, #cond, (msg));                                                \
     } while (0)
 
 #endif

@@ -26,16 +26,8 @@ FIELDS = ("bench arch mode batch size in_channels classes threads channels_last 
           "omp_wait_policy allocator malloc_conf cpu").split()
 SMALL_PARAMS = 11173962
 
-n_test = 0
-n_fail = 0
-
-
-def ok(cond, what):
-    global n_test, n_fail
-    n_test += 1
-    if not cond:
-        n_fail += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n_test, what), flush=True)
+sys.path.insert(0, os.path.join(HERE, ".."))  # taplib
+from taplib import done, ok, skip  # noqa: E402
 
 
 def run(extra):
@@ -101,12 +93,10 @@ def main():
                 ok(tuned["last_loss"] == plain["last_loss"], "--tuned computes the same: loss after 4 steps %.7g = %.7g"
                    % (tuned["last_loss"], plain["last_loss"]))
     else:
-        print("ok %d - # SKIP --tuned: libjemalloc2 not installed (apt-get install libjemalloc2)" % (n_test + 1))
-        globals()["n_test"] += 1
+        skip("--tuned: libjemalloc2 not installed (apt-get install libjemalloc2)")
     fwd = run(["--forward-only"])
     check(fwd, "forward", "forward")
-    print("1..%d" % n_test)
-    return 1 if n_fail else 0
+    done()
 
 
 if __name__ == "__main__":

@@ -27,16 +27,8 @@ SCRIPTS = os.path.join(HERE, "..", "..", "scripts")
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, SCRIPTS)
 
-n_test = 0
-n_fail = 0
-
-
-def ok(cond, what):
-    global n_test, n_fail
-    n_test += 1
-    if not cond:
-        n_fail += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n_test, what), flush=True)
+sys.path.insert(0, os.path.join(HERE, ".."))  # taplib
+from taplib import done, ok  # noqa: E402
 
 
 def refused(fn, needles, what):
@@ -235,8 +227,7 @@ def main():
     for name in os.listdir(tmp):
         os.unlink(os.path.join(tmp, name))
     os.rmdir(tmp)
-    print("1..%d" % n_test)
-    return 1 if n_fail else 0
+    done()
 
 
 if __name__ == "__main__":

@@ -34,16 +34,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
 sys.path.insert(0, HERE)
 
 BN_EPS = 1e-5
-n_test = 0
-n_fail = 0
-
-
-def ok(cond, what):
-    global n_test, n_fail
-    n_test += 1
-    if not cond:
-        n_fail += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n_test, what), flush=True)
+sys.path.insert(0, os.path.join(HERE, ".."))  # taplib
+from taplib import done, ok  # noqa: E402
 
 
 def close(got, want, rtol, atol, what):
@@ -356,8 +348,7 @@ def main():
                % (" (differs: %s)" % ", ".join(diff[:5]) if diff else ""))
         else:
             ok(False, "a second run of make_fixture.py: %s" % r.stderr.strip()[-300:])
-    print("1..%d" % n_test)
-    return 1 if n_fail else 0
+    done()
 
 
 if __name__ == "__main__":

@@ -1,9 +1,6 @@
-# predict (library side of relab predict) and the ablation runner (relab ablate)
+# predict (library side of relab predict) and the demo that uses every command
 librelab_la_SOURCES += src/eval/predict.c src/eval/predict.h
-librelab_la_SOURCES += src/eval/ablate.c src/eval/ablate.h
 
-TESTS += tests/test_ablate.sh
-EXTRA_DIST += tests/test_ablate.sh
 TESTS += tests/test_predict.py
 EXTRA_DIST += tests/test_predict.py
 TESTS += tests/test_demo.sh
