@@ -16,6 +16,7 @@ relab_public_headers = \
 	src/ablate/results.h \
 	src/ablate/runs.h \
 	src/ablate/sched.h \
+	src/ablate/scores.h \
 	src/ablate/svg.h \
 	src/ablate/table.h \
 	src/clean/clean.h \

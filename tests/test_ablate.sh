@@ -4,7 +4,8 @@
 # finished runs, the Table 2 arithmetic (median over seeds, delta to the
 # baseline) against values computed by hand, a failed run that leaves its cell
 # to the other seeds, the CSV, the second metric from alt_labels, and the SVGs
-# (well-formed XML, one curve per run with metrics); resuming an interrupted
+# (well-formed XML: a median line and seed band per cell, labelled marks with
+# intervals) and results.json (counts, intervals); resuming an interrupted
 # real run; the steps per run; stopping runs with Ctrl-C or SIGTERM at a
 # checkpoint and resuming them.
 RELAB=${RELAB:-./relab}
@@ -117,18 +118,49 @@ ok $? "CSV row: median, delta, finished seeds, values"
 import sys, xml.etree.ElementTree as ET
 out = sys.argv[1]
 ns = "{http://www.w3.org/2000/svg}"
+def cls(root, tag, name):
+    return [e for e in root.iter(ns + tag) if e.get("class") == name]
 c = ET.parse(out + "/curves.svg").getroot()
-lines = c.findall(ns + "polyline")
-# 17 runs with metrics x 2 panels
-assert len(lines) == 34, len(lines)
-pts = [p for p in lines[0].get("points").split()]
-assert len(pts) == 2, pts   # baseline 2ep s0 has two epochs
+# 3 variants x 2 schedules with metrics, each the median of its seeds, per panel
+lines = cls(c, "polyline", "median")
+assert len(lines) == 12, len(lines)
+assert len(lines[0].get("points").split()) == 2   # baseline 2ep: two epochs
+assert len(cls(c, "polygon", "spread")) == 12      # every cell has 2 or 3 seeds: a band
+titles = [t.text for t in c.iter(ns + "text")]
+assert any("no injected noise" in (t or "") for t in titles), titles
+assert c.find(ns + "title") is not None and c.find(ns + "desc") is not None
 s = ET.parse(out + "/imagenet_vs_real.svg").getroot()
-marks = s.findall(ns + "circle")
-assert len(marks) == 17, len(marks)
+assert len(cls(s, "circle", "median")) == 6         # one mark per cell
+assert len(cls(s, "circle", "seed")) == 17          # and a hollow one per finished seed
+cells = [g for g in s.iter(ns + "g") if g.get("class") == "cell"]
+assert len(cells) == 6 and all(len(cls(g, "path", "ci")) == 2 for g in cells)  # whiskers on both axes
+labels = sorted(t.text for t in cls(s, "text", "label"))
+assert labels == sorted("%s %dep" % (v, e) for v in ("baseline", "sigmoid", "clean") for e in (2, 4)), labels
+legend = [g for g in s.iter(ns + "g") if g.get("class") == "legend"][0]
+assert not list(legend.iter(ns + "line")), "the legend shows marks, not lines"
+assert len(cls(legend, "circle", "key")) == 3 + 2 + 1   # variants, schedules (size) and "one seed"
 print("svg ok")
 P
-ok $? "curves.svg has one line per finished run in each panel; the scatter one mark per run (parsed as XML)"
+ok $? "curves.svg: one median line and seed band per cell in each panel, the left panel says its labels carry no injected noise; the scatter: one labelled mark per cell with 95% whiskers, a hollow mark per seed, a legend of marks (parsed as XML)"
+
+"$PY" - "$T/out/results.json" <<'P'
+import sys, json
+from scipy.stats import beta
+r = json.load(open(sys.argv[1]))
+assert r["format"] == "relab-ablate-results 1" and r["variants"] == ["baseline", "sigmoid", "clean"]
+assert r["epochs"] == [2, 4] and r["seeds"] == [0, 1, 2] and r["baseline"] == "baseline"
+assert r["metric"] == "clean test" and r["second_metric"] == "noisy" and r["second_kind"] == "labels"
+runs = {x["name"]: x for x in r["runs"]}
+assert [x["name"] for x in r["runs"]][:4] == ["r8-baseline-2ep-s0", "r8-baseline-2ep-s1", "r8-baseline-2ep-s2",
+                                              "r8-baseline-4ep-s0"]
+assert runs["r8-clean-2ep-s2"]["scores"] == [None, None]            # the run that failed
+a, b = runs["r8-baseline-2ep-s0"]["scores"]
+assert (a["correct"], a["total"], b["correct"], b["total"]) == (710, 1000, 810, 1000), (a, b)
+lo, hi = beta.ppf(0.025, 710, 291), beta.ppf(0.975, 711, 290)      # Clopper-Pearson
+assert abs(a["ci95"][0] - lo) < 1e-9 and abs(a["ci95"][1] - hi) < 1e-9, (a["ci95"], lo, hi)
+print("results ok")
+P
+ok $? "results.json: grid facts, runs in order, counts per metric (710 and 810 of 1000), null for the failed run, Clopper-Pearson intervals as scipy's"
 
 # An interrupted run (checkpoints, no final.h5) is resumed, not restarted: a
 # real 2-epoch run whose final.h5 is then removed.

@@ -9,3 +9,4 @@ librelab_la_SOURCES += src/ablate/grid.c src/ablate/grid.h src/ablate/runs.c src
 
 TESTS += tests/test_ablate.sh
 EXTRA_DIST += tests/test_ablate.sh
+librelab_la_SOURCES += src/ablate/scores.c src/ablate/scores.h

@@ -28,8 +28,9 @@ static void runs_csv(FILE *f, const rl_ablate_grid *g, const rl_ablate_results *
     }
 }
 
-enum { OUT_MD, OUT_CSV, OUT_RUNS, OUT_CURVES, OUT_SCATTER, NOUT };
-static const char *const out_names[NOUT] = {"table.md", "table.csv", "runs.csv", "curves.svg", "imagenet_vs_real.svg"};
+enum { OUT_MD, OUT_CSV, OUT_RUNS, OUT_JSON, OUT_CURVES, OUT_SCATTER, NOUT };
+static const char *const out_names[NOUT] = {"table.md",   "table.csv",           "runs.csv",
+                                            "results.json", "curves.svg", "imagenet_vs_real.svg"};
 
 static void write_one(FILE *f, int k, const rl_ablate_grid *g, const rl_ablate_results *res)
 {
@@ -43,7 +44,8 @@ static void write_one(FILE *f, int k, const rl_ablate_grid *g, const rl_ablate_r
     case OUT_CSV: rl_ablate_table_csv(f, g, res->primary, second); break;
     case OUT_RUNS: runs_csv(f, g, res); break;
     case OUT_CURVES: rl_ablate_svg_curves(f, g, res->curves, res->have_curve); break;
-    case OUT_SCATTER: rl_ablate_svg_scatter(f, g, res->primary, res->second); break;
+    case OUT_JSON: rl_ablate_scores_json(f, g, res->scores, res->steps); break;
+    case OUT_SCATTER: rl_ablate_svg_scatter(f, g, res->scores); break;
     }
 }
 

@@ -5,6 +5,8 @@
  *   runs.csv              one row per run: run,model,variant,epochs,seed,
  *                         steps,primary,second (accuracies in %, empty when
  *                         missing)
+ *   results.json          every run's counts and intervals, and the grid's
+ *                         facts (scores.h): what relab report reads
  *   curves.svg            training curves (svg.h)
  *   imagenet_vs_real.svg  primary vs second metric, when there is a second
  * Each file is committed atomically (util/fs.h): a crash or a full disk

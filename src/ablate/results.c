@@ -24,15 +24,17 @@ rl_status rl_ablate_results_alloc(rl_ablate_results *res, const rl_ablate_grid *
     res->n = (int)n;
     res->primary = malloc(n * sizeof *res->primary);
     res->second = malloc(n * sizeof *res->second);
+    res->scores = malloc(n * sizeof *res->scores);
     res->steps = malloc(n * sizeof *res->steps);
     res->have_curve = calloc(n, sizeof *res->have_curve);
     res->curves = malloc(n * sizeof *res->curves);
-    if (!res->primary || !res->second || !res->steps || !res->have_curve || !res->curves) {
+    if (!res->primary || !res->second || !res->scores || !res->steps || !res->have_curve || !res->curves) {
         rl_ablate_results_free(res);
         return rl_fail(err, RL_ERR_NOMEM, "out of memory for the results of %zu runs", n);
     }
     for (size_t r = 0; r < n; r++) {
         res->primary[r] = res->second[r] = NAN;
+        res->scores[r].acc[0] = res->scores[r].acc[1] = rl_acc_make(0, 0);
         res->steps[r] = -1;
         res->curves[r].n = 0;
     }
@@ -43,6 +45,7 @@ void rl_ablate_results_free(rl_ablate_results *res)
 {
     free(res->primary);
     free(res->second);
+    free(res->scores);
     free(res->steps);
     free(res->have_curve);
     free(res->curves);
@@ -50,8 +53,8 @@ void rl_ablate_results_free(rl_ablate_results *res)
 }
 
 /* Scores one predictions file: primary top-1 (against grid labels if given)
- * and the second metric (ReaL or alt labels), NaN when absent. */
-static rl_status score(const rl_ablate_grid *g, const rl_sets *real, const char *path, double *acc1, double *acc2,
+ * and the second metric (ReaL or alt labels), left unscored when absent. */
+static rl_status score(const rl_ablate_grid *g, const rl_sets *real, const char *path, rl_ablate_run_score *sc,
                        rl_error *err)
 {
     rl_preds p;
@@ -67,12 +70,12 @@ static rl_status score(const rl_ablate_grid *g, const rl_sets *real, const char 
     if ((st = rl_eval_ref_index(&p, ref, path, err))) goto done;
     if ((st = rl_eval_labels(&p, ref, g->labels[0] ? g->labels : NULL, NULL, labels, err))) goto done;
     if ((st = rl_eval_run(&p, labels, ref, g->real[0] ? real : NULL, NULL, NULL, &res, err))) goto done;
-    *acc1 = res.top1.acc;
-    *acc2 = g->real[0] ? res.real1.acc : NAN;
+    sc->acc[0] = res.top1;
+    if (g->real[0]) sc->acc[1] = res.real1;
     if (g->alt_labels[0]) {
         if ((st = rl_eval_labels(&p, ref, g->alt_labels, NULL, labels, err))) goto done;
         if ((st = rl_eval_run(&p, labels, ref, NULL, NULL, NULL, &res, err))) goto done;
-        *acc2 = res.top1.acc;
+        sc->acc[1] = res.top1;
     }
 done:
     free(labels);
@@ -125,7 +128,11 @@ static rl_status score_run(const rl_ablate_grid *g, const rl_sets *real, int r, 
         return rl_fail(err, RL_ERR_IO, "%s: not finished, left out of the table", name);
     snprintf(path, sizeof path, "%s/preds.h5", dir);
     st = predict(g, name, dir, path, err);
-    if (!st) st = score(g, real, path, &res->primary[r], &res->second[r], err);
+    if (!st) st = score(g, real, path, &res->scores[r], err);
+    if (!st) {
+        res->primary[r] = res->scores[r].acc[0].total > 0 ? res->scores[r].acc[0].acc : NAN;
+        res->second[r] = res->scores[r].acc[1].total > 0 ? res->scores[r].acc[1].acc : NAN;
+    }
     if (st) rl_error_prefix(err, "%s", name);
     return st;
 }

@@ -18,11 +18,13 @@
 
 #include "ablate/curve.h"
 #include "ablate/grid.h"
+#include "ablate/scores.h"
 #include "util/status.h"
 
 typedef struct {
     int n;                    /* runs (rl_ablate_num_runs) */
     double *primary, *second; /* [n] accuracy in [0, 1]; NaN = not scored */
+    rl_ablate_run_score *scores;  /* [n] the counts behind primary and second (ablate/scores.h) */
     int64_t *steps;           /* [n] steps the run made (its metrics.csv); -1 = unknown */
     int *have_curve;          /* [n] 1: curves[r] was read */
     rl_ablate_curve *curves;  /* [n] */
