@@ -45,6 +45,7 @@ relab_public_headers = \
 	src/nn/resnet.h \
 	src/nn/tensor.h \
 	src/nn/weights.h \
+	src/report/page.h \
 	src/train/checkpoint.h \
 	src/train/datasets.h \
 	src/train/dist.h \
@@ -71,9 +72,14 @@ relab_public_headers = \
 #   util/h5image.h  HDF5 files built in memory and committed atomically (weights, checkpoints)
 #   util/timer.h    a monotonic clock for progress lines
 #   nn/winograd.h   the Winograd kernels behind nn/conv.h's RL_CONV_WINOGRAD
+#   report/*.h      the parts of report/page.h's page (sections, cleaning data, thumbnails, HTML text)
 relab_private_headers = \
 	src/cli/commands.h \
 	src/nn/winograd.h \
+	src/report/cleaning.h \
+	src/report/html.h \
+	src/report/sections.h \
+	src/report/thumbs.h \
 	src/util/h5.h \
 	src/util/h5image.h \
 	src/util/timer.h

@@ -73,6 +73,8 @@ nobase_dist_doc_DATA = \
 	docs/parity.md \
 	docs/performance.md \
 	docs/recipes.md \
+	docs/report.md \
+	docs/report.png \
 	docs/weights.md
 nobase_dist_pkgdata_DATA = \
 	recipes/demo/fmnist-noisy.recipe \

@@ -24,6 +24,7 @@ int cmd_clean(int argc, char **argv);
 int cmd_noise(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_ablate(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_export_images(int argc, char **argv);
 int cmd_list(int argc, char **argv);
