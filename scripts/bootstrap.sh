@@ -1,7 +1,9 @@
 #!/bin/sh
 # bootstrap.sh: install what relab needs from Debian 12's packages (as root,
 # or through sudo when available), then configure and build.  Safe to re-run.
-#   scripts/bootstrap.sh [configure options...]
+#   scripts/bootstrap.sh [--tests] [configure options...]
+# --tests also installs what only the tests use: chromium (tests/test_report_browser.sh
+# opens the HTML report in it, headless).
 set -eu
 cd "$(dirname "$0")/.."
 packages="build-essential autoconf automake libtool pkg-config
@@ -9,6 +11,10 @@ packages="build-essential autoconf automake libtool pkg-config
   libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-scipy python3-h5py python3-pil python3-torch python3-torchvision
   libjemalloc2 dataset-fashion-mnist help2man"
+if [ "${1:-}" = "--tests" ]; then
+    packages="$packages chromium"
+    shift
+fi
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -15,7 +15,10 @@
 # 5. relab ablate recipes/demo/grid: baseline (softmax, noisy labels),
 #    sigmoid, clean, both; prints the table, writes OUT/table.md, table.csv,
 #    curves.svg and imagenet_vs_real.svg (noisy-label vs clean-label test
-#    accuracy).
+#    accuracy);
+# 6. relab report: OUT/report.html, one page with the table, the plots, the
+#    cleaning's counts and a gallery of the removed images (docs/report.md);
+#    its path is printed last.
 # Every step skips work already done, so an interrupted demo resumes.
 # docs/demo.md shows the table this printed and how to read it.
 set -eu
@@ -85,10 +88,15 @@ done
 
 say "4. clean: drop images whose label disagrees with the teacher's top-1"
 "$RELAB" clean --teacher "$D/oof0.h5" --teacher "$D/oof1.h5" --train "$D/noisy.list" -o "$D/cleaned.list" \
-    --noise-record "$D/noise-record.tsv" --report "$D/clean-report.json" > "$D/clean-report.txt"
+    --noise-record "$D/noise-record.tsv" --report "$D/clean-report.json" --per-image "$D/clean-images.tsv" \
+    > "$D/clean-report.txt"
 grep -E '^  (samples|against)' "$D/clean-report.txt"
 
 say "5. the ablation: baseline / sigmoid / clean / both"
 "$RELAB" ablate "$GRID" --out "$OUT"
 
-say "done: $OUT/table.md, $OUT/curves.svg, $OUT/imagenet_vs_real.svg"
+say "6. the report: one HTML page"
+"$RELAB" report "$OUT" > /dev/null
+
+say "done: $OUT/table.md, $OUT/curves.svg, $OUT/imagenet_vs_real.svg; open the report:"
+echo "$OUT/report.html"
