@@ -29,6 +29,8 @@ import h5py
 import numpy as np
 from PIL import Image
 
+from report_cases import report_cases
+
 BIG = 2147483647
 LONG = 11 * 1024 * 1024  # an 11 MB line
 
@@ -940,6 +942,7 @@ def make_corpus(work, relab, kinds=None):
     for fn in (list_cases, preds_cases, eval_ref_cases, noise_cases, idx_cases, pack_cases, run_cases, image_cases,
                cli_cases):
         fn(c)
+    report_cases(c, write, text_variants, special_paths, text_cases)
     if kinds:
         c.cases = [k for k in c.cases if k["kind"] in kinds]
     return c.cases

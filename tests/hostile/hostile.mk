@@ -9,7 +9,7 @@ tests_hostile_relab_san_SOURCES = $(librelab_la_SOURCES) $(relab_SOURCES)
 tests_hostile_relab_san_CFLAGS = $(AM_CFLAGS) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -Wno-error
 tests_hostile_relab_san_LDFLAGS = $(AM_LDFLAGS) -fsanitize=address,undefined
 tests_hostile_relab_san_LDADD = $(RELAB_LIBS)
-EXTRA_DIST += tests/hostile/corpus.py tests/hostile/run.py tests/hostile/lsan.supp
+EXTRA_DIST += tests/hostile/corpus.py tests/hostile/run.py tests/hostile/lsan.supp tests/hostile/report_cases.py
 CLEANFILES += tests/hostile/relab-san
 
 check-hostile: tests/hostile/relab-san$(EXEEXT)
