@@ -240,14 +240,15 @@ static void head(FILE *f, const char *dir)
     fprintf(f, "</code></p>\n");
 }
 
-static void contents(FILE *f, int ablation, int run, int cleaning, int gallery)
+/* gallery: the cleaning's verb ("removed") when there is a gallery, else NULL. */
+static void contents(FILE *f, int ablation, int run, int cleaning, const char *gallery)
 {
     fprintf(f, "<nav aria-label=\"Contents\"><ol>\n<li><a href=\"#summary\">Summary</a></li>\n");
     if (ablation)
         fprintf(f, "<li><a href=\"#table\">Table</a></li>\n<li><a href=\"#scatter\">Two label sets</a></li>\n");
     if (ablation || run) fprintf(f, "<li><a href=\"#curves\">Training curves</a></li>\n");
     if (cleaning) fprintf(f, "<li><a href=\"#cleaning\">Cleaning</a></li>\n");
-    if (gallery) fprintf(f, "<li><a href=\"#gallery\">Images</a></li>\n");
+    if (gallery) fprintf(f, "<li><a href=\"#gallery\">%c%s images</a></li>\n", gallery[0] - 32, gallery + 1);
     fprintf(f, "</ol></nav>\n</header>\n<main>\n");
 }
 
@@ -374,7 +375,7 @@ static rl_status write_page(FILE *f, const rl_page_options *o, const inputs *in,
 {
     p->f = f;
     head(f, o->dir);
-    contents(f, l->g != NULL, l->g == NULL && in->metrics[0], l->has_clean, l->thumbs != NULL);
+    contents(f, l->g != NULL, l->g == NULL && in->metrics[0], l->has_clean, l->thumbs ? rl_page_verb(&l->clean) : NULL);
     fprintf(f, "<section id=\"summary\" aria-labelledby=\"h-summary\">\n<h2 id=\"h-summary\">Summary</h2>\n"
                "<ul class=\"facts\">\n");
     if (l->g) ablation_summary(f, l->g, l->scores);

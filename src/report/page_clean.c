@@ -10,8 +10,7 @@
 
 #define CLASS_ROWS 40 /* classes listed; more classes: the ones with most flagged images */
 
-/* "removed", "relabelled" or "flagged", by the cleaning's mode. */
-static const char *verb(const rl_cleaning *c)
+const char *rl_page_verb(const rl_cleaning *c)
 {
     if (!strcmp(c->mode, "drop")) return "removed";
     if (!strcmp(c->mode, "relabel")) return "relabelled";
@@ -28,14 +27,14 @@ void rl_page_cleaning_summary(rl_page_ctx *p, const rl_cleaning *c)
     FILE *f = p->f;
     char a[32], b[32], d[32];
     fprintf(f, "<li><b>%s</b> of %s training images %s by the teacher (%.1f%%)</li>\n",
-            rl_html_count(c->flagged, a, sizeof a), rl_html_count(c->total, b, sizeof b), verb(c),
+            rl_html_count(c->flagged, a, sizeof a), rl_html_count(c->total, b, sizeof b), rl_page_verb(c),
             pct(c->flagged, c->total));
     if (!c->has_truth) return;
     fprintf(f, "<li><b>%.1f%%</b> precision: %s of the %s %s labels were wrong</li>\n",
             pct(c->flagged_noisy, c->flagged), rl_html_count(c->flagged_noisy, a, sizeof a),
-            rl_html_count(c->flagged, b, sizeof b), verb(c));
+            rl_html_count(c->flagged, b, sizeof b), rl_page_verb(c));
     fprintf(f, "<li><b>%.1f%%</b> recall: %s of the %s wrong labels were %s</li>\n", pct(c->flagged_noisy, c->noisy),
-            rl_html_count(c->flagged_noisy, a, sizeof a), rl_html_count(c->noisy, b, sizeof b), verb(c));
+            rl_html_count(c->flagged_noisy, a, sizeof a), rl_html_count(c->noisy, b, sizeof b), rl_page_verb(c));
     int64_t kept = c->total - c->flagged, missed = c->noisy - c->flagged_noisy;
     fprintf(f, "<li><b>%s</b> wrong labels kept: %.1f%% of the %s kept images</li>\n",
             rl_html_count(missed, d, sizeof d), pct(missed, kept), rl_html_count(kept, a, sizeof a));
@@ -82,28 +81,28 @@ static void per_class(rl_page_ctx *p, const rl_cleaning *c)
             }
     }
     const int rows = all ? shown : CLASS_ROWS;
-    fprintf(f, "<h3 id=\"per-class\">%c%s per class</h3>\n<table id=\"classes\">\n<caption>", verb(c)[0] - 32,
-            verb(c) + 1);
+    fprintf(f, "<h3 id=\"per-class\">%c%s per class</h3>\n<table id=\"classes\">\n<caption>", rl_page_verb(c)[0] - 32,
+            rl_page_verb(c) + 1);
     if (all)
         fprintf(f, "Every class, by the label the list gave.");
     else
         fprintf(f,
                 "The %d of %d classes with the most %s images, by the label the list gave; every class is in the "
                 "per-image table and the JSON report.",
-                rows, shown, verb(c));
+                rows, shown, rl_page_verb(c));
     if (split)
         fprintf(f,
                 " Bar: share of the class %s, <span class=\"key b-wrong\"></span>label was wrong (from the noise "
                 "record), <span class=\"key b-right\"></span>label was right.",
-                verb(c));
+                rl_page_verb(c));
     fprintf(f,
             "</caption>\n<thead><tr><th scope=\"col\">class</th><th scope=\"col\" class=\"n\">images</th>"
             "<th scope=\"col\" class=\"n\">%s</th><th scope=\"col\" class=\"n\">share</th>",
-            verb(c));
+            rl_page_verb(c));
     if (split)
         fprintf(f, "<th scope=\"col\" class=\"n\">label was wrong</th><th scope=\"col\" class=\"n\">label was "
                    "right</th>");
-    fprintf(f, "<th scope=\"col\"><span class=\"muted\">share %s</span></th></tr></thead>\n<tbody>\n", verb(c));
+    fprintf(f, "<th scope=\"col\"><span class=\"muted\">share %s</span></th></tr></thead>\n<tbody>\n", rl_page_verb(c));
     for (int i = 0; i < rows; i++)
         class_row(p, c, order[i]);
     fprintf(f, "</tbody>\n</table>\n");
@@ -121,7 +120,7 @@ static void pairs(rl_page_ctx *p, const rl_cleaning *c)
             "<thead><tr><th scope=\"col\">given label</th><th scope=\"col\">teacher's top-1</th>"
             "<th scope=\"col\" class=\"n\">images</th><th scope=\"col\" class=\"n\">share</th></tr></thead>\n"
             "<tbody>\n",
-            c->npairs, verb(c));
+            c->npairs, rl_page_verb(c));
     for (int q = 0; q < c->npairs; q++) {
         fprintf(f, "<tr data-label=\"%d\" data-teacher=\"%d\" data-count=\"%lld\"><td>%d ", c->pair_label[q],
                 c->pair_teacher[q], (long long)c->pair_count[q], c->pair_label[q]);
@@ -193,7 +192,7 @@ static void gallery(rl_page_ctx *p, const rl_cleaning *c, rl_thumbs *t, rl_galle
         shown += rl_thumbs_png(t, c->images[pick[i]].id, &png[i], &len[i], &w[i], &h[i], &why[i]) == RL_OK;
     if (!png || !len || !w || !h || !why) k = 0;
     char a[32], b[32];
-    const char *v = verb(c);
+    const char *v = rl_page_verb(c);
     fprintf(
         f,
         "<section class=\"gallery\" id=\"%s\" data-shown=\"%lld\" data-available=\"%lld\" aria-labelledby=\"h-%s\">\n"
@@ -251,7 +250,7 @@ void rl_page_cleaning(rl_page_ctx *p, const rl_cleaning *c, rl_thumbs *t, int64_
         fprintf(f, "</code>: ");
     }
     fprintf(f, "%s of %s images disagreed with the teacher and were %s.", rl_html_count(c->flagged, a, sizeof a),
-            rl_html_count(c->total, b, sizeof b), verb(c));
+            rl_html_count(c->total, b, sizeof b), rl_page_verb(c));
     if (c->has_truth)
         fprintf(f, " A noise record says which labels were wrong: %s in all.", rl_html_count(c->noisy, a, sizeof a));
     fprintf(f, "</p>\n");
@@ -263,8 +262,8 @@ void rl_page_cleaning(rl_page_ctx *p, const rl_cleaning *c, rl_thumbs *t, int64_
             "<section id=\"gallery\" aria-labelledby=\"h-gallery\">\n<h2 id=\"h-gallery\">%c%s images</h2>\n"
             "<p>Each image with the label the list gave, the teacher's top-1 and its probability%s. At most "
             "%lld per group.</p>\n",
-            verb(c)[0] - 32, verb(c) + 1, c->has_truth ? ", and the true label from the noise record" : "",
-            (long long)cap);
+            rl_page_verb(c)[0] - 32, rl_page_verb(c) + 1,
+            c->has_truth ? ", and the true label from the noise record" : "", (long long)cap);
     for (int s = 0; s < (c->has_truth ? RL_GALLERY_SECTIONS : 1); s++)
         gallery(p, c, t, (rl_gallery_section)s, cap, sum);
     fprintf(f, "</section>\n");

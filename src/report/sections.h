@@ -35,6 +35,9 @@ void rl_page_ablation(rl_page_ctx *p, const rl_ablate_grid *g, const rl_ablate_s
 /* The curves and last values of a single run's metrics.csv. */
 void rl_page_run(rl_page_ctx *p, const char *model, const rl_ablate_curve *c);
 
+/* What happened to flagged images: "removed", "relabelled" or "flagged", by the cleaning's mode. */
+const char *rl_page_verb(const rl_cleaning *c);
+
 /* Key numbers of the cleaning for the summary at the top. */
 void rl_page_cleaning_summary(rl_page_ctx *p, const rl_cleaning *c);
 
