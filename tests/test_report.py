@@ -22,6 +22,7 @@ import io
 import json
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -289,12 +290,14 @@ ok(len(missing) == 3 and "train-images-idx3-ubyte.gz#" in missing[0]["text"], "a
 photos = os.path.join(tmp, "photos")
 os.makedirs(os.path.join(photos, "imgs"))
 sizes = [(200, 150), (120, 300), (97, 96), (400, 260)]
+# the last file's name is markup: the page must show it as text
+names = ["imgs/p0.jpg", "imgs/p1.jpg", "imgs/p2.jpg", "imgs/<b>&amp;\"'.jpg"]
 lines = ["# relab-list 1", "# classes 3"]
 refs = {}
 for j, (w, h) in enumerate(sizes):
     y, x = np.mgrid[0:h, 0:w]
     arr = np.stack([(x * 255 // w), (y * 255 // h), ((x + y) * 127 // (w + h)) + 60], -1).astype(np.uint8)
-    p = "imgs/p%d.jpg" % j
+    p = names[j]
     Image.fromarray(arr).save(os.path.join(photos, p), quality=95)
     lines.append("%s\t%d" % (p, j % 3))
     s = 96 / min(w, h)
@@ -308,7 +311,7 @@ with open(os.path.join(photos, "train.list"), "w") as f:
 with open(os.path.join(photos, "per-image.tsv"), "w") as f:
     f.write("id\tlabel\tteacher\tteacher_prob\tlabel_prob\tagrees\taction\tnew_label\ttruth\n")
     for j in range(len(sizes)):
-        f.write("imgs/p%d.jpg\t%d\t%d\t0.%d\t\t0\tdropped\t\t\n" % (j, j % 3, (j + 1) % 3, 9 - j))
+        f.write("%s\t%d\t%d\t0.%d\t\t0\tdropped\t\t\n" % (names[j], j % 3, (j + 1) % 3, 9 - j))
 
 
 def thumbs(path):
@@ -322,6 +325,9 @@ files = thumbs(os.path.join(tmp, "photos.html"))
 diffs = {p: float(np.abs(np.array(Image.open(io.BytesIO(b)), np.float64) - refs[p]).mean()) for p, b in files.items()}
 ok(rc == 0 and len(files) == 4 and all(Image.open(io.BytesIO(b)).size == (96, 96) for b in files.values()),
    "JPEG files: four 96x96 thumbnails without a noise record (%s)" % err.strip()[:100])
+raw = open(os.path.join(tmp, "photos.html")).read()
+ok("<b>&amp;" not in raw.replace("&lt;b&gt;&amp;amp;", "") and names[3] in files,
+   "a file name holding markup is escaped: the parsed page gives the name back, no <b> element")
 ok(all(d < 3.0 for d in diffs.values()), "each is the shorter-side resize and centre crop (PIL), mean |diff| < 3/255 "
    "(%s)" % {k: round(v, 2) for k, v in diffs.items()})
 pk = subprocess.run([RELAB, "pack", os.path.join(photos, "train.list"), "-o", os.path.join(tmp, "shard")],
@@ -352,4 +358,6 @@ ok(rc == 2, "--gallery -1 is a usage error")
 rc, out, err = run()
 ok(rc == 2, "no folder is a usage error")
 
+if not os.environ.get("KEEP_TMP"):
+    shutil.rmtree(tmp, ignore_errors=True)
 done()
