@@ -266,17 +266,19 @@ static int overlaps(const box *a, const box *b)
 }
 
 /* Places a label beside a mark at (x, y) of radius rad, in the first of the
- * four diagonal corners (clear of the whiskers, which run along the axes)
- * where it stays in the panel and overlaps nothing in taken (marks and
- * labels placed before; the label is added); the text has a white halo so
- * lines under it stay readable. */
+ * four diagonal corners, near then a little farther (clear of the whiskers,
+ * which run along the axes), where it stays in the panel and overlaps nothing
+ * in taken (marks and labels placed before; the label is added); when every
+ * place is taken it goes to the first.  The text has a white halo so lines
+ * under it stay readable. */
 static void place_label(FILE *f, const panel *p, box *taken, int *ntaken, const char *text, double x, double y,
                         double rad)
 {
-    const double w = 6.3 * (double)strlen(text), h = 12, d = rad * 0.7 + 2;
-    const double ox[4] = {x + d, x + d, x - d - w, x - d - w}, oy[4] = {y - d - h, y + d, y - d - h, y + d};
+    const double w = 6.3 * (double)strlen(text), h = 12, d = rad * 0.7 + 2, d2 = d + 9;
+    const double ox[8] = {x + d, x + d, x - d - w, x - d - w, x + d2, x + d2, x - d2 - w, x - d2 - w};
+    const double oy[8] = {y - d - h, y + d, y - d - h, y + d, y - d2 - h, y + d2, y - d2 - h, y + d2};
     int pick = 0;
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 8; c++) {
         box b = {ox[c], oy[c], ox[c] + w, oy[c] + h};
         int ok = b.x0 >= p->x0 && b.x1 <= p->x0 + p->w && b.y0 >= p->y0 && b.y1 <= p->y0 + p->h;
         for (int i = 0; ok && i < *ntaken; i++)
@@ -338,12 +340,16 @@ void rl_ablate_svg_scatter(FILE *f, const rl_ablate_grid *g, const rl_ablate_run
     const char *second = rl_ablate_second_metric(g);
     if (!second) return;
     const int W = 640, H = 480, ncells = g->nmodels * g->nvariants * g->nepochs;
-    double lo = INFINITY, hi = -INFINITY;
+    /* Each axis spans its own data (and intervals), so a cloud far from the
+     * diagonal (ReaL runs several points above ImageNet) still fills the panel. */
+    double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
     for (int r = 0; r < rl_ablate_num_runs(g); r++)
         for (int k = 0; k < 2; k++)
-            if (s[r].acc[k].total > 0) lo = fmin(lo, 100 * s[r].acc[k].lo), hi = fmax(hi, 100 * s[r].acc[k].hi);
-    range_pad(&lo, &hi);
-    panel p = {70, 40, 400, 380, lo, hi, lo, hi};
+            if (s[r].acc[k].total > 0)
+                lo[k] = fmin(lo[k], 100 * s[r].acc[k].lo), hi[k] = fmax(hi[k], 100 * s[r].acc[k].hi);
+    range_pad(&lo[0], &hi[0]);
+    range_pad(&lo[1], &hi[1]);
+    panel p = {70, 40, 400, 380, lo[0], hi[0], lo[1], hi[1]};
     char xl[96], yl[96], desc[512];
     snprintf(xl, sizeof xl, "%s (%%)", g->metric);
     snprintf(yl, sizeof yl, "%s (%%)", second);
@@ -352,9 +358,13 @@ void rl_ablate_svg_scatter(FILE *f, const rl_ablate_grid *g, const rl_ablate_run
              "over seeds, whiskers for 95%% intervals, small hollow marks for single seeds, and the diagonal y = x.",
              g->metric, second);
     svg_open(f, W, H, "Top-1 on two label sets", desc);
-    svg_axes(f, &p, 0, xl, yl, "median over seeds; the diagonal is y = x");
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\" stroke-dasharray=\"4,3\"/>\n",
-            px(&p, lo), py(&p, lo), px(&p, hi), py(&p, hi));
+    svg_axes(f, &p, 0, xl, yl, "median over seeds; dashed: y = x");
+    const double d0 = fmax(lo[0], lo[1]), d1 = fmin(hi[0], hi[1]); /* the diagonal inside the panel */
+    if (d0 < d1)
+        fprintf(f,
+                "<line class=\"diagonal\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\" "
+                "stroke-dasharray=\"4,3\"/>\n",
+                px(&p, d0), py(&p, d0), px(&p, d1), py(&p, d1));
     /* Marks first, labels last (on top, placed around every mark). */
     box *taken = malloc(2 * (size_t)ncells * sizeof *taken);
     int *cells = malloc(3 * (size_t)ncells * sizeof *cells), nc = 0, ntaken = 0;
@@ -374,17 +384,27 @@ void rl_ablate_svg_scatter(FILE *f, const rl_ablate_grid *g, const rl_ablate_run
                 whisker(f, px(&p, 100 * a.lo), y, px(&p, 100 * a.hi), y, col);
                 whisker(f, x, py(&p, 100 * b.lo), x, py(&p, 100 * b.hi), col);
                 marker(f, "median", m, x, y, rad, col, "#000", 0.6);
-                fputs("</g>\n", f);
+                char name[512]; /* shown on hover */
+                snprintf(name, sizeof name, "%s %s, %d epochs: %.1f%% %s, %.1f%% %s (median of %d seed%s)",
+                         g->models[m].label, g->variants[v].label, g->epochs[e], 100 * a.median, g->metric,
+                         100 * b.median, second, a.finished, a.finished > 1 ? "s" : "");
+                fputs("<title>", f);
+                svg_escaped(f, name);
+                fputs("</title>\n</g>\n", f);
                 taken[ntaken++] = (box){x - rad, y - rad, x + rad, y + rad};
                 cells[3 * nc] = m, cells[3 * nc + 1] = v, cells[3 * nc + 2] = e, nc++;
             }
     for (int i = 0; i < nc; i++) {
         const int m = cells[3 * i], v = cells[3 * i + 1], e = cells[3 * i + 2];
         const double x = (taken[i].x0 + taken[i].x1) / 2, y = (taken[i].y0 + taken[i].y1) / 2, rad = 4 + 1.5 * e;
+        /* Up to 12 marks carry model, variant and schedule; more carry the
+         * variant only (shape and size, in the legend, tell the rest). */
+        const int full = nc <= 12;
         char label[3 * RL_ABLATE_LABEL + 32];
-        snprintf(label, sizeof label, "%s%s%s", g->nmodels > 1 ? g->models[m].label : "", g->nmodels > 1 ? " " : "",
-                 g->variants[v].label);
-        if (g->nepochs > 1) snprintf(label + strlen(label), sizeof label - strlen(label), " %dep", g->epochs[e]);
+        snprintf(label, sizeof label, "%s%s%s", full && g->nmodels > 1 ? g->models[m].label : "",
+                 full && g->nmodels > 1 ? " " : "", g->variants[v].label);
+        if (full && g->nepochs > 1)
+            snprintf(label + strlen(label), sizeof label - strlen(label), " %dep", g->epochs[e]);
         place_label(f, &p, taken, &ntaken, label, x, y, rad);
     }
     free(taken);
