@@ -11,34 +11,31 @@
 #   - a screenshot is not blank: enough non-white pixels, grey-level spread
 #     and distinct colours (PIL);
 #   - printing to PDF works and gives several pages.
-# SKIPs when chromium, Fashion-MNIST or PIL is absent (scripts/bootstrap.sh
+# SKIPs when chromium, Fashion-MNIST, h5py or PIL is absent (scripts/bootstrap.sh
 # --tests installs chromium).
 RELAB=${RELAB:-./relab}
-PY=${REF_PYTHON:-/usr/bin/python3}
 SRC=${top_srcdir:-$(dirname "$0")/..}
-FM=/usr/share/datasets/fashion-mnist
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROMIUM" ]; then echo "1..0 # SKIP no chromium (scripts/bootstrap.sh --tests installs it)"; exit 0; fi
-if [ ! -f "$FM/train-images-idx3-ubyte.gz" ]; then echo "1..0 # SKIP no $FM (dataset-fashion-mnist)"; exit 0; fi
-if ! "$PY" -c 'import PIL, numpy' 2>/dev/null; then echo "1..0 # SKIP PIL/numpy missing for $PY"; exit 0; fi
-T=$(mktemp -d /tmp/test_report_browser.XXXXXX)
-trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"' EXIT
-n=0; fails=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails+1)); fi; }
+. "$SRC/tests/trainlib.sh" # the Fashion-MNIST and h5py skip checks, $data, $py, a scratch $dir, ok
+if ! "$py" -c 'import PIL, numpy' 2>/dev/null; then echo "1..0 # SKIP PIL/numpy missing for $py"; exit 0; fi
+T=$dir
+fails=0
+check() { ok "$@"; [ "$1" = 0 ] || fails=$((fails + 1)); }
 
 # The demo, small: its grid with 2 epochs, validation on 20 held-out images and
 # predictions on the first 500 test images.
 mkdir -p "$T/demo/data"
 sed -e "s|^recipe = .*|recipe = $SRC/recipes/demo/fmnist-noisy.recipe|" -e 's|^epochs = .*|epochs = 2|' \
     -e '$a set = val_split=20' "$SRC/recipes/demo/grid" > "$T/grid"
-"$RELAB" list --fashion-mnist "$FM" --test -o "$T/test-all.list" 2>/dev/null
+"$RELAB" list --fashion-mnist "$data" --test -o "$T/test-all.list" 2>/dev/null
 head -n 502 "$T/test-all.list" > "$T/demo/data/test.list"
 DEMO_N=300 DEMO_GRID="$T/grid" DEMO_TEACHER_SETS="--set epochs=2 --set val_split=20" RELAB="$RELAB" \
     sh "$SRC/scripts/demo.sh" "$T/demo" > "$T/demo.out" 2> "$T/demo.err"
 rc=$?
-ok $rc "the small demo exits 0 ($(tail -2 "$T/demo.err" | tr '\n' ' '))"
+check $rc "the small demo exits 0 ($(tail -2 "$T/demo.err" | tr '\n' ' '))"
 page=$(tail -n 1 "$T/demo.out")
-[ "$page" = "$T/demo/report.html" ] && [ -s "$page" ]; ok $? "demo.sh prints the report's path last ($page)"
+[ "$page" = "$T/demo/report.html" ] && [ -s "$page" ]; check $? "demo.sh prints the report's path last ($page)"
 
 # A fresh profile for each chromium run; the flags keep it off the network.
 browse() {
@@ -48,13 +45,13 @@ browse() {
         "$@" "file://$page" 2>> "$T/chromium.log"
 }
 browse --virtual-time-budget=10000 --dump-dom > "$T/dom.html"
-ok $? "chromium loads the page and dumps its DOM"
+check $? "chromium loads the page and dumps its DOM"
 browse --window-size=1280,2400 --screenshot="$T/shot.png" > /dev/null
-ok $? "chromium takes a screenshot"
+check $? "chromium takes a screenshot"
 browse --no-pdf-header-footer --print-to-pdf="$T/print.pdf" > /dev/null
-ok $? "chromium prints the page to PDF"
+check $? "chromium prints the page to PDF"
 
-"$PY" - "$T/dom.html" "$T/demo/data/clean-images.tsv" "$T/shot.png" "$T/print.pdf" > "$T/py.out" 2>&1 <<'P'
+"$py" - "$T/dom.html" "$T/demo/data/clean-images.tsv" "$T/shot.png" "$T/print.pdf" > "$T/py.out" 2>&1 <<'P'
 import csv, re, sys
 import numpy as np
 from PIL import Image
@@ -83,13 +80,12 @@ pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
 print("pdf %d pages=%d" % (data.startswith(b"%PDF") and pages >= 2, pages))
 P
 grep -q "^gallery 1" "$T/py.out"
-ok $? "every thumbnail decodes in chromium, as many as the sections say they show, min(48, images) per group: $(grep ^gallery "$T/py.out")"
-grep -q "^shot 1" "$T/py.out"; ok $? "the screenshot is not blank: $(grep ^shot "$T/py.out")"
-grep -q "^pdf 1" "$T/py.out"; ok $? "the printed PDF has several pages: $(grep ^pdf "$T/py.out")"
+check $? "every thumbnail decodes in chromium, as many as the sections say they show, min(48, images) per group: $(grep ^gallery "$T/py.out")"
+grep -q "^shot 1" "$T/py.out"; check $? "the screenshot is not blank: $(grep ^shot "$T/py.out")"
+grep -q "^pdf 1" "$T/py.out"; check $? "the printed PDF has several pages: $(grep ^pdf "$T/py.out")"
 if [ $fails != 0 ]; then
     sed 's/^/# /' "$T/py.out"
     tail -5 "$T/chromium.log" | sed 's/^/# chromium: /'
     tail -20 "$T/demo.err" | sed 's/^/# demo: /'
 fi
 echo "1..$n"
-[ $fails = 0 ]

@@ -93,13 +93,21 @@ static int label_ok(const char *s)
            strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.+") == n;
 }
 
+/* top[key] when it is a list of 1 to RL_ABLATE_MAX entries, else NULL with err set. */
+static json_t *axis(const char *path, json_t *top, const char *key, const char *what, rl_error *err)
+{
+    json_t *a = json_object_get(top, key);
+    if (json_is_array(a) && json_array_size(a) >= 1 && json_array_size(a) <= RL_ABLATE_MAX) return a;
+    rl_fail(err, RL_ERR_FORMAT, "%s: \"%s\" must be a list of 1 to %d %s", path, key, RL_ABLATE_MAX, what);
+    return NULL;
+}
+
 static rl_status read_labels(const char *path, json_t *top, const char *key, rl_ablate_value *out, int *n,
                              rl_error *err)
 {
-    json_t *a = json_object_get(top, key), *x;
+    json_t *a = axis(path, top, key, "labels", err), *x;
     size_t i;
-    if (!json_is_array(a) || json_array_size(a) < 1 || json_array_size(a) > RL_ABLATE_MAX)
-        return rl_fail(err, RL_ERR_FORMAT, "%s: \"%s\" must be a list of 1 to %d labels", path, key, RL_ABLATE_MAX);
+    if (!a) return RL_ERR_FORMAT;
     json_array_foreach(a, i, x)
     {
         if (!json_is_string(x) || !label_ok(json_string_value(x)))
@@ -116,10 +124,9 @@ static rl_status read_labels(const char *path, json_t *top, const char *key, rl_
 static rl_status read_ints(const char *path, json_t *top, const char *key, int64_t lo, int64_t hi, int64_t *out, int *n,
                            rl_error *err)
 {
-    json_t *a = json_object_get(top, key), *x;
+    json_t *a = axis(path, top, key, "integers", err), *x;
     size_t i;
-    if (!json_is_array(a) || json_array_size(a) < 1 || json_array_size(a) > RL_ABLATE_MAX)
-        return rl_fail(err, RL_ERR_FORMAT, "%s: \"%s\" must be a list of 1 to %d integers", path, key, RL_ABLATE_MAX);
+    if (!a) return RL_ERR_FORMAT;
     json_array_foreach(a, i, x)
     {
         if (!json_is_integer(x) || json_integer_value(x) < lo || json_integer_value(x) > hi)
