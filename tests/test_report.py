@@ -336,6 +336,21 @@ rc, out, err = run(photos, "--images", os.path.join(tmp, "shard"), "-o", os.path
 ok(pk.returncode == 0 and rc == 0 and thumbs(os.path.join(tmp, "packed.html")) == files,
    "pack shards (found by prefix) give the same thumbnails as the files (%s %s)" % (pk.stderr.strip(), err.strip()))
 
+# The images found through a run's recipe: its train_list's "# root" header
+# (relative to the list's folder) names where the list's paths are.
+rooted = os.path.join(tmp, "rooted")
+os.makedirs(os.path.join(rooted, "runs", "a"))
+os.makedirs(os.path.join(rooted, "lists"))
+os.makedirs(os.path.join(rooted, "empty"))
+with open(os.path.join(rooted, "lists", "train.list"), "w") as f:
+    f.write("# relab-list 1\n# classes 3\n# root ../../photos\n" + "\n".join(lines[2:]) + "\n")
+with open(os.path.join(rooted, "runs", "a", "recipe.txt"), "w") as f:
+    f.write("model = resnet8\ndata = folder\ndata_dir = %s\ntrain_list = %s\nepochs = 10\nschedule = cosine\n"
+            % (os.path.join(rooted, "empty"), os.path.join(rooted, "lists", "train.list")))
+rc, out, err = run(rooted, "--per-image", os.path.join(photos, "per-image.tsv"))
+ok(rc == 0 and thumbs(os.path.join(rooted, "report.html")) == files,
+   "images found through a recipe's train_list and its '# root' header (%s)" % err.strip()[:200])
+
 # ---- a single run folder ----
 single = os.path.join(abl, "runs", "r8-sigmoid-4ep-s1")
 rc, out, err = run(single)

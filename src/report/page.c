@@ -13,6 +13,7 @@
 #include "report/html.h"
 #include "report/sections.h"
 #include "train/recipe.h"
+#include "util/text.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -141,6 +142,28 @@ static void find_inputs(const rl_page_options *o, inputs *in)
         add_root(in, o->image_roots[i]);
 }
 
+/* A label list's folder, and its "# root DIR" header when it has one (the
+ * folder its relative paths are in; relative to the list's folder). */
+static void list_roots(inputs *in, const char *list)
+{
+    char dir[RL_FS_PATH_MAX], root[RL_FS_PATH_MAX];
+    const char *slash = strrchr(list, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - list) : 1, slash ? list : ".");
+    add_root(in, dir);
+    rl_lines r;
+    char *line;
+    size_t len;
+    if (rl_lines_open(&r, list, "label list", 0, NULL)) return;
+    while (rl_lines_next(&r, &line, &len, NULL) == 1 && line[0] == '#')
+        if (!strncmp(line, "# root ", 7) && line[7]) {
+            if (line[7] == '/' || snprintf(root, sizeof root, "%s/%s", dir, line + 7) >= (int)sizeof root)
+                snprintf(root, sizeof root, "%s", line + 7);
+            add_root(in, root);
+            break;
+        }
+    rl_lines_close(&r);
+}
+
 /* Image folders and class names from the recipes found. */
 static void use_recipes(const rl_page_options *o, inputs *in, rl_page_ctx *p, char *classes, size_t n)
 {
@@ -158,12 +181,7 @@ static void use_recipes(const rl_page_options *o, inputs *in, rl_page_ctx *p, ch
             snprintf(train, sizeof train, "%s/train", r->data_dir);
             add_root(in, train);
         }
-        if (r->train_list[0]) {
-            char dir[RL_FS_PATH_MAX];
-            const char *slash = strrchr(r->train_list, '/');
-            snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - r->train_list) : 1, slash ? r->train_list : ".");
-            add_root(in, dir);
-        }
+        if (r->train_list[0]) list_roots(in, r->train_list);
         if (r->data == RL_DATA_FASHION_MNIST) p->fmnist = 1;
         if (!o->classes && !classes[0] && r->classes[0]) snprintf(classes, n, "%s", r->classes);
     }
