@@ -2,9 +2,7 @@
  * choosing the gallery (cleaning.h). */
 #include "report/cleaning.h"
 
-#include <errno.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,9 +63,13 @@ static rl_status read_header(rl_lines *r, header *h, rl_error *err)
     for (int k = 0; k < NCOLS; k++)
         h->col[k] = -1;
     h->nfields = 0;
-    for (char *save = NULL, *f = strtok_r(line, "\t", &save); f; f = strtok_r(NULL, "\t", &save), h->nfields++)
+    for (char *f = line; f; h->nfields++) { /* fields as the rows split them: empty ones count */
+        char *tab = strchr(f, '\t');
+        if (tab) *tab = '\0';
         for (int k = 0; k < NCOLS; k++)
             if (!strcmp(f, col_names[k])) h->col[k] = h->nfields;
+        f = tab ? tab + 1 : NULL;
+    }
     for (int k = 0; k < COL_TRUTH; k++)
         if (h->col[k] < 0)
             return rl_fail(err, RL_ERR_FORMAT,

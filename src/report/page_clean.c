@@ -63,23 +63,30 @@ static void class_row(rl_page_ctx *p, const rl_cleaning *c, int k)
             pct(wrong, tot), pct(fl - wrong, tot));
 }
 
+typedef struct {
+    int64_t flagged;
+    int k;
+} class_key;
+
+/* Most flagged first, lower class first on ties. */
+static int by_flagged(const void *a, const void *b)
+{
+    const class_key *x = a, *y = b;
+    if (x->flagged != y->flagged) return x->flagged > y->flagged ? -1 : 1;
+    return (x->k > y->k) - (x->k < y->k);
+}
+
 static void per_class(rl_page_ctx *p, const rl_cleaning *c)
 {
     FILE *f = p->f;
     const int split = c->per_class_flagged_noisy != NULL, C = c->num_classes;
-    int *order = malloc((size_t)(C ? C : 1) * sizeof *order), shown = 0;
+    class_key *order = malloc((size_t)(C ? C : 1) * sizeof *order);
+    int shown = 0;
     if (!order) return;
     for (int k = 0; k < C; k++)
-        if (c->per_class_total[k]) order[shown++] = k;
+        if (c->per_class_total[k]) order[shown++] = (class_key){c->per_class_flagged[k], k};
     const int all = shown <= CLASS_ROWS;
-    if (!all) { /* the classes with the most flagged images, lower class first on ties */
-        for (int i = 1; i < shown; i++)
-            for (int j = i; j > 0 && c->per_class_flagged[order[j]] > c->per_class_flagged[order[j - 1]]; j--) {
-                int t = order[j];
-                order[j] = order[j - 1];
-                order[j - 1] = t;
-            }
-    }
+    if (!all) qsort(order, (size_t)shown, sizeof *order, by_flagged);
     const int rows = all ? shown : CLASS_ROWS;
     fprintf(f, "<h3 id=\"per-class\">%c%s per class</h3>\n<table id=\"classes\">\n<caption>", rl_page_verb(c)[0] - 32,
             rl_page_verb(c) + 1);
@@ -104,7 +111,7 @@ static void per_class(rl_page_ctx *p, const rl_cleaning *c)
                    "right</th>");
     fprintf(f, "<th scope=\"col\"><span class=\"muted\">share %s</span></th></tr></thead>\n<tbody>\n", rl_page_verb(c));
     for (int i = 0; i < rows; i++)
-        class_row(p, c, order[i]);
+        class_row(p, c, order[i].k);
     fprintf(f, "</tbody>\n</table>\n");
     free(order);
 }
