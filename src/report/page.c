@@ -287,7 +287,7 @@ static void footer(FILE *f, const inputs *in)
 }
 
 /* The facts at the top: the best variant of the longest schedule. */
-static void ablation_summary(FILE *f, const rl_ablate_grid *g, const rl_ablate_score *s)
+static void ablation_summary(FILE *f, const rl_ablate_grid *g, const rl_ablate_run_score *s)
 {
     const int e = g->nepochs - 1, n = rl_ablate_num_runs(g);
     double *acc = malloc((size_t)n * sizeof *acc);
@@ -317,7 +317,7 @@ static void ablation_summary(FILE *f, const rl_ablate_grid *g, const rl_ablate_s
 
 typedef struct {
     rl_ablate_grid *g;
-    rl_ablate_score *scores;
+    rl_ablate_run_score *scores;
     rl_ablate_curve *curves; /* [runs] */
     int *have;
     rl_cleaning clean;

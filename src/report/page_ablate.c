@@ -10,11 +10,10 @@
 #include <string.h>
 
 #include "ablate/svg.h"
-#include "eval/ablate.h"
 #include "report/html.h"
 #include "report/sections.h"
 
-static void table_cell(FILE *f, const rl_ablate_grid *g, const rl_ablate_score *s, int k, int m, int v, int e)
+static void table_cell(FILE *f, const rl_ablate_grid *g, const rl_ablate_run_score *s, int k, int m, int v, int e)
 {
     rl_ablate_cell c = rl_ablate_cell_of(g, s, k, m, v, e), b = rl_ablate_cell_of(g, s, k, m, g->baseline, e);
     if (!c.finished) {
@@ -47,7 +46,7 @@ static void table_cell(FILE *f, const rl_ablate_grid *g, const rl_ablate_score *
     fprintf(f, "</td>\n");
 }
 
-static void table(FILE *f, const rl_ablate_grid *g, const rl_ablate_score *s)
+static void table(FILE *f, const rl_ablate_grid *g, const rl_ablate_run_score *s)
 {
     const char *second = rl_ablate_second_metric(g);
     const int nk = second ? 2 : 1;
@@ -100,7 +99,7 @@ static void curves_figure(FILE *f, const rl_ablate_grid *g, const rl_ablate_curv
     fprintf(f, "<figcaption>Colour: variant; dash: model.</figcaption>\n</figure>\n</section>\n");
 }
 
-void rl_page_ablation(rl_page_ctx *p, const rl_ablate_grid *g, const rl_ablate_score *s, const rl_ablate_curve *curves,
+void rl_page_ablation(rl_page_ctx *p, const rl_ablate_grid *g, const rl_ablate_run_score *s, const rl_ablate_curve *curves,
                       const int *have)
 {
     FILE *f = p->f;

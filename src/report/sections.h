@@ -12,7 +12,10 @@
 #include <stdio.h>
 
 #include "ablate/scores.h"
-#include "eval/ablate.h"
+#include "ablate/curve.h"
+#include "ablate/grid.h"
+#include "ablate/runs.h"
+#include "ablate/table.h"
 #include "report/cleaning.h"
 #include "report/page.h"
 #include "report/thumbs.h"
@@ -29,7 +32,7 @@ const char *rl_page_class(const rl_page_ctx *p, int c, char *buf, size_t n);
 
 /* The Table 2 layout with intervals and seed spread, the scatter and the
  * curves of an ablation (curves[r] valid where have[r]). */
-void rl_page_ablation(rl_page_ctx *p, const rl_ablate_grid *g, const rl_ablate_score *s, const rl_ablate_curve *curves,
+void rl_page_ablation(rl_page_ctx *p, const rl_ablate_grid *g, const rl_ablate_run_score *s, const rl_ablate_curve *curves,
                       const int *have);
 
 /* The curves and last values of a single run's metrics.csv. */
