@@ -261,7 +261,9 @@ static void head(FILE *f, const char *dir)
 /* gallery: the cleaning's verb ("removed") when there is a gallery, else NULL. */
 static void contents(FILE *f, int ablation, int run, int cleaning, const char *gallery)
 {
-    fprintf(f, "<nav aria-label=\"Contents\"><ol>\n<li><a href=\"#summary\">Summary</a></li>\n");
+    fprintf(f, "<nav aria-label=\"Contents\"><ol>\n");
+    if (ablation || cleaning) fprintf(f, "<li><a href=\"#summary\">Summary</a></li>\n");
+    if (run) fprintf(f, "<li><a href=\"#run\">The run</a></li>\n");
     if (ablation)
         fprintf(f, "<li><a href=\"#table\">Table</a></li>\n<li><a href=\"#scatter\">Two label sets</a></li>\n");
     if (ablation || run) fprintf(f, "<li><a href=\"#curves\">Training curves</a></li>\n");
@@ -286,20 +288,16 @@ static void footer(FILE *f, const inputs *in)
     fprintf(f, "</ul>\n<p id=\"decoded\"></p>\n</footer>\n<script>%s</script>\n</body>\n</html>\n", check_script);
 }
 
-/* The facts at the top: the best variant of the longest schedule. */
+/* The facts at the top: per model, the best variant of the longest schedule
+ * against the baseline. */
 static void ablation_summary(FILE *f, const rl_ablate_grid *g, const rl_ablate_run_score *s)
 {
-    const int e = g->nepochs - 1, n = rl_ablate_num_runs(g);
-    double *acc = malloc((size_t)n * sizeof *acc);
-    if (!acc) return;
-    rl_ablate_score_acc(g, s, 0, acc);
+    const int e = g->nepochs - 1;
     for (int m = 0; m < g->nmodels; m++) {
-        double best = NAN,
-               base =
-                   rl_ablate_median(acc + ((m * g->nvariants + g->baseline) * g->nepochs + e) * g->nseeds, g->nseeds);
+        double best = NAN, base = rl_ablate_cell_of(g, s, 0, m, g->baseline, e).median;
         int bv = -1;
         for (int v = 0; v < g->nvariants; v++) {
-            double x = rl_ablate_median(acc + ((m * g->nvariants + v) * g->nepochs + e) * g->nseeds, g->nseeds);
+            double x = rl_ablate_cell_of(g, s, 0, m, v, e).median;
             if (isfinite(x) && !(x <= best)) best = x, bv = v;
         }
         if (bv < 0) continue;
@@ -310,7 +308,6 @@ static void ablation_summary(FILE *f, const rl_ablate_grid *g, const rl_ablate_r
                           100 * base);
         fprintf(f, "</li>\n");
     }
-    free(acc);
 }
 
 /* ---- the page ---- */
@@ -388,17 +385,19 @@ static rl_status load(const rl_page_options *o, inputs *in, rl_page_ctx *p, load
     return st;
 }
 
-static rl_status write_page(FILE *f, const rl_page_options *o, const inputs *in, rl_page_ctx *p, loaded *l,
-                            rl_page_summary *sum)
+static void write_page(FILE *f, const rl_page_options *o, const inputs *in, rl_page_ctx *p, loaded *l,
+                       rl_page_summary *sum)
 {
     p->f = f;
     head(f, o->dir);
     contents(f, l->g != NULL, l->g == NULL && in->metrics[0], l->has_clean, l->thumbs ? rl_page_verb(&l->clean) : NULL);
-    fprintf(f, "<section id=\"summary\" aria-labelledby=\"h-summary\">\n<h2 id=\"h-summary\">Summary</h2>\n"
-               "<ul class=\"facts\">\n");
-    if (l->g) ablation_summary(f, l->g, l->scores);
-    if (l->has_clean) rl_page_cleaning_summary(p, &l->clean);
-    fprintf(f, "</ul>\n</section>\n");
+    if (l->g || l->has_clean) { /* a run folder's one number is in its own section */
+        fprintf(f, "<section id=\"summary\" aria-labelledby=\"h-summary\">\n<h2 id=\"h-summary\">Summary</h2>\n"
+                   "<ul class=\"facts\">\n");
+        if (l->g) ablation_summary(f, l->g, l->scores);
+        if (l->has_clean) rl_page_cleaning_summary(p, &l->clean);
+        fprintf(f, "</ul>\n</section>\n");
+    }
     if (l->g)
         rl_page_ablation(p, l->g, l->scores, l->curves, l->have);
     else if (in->metrics[0])
@@ -408,7 +407,6 @@ static rl_status write_page(FILE *f, const rl_page_options *o, const inputs *in,
         sum->cleaning = 1;
     }
     footer(f, in);
-    return RL_OK;
 }
 
 rl_status rl_page_write(const rl_page_options *o, rl_page_summary *sum, rl_error *err)
