@@ -266,8 +266,9 @@ teacher = os.path.join(tmp, "teacher.h5")
 write_teacher(teacher, np.arange(N))
 out = os.path.join(tmp, "cleaned.list")
 rep = os.path.join(tmp, "report.json")
+rows = os.path.join(tmp, "rows.tsv")
 rc, so, se = run("clean", "--teacher", teacher, "--train", noisy_list, "-o", out, "--report", rep,
-                 "--noise-record", record)
+                 "--noise-record", record, "--per-image", rows)
 ok(rc == 0, "relab clean (top1, drop) runs: " + se.strip()[:160])
 flag = order[:, 0] != z
 got = read_list(out) if rc == 0 else {}
@@ -291,6 +292,37 @@ ok(nz.get("changed") == changed.sum() and nz.get("hit") == hit and abs(nz.get("p
    and abs(nz.get("recall", -1) - rec_) < 1e-15, "precision %.4f and recall %.4f against the noise record" % (prec, rec_))
 ok("precision" in so and "recall" in so, "the printed report states precision and recall")
 
+
+def read_rows(path):
+    lines = open(path).read().split("\n")
+    return lines[0].split("\t"), [l.split("\t") for l in lines[1:] if l]
+
+
+def label_prob_of(i):
+    """The teacher's probability of sample i's label: the stored top-k score, or
+    the softmax of the float32 logits (double, rounded to float32)."""
+    hit = np.nonzero(order[i] == z[i])[0]
+    if len(hit):
+        return tsc[i, hit[0]]
+    return np.float32(e[i, z[i]] / e[i].sum())
+
+
+head, rws = read_rows(rows) if rc == 0 else ([], [])
+ok(head == ["id", "label", "teacher", "teacher_prob", "label_prob", "agrees", "action", "new_label", "truth"],
+   "per-image table: the documented columns " + " ".join(head))
+good = len(rws) == N
+for i in range(N if good else 0):
+    want = [ids[i], str(z[i]), str(order[i, 0])]
+    r_ = rws[i]
+    if (r_[:3] != want or np.float32(float(r_[3])) != tsc[i, 0] or np.float32(float(r_[4])) != label_prob_of(i)
+            or r_[5:] != [str(int(not flag[i])), "dropped" if flag[i] else "kept", "" if flag[i] else str(z[i]),
+                          str(y[i])]):
+        print("# row %d: got %s, want %s %r %r" % (i, r_, want, tsc[i, 0], label_prob_of(i)))
+        good = False
+        break
+ok(good, "per-image table: %d rows of id, label, teacher top-1 and its probability, the label's probability, "
+   "agrees, kept/dropped, the cleaned label and the noise record's true label" % N)
+
 # k-fold teachers merged by id give the same result; overlap and gaps are errors
 folds = [os.path.join(tmp, "fold%d.h5" % k) for k in range(3)]
 for k in range(3):
@@ -311,10 +343,11 @@ keep2 = (order[:, :2] == z[:, None]).any(1)
 got = read_list(out3) if rc == 0 else {}
 ok(rc == 0 and list(got) == [ids[i] for i in range(N) if keep2[i]], "topk:2 keeps the %d samples whose label is in the top 2" % keep2.sum())
 in_top = (order == z[:, None])
-p_lab = np.where(in_top.any(1), (tsc * in_top).sum(1).astype(np.float64),
-                 (e / e.sum(1, keepdims=True))[np.arange(N), z])
-# relab computes softmax in double from the float32 logits, as done here
-keepp = p_lab >= 0.3
+# relab computes softmax in double from the float32 logits, as done here, and
+# rounds the probability to float32 (train/loss.h rl_loss_probabilities)
+p_lab = np.where(in_top.any(1), (tsc * in_top).sum(1),
+                 (e / e.sum(1, keepdims=True))[np.arange(N), z].astype(np.float32)).astype(np.float32)
+keepp = p_lab.astype(np.float64) >= 0.3
 rc, _, se = run("clean", "--teacher", teacher, "--train", noisy_list, "-o", out3, "--rule", "prob:0.3")
 got = read_list(out3) if rc == 0 else {}
 ok(rc == 0 and list(got) == [ids[i] for i in range(N) if keepp[i]],
@@ -328,7 +361,7 @@ ok(rc == 1 and "logits" in se, "prob rule undecidable without logits: exit 1 ask
 outr = os.path.join(tmp, "relabel.list")
 rep2 = os.path.join(tmp, "relabel.json")
 rc, _, se = run("clean", "--teacher", teacher, "--train", noisy_list, "-o", outr, "--mode", "relabel",
-                "--noise-record", record, "--report", rep2)
+                "--noise-record", record, "--report", rep2, "--per-image", rows)
 got = read_list(outr) if rc == 0 else {}
 want = np.where(flag, order[:, 0], z)
 ok(rc == 0 and len(got) == N and all(got[ids[i]] == [want[i]] for i in range(N)),
@@ -337,6 +370,15 @@ r2 = json.load(open(rep2)) if rc == 0 else {}
 restored = int((changed & flag & (order[:, 0] == y)).sum())
 ok((r2.get("noise") or {}).get("restored") == restored and r2.get("relabeled") == flag.sum(),
    "relabel restores the true label of %d noisy samples" % restored)
+_, rws = read_rows(rows) if rc == 0 else ([], [])
+ok(len(rws) == N and all(r_[6:8] == (["relabeled", str(order[i, 0])] if flag[i] else ["kept", str(z[i])])
+                         for i, r_ in enumerate(rws)), "per-image table of relabel: relabeled rows carry the teacher's class")
+nl_rows = os.path.join(tmp, "rows-nologits.tsv")
+rc, _, se = run("clean", "--teacher", nolog, "--train", noisy_list, "-o", outr, "--per-image", nl_rows)
+_, rws = read_rows(nl_rows) if rc == 0 else ([], [])
+ok(len(rws) == N and all((r_[4] == "") == (not (order[i] == z[i]).any()) for i, r_ in enumerate(rws))
+   and all(r_[8] == "" for r_ in rws),
+   "without logits the label's probability is empty outside the top-k; without a record the truth is empty")
 outm = os.path.join(tmp, "multihot.list")
 rc, _, se = run("clean", "--teacher", teacher, "--train", noisy_list, "-o", outm, "--mode", "multihot",
                 "--multihot-thresh", "0.2")

@@ -7,6 +7,8 @@
 
 #include "clean/noise.h"
 #include "eval/report.h"
+#include "train/loss.h"
+#include "util/fs.h"
 
 #define ROW_BITS 40 /* map value = file << 40 | row: 2^40 rows per file is plenty */
 
@@ -80,13 +82,18 @@ void rl_clean_stats_free(rl_clean_stats *s)
     free(s->per_class_total);
     free(s->per_class_flagged);
     free(s->flagged_rows);
+    free(s->teacher_top1);
+    free(s->teacher_prob);
+    free(s->label_prob);
+    free(s->action);
+    free(s->new_label);
     memset(s, 0, sizeof *s);
 }
 
-/* Teacher probability of class c for row i; returns 0, or -1 when the file
- * cannot tell (c outside the stored top-k, no logits, and the smallest stored
- * score is still >= thresh). */
-static int class_prob(const rl_preds *p, int64_t i, int32_t c, double thresh, double *prob)
+/* Teacher probability of class c for row i into *prob: from the stored top-k,
+ * else from the logits (probs[C] is scratch space).  Returns 0 when known;
+ * otherwise 1 and *prob = the k-th stored score, an upper bound. */
+static int class_prob(const rl_preds *p, int64_t i, int32_t c, float *probs, double *prob)
 {
     for (int j = 0; j < p->k; j++)
         if (p->topk_classes[i * p->k + j] == c) {
@@ -94,24 +101,13 @@ static int class_prob(const rl_preds *p, int64_t i, int32_t c, double thresh, do
             return 0;
         }
     if (p->logits) {
-        const float *z = p->logits + i * p->num_classes;
-        if (!strcmp(p->score_kind, "sigmoid")) {
-            *prob = 1.0 / (1.0 + exp(-(double)z[c]));
-            return 0;
-        }
-        double m = z[0], sum = 0.0;
-        for (int q = 1; q < p->num_classes; q++) m = fmax(m, z[q]);
-        for (int q = 0; q < p->num_classes; q++) sum += exp((double)z[q] - m);
-        *prob = exp((double)z[c] - m) / sum;
+        rl_loss_kind kind = strcmp(p->score_kind, "sigmoid") ? RL_LOSS_SOFTMAX : RL_LOSS_SIGMOID;
+        rl_loss_probabilities(kind, p->logits + i * p->num_classes, p->num_classes, probs);
+        *prob = probs[c];
         return 0;
     }
-    /* Outside the top-k, the probability is at most the k-th score. */
-    double kth = p->topk_scores[i * p->k + p->k - 1];
-    if (kth < thresh) {
-        *prob = kth;
-        return 0;
-    }
-    return -1;
+    *prob = p->topk_scores[i * p->k + p->k - 1];
+    return 1;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -184,12 +180,20 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
     s->total = train->count;
     s->per_class_total = calloc((size_t)C, sizeof *s->per_class_total);
     s->per_class_flagged = calloc((size_t)C, sizeof *s->per_class_flagged);
-    s->flagged_rows = calloc((size_t)(train->count ? train->count : 1), 1);
-    int64_t *keys = malloc((size_t)(train->count ? train->count : 1) * sizeof *keys);
+    const size_t rows = (size_t)(train->count ? train->count : 1);
+    s->flagged_rows = calloc(rows, 1);
+    s->teacher_top1 = malloc(rows * sizeof *s->teacher_top1);
+    s->teacher_prob = malloc(rows * sizeof *s->teacher_prob);
+    s->label_prob = malloc(rows * sizeof *s->label_prob);
+    s->action = malloc(rows);
+    s->new_label = malloc(rows * sizeof *s->new_label);
+    int64_t *keys = malloc(rows * sizeof *keys);
     int32_t *buf = malloc(((size_t)C + 1) * sizeof *buf);
+    float *probs = malloc((size_t)C * sizeof *probs);
     uint8_t *has = calloc((size_t)C, 1); /* has[c]: c is among the sample's labels (multihot) */
     rl_status st = RL_OK;
-    if (!s->per_class_total || !s->per_class_flagged || !s->flagged_rows || !keys || !buf || !has) {
+    if (!s->per_class_total || !s->per_class_flagged || !s->flagged_rows || !s->teacher_top1 || !s->teacher_prob ||
+        !s->label_prob || !s->action || !s->new_label || !keys || !buf || !probs || !has) {
         st = rl_fail(err, RL_ERR_NOMEM, "clean: out of memory for %lld samples", (long long)train->count);
         goto done;
     }
@@ -202,14 +206,18 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
         const int32_t *top = p->topk_classes + row * p->k;
         const float *sc = p->topk_scores + row * p->k;
         int32_t y = train->labels[i];
+        double prob;
+        int bound = class_prob(p, row, y, probs, &prob); /* prob <= the k-th score when only bounded */
+        s->teacher_top1[i] = top[0];
+        s->teacher_prob[i] = sc[0];
+        s->label_prob[i] = bound ? NAN : (float)prob;
         int agree = 0;
         if (o->rule == RL_CLEAN_TOP1) {
             agree = top[0] == y;
         } else if (o->rule == RL_CLEAN_TOPK) {
             for (int j = 0; j < o->k; j++) agree |= top[j] == y;
         } else {
-            double prob;
-            if (class_prob(p, row, y, o->thresh, &prob)) {
+            if (bound && prob >= o->thresh) {
                 st = rl_fail(err, RL_ERR_FORMAT,
                              "teacher row for '%s' stores only the top %d (all >= %g) and no logits, so the "
                              "probability of label %d is unknown; write logits or a larger top-k",
@@ -232,7 +240,13 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
                 buf[nl++] = train->multi_classes[q];
         else
             buf[nl++] = y;
-        if (o->mode == RL_CLEAN_DROP && !agree) continue;
+        s->action[i] = RL_CLEAN_KEPT;
+        s->new_label[i] = y;
+        if (o->mode == RL_CLEAN_DROP && !agree) {
+            s->action[i] = RL_CLEAN_DROPPED;
+            s->new_label[i] = -1;
+            continue;
+        }
         if (o->mode == RL_CLEAN_RELABEL && !agree) {
             int w = 1;
             for (int q = 1; q < nl; q++)
@@ -240,6 +254,8 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
             nl = w;
             buf[0] = top[0];
             s->relabeled++;
+            s->action[i] = RL_CLEAN_RELABELED;
+            s->new_label[i] = top[0];
         }
         if (o->mode == RL_CLEAN_MULTIHOT) {
             for (int q = 0; q < nl; q++)
@@ -262,6 +278,7 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
 done:
     free(keys);
     free(buf);
+    free(probs);
     free(has);
     if (st) {
         rl_list_free(out);
@@ -271,7 +288,8 @@ done:
 }
 
 rl_status rl_clean_against_record(const rl_list *train, const rl_list *out, const rl_clean_opts *o,
-                                  const rl_clean_stats *s, const char *record_path, rl_clean_pr *pr, rl_error *err)
+                                  const rl_clean_stats *s, const char *record_path, rl_clean_pr *pr, int32_t *truth,
+                                  rl_error *err)
 {
     memset(pr, 0, sizeof *pr);
     rl_noise_record rec;
@@ -310,6 +328,8 @@ rl_status rl_clean_against_record(const rl_list *train, const rl_list *out, cons
         if (o->mode == RL_CLEAN_RELABEL && changed[i] && s->flagged_rows[i] && out->labels[i] == orig[i])
             pr->restored++;
     }
+    if (truth)
+        for (int64_t i = 0; i < train->count; i++) truth[i] = changed[i] ? orig[i] : train->labels[i];
     pr->precision = pr->flagged ? (double)pr->hit / (double)pr->flagged : NAN;
     pr->recall = pr->changed ? (double)pr->hit / (double)pr->changed : NAN;
 done:
@@ -318,6 +338,43 @@ done:
     rl_idmap_free(&map);
     rl_noise_record_free(&rec);
     return st;
+}
+
+/* Writes a float probability so that it reads back as the same float (9
+ * significant digits), or nothing when unknown. */
+static void put_prob(FILE *f, float v)
+{
+    if (isfinite(v)) fprintf(f, "%.9g", (double)v);
+}
+
+rl_status rl_clean_rows_write(const char *path, const rl_list *train, const rl_clean_stats *s, const int32_t *truth,
+                              rl_error *err)
+{
+    static const char *actions[] = {"kept", "dropped", "relabeled"};
+    RL_CHECK(s->total == train->count);
+    rl_fs_writer w;
+    rl_status st = rl_fs_writer_open(&w, path, err);
+    if (st) return st;
+    FILE *f = w.f;
+    fputs("id\tlabel\tteacher\tteacher_prob\tlabel_prob\tagrees\taction\tnew_label\ttruth\n", f);
+    for (int64_t i = 0; i < s->total && !ferror(f); i++) {
+        fprintf(f, "%s\t%d\t", train->paths[i], (int)train->labels[i]);
+        if (s->teacher_top1[i] >= 0) {
+            fprintf(f, "%d\t", (int)s->teacher_top1[i]);
+            put_prob(f, s->teacher_prob[i]);
+            fputc('\t', f);
+            put_prob(f, s->label_prob[i]);
+            fprintf(f, "\t%d\t", !s->flagged_rows[i]);
+        } else {
+            fputs("\t\t\t\t", f); /* no teacher: cleaned by a keep or drop list */
+        }
+        fprintf(f, "%s\t", actions[s->action[i]]);
+        if (s->new_label[i] >= 0) fprintf(f, "%d", (int)s->new_label[i]);
+        fputc('\t', f);
+        if (truth) fprintf(f, "%d", (int)truth[i]);
+        fputc('\n', f);
+    }
+    return rl_fs_writer_commit(&w, err);
 }
 
 static const char *rule_name(const rl_clean_opts *o, char *buf, size_t n)

@@ -59,12 +59,22 @@ rl_status rl_teacher_init(rl_teacher *t, const rl_preds *files, int nfiles, cons
 void rl_teacher_free(rl_teacher *t);
 
 #define RL_CLEAN_TOP_PAIRS 20
+/* What happened to a training sample (the per-image table's `action`). */
+typedef enum { RL_CLEAN_KEPT = 0, RL_CLEAN_DROPPED = 1, RL_CLEAN_RELABELED = 2 } rl_clean_action;
+
 typedef struct {
     int64_t total, kept, flagged, relabeled, extra_added;
     int num_classes;
     int64_t *per_class_total;    /* [C] samples by original label */
     int64_t *per_class_flagged;  /* [C] flagged by original label */
     uint8_t *flagged_rows;       /* [total] 1 = disagreed with the teacher */
+    /* Per training sample, in list order (the per-image table): */
+    int32_t *teacher_top1;       /* [total] the teacher's top-1 class */
+    float *teacher_prob;         /* [total] its score (probability) */
+    float *label_prob;           /* [total] the teacher's probability of the given label; NaN when the
+                                  * file cannot tell (label outside the stored top-k and no logits) */
+    uint8_t *action;             /* [total] rl_clean_action */
+    int32_t *new_label;          /* [total] primary label in the cleaned list, -1 when dropped */
     int npairs;                  /* most frequent (label, teacher top-1) among flagged */
     int32_t pair_label[RL_CLEAN_TOP_PAIRS], pair_teacher[RL_CLEAN_TOP_PAIRS];
     int64_t pair_count[RL_CLEAN_TOP_PAIRS];
@@ -80,14 +90,24 @@ void rl_clean_stats_free(rl_clean_stats *s);
 /* The flagged set against a noise record (clean/noise.h): precision = truly
  * changed among flagged, recall = flagged among truly changed (record entries
  * whose id is in train).  restored = relabeled samples whose new label is the
- * record's original. */
+ * record's original.  truth (may be NULL) receives [train->count] true labels:
+ * the record's original for a changed sample, the list's label otherwise. */
 typedef struct {
     int64_t changed, flagged, hit, restored;
     double precision, recall;    /* NaN when the denominator is 0 */
 } rl_clean_pr;
 
 rl_status rl_clean_against_record(const rl_list *train, const rl_list *out, const rl_clean_opts *o,
-                                  const rl_clean_stats *s, const char *record_path, rl_clean_pr *pr, rl_error *err);
+                                  const rl_clean_stats *s, const char *record_path, rl_clean_pr *pr, int32_t *truth,
+                                  rl_error *err);
+
+/* The per-image table (docs/formats.md, "Per-image cleaning table"): a header
+ * line, then one tab-separated line per training sample in list order:
+ *   id  label  teacher  teacher_prob  label_prob  agrees  action  new_label  truth
+ * Unknown fields are empty (label_prob outside the top-k without logits;
+ * truth without a noise record).  Written atomically (util/fs.h). */
+rl_status rl_clean_rows_write(const char *path, const rl_list *train, const rl_clean_stats *s, const int32_t *truth,
+                              rl_error *err);
 
 /* The report (pr may be NULL): SHORT is the text for a terminal (per-class
  * lines only for the 10 classes with the most flagged samples when there are

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "data/list.h"
 #include "eval/preds.h"
+#include "util/fs.h"
 
 #define MAX_TEACHERS 64
 
@@ -16,7 +17,8 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: relab clean --teacher PREDS.h5 [--teacher MORE.h5 ...] --train LIST -o CLEANED.list\n"
                  "                   [--rule top1|topk:K|prob:THRESH] [--mode drop|relabel|multihot]\n"
-                 "                   [--multihot-thresh P] [--report FILE(.json)] [--noise-record FILE]\n\n"
+                 "                   [--multihot-thresh P] [--report FILE(.json)] [--noise-record FILE]\n"
+                 "                   [--per-image FILE.tsv]\n\n"
                  "A sample agrees with the teacher when (rule) its label is the teacher's top-1 (default,\n"
                  "Beyer et al. 2020), is in the teacher's top K, or has teacher probability >= THRESH.\n"
                  "Disagreeing samples are removed (drop, default) or get the teacher's top-1 (relabel);\n"
@@ -24,7 +26,10 @@ static void usage(FILE *out)
                  "extra positives.  Several --teacher files (k-fold, out-of-fold) are merged by id; an id\n"
                  "predicted twice, or a training sample with no prediction, is an error.  Prediction ids must\n"
                  "equal the list's paths.  --noise-record (from relab noise --record) adds the precision and\n"
-                 "recall of the flagged set.  Exit 0 ok, 1 failure, 2 usage.\n");
+                 "recall of the flagged set.  --per-image writes one line per training sample: id, label,\n"
+                 "teacher top-1 and its probability, the label's probability, agrees, kept/dropped/relabeled,\n"
+                 "the new label and the true label from --noise-record (docs/formats.md).\n"
+                 "Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
 int cmd_clean(int argc, char **argv)
@@ -34,10 +39,11 @@ int cmd_clean(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},  {"rule", required_argument, NULL, 'r'},
         {"mode", required_argument, NULL, 'm'},    {"multihot-thresh", required_argument, NULL, 'p'},
         {"report", required_argument, NULL, 'R'},  {"noise-record", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+        {"per-image", required_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     const char *teachers[MAX_TEACHERS];
     int nteachers = 0;
-    const char *train_path = NULL, *out_path = NULL, *report_path = NULL, *record_path = NULL;
+    const char *train_path = NULL, *out_path = NULL, *report_path = NULL, *record_path = NULL, *rows_path = NULL;
     rl_clean_opts o = {RL_CLEAN_TOP1, 1, 0.0, RL_CLEAN_DROP, 0.5};
     rl_error err = {0};
     char *end;
@@ -56,6 +62,7 @@ int cmd_clean(int argc, char **argv)
         case 'o': out_path = optarg; break;
         case 'R': report_path = optarg; break;
         case 'n': record_path = optarg; break;
+        case 'P': rows_path = optarg; break;
         case 'r':
             if (rl_clean_rule_parse(optarg, &o, &err)) {
                 fprintf(stderr, "relab clean: %s\n", err.msg);
@@ -96,6 +103,7 @@ int cmd_clean(int argc, char **argv)
     rl_list train = {0}, out = {0};
     rl_clean_stats s = {0};
     rl_clean_pr pr;
+    int32_t *truth = NULL;
     int rc = RL_EXIT_FAIL;
     for (int f = 0; f < nteachers; f++)
         if (rl_preds_read(teachers[f], &files[f], &err)) goto done;
@@ -109,22 +117,23 @@ int cmd_clean(int argc, char **argv)
         rl_error_prefix(&err, "%s", train_path);
         goto done;
     }
-    if (record_path && rl_clean_against_record(&train, &out, &o, &s, record_path, &pr, &err)) goto done;
+    if (record_path) {
+        if (!(truth = malloc((size_t)train.count * sizeof *truth))) {
+            rl_fail(&err, RL_ERR_NOMEM, "out of memory for %lld true labels", (long long)train.count);
+            goto done;
+        }
+        if (rl_clean_against_record(&train, &out, &o, &s, record_path, &pr, truth, &err)) goto done;
+    }
     if (rl_list_write(out_path, &out, &err)) goto done;
+    if (rows_path && rl_clean_rows_write(rows_path, &train, &s, truth, &err)) goto done;
     rl_clean_report(stdout, &s, record_path ? &pr : NULL, &o, RL_CLEAN_REPORT_SHORT);
     if (report_path) {
         size_t n = strlen(report_path);
         int json = n >= 5 && !strcmp(report_path + n - 5, ".json");
-        FILE *f = fopen(report_path, "w");
-        if (!f) {
-            rl_fail(&err, RL_ERR_IO, "%s: cannot create the report (does the folder exist?)", report_path);
-            goto done;
-        }
-        rl_clean_report(f, &s, record_path ? &pr : NULL, &o, json ? RL_CLEAN_REPORT_JSON : RL_CLEAN_REPORT_TEXT);
-        if (fclose(f)) {
-            rl_fail(&err, RL_ERR_IO, "%s: writing the report failed (disk full?)", report_path);
-            goto done;
-        }
+        rl_fs_writer w;
+        if (rl_fs_writer_open(&w, report_path, &err)) goto done;
+        rl_clean_report(w.f, &s, record_path ? &pr : NULL, &o, json ? RL_CLEAN_REPORT_JSON : RL_CLEAN_REPORT_TEXT);
+        if (rl_fs_writer_commit(&w, &err)) goto done;
     }
     rc = RL_EXIT_OK;
 done:
@@ -134,5 +143,6 @@ done:
     rl_list_free(&train);
     rl_list_free(&out);
     rl_clean_stats_free(&s);
+    free(truth);
     return rc;
 }
