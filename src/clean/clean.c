@@ -198,6 +198,7 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
         goto done;
     }
     out->num_classes = train->num_classes;
+    if ((st = rl_list_set_root(out, train->root, err))) goto done;
     int64_t nkeys = 0;
     for (int64_t i = 0; i < train->count && !st; i++) {
         int64_t v = rl_idmap_get(&t->map, train->paths[i]);

@@ -24,7 +24,7 @@ static const command commands[] = {
     {"noise", cmd_noise, "inject reproducible label noise into a label list (teaching)"},
     {"pack", cmd_pack, "pack an image folder into HDF5 shards"},
     {"ablate", cmd_ablate, "run a grid of recipes and write the Table 2 layout"},
-    {"list", cmd_list, "write the label list of an IDX data set (e.g. clean Fashion-MNIST)"},
+    {"list", cmd_list, "write the label list of a data set: IDX files, image folders, ImageNet val/V2"},
     {"export-images", cmd_export_images, "write IDX images as an ImageNet-style JPEG folder"},
     {"info", cmd_info, "show the BLAS core, threads, build options and model summaries"},
 };

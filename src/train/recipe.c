@@ -85,6 +85,7 @@ static const key_def keys[] = {
     {"data", T_ENUM, OFF(data), 0, 0, 0, 0, data_words, 0, "data"},
     PATH("data_dir", data_dir),
     PATH("train_list", train_list),
+    PATH("list_root", list_root),
     PATH("val_dir", val_dir),
     PATH("val_labels", val_labels),
     PATH("classes", classes),

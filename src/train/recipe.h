@@ -76,6 +76,8 @@ typedef struct {
                                             folder: the class-folder tree; required unless fashion-mnist
                                             ("" = auto before finish) */
     char train_list[RL_RECIPE_PATH_MAX]; /* train_list: label list replacing the training labels/subset; "" = none */
+    char list_root[RL_RECIPE_PATH_MAX];  /* list_root: folder the relative image paths of train_list are in; "" = the
+                                            list's "# root" header, else the list's folder */
     char val_dir[RL_RECIPE_PATH_MAX]; /* val_dir: flat val folder (with val_labels) or class-folder tree; "" = none */
     char val_labels[RL_RECIPE_PATH_MAX]; /* val_labels: one WNID per line for val_dir's images in strcmp order; "" =
                                             none */
