@@ -178,5 +178,56 @@ open(two, "w").write("# relab-list 1\n# root train\n# root val\n" + body)
 rc, _, se = run("pack", two, "-o", h5 + "z")
 ok(rc == 1 and two + ":3:" in se, "two different '# root' lines: exit 1 naming line 3")
 
+# ---- 3. relab clean --keep-list / --drop-list ----
+rc, _, _ = run("list", "--images", train, "-o", out)
+heads, rows = read_list(out)
+ids = [i for i, _ in rows]
+pick = [ids[0], ids[3], ids[5]]                      # full ids
+names = [pick[0], os.path.basename(pick[1]), "#comment", "", pick[2] + "\t7",  # a relab-list line: its id
+         os.path.basename(pick[1]),                   # repeated
+         "n0999_1.JPEG", "n0100/n0100_9.JPEG", "x/" + os.path.basename(ids[1])]  # match nothing
+nf = os.path.join(tmp, "keep.txt")
+open(nf, "w").write("\n".join(names) + "\n")
+cl = os.path.join(tmp, "elsewhere", "kept.list")
+tsv = os.path.join(tmp, "kept.tsv")
+rep = os.path.join(tmp, "kept.json")
+rc, so, se = run("clean", "--keep-list", nf, "--train", out, "-o", cl, "--per-image", tsv, "--report", rep)
+kh, kr = read_list(cl) if rc == 0 else ({}, [])
+ok(rc == 0 and [i for i, _ in kr] == [i for i in ids if i in pick] and all(l == dict(rows)[i] for i, l in kr),
+   "--keep-list keeps exactly the 3 named samples (by id, by file name, by a list line), labels unchanged")
+ok(kh.get("root") == heads.get("root"), "the cleaned list keeps the root, so it works where it is written")
+import json  # noqa: E402
+rj = json.load(open(rep)) if rc == 0 else {}
+ok(rj.get("names") == {"names": 7, "matched": 3, "unmatched": 3, "repeated": 1} and rj.get("kept") == 3
+   and rj.get("removed") == len(ids) - 3, "report: 7 names, 3 matched, 3 unmatched, 1 repeated: " + str(rj.get("names")))
+ok("3 match none" in so and "n0999_1.JPEG" in so, "the printed report counts and shows unmatched names: "
+   + so.split("\n")[1][:160])
+trows = [l.split("\t") for l in open(tsv).read().split("\n")[1:] if l] if rc == 0 else []
+ok([r_[0] for r_ in trows] == ids and all(r_[2:6] == ["", "", "", ""] for r_ in trows)
+   and [r_[6] for r_ in trows] == ["kept" if i in pick else "dropped" for i in ids],
+   "per-image table: every sample, no teacher columns, kept/dropped as named")
+dl = os.path.join(tmp, "dropped.list")
+rc, so, se = run("clean", "--drop-list", nf, "--train", out, "-o", dl)
+ok(rc == 0 and [i for i, _ in read_list(dl)[1]] == [i for i in ids if i not in pick],
+   "--drop-list keeps every sample but the 3 named")
+shared = os.path.join(tmp, "shared.list")
+open(shared, "w").write("# relab-list 1\na/x.JPEG\t0\nb/x.JPEG\t1\nb/y.JPEG\t1\n")
+amb = os.path.join(tmp, "amb.txt")
+open(amb, "w").write("b/y.JPEG\n\nx.JPEG\n")
+rc, _, se = run("clean", "--keep-list", amb, "--train", shared, "-o", dl)
+ok(rc == 1 and amb + ":3:" in se and "several samples" in se, "a file name two samples share: exit 1 naming line 3: "
+   + se.strip()[:160])
+none = os.path.join(tmp, "none.txt")
+open(none, "w").write("nothing.JPEG\n")
+rc, _, se = run("clean", "--keep-list", none, "--train", out, "-o", dl)
+ok(rc == 1 and none in se and "none of its 1 names" in se, "a names file matching no sample: exit 1 naming it")
+for args, what in ((["--keep-list", nf, "--drop-list", nf], "both lists"),
+                   (["--keep-list", nf, "--mode", "relabel"], "a list with --mode"),
+                   (["--keep-list", nf, "--teacher", nf], "a list with --teacher")):
+    rc, _, _ = run("clean", *args, "--train", out, "-o", dl)
+    ok(rc == 2, "usage error (exit 2): " + what)
+rc, _, se = run("clean", "--keep-list", nf, "--train", tmp, "-o", dl)
+ok(rc == 1 and tmp in se and "folder" in se, "--train naming a folder: exit 1 saying so: " + se.strip()[:120])
+
 shutil.rmtree(tmp, ignore_errors=True)
 done()

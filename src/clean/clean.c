@@ -382,6 +382,8 @@ static const char *rule_name(const rl_clean_opts *o, char *buf, size_t n)
 {
     if (o->rule == RL_CLEAN_TOP1)
         snprintf(buf, n, "top1");
+    else if (o->rule == RL_CLEAN_KEEP_LIST || o->rule == RL_CLEAN_DROP_LIST)
+        snprintf(buf, n, "%s:%s", o->rule == RL_CLEAN_KEEP_LIST ? "keep-list" : "drop-list", o->names);
     else if (o->rule == RL_CLEAN_TOPK)
         snprintf(buf, n, "topk:%d", o->k);
     else
@@ -400,30 +402,45 @@ static void report_json(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr,
     for (int q = 0; q < s->npairs; q++)
         json_array_append_new(pairs, json_pack("{si si sI}", "label", s->pair_label[q], "teacher", s->pair_teacher[q],
                                                "count", (json_int_t)s->pair_count[q]));
+    json_t *names = s->names ? json_pack("{sI sI sI sI}", "names", (json_int_t)s->names, "matched",
+                                         (json_int_t)s->names_matched, "unmatched", (json_int_t)s->names_unmatched,
+                                         "repeated", (json_int_t)s->names_repeated)
+                             : json_null();
     json_t *noise =
         pr ? json_pack("{sI sI sI sI so so}", "changed", (json_int_t)pr->changed, "flagged", (json_int_t)pr->flagged,
                        "hit", (json_int_t)pr->hit, "restored", (json_int_t)pr->restored, "precision",
                        rl_json_num(pr->precision), "recall", rl_json_num(pr->recall))
            : json_null();
-    rl_json_write(f, json_pack("{ss ss sI sI sI sI sI sI so so so so}", "rule", rule, "mode", mode, "total",
+    rl_json_write(f, json_pack("{ss ss sI sI sI sI sI sI so so so so so}", "rule", rule, "mode", mode, "total",
                                (json_int_t)s->total, "kept", (json_int_t)s->kept, "flagged", (json_int_t)s->flagged,
                                "removed", (json_int_t)(s->total - s->kept), "relabeled", (json_int_t)s->relabeled,
                                "extra_added", (json_int_t)s->extra_added, "flagged_per_class", fl, "total_per_class",
-                               tot, "top_pairs", pairs, "noise", noise));
+                               tot, "top_pairs", pairs, "names", names, "noise", noise));
 }
 
 void rl_clean_report(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, const rl_clean_opts *o,
                      rl_clean_report_kind kind)
 {
     static const char *modes[] = {"drop", "relabel", "multihot"};
-    char rule[64];
+    char rule[4200];
     rule_name(o, rule, sizeof rule);
     if (kind == RL_CLEAN_REPORT_JSON) {
         report_json(f, s, pr, rule, modes[o->mode]);
         return;
     }
     fprintf(f, "clean: rule %s, mode %s\n", rule, modes[o->mode]);
-    fprintf(f, "  samples %lld, disagree with the teacher %lld (%.2f%%), kept %lld, removed %lld", (long long)s->total,
+    if (s->names) {
+        fprintf(f, "  %lld names: %lld are samples of the list, %lld match none", (long long)s->names,
+                (long long)s->names_matched, (long long)s->names_unmatched);
+        for (int64_t q = 0; q < s->names_unmatched && q < 3; q++)
+            fprintf(f, "%s'%s'", q ? ", " : " (first: ", s->unmatched_first[q]);
+        fprintf(f, "%s", s->names_unmatched ? ")" : "");
+        if (s->names_repeated) fprintf(f, ", %lld repeat an earlier name", (long long)s->names_repeated);
+        fputc('\n', f);
+    }
+    fprintf(f, "  samples %lld, %s %lld (%.2f%%), kept %lld, removed %lld", (long long)s->total,
+            s->names ? (o->rule == RL_CLEAN_KEEP_LIST ? "not in the keep list" : "in the drop list")
+                     : "disagree with the teacher",
             (long long)s->flagged, s->total ? 100.0 * (double)s->flagged / (double)s->total : 0.0, (long long)s->kept,
             (long long)(s->total - s->kept));
     if (o->mode == RL_CLEAN_RELABEL) fprintf(f, ", relabeled %lld", (long long)s->relabeled);
