@@ -20,6 +20,7 @@ relab_public_headers = \
 	src/data/pack.h \
 	src/data/png.h \
 	src/data/source.h \
+	src/data/split.h \
 	src/eval/ablate.h \
 	src/eval/idmap.h \
 	src/eval/metrics.h \

@@ -178,6 +178,83 @@ open(two, "w").write("# relab-list 1\n# root train\n# root val\n" + body)
 rc, _, se = run("pack", two, "-o", h5 + "z")
 ok(rc == 1 and two + ":3:" in se, "two different '# root' lines: exit 1 naming line 3")
 
+# ---- 2. relab split: class-stratified folds, the documented draw ----
+M64 = (1 << 64) - 1
+
+
+def mix(z):
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+class Rng:
+    """util/rng.h: SplitMix64 keyed by (seed, a, b)."""
+
+    def __init__(self, seed, a, b):
+        self.s = mix(seed ^ mix((a + 0x9E3779B97F4A7C15) & M64) ^ mix((mix(b) + 0x632BE59BD9B4E019) & M64))
+
+    def below(self, n):
+        self.s = (self.s + 0x9E3779B97F4A7C15) & M64
+        return ((mix(self.s) >> 32) * n) >> 32
+
+
+def py_folds(labels, k, seed):
+    fold, start = [None] * len(labels), 0
+    for c in range(max(labels) + 1):
+        v = [i for i, l in enumerate(labels) if l == c]
+        r = Rng(seed, 0x73706C6974, c)
+        for j in range(len(v) - 1, 0, -1):
+            q = r.below(j + 1)
+            v[j], v[q] = v[q], v[j]
+        for j, i in enumerate(v):
+            fold[i] = (start + j) % k
+        start += len(v)
+    return fold
+
+
+ns = 503
+slab = [int(x) for x in rng.choice(7, ns, p=[0.3, 0.25, 0.2, 0.1, 0.1, 0.04, 0.01])]
+sids = ["img/%05d.JPEG" % int(x) for x in rng.permutation(100000)[:ns]]
+extra = {i: (slab[i] + 1) % 7 for i in range(0, ns, 17)}  # some multi-label lines
+src = os.path.join(tmp, "split-in.list")
+with open(src, "w") as f:
+    f.write("# relab-list 1\n# classes 9\n# root /data/somewhere\n")
+    for i in range(ns):
+        f.write("%s\t%d%s\n" % (sids[i], slab[i], ",%d" % extra[i] if i in extra else ""))
+sd = os.path.join(tmp, "folds")
+for k, seed in ((3, 5), (10, 0)):
+    rc, _, se = run("split", src, "--folds", k, "--seed", seed, "-o", sd)
+    want = py_folds(slab, k, seed)
+    good = rc == 0
+    for f_ in range(k if good else 0):
+        hh, held = read_list(os.path.join(sd, "fold-%d.list" % f_))
+        _, rest = read_list(os.path.join(sd, "train-%d.list" % f_))
+        wl = lambda i: [slab[i]] + ([extra[i]] if i in extra else [])
+        good &= held == [(sids[i], wl(i)) for i in range(ns) if want[i] == f_]
+        good &= rest == [(sids[i], wl(i)) for i in range(ns) if want[i] != f_]
+        good &= hh.get("root") == "/data/somewhere" and hh.get("classes") == "9"
+    ok(good, "split --folds %d --seed %d: fold-k and train-k lists equal the Python draw (labels, extra labels, "
+       "root, classes kept)" % (k, seed))
+    per = np.zeros((7, k), int)
+    for i in range(ns):
+        per[slab[i], want[i]] += 1
+    sizes = np.bincount(want, minlength=k)
+    ok(good and (per.max(1) - per.min(1) <= 1).all() and sizes.max() - sizes.min() <= 1,
+       "k=%d: each class's counts over the folds differ by at most 1, fold sizes %s" % (k, sizes.tolist()))
+rc, _, _ = run("split", src, "--folds", 3, "--seed", 6, "-o", sd + "6")
+a6 = [read_list(os.path.join(sd + "6", "fold-%d.list" % f_))[1] for f_ in range(3)] if rc == 0 else []
+ok(rc == 0 and [[i for i, _ in x] for x in a6] != [[sids[i] for i in range(ns) if py_folds(slab, 3, 5)[i] == f_]
+                                                   for f_ in range(3)], "another seed gives other folds")
+tiny = os.path.join(tmp, "tiny.list")
+open(tiny, "w").write("# relab-list 1\na\t0\nb\t1\n")
+rc, _, se = run("split", tiny, "--folds", 3, "-o", sd + "t")
+ok(rc == 1 and tiny in se, "3 folds of 2 samples: exit 1 naming the list")
+for args, what in ((["--folds", 1], "--folds 1"), (["--folds", "x"], "--folds x"), ([], "no --folds"),
+                   (["--folds", 2, "--seed", -1], "a negative seed")):
+    rc, _, _ = run("split", src, *args, "-o", sd + "u")
+    ok(rc == 2, "usage error (exit 2): " + what)
+
 # ---- 3. relab clean --keep-list / --drop-list ----
 rc, _, _ = run("list", "--images", train, "-o", out)
 heads, rows = read_list(out)
