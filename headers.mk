@@ -24,10 +24,13 @@ relab_public_headers = \
 	src/eval/ablate.h \
 	src/eval/idmap.h \
 	src/eval/metrics.h \
+	src/eval/perclass.h \
 	src/eval/predict.h \
 	src/eval/preds.h \
 	src/eval/refsets.h \
 	src/eval/report.h \
+	src/eval/sets.h \
+	src/eval/subset.h \
 	src/nn/bn.h \
 	src/nn/conv.h \
 	src/nn/fc.h \

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 
+from relab_rng import Rng
 from taplib import done, ok, skip_all
 
 try:
@@ -179,26 +180,6 @@ rc, _, se = run("pack", two, "-o", h5 + "z")
 ok(rc == 1 and two + ":3:" in se, "two different '# root' lines: exit 1 naming line 3")
 
 # ---- 2. relab split: class-stratified folds, the documented draw ----
-M64 = (1 << 64) - 1
-
-
-def mix(z):
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-    return z ^ (z >> 31)
-
-
-class Rng:
-    """util/rng.h: SplitMix64 keyed by (seed, a, b)."""
-
-    def __init__(self, seed, a, b):
-        self.s = mix(seed ^ mix((a + 0x9E3779B97F4A7C15) & M64) ^ mix((mix(b) + 0x632BE59BD9B4E019) & M64))
-
-    def below(self, n):
-        self.s = (self.s + 0x9E3779B97F4A7C15) & M64
-        return ((mix(self.s) >> 32) * n) >> 32
-
-
 def py_folds(labels, k, seed):
     fold, start = [None] * len(labels), 0
     for c in range(max(labels) + 1):

@@ -90,6 +90,27 @@ void rl_clean_stats_free(rl_clean_stats *s)
     memset(s, 0, sizeof *s);
 }
 
+rl_status rl_clean_stats_alloc(rl_clean_stats *s, int64_t total, int num_classes, rl_error *err)
+{
+    memset(s, 0, sizeof *s);
+    const size_t rows = (size_t)(total ? total : 1), C = (size_t)(num_classes > 0 ? num_classes : 1);
+    s->num_classes = num_classes;
+    s->total = total;
+    s->per_class_total = calloc(C, sizeof *s->per_class_total);
+    s->per_class_flagged = calloc(C, sizeof *s->per_class_flagged);
+    s->flagged_rows = calloc(rows, 1);
+    s->teacher_top1 = malloc(rows * sizeof *s->teacher_top1);
+    s->teacher_prob = malloc(rows * sizeof *s->teacher_prob);
+    s->label_prob = malloc(rows * sizeof *s->label_prob);
+    s->action = malloc(rows);
+    s->new_label = malloc(rows * sizeof *s->new_label);
+    if (s->per_class_total && s->per_class_flagged && s->flagged_rows && s->teacher_top1 && s->teacher_prob &&
+        s->label_prob && s->action && s->new_label)
+        return RL_OK;
+    rl_clean_stats_free(s);
+    return rl_fail(err, RL_ERR_NOMEM, "clean: out of memory for %lld samples", (long long)total);
+}
+
 /* Teacher probability of class c for row i into *prob: from the stored top-k,
  * else from the logits (probs[C] is scratch space).  Returns 0 when known;
  * otherwise 1 and *prob = the k-th stored score, an upper bound. */
@@ -176,24 +197,14 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
                        "equal the list paths and cover every sample",
                        (long long)missing, t->paths[0], t->nfiles > 1 ? " and the other teacher files" : "", list);
     }
-    s->num_classes = C;
-    s->total = train->count;
-    s->per_class_total = calloc((size_t)C, sizeof *s->per_class_total);
-    s->per_class_flagged = calloc((size_t)C, sizeof *s->per_class_flagged);
+    rl_status st = rl_clean_stats_alloc(s, train->count, C, err);
+    if (st) return st;
     const size_t rows = (size_t)(train->count ? train->count : 1);
-    s->flagged_rows = calloc(rows, 1);
-    s->teacher_top1 = malloc(rows * sizeof *s->teacher_top1);
-    s->teacher_prob = malloc(rows * sizeof *s->teacher_prob);
-    s->label_prob = malloc(rows * sizeof *s->label_prob);
-    s->action = malloc(rows);
-    s->new_label = malloc(rows * sizeof *s->new_label);
     int64_t *keys = malloc(rows * sizeof *keys);
     int32_t *buf = malloc(((size_t)C + 1) * sizeof *buf);
     float *probs = malloc((size_t)C * sizeof *probs);
     uint8_t *has = calloc((size_t)C, 1); /* has[c]: c is among the sample's labels (multihot) */
-    rl_status st = RL_OK;
-    if (!s->per_class_total || !s->per_class_flagged || !s->flagged_rows || !s->teacher_top1 || !s->teacher_prob ||
-        !s->label_prob || !s->action || !s->new_label || !keys || !buf || !probs || !has) {
+    if (!keys || !buf || !probs || !has) {
         st = rl_fail(err, RL_ERR_NOMEM, "clean: out of memory for %lld samples", (long long)train->count);
         goto done;
     }

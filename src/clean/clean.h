@@ -92,6 +92,10 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
                        rl_clean_stats *stats, rl_error *err);
 void rl_clean_stats_free(rl_clean_stats *s);
 
+/* Zeroes *s and allocates its per-class ([C], zeroed) and per-sample
+ * ([total]; flagged_rows zeroed) arrays, for cleaners of a list. */
+rl_status rl_clean_stats_alloc(rl_clean_stats *s, int64_t total, int num_classes, rl_error *err);
+
 /* Cleans train by a file of names (o->rule KEEP_LIST: keep the samples it
  * names; DROP_LIST: drop them), e.g. Beyer et al.'s released list of the
  * clean ImageNet training files.  The file holds one name per line (blank

@@ -42,11 +42,8 @@ static rl_status match_names(const rl_list *train, const char *path, uint8_t *na
     }
     if (!st) st = rl_lines_open(&r, path, "names", 0, err);
     char *line;
-    size_t len;
     int got = 0;
-    while (!st && (got = rl_lines_next(&r, &line, &len, err)) > 0) {
-        line[strcspn(line, "\t")] = '\0';
-        if (!line[0] || line[0] == '#') continue;
+    while (!st && (got = rl_lines_next_id(&r, &line, err)) > 0) {
         s->names++;
         int64_t i = rl_idmap_get(&by_id, line);
         if (i < 0 && !strchr(line, '/')) {
@@ -86,24 +83,10 @@ rl_status rl_clean_by_names(const rl_list *train, const rl_clean_opts *o, rl_lis
 {
     RL_CHECK(o->rule == RL_CLEAN_KEEP_LIST || o->rule == RL_CLEAN_DROP_LIST);
     memset(out, 0, sizeof *out);
-    memset(s, 0, sizeof *s);
-    const int C = train->num_classes > 0 ? train->num_classes : 1;
-    const size_t rows = (size_t)(train->count ? train->count : 1);
-    s->num_classes = train->num_classes;
-    s->total = train->count;
-    s->per_class_total = calloc((size_t)C, sizeof *s->per_class_total);
-    s->per_class_flagged = calloc((size_t)C, sizeof *s->per_class_flagged);
-    s->flagged_rows = calloc(rows, 1);
-    s->teacher_top1 = malloc(rows * sizeof *s->teacher_top1);
-    s->teacher_prob = malloc(rows * sizeof *s->teacher_prob);
-    s->label_prob = malloc(rows * sizeof *s->label_prob);
-    s->action = malloc(rows);
-    s->new_label = malloc(rows * sizeof *s->new_label);
-    uint8_t *named = calloc(rows, 1);
-    rl_status st = RL_OK;
-    if (!s->per_class_total || !s->per_class_flagged || !s->flagged_rows || !s->teacher_top1 || !s->teacher_prob ||
-        !s->label_prob || !s->action || !s->new_label || !named)
-        st = rl_fail(err, RL_ERR_NOMEM, "clean: out of memory for %lld samples", (long long)train->count);
+    rl_status st = rl_clean_stats_alloc(s, train->count, train->num_classes, err);
+    if (st) return st;
+    uint8_t *named = calloc((size_t)(train->count ? train->count : 1), 1);
+    if (!named) st = rl_fail(err, RL_ERR_NOMEM, "clean: out of memory for %lld samples", (long long)train->count);
     if (!st) st = match_names(train, o->names, named, s, err);
     out->num_classes = train->num_classes;
     if (!st) st = rl_list_set_root(out, train->root, err);
