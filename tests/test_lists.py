@@ -112,6 +112,9 @@ rc, _, se = run("list", "--images", v2, "--numbered", "--classes", 1000, "-o", o
 ok(rc == 0 and read_list(out)[0].get("classes") == "1000", "--numbered --classes 1000 declares 1000 classes")
 rc, _, se = run("list", "--images", v2, "-o", out)
 ok(rc == 0 and "numbered" in se, "numbered folders read by name: a warning names the numbered layout")
+rc, _, se = run("list", "--images", train, "--first", 5, "-o", out)
+ok(rc == 0 and read_list(out)[1] == want[:5] and read_list(out)[0].get("classes") == "4",
+   "--first 5 keeps the first 5 samples and the class count")
 rc, _, se = run("list", "--images", train, "--numbered", "-o", out)
 ok(rc == 1 and "n0100" in se and "not a class number" in se, "--numbered on WNID folders: exit 1 naming the folder")
 os.makedirs(os.path.join(tmp, "data", "v2bad", "007"))

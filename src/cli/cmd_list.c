@@ -14,6 +14,7 @@
 #include "data/idx.h"
 #include "data/imagenet.h"
 #include "data/list.h"
+#include "data/split.h"
 
 static void usage(FILE *out)
 {
@@ -41,6 +42,7 @@ static void usage(FILE *out)
             "                        ('index<TAB>wnid[<TAB>name]') giving the class order\n"
             "  --root-as TEXT        write TEXT as the '# root' header instead of DIR's absolute path (e.g.\n"
             "                        the folder's path on the cluster that will read the list)\n"
+            "  --first N             keep only the first N samples (e.g. a small training set)\n"
             "Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
@@ -113,6 +115,7 @@ int cmd_list(int argc, char **argv)
                                          {"class-root", required_argument, NULL, 'C'},
                                          {"root-as", required_argument, NULL, 'r'},
                                          {"classes", required_argument, NULL, 'c'},
+                                         {"first", required_argument, NULL, 'n'},
                                          {"output", required_argument, NULL, 'o'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -120,6 +123,8 @@ int cmd_list(int argc, char **argv)
     rl_imagenet_config ic;
     rl_imagenet_config_default(&ic);
     int test = 0, c;
+    long long first = 0;
+    char *end;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
@@ -134,6 +139,13 @@ int cmd_list(int argc, char **argv)
         case 'r': root_as = optarg; break;
         case 'o': out = optarg; break;
         case 'c': classes_arg = optarg; break;
+        case 'n':
+            first = strtoll(optarg, &end, 10);
+            if (end == optarg || *end || first < 1) {
+                fprintf(stderr, "relab list: --first '%s' must be a positive integer\n", optarg);
+                return RL_EXIT_USAGE;
+            }
+            break;
         case 'h': usage(stdout); return RL_EXIT_OK;
         default: usage(stderr); return RL_EXIT_USAGE;
         }
@@ -172,6 +184,15 @@ int cmd_list(int argc, char **argv)
     rl_list list = {0};
     rl_status st = ic.root ? list_images(&ic, classes, root_as, &list, &err)
                            : list_idx(images, labels, classes, &list, &err);
+    if (!st && first && first < list.count) {
+        rl_list all = list;
+        uint8_t *keep = calloc((size_t)all.count, 1);
+        if (keep) memset(keep, 1, (size_t)first);
+        st = keep ? rl_list_subset(&all, keep, &list, &err) : rl_fail(&err, RL_ERR_NOMEM, "out of memory");
+        if (st) memset(&list, 0, sizeof list);
+        free(keep);
+        rl_list_free(&all);
+    }
     if (!st) st = rl_list_write(out, &list, &err);
     if (!st)
         fprintf(stderr, "relab list: %lld samples, %d classes -> %s\n", (long long)list.count, list.num_classes, out);
