@@ -169,6 +169,65 @@ if ok(rc == 0, "checkpoint, batch 16: relab predict exits 0 (%s)" % err.strip()[
        "batch 16 vs 20: logits within %.2g of float64 torch's (%.2g), top-3 probabilities within %.2g (%.2g), "
        "same classes on the %d clear rows" % (Z_TOL, d, 2 * P_TOL, dp, clear.sum()))
 
+# --arch: a bare torchvision ResNet-18 (ImageNet stem) without a recipe, on an
+# ImageNetV2-style folder of numbered class folders (0, 1, ..., 10: class 10
+# is the folder "10", which sorts between "1" and "2" by name).  The images
+# are 73x73 PNGs, so relab's eval transform at --image-size 64 (short side to
+# round(64/0.875) = 73, centre crop) is the crop [4:68] of the pixels.
+from PIL import Image  # noqa: E402
+
+V2C = 11
+v2dir = os.path.join(tmp, "imagenetv2")
+rng = np.random.default_rng(11)
+v2_ids, v2_pix, v2_lab = [], [], []
+for c in range(V2C):
+    os.makedirs(os.path.join(v2dir, str(c)))
+    for j in range(2):
+        name = "%02d%s.png" % (j, "abcdefghijk"[c])
+        a = rng.integers(0, 256, (73, 73, 3), dtype=np.uint8)
+        Image.fromarray(a).save(os.path.join(v2dir, str(c), name))
+        v2_ids.append("%d/%s" % (c, name))
+        v2_pix.append(a)
+        v2_lab.append(c)
+order_ = sorted(range(len(v2_ids)), key=lambda i: v2_ids[i])  # relab's strcmp order of the paths
+v2_ids = [v2_ids[i] for i in order_]
+v2_lab = np.array([v2_lab[i] for i in order_], np.int32)
+crop = np.stack([v2_pix[i][4:68, 4:68] for i in order_]).astype(np.float32) / 255
+mean, std = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
+xv = torch.from_numpy(((crop - mean) / std).transpose(0, 3, 1, 2).copy())
+tv = relab_torch.build_model("resnet18", V2C)
+with torch.no_grad():
+    for m in tv.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 1.5)
+tv.eval()
+with torch.no_grad():
+    zv = tv(xv).double().numpy()
+bare = os.path.join(tmp, "bare-weights", "resnet18.h5")
+os.makedirs(os.path.dirname(bare))
+relab_torch.save_relab(tv, bare)
+out = os.path.join(tmp, "v2.h5")
+rc, err = run([bare, "--arch", "resnet18", "--image-size", "64", "--data", v2dir, "--numbered", "--logits", "-o", out])
+if ok(rc == 0, "--arch resnet18 on a bare weights file and a numbered folder: exit 0 (%s)" % err.strip()[-160:]):
+    p = read(out)
+    ids = [s_.decode() if isinstance(s_, bytes) else s_ for s_ in p["ids"]]
+    ok(ids == v2_ids and np.array_equal(p["labels"], v2_lab),
+       "ids are the folder's relative paths in sorted order, labels the folder numbers (10 is class 10)")
+    d = np.abs(p["logits"] - zv).max()
+    ok(d < 2e-3 * max(1, np.abs(zv).max()), "logits equal torchvision's on the same crop (max diff %.2g)" % d)
+    ok("at batch 32" in err, "the default batch is sized to the data and memory: 32 for 22 images (%s)"
+       % err.strip().split("\n")[0][:100])
+rc, err = run([bare, "--arch", "resnet18", "--data", "val", "-o", out])
+ok(rc == 1 and "--arch" in err and "folder" in err, "--arch with --data val (a recipe's set): exit 1 saying why")
+rc, err = run([bare, "--arch", "resnet77", "--data", v2dir, "-o", out])
+ok(rc == 1 and "resnet77" in err, "--arch resnet77: exit 1 naming it (%s)" % err.strip()[:100])
+rc, err = run([bare, "--image-size", "64", "--data", v2dir, "-o", out])
+ok(rc == 2, "--image-size without --arch: usage error")
+rc, err = run([bare, "--arch", "resnet18", "--image-size", "64", "--data", v2dir, "-o", out])
+ok(rc == 0 and "predict --numbered" in err, "a numbered folder read by name: a warning names --numbered (%s)"
+   % err.strip()[:120])
+
 # Errors name what is wrong.
 os.makedirs(os.path.join(tmp, "unfinished"))
 rc, err = run([os.path.join(tmp, "unfinished"), "-o", os.path.join(tmp, "x.h5")])

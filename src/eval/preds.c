@@ -11,6 +11,7 @@
 #include "data/list.h"
 #include "eval/idmap.h"
 #include "util/h5.h"
+#include "util/h5image.h"
 #include "util/mem.h"
 #include "util/text.h"
 
@@ -373,7 +374,9 @@ rl_status rl_preds_write(const char *path, const rl_preds *p, rl_error *err)
 {
     for (int64_t i = 0; i < p->n; i++)
         if (!p->ids[i]) return rl_fail(err, RL_ERR_ARG, "%s: predictions row %lld has no id", path, (long long)i);
-    hid_t file = rl_h5_create(path, err);
+    /* built in memory and committed atomically (util/h5image.h): a full disk
+     * leaves the old file, never half a new one */
+    hid_t file = rl_h5image_create(path, err);
     if (file < 0) return err ? err->code : RL_ERR_IO;
     int64_t d1[1] = {p->n}, d2[2] = {p->n, p->k}, dc[2] = {p->n, p->num_classes};
     int32_t C = p->num_classes;
@@ -385,6 +388,9 @@ rl_status rl_preds_write(const char *path, const rl_preds *p, rl_error *err)
     if (!st) st = rl_h5_write_string(file, "score_kind", p->score_kind, path, err);
     if (!st && p->logits) st = rl_h5_write_f32(file, "logits", 2, dc, p->logits, path, err);
     if (!st && p->meta) st = rl_h5_write_string(file, "meta", p->meta, path, err);
-    if (H5Fclose(file) < 0 && !st) st = rl_fail(err, RL_ERR_IO, "%s: closing failed (disk full?)", path);
-    return st;
+    if (st) {
+        rl_h5image_discard(file);
+        return st;
+    }
+    return rl_h5image_commit(file, path, err);
 }
