@@ -1,5 +1,5 @@
-/* refsets.h: reference labels for ImageNet validation evaluation, read from the
- * files in /work/shared/imagenet (formats described in its README.md):
+/* refsets.h: reference labels for ImageNet validation evaluation (where to get
+ * each file and its format: docs/method.md, "Reference label files"):
  *   - real.json        ReaL label sets (Beyer et al. 2020): a JSON list of
  *                      (up to) 50,000 lists of distinct class indices, read
  *                      with Jansson (any JSON spelling of that shape);

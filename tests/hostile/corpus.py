@@ -1,5 +1,5 @@
 """corpus.py: hostile input files of every kind relab reads, and the commands
-that read them (issue 9, section 2).
+that read them.
 
 make_corpus(work, relab) writes valid base files into `work`, trains two tiny
 runs with `relab` (their checkpoints and weights are the base for the
