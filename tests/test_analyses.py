@@ -138,6 +138,12 @@ for how, args in (("--group organism=dog+animal", ["--groups", GROUPS, "--group"
     cd, td, md = group_stats({c for c, g_ in group_of.items() if g_ == "dog"}, top1_ok, orig[rows], np.ones(N, bool))
     ok(dog.get("top1", {}).get("correct") == cd and close(dog.get("top1_macro"), md),
        "dog stays as it was beside organism (%s)" % how)
+d = run_json("eval", P, "--groups", GROUPS, "--group", "organism=dog+animal")  # groups alone: no ReaL, no multi-label
+g = ((d or {}).get("groups") or {}).get("organism") or {}
+c1, t1, m1 = group_stats(organism, top1_ok, orig[rows], np.ones(N, bool))
+ok(g.get("top1", {}).get("correct") == c1 and close(g.get("top1_macro"), m1) and g.get("real_top1") is None
+   and g.get("real_top1_macro") is None and g.get("multilabel_micro") is None,
+   "--groups without --real or --multilabel: top-1 per group only, the other figures null")
 rc, _, se = run("eval", P, "--groups", GROUPS, "--group", "organism=dog+plant")
 ok(rc == 1 and "plant" in se and GROUPS in se, "--group naming an unknown group: exit 1 naming it")
 twice = os.path.join(tmp, "groups-twice.tsv")

@@ -40,7 +40,7 @@ static rl_status match_names(const rl_list *train, const char *path, uint8_t *na
         prev = rl_idmap_put(&by_file, file_name(train->paths[i]), i);
         if (prev >= 0) shared[prev] = 1;
     }
-    if (!st) st = rl_lines_open(&r, path, "names", 0, err);
+    if (!st) st = rl_lines_open(&r, path, "names", RL_LIST_PATH_MAX, err);
     char *line;
     int got = 0;
     while (!st && (got = rl_lines_next_id(&r, &line, err)) > 0) {

@@ -2,6 +2,7 @@
  * folds of a label list (data/split.h) for out-of-fold teachers.  Writes
  * DIR/fold-k.list (the samples held out in fold k) and DIR/train-k.list
  * (all the others), for k = 0 .. K-1, both in the list's order. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,9 +70,10 @@ int cmd_split(int argc, char **argv)
             }
             break;
         case 's':
+            errno = 0;
             seed = strtoull(optarg, &end, 10);
-            if (end == optarg || *end || optarg[0] == '-') {
-                fprintf(stderr, "relab split: --seed '%s' must be a non-negative integer\n", optarg);
+            if (end == optarg || *end || optarg[0] == '-' || errno == ERANGE) {
+                fprintf(stderr, "relab split: --seed '%s' must be an integer in 0..2^64-1\n", optarg);
                 return RL_EXIT_USAGE;
             }
             break;

@@ -343,14 +343,14 @@ rl_status rl_eval_run(const rl_preds *p, const int32_t *labels, const int64_t *r
                 goto done;
             }
             for (int64_t i = 0; ml && i < n; i++) ml_label[i] = mv[i] ? ml->original[ref[i]] : -1;
-            uint8_t *rv_or_null = real ? rv : NULL;
             out->group_top1[g] = group_acc(labels, ok1, NULL, n, groups, g, C, cls_c, cls_t, &out->group_top1_macro[g]);
-            out->group_real1[g] =
-                group_acc(labels, rok, rv_or_null, n, groups, g, C, cls_c, cls_t, &out->group_real1_macro[g]);
-            if (!real) out->group_real1_macro[g] = NAN, out->group_real1[g] = rl_acc_make(0, 0);
-            out->group_ml[g] = ml ? group_acc(ml_label, mok, NULL, n, groups, g, C, cls_c, cls_t, &out->group_ml_macro[g])
-                                  : rl_acc_make(0, 0);
-            if (!ml) out->group_ml_macro[g] = NAN;
+            out->group_real1[g] = rl_acc_make(0, 0);
+            out->group_real1_macro[g] = out->group_ml_macro[g] = NAN;
+            out->group_ml[g] = rl_acc_make(0, 0);
+            if (real) /* rows with a non-empty ReaL set */
+                out->group_real1[g] = group_acc(labels, rok, rv, n, groups, g, C, cls_c, cls_t, &out->group_real1_macro[g]);
+            if (ml)
+                out->group_ml[g] = group_acc(ml_label, mok, NULL, n, groups, g, C, cls_c, cls_t, &out->group_ml_macro[g]);
             free(ml_label);
         }
     }

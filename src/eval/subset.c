@@ -6,6 +6,7 @@
 
 #include "eval/idmap.h"
 #include "eval/refsets.h"
+#include "data/list.h"
 #include "util/text.h"
 
 /* The key an id is matched by: its validation image for ImageNet ids, else the id. */
@@ -35,7 +36,7 @@ rl_status rl_subset_mark(const rl_preds *p, const char *path, uint8_t *keep, int
         if (!st) rl_idmap_put(&map, keys[i] ? keys[i] : p->ids[i], i); /* ids are unique in a predictions file */
     }
     rl_lines r;
-    if (!st) st = rl_lines_open(&r, path, "subset", 0, err);
+    if (!st) st = rl_lines_open(&r, path, "subset", RL_LIST_PATH_MAX, err);
     else memset(&r, 0, sizeof r);
     int64_t missing = 0;
     long first_line = 0;
