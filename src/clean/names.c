@@ -20,8 +20,7 @@ static const char *file_name(const char *id)
 }
 
 /* Marks in `named` the samples the names file names; fills the name counts. */
-static rl_status match_names(const rl_list *train, const char *path, uint8_t *named, rl_clean_stats *s,
-                             rl_error *err)
+static rl_status match_names(const rl_list *train, const char *path, uint8_t *named, rl_clean_stats *s, rl_error *err)
 {
     rl_idmap by_id = {0}, by_file = {0};
     uint8_t *shared = calloc((size_t)(train->count ? train->count : 1), 1); /* file name of 2+ samples */

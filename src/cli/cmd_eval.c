@@ -20,40 +20,39 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: relab eval PREDS.h5 [--labels FILE] [--classes classes.tsv] [--real real.json]\n"
-            "                  [--multilabel multilabel.csv [--ml-rule correct+unclear|correct]]\n"
-            "                  [--groups groups.tsv [--group NAME=A+B ...]] [--subset IDS]\n"
-            "                  [--imagenetv2 V2PREDS.h5] [--sets [--set-thresholds T,T,...]]\n"
-            "                  [--per-class OUT.tsv] [--per-class-svg OUT.svg] [--cooccur OUT.tsv]\n"
-            "                  [--json OUT|-]\n\n"
-            "Scores predictions (format: docs/formats.md) against the file's labels or --labels:\n"
-            "  --labels FILE    a relab list (paths matched with the prediction ids), or with --classes\n"
-            "                   a wnid-per-line file (line k = ILSVRC2012_val_{k+1:08d}.JPEG)\n"
-            "  --classes FILE   classes.tsv: maps the wnids of --labels; its names label the per-class output\n"
-            "  --real FILE      ReaL top-1/top-5 (images with an empty ReaL set are left out)\n"
-            "  --multilabel F   Shankar et al. multi-label accuracy: macro (mean of per-class accuracies,\n"
-            "                   by original label) and micro (over images); problematic images skipped\n"
-            "  --ml-rule R      which labels are right answers: correct+unclear (default; the\n"
-            "                   imagenet-mistakes notebook, TFDS) or correct (Shankar et al.'s grading)\n"
-            "  --groups FILE    accuracy per class group (by the label's class), micro and macro; a class\n"
-            "                   may be in several groups\n"
-            "  --group N=A+B    adds group N, the union of groups A and B (e.g. organism=dog+animal)\n"
-            "  --subset IDS     score only the rows whose ids the file lists (one per line; e.g. the 68\n"
-            "                   images of ImageNet-M); every listed id must have a prediction\n"
-            "  --imagenetv2 F   the same model's ImageNetV2 predictions (labels in the file, e.g. from\n"
-            "                   relab predict --data DIR --numbered): both top-1 accuracies and the gap,\n"
-            "                   with 95%% intervals (Newcombe's for the gap)\n"
-            "  --sets           set-valued evaluation against ReaL (needs --real): precision, recall and\n"
-            "                   F1 of {c : p_c > t}, swept over t = 0.05 .. 0.95 or --set-thresholds;\n"
-            "                   needs the file's logits when the stored top-k is all above t\n"
-            "  --per-class OUT  per class (needs --real): accuracy on the original labels of the model and\n"
-            "                   of the unbiased oracle (one of the image's ReaL labels, uniformly), over\n"
-            "                   the ReaL-labelled images, as TSV; --per-class-svg plots the two\n"
-            "  --cooccur OUT    per class, the classes its ReaL sets share most often, as TSV\n"
-            "  --json OUT       also write the figures as JSON to OUT ('-' = stdout instead of the table)\n"
-            "Ids ILSVRC2012_val_XXXXXXXX.JPEG map to the validation index, other ids by position.\n"
-            "Intervals are 95%% Clopper-Pearson.  Exit 0 ok, 1 failure, 2 usage.\n");
+    fprintf(out, "usage: relab eval PREDS.h5 [--labels FILE] [--classes classes.tsv] [--real real.json]\n"
+                 "                  [--multilabel multilabel.csv [--ml-rule correct+unclear|correct]]\n"
+                 "                  [--groups groups.tsv [--group NAME=A+B ...]] [--subset IDS]\n"
+                 "                  [--imagenetv2 V2PREDS.h5] [--sets [--set-thresholds T,T,...]]\n"
+                 "                  [--per-class OUT.tsv] [--per-class-svg OUT.svg] [--cooccur OUT.tsv]\n"
+                 "                  [--json OUT|-]\n\n"
+                 "Scores predictions (format: docs/formats.md) against the file's labels or --labels:\n"
+                 "  --labels FILE    a relab list (paths matched with the prediction ids), or with --classes\n"
+                 "                   a wnid-per-line file (line k = ILSVRC2012_val_{k+1:08d}.JPEG)\n"
+                 "  --classes FILE   classes.tsv: maps the wnids of --labels; its names label the per-class output\n"
+                 "  --real FILE      ReaL top-1/top-5 (images with an empty ReaL set are left out)\n"
+                 "  --multilabel F   Shankar et al. multi-label accuracy: macro (mean of per-class accuracies,\n"
+                 "                   by original label) and micro (over images); problematic images skipped\n"
+                 "  --ml-rule R      which labels are right answers: correct+unclear (default; the\n"
+                 "                   imagenet-mistakes notebook, TFDS) or correct (Shankar et al.'s grading)\n"
+                 "  --groups FILE    accuracy per class group (by the label's class), micro and macro; a class\n"
+                 "                   may be in several groups\n"
+                 "  --group N=A+B    adds group N, the union of groups A and B (e.g. organism=dog+animal)\n"
+                 "  --subset IDS     score only the rows whose ids the file lists (one per line; e.g. the 68\n"
+                 "                   images of ImageNet-M); every listed id must have a prediction\n"
+                 "  --imagenetv2 F   the same model's ImageNetV2 predictions (labels in the file, e.g. from\n"
+                 "                   relab predict --data DIR --numbered): both top-1 accuracies and the gap,\n"
+                 "                   with 95%% intervals (Newcombe's for the gap)\n"
+                 "  --sets           set-valued evaluation against ReaL (needs --real): precision, recall and\n"
+                 "                   F1 of {c : p_c > t}, swept over t = 0.05 .. 0.95 or --set-thresholds;\n"
+                 "                   needs the file's logits when the stored top-k is all above t\n"
+                 "  --per-class OUT  per class (needs --real): accuracy on the original labels of the model and\n"
+                 "                   of the unbiased oracle (one of the image's ReaL labels, uniformly), over\n"
+                 "                   the ReaL-labelled images, as TSV; --per-class-svg plots the two\n"
+                 "  --cooccur OUT    per class, the classes its ReaL sets share most often, as TSV\n"
+                 "  --json OUT       also write the figures as JSON to OUT ('-' = stdout instead of the table)\n"
+                 "Ids ILSVRC2012_val_XXXXXXXX.JPEG map to the validation index, other ids by position.\n"
+                 "Intervals are 95%% Clopper-Pearson.  Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
 #define MAX_UNIONS 8
@@ -69,16 +68,23 @@ typedef struct {
 /* Parses the options; returns -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, eval_args *a)
 {
-    static const struct option opts[] = {
-        {"real", required_argument, NULL, 'r'},          {"multilabel", required_argument, NULL, 'm'},
-        {"groups", required_argument, NULL, 'g'},        {"labels", required_argument, NULL, 'l'},
-        {"classes", required_argument, NULL, 'c'},       {"json", required_argument, NULL, 'j'},
-        {"ml-rule", required_argument, NULL, 'R'},       {"group", required_argument, NULL, 'G'},
-        {"subset", required_argument, NULL, 's'},        {"imagenetv2", required_argument, NULL, 'v'},
-        {"sets", no_argument, NULL, 'S'},                {"set-thresholds", required_argument, NULL, 'T'},
-        {"per-class", required_argument, NULL, 'p'},     {"per-class-svg", required_argument, NULL, 'P'},
-        {"cooccur", required_argument, NULL, 'o'},       {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"real", required_argument, NULL, 'r'},
+                                         {"multilabel", required_argument, NULL, 'm'},
+                                         {"groups", required_argument, NULL, 'g'},
+                                         {"labels", required_argument, NULL, 'l'},
+                                         {"classes", required_argument, NULL, 'c'},
+                                         {"json", required_argument, NULL, 'j'},
+                                         {"ml-rule", required_argument, NULL, 'R'},
+                                         {"group", required_argument, NULL, 'G'},
+                                         {"subset", required_argument, NULL, 's'},
+                                         {"imagenetv2", required_argument, NULL, 'v'},
+                                         {"sets", no_argument, NULL, 'S'},
+                                         {"set-thresholds", required_argument, NULL, 'T'},
+                                         {"per-class", required_argument, NULL, 'p'},
+                                         {"per-class-svg", required_argument, NULL, 'P'},
+                                         {"cooccur", required_argument, NULL, 'o'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -263,14 +269,13 @@ int cmd_eval(int argc, char **argv)
         if (rl_perclass_run(&p, labels, ref, &real, &pc, &err)) goto done;
         x.perclass = &pc;
         if (a.per_class && rl_perclass_write_tsv(a.per_class, &pc, x.names, &err)) goto done;
-        if (a.per_class_svg && rl_perclass_write_svg(a.per_class_svg, &pc, x.names,
-                                                     "per class: original-label accuracy, model vs unbiased oracle",
-                                                     &err))
+        if (a.per_class_svg &&
+            rl_perclass_write_svg(a.per_class_svg, &pc, x.names,
+                                  "per class: original-label accuracy, model vs unbiased oracle", &err))
             goto done;
     }
     if (a.cooccur) {
-        if (rl_cooccur_run(&p, ref, &real, &co, &err) || rl_cooccur_write_tsv(a.cooccur, &co, x.names, &err))
-            goto done;
+        if (rl_cooccur_run(&p, ref, &real, &co, &err) || rl_cooccur_write_tsv(a.cooccur, &co, x.names, &err)) goto done;
         x.cooccur = &co;
     }
     if (!a.json || strcmp(a.json, "-")) rl_report_eval_table(stdout, path, &p, &res, &x);

@@ -60,7 +60,8 @@ static rl_status list_idx(const char *images, const char *labels, int classes, r
                      images, (long long)img.dims[0], labels, (long long)lab.dims[0]);
     const char *slash = strrchr(images, '/'), *base = slash ? slash + 1 : images;
     int maxlab = 0;
-    for (int64_t k = 0; !st && k < lab.dims[0]; k++) maxlab = lab.data[k] > maxlab ? lab.data[k] : maxlab;
+    for (int64_t k = 0; !st && k < lab.dims[0]; k++)
+        maxlab = lab.data[k] > maxlab ? lab.data[k] : maxlab;
     if (!st && classes && maxlab >= classes)
         st = rl_fail(err, RL_ERR_FORMAT, "%s: label %d is not below --classes %d", labels, maxlab, classes);
     for (int64_t k = 0; !st && k < lab.dims[0]; k++) {
@@ -89,7 +90,8 @@ static rl_status list_images(const rl_imagenet_config *c, int classes, const cha
     if (!st && classes && src->num_classes > classes)
         st = rl_fail(err, RL_ERR_FORMAT, "%s: has %d classes, more than --classes %d", c->root, src->num_classes,
                      classes);
-    for (int64_t i = 0; !st && i < src->count; i++) st = rl_list_append(list, src->ids[i], &src->labels[i], 1, err);
+    for (int64_t i = 0; !st && i < src->count; i++)
+        st = rl_list_append(list, src->ids[i], &src->labels[i], 1, err);
     if (!st) list->num_classes = classes ? classes : src->num_classes;
     rl_source_destroy(src);
     return st;
@@ -182,8 +184,8 @@ int cmd_list(int argc, char **argv)
     }
     rl_error err = {0};
     rl_list list = {0};
-    rl_status st = ic.root ? list_images(&ic, classes, root_as, &list, &err)
-                           : list_idx(images, labels, classes, &list, &err);
+    rl_status st =
+        ic.root ? list_images(&ic, classes, root_as, &list, &err) : list_idx(images, labels, classes, &list, &err);
     if (!st && first && first < list.count) {
         rl_list all = list;
         uint8_t *keep = calloc((size_t)all.count, 1);

@@ -35,11 +35,13 @@ static rl_status write_folds(const rl_list *in, const int32_t *fold, int k, cons
         for (int held = 1; held >= 0 && !st; held--) {
             char path[RL_FS_PATH_MAX];
             snprintf(path, sizeof path, "%s/%s-%d.list", dir, held ? "fold" : "train", f);
-            for (int64_t i = 0; i < in->count; i++) keep[i] = (fold[i] == f) == held;
+            for (int64_t i = 0; i < in->count; i++)
+                keep[i] = (fold[i] == f) == held;
             rl_list part;
             st = rl_list_subset(in, keep, &part, err);
             if (!st) st = rl_list_write(path, &part, err);
-            if (!st && held) fprintf(stderr, "  fold %d: %lld samples held out -> %s\n", f, (long long)part.count, path);
+            if (!st && held)
+                fprintf(stderr, "  fold %d: %lld samples held out -> %s\n", f, (long long)part.count, path);
             rl_list_free(&part);
         }
     }

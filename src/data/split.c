@@ -17,7 +17,8 @@ rl_status rl_list_folds(const rl_list *list, int k, uint64_t seed, int32_t *fold
         return rl_fail(err, RL_ERR_ARG, "%d folds of %lld samples: need 2 <= folds <= min(samples, %d)", k,
                        (long long)n, RL_SPLIT_MAX_FOLDS);
     int C = 0;
-    for (int64_t i = 0; i < n; i++) C = list->labels[i] >= C ? list->labels[i] + 1 : C;
+    for (int64_t i = 0; i < n; i++)
+        C = list->labels[i] >= C ? list->labels[i] + 1 : C;
     int64_t *start = calloc((size_t)C + 1, sizeof *start); /* class c is order[start[c] .. start[c+1]) */
     int64_t *pos = malloc((size_t)C * sizeof *pos);
     int64_t *order = malloc((size_t)n * sizeof *order);
@@ -27,10 +28,13 @@ rl_status rl_list_folds(const rl_list *list, int k, uint64_t seed, int32_t *fold
         free(order);
         return rl_fail(err, RL_ERR_NOMEM, "out of memory splitting %lld samples", (long long)n);
     }
-    for (int64_t i = 0; i < n; i++) start[list->labels[i] + 1]++;
-    for (int c = 0; c < C; c++) start[c + 1] += start[c];
+    for (int64_t i = 0; i < n; i++)
+        start[list->labels[i] + 1]++;
+    for (int c = 0; c < C; c++)
+        start[c + 1] += start[c];
     memcpy(pos, start, (size_t)C * sizeof *pos);
-    for (int64_t i = 0; i < n; i++) order[pos[list->labels[i]]++] = i;
+    for (int64_t i = 0; i < n; i++)
+        order[pos[list->labels[i]]++] = i;
     for (int c = 0; c < C; c++) {
         int64_t *v = order + start[c], m = start[c + 1] - start[c];
         rl_rng r = rl_rng_make(seed, RL_SPLIT_STREAM, (uint64_t)c);
@@ -40,7 +44,8 @@ rl_status rl_list_folds(const rl_list *list, int k, uint64_t seed, int32_t *fold
             v[j] = v[q];
             v[q] = t;
         }
-        for (int64_t j = 0; j < m; j++) fold[v[j]] = (int32_t)((start[c] + j) % k);
+        for (int64_t j = 0; j < m; j++)
+            fold[v[j]] = (int32_t)((start[c] + j) % k);
     }
     free(start);
     free(pos);

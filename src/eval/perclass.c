@@ -99,9 +99,11 @@ static void top_insert(int32_t *as, int32_t *bs, int64_t *ns, int max, int *len,
     if (len)
         used = *len;
     else
-        while (used < max && as[used] >= 0) used++;
+        while (used < max && as[used] >= 0)
+            used++;
     int pos = used;
-    while (pos > 0 && ns[pos - 1] < n) pos--;
+    while (pos > 0 && ns[pos - 1] < n)
+        pos--;
     if (pos >= max) return;
     for (int q = used < max ? used : max - 1; q > pos; q--) {
         as[q] = as[q - 1];
@@ -114,8 +116,7 @@ static void top_insert(int32_t *as, int32_t *bs, int64_t *ns, int max, int *len,
     if (len && used < max) (*len)++;
 }
 
-rl_status rl_cooccur_run(const rl_preds *p, const int64_t *ref, const rl_sets *real, rl_cooccur *out,
-                         rl_error *err)
+rl_status rl_cooccur_run(const rl_preds *p, const int64_t *ref, const rl_sets *real, rl_cooccur *out, rl_error *err)
 {
     memset(out, 0, sizeof *out);
     const int64_t C = p->num_classes;
@@ -144,17 +145,20 @@ rl_status rl_cooccur_run(const rl_preds *p, const int64_t *ref, const rl_sets *r
             }
         }
     }
-    for (int64_t q = 0; !st && q < C * RL_COOCCUR_TOP; q++) out->other[q] = -1;
+    for (int64_t q = 0; !st && q < C * RL_COOCCUR_TOP; q++)
+        out->other[q] = -1;
     if (!st && nkeys) qsort(keys, nkeys, sizeof *keys, cmp_i64);
     /* keys of one class c are contiguous and ascending in d: keep the top counts, lower d first on ties */
     for (size_t a = 0; !st && a < nkeys;) {
         size_t b = a;
-        while (b < nkeys && keys[b] == keys[a]) b++;
+        while (b < nkeys && keys[b] == keys[a])
+            b++;
         int64_t c = keys[a] / C, d = keys[a] % C, n = (int64_t)(b - a);
         top_insert(out->other + c * RL_COOCCUR_TOP, NULL, out->count + c * RL_COOCCUR_TOP, RL_COOCCUR_TOP, NULL,
                    (int32_t)d, 0, n);
-        if (c < d) top_insert(out->pair_a, out->pair_b, out->pair_n, RL_COOCCUR_PAIRS, &out->npairs, (int32_t)c,
-                              (int32_t)d, n);
+        if (c < d)
+            top_insert(out->pair_a, out->pair_b, out->pair_n, RL_COOCCUR_PAIRS, &out->npairs, (int32_t)c, (int32_t)d,
+                       n);
         a = b;
     }
     free(keys);
@@ -239,16 +243,17 @@ rl_status rl_perclass_write_svg(const char *path, const rl_perclass *pc, const r
     rl_status st = rl_fs_writer_open(&w, path, err);
     if (st) return st;
     FILE *f = w.f;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-               "font-family=\"sans-serif\">\n<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n",
+    fprintf(f,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+            "font-family=\"sans-serif\">\n<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n",
             W, H, W, H, W, H);
     fprintf(f, "<text x=\"%d\" y=\"24\" text-anchor=\"middle\" font-size=\"14\">", X0 + S / 2);
     svg_escaped(f, title);
     fputs("</text>\n", f);
     for (int k = 0; k <= 10; k++) { /* grid and tick labels every 10 % */
         double at = S * k / 10.0;
-        fprintf(f, "<path d=\"M%.1f %d V%d M%d %.1f H%d\" stroke=\"#e4e4e4\"/>\n", X0 + at, Y0, Y0 + S, X0,
-                Y0 + S - at, X0 + S);
+        fprintf(f, "<path d=\"M%.1f %d V%d M%d %.1f H%d\" stroke=\"#e4e4e4\"/>\n", X0 + at, Y0, Y0 + S, X0, Y0 + S - at,
+                X0 + S);
         fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" font-size=\"11\">%d</text>\n", X0 + at,
                 Y0 + S + 16, 10 * k);
         fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">%d</text>\n", X0 - 6,
@@ -256,11 +261,13 @@ rl_status rl_perclass_write_svg(const char *path, const rl_perclass *pc, const r
     }
     fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#000\"/>\n", X0, Y0, S, S);
     fprintf(f, "<path d=\"M%d %d L%d %d\" stroke=\"#888\" stroke-dasharray=\"5,4\"/>\n", X0, Y0 + S, X0 + S, Y0);
-    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"12\">unbiased oracle: accuracy on the "
-               "original labels (%%)</text>\n",
+    fprintf(f,
+            "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"12\">unbiased oracle: accuracy on the "
+            "original labels (%%)</text>\n",
             X0 + S / 2, Y0 + S + 36);
-    fprintf(f, "<text transform=\"translate(%d %d) rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">model: "
-               "accuracy on the original labels (%%)</text>\n",
+    fprintf(f,
+            "<text transform=\"translate(%d %d) rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">model: "
+            "accuracy on the original labels (%%)</text>\n",
             X0 - 42, Y0 + S / 2);
     int named[NAMED], nn = 0; /* the classes farthest above the diagonal */
     for (int c = 0; c < pc->num_classes; c++) {
@@ -275,7 +282,8 @@ rl_status rl_perclass_write_svg(const char *path, const rl_perclass *pc, const r
             pos--;
         }
         if (pos >= NAMED || gap <= 0) continue;
-        for (int q = nn < NAMED ? nn : NAMED - 1; q > pos; q--) named[q] = named[q - 1];
+        for (int q = nn < NAMED ? nn : NAMED - 1; q > pos; q--)
+            named[q] = named[q - 1];
         named[pos] = c;
         nn += nn < NAMED;
     }

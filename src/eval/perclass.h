@@ -31,10 +31,10 @@
 
 typedef struct {
     int num_classes;
-    int64_t *images, *model, *real;        /* [C] */
-    double *oracle;                        /* [C] expected oracle hits */
-    int64_t *multi_images, *multi_model;   /* [C] rows with |R| >= 2 */
-    double *multi_oracle;                  /* [C] */
+    int64_t *images, *model, *real;      /* [C] */
+    double *oracle;                      /* [C] expected oracle hits */
+    int64_t *multi_images, *multi_model; /* [C] rows with |R| >= 2 */
+    double *multi_oracle;                /* [C] */
     int64_t total_images, total_model;
     double total_oracle;
 } rl_perclass;
@@ -47,18 +47,17 @@ void rl_perclass_free(rl_perclass *pc);
 #define RL_COOCCUR_PAIRS 20
 typedef struct {
     int num_classes;
-    int64_t *with;     /* [C] images whose set holds c */
-    int32_t *other;    /* [C * RL_COOCCUR_TOP] most frequent co-occurring classes, -1 past the last */
-    int64_t *count;    /* [C * RL_COOCCUR_TOP] their counts (descending, then class ascending) */
-    int64_t multi;     /* images with two or more labels */
-    int npairs;        /* the most frequent unordered pairs (a < b), by count then (a, b) */
+    int64_t *with;  /* [C] images whose set holds c */
+    int32_t *other; /* [C * RL_COOCCUR_TOP] most frequent co-occurring classes, -1 past the last */
+    int64_t *count; /* [C * RL_COOCCUR_TOP] their counts (descending, then class ascending) */
+    int64_t multi;  /* images with two or more labels */
+    int npairs;     /* the most frequent unordered pairs (a < b), by count then (a, b) */
     int32_t pair_a[RL_COOCCUR_PAIRS], pair_b[RL_COOCCUR_PAIRS];
     int64_t pair_n[RL_COOCCUR_PAIRS];
 } rl_cooccur;
 
 /* Over the ReaL sets of the prediction rows (each validation image once). */
-rl_status rl_cooccur_run(const rl_preds *p, const int64_t *ref, const rl_sets *real, rl_cooccur *out,
-                         rl_error *err);
+rl_status rl_cooccur_run(const rl_preds *p, const int64_t *ref, const rl_sets *real, rl_cooccur *out, rl_error *err);
 void rl_cooccur_free(rl_cooccur *co);
 
 /* names (may be NULL) gives class names from classes.tsv for the outputs. */

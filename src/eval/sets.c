@@ -33,7 +33,8 @@ rl_status rl_set_thresholds_parse(const char *text, double *t, int *n, rl_error 
 
 int rl_set_thresholds_default(double *t)
 {
-    for (int i = 0; i < 19; i++) t[i] = 0.05 * (i + 1);
+    for (int i = 0; i < 19; i++)
+        t[i] = 0.05 * (i + 1);
     return 19;
 }
 
@@ -79,17 +80,19 @@ rl_status rl_eval_sets(const rl_preds *p, const int64_t *ref, const rl_sets *rea
         const int32_t *tc = p->topk_classes + i * p->k;
         const float *ts = p->topk_scores + i * p->k;
         if (p->k == C || ts[p->k - 1] <= t[0]) {
-            for (int j = 0; j < p->k && ts[j] > t[0]; j++) above[na++] = (scored){ts[j], tc[j]};
+            for (int j = 0; j < p->k && ts[j] > t[0]; j++)
+                above[na++] = (scored){ts[j], tc[j]};
         } else if (probs) {
             rl_loss_probabilities(kind, p->logits + i * C, C, probs);
             for (int c = 0; c < C; c++)
                 if (probs[c] > t[0]) above[na++] = (scored){probs[c], c};
             qsort(above, (size_t)na, sizeof *above, by_prob_desc);
         } else {
-            st = rl_fail(err, RL_ERR_FORMAT,
-                         "row %lld ('%.100s'): all %d stored scores are above the threshold %g and there are no logits, "
-                         "so its predicted set is unknown; hint: relab predict --logits (or a larger --topk)",
-                         (long long)i, p->ids[i], p->k, t[0]);
+            st =
+                rl_fail(err, RL_ERR_FORMAT,
+                        "row %lld ('%.100s'): all %d stored scores are above the threshold %g and there are no logits, "
+                        "so its predicted set is unknown; hint: relab predict --logits (or a larger --topk)",
+                        (long long)i, p->ids[i], p->k, t[0]);
             break;
         }
         const int64_t nr = real->offsets[v + 1] - real->offsets[v];
@@ -99,11 +102,14 @@ rl_status rl_eval_sets(const rl_preds *p, const int64_t *ref, const rl_sets *rea
         for (int q = 0; q < nt; q++) {
             /* thresholds increase: the set at t[q] is the prefix of `above` scoring > t[q] */
             int end = q == 0 ? na : s;
-            while (end > 0 && !(above[end - 1].p > t[q])) end--;
+            while (end > 0 && !(above[end - 1].p > t[q]))
+                end--;
             if (q == 0) {
-                for (int j = 0; j < end; j++) hits += in_real(real, v, above[j].c);
+                for (int j = 0; j < end; j++)
+                    hits += in_real(real, v, above[j].c);
             } else {
-                for (int j = end; j < s; j++) hits -= in_real(real, v, above[j].c);
+                for (int j = end; j < s; j++)
+                    hits -= in_real(real, v, above[j].c);
             }
             s = end;
             inter[q] += hits;

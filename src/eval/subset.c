@@ -36,8 +36,10 @@ rl_status rl_subset_mark(const rl_preds *p, const char *path, uint8_t *keep, int
         if (!st) rl_idmap_put(&map, keys[i] ? keys[i] : p->ids[i], i); /* ids are unique in a predictions file */
     }
     rl_lines r;
-    if (!st) st = rl_lines_open(&r, path, "subset", RL_LIST_PATH_MAX, err);
-    else memset(&r, 0, sizeof r);
+    if (!st)
+        st = rl_lines_open(&r, path, "subset", RL_LIST_PATH_MAX, err);
+    else
+        memset(&r, 0, sizeof r);
     int64_t missing = 0;
     long first_line = 0;
     char first[128] = "";
@@ -66,7 +68,8 @@ rl_status rl_subset_mark(const rl_preds *p, const char *path, uint8_t *keep, int
     if (!st && !*count) st = rl_fail(err, RL_ERR_FORMAT, "%s: no ids in the subset file", path);
     rl_lines_close(&r);
     rl_idmap_free(&map);
-    for (int64_t i = 0; i < p->n; i++) free(keys[i]);
+    for (int64_t i = 0; i < p->n; i++)
+        free(keys[i]);
     free(keys);
     return st;
 }
