@@ -177,6 +177,21 @@ open(part, "w").write("# relab-list 1\n# root train\n" + body.replace(gone, gone
 rc, _, se = run("pack", part, "-o", h5 + "y")
 ok(rc == 1 and part + ":5:" in se and "1 of %d" % nrows in se and gone + ".missing" in se,
    "one missing image: exit 1 naming the list, its line 5 and the path: " + se.strip()[:200])
+rc, _, _ = run("list", "--images", train, "--root-as", "/cluster/imagenet/train", "-o", out)
+ok(rc == 0 and read_list(out)[0].get("root") == "/cluster/imagenet/train" and read_list(out)[1] == want,
+   "--root-as writes the given root (the folder's path on another machine), the same ids")
+# the recipe key list_root points a run at the images whatever the list's root says
+rc, _, _ = run("list", "--images", train, "--root-as", "/nowhere", "-o", out)
+recipe = os.path.join(tmp, "folder.recipe")
+with open(recipe, "w") as f:
+    f.write("model = resnet8\nwidth = 4\ndata = folder\ndata_dir = %s\nval_dir = %s\ntrain_list = %s\n"
+            "image_size = 8\naugment = false\nloader_threads = 0\nepochs = 1\nbatch_size = 4\nwarmup_epochs = 0\n"
+            "eval_every = 0\nlog_every = 0\n" % (train, train, out))
+rc, _, se = run("train", recipe, "--out", os.path.join(tmp, "run-noroot"))
+ok(rc == 1 and out in se and "/nowhere" in se, "training from a list whose root is elsewhere: exit 1 naming the list "
+   "and where it looked: " + se.strip()[-160:])
+rc, so, se = run("train", recipe, "--out", os.path.join(tmp, "run-root"), "--set", "list_root=" + train)
+ok(rc == 0 and "14 images" in se, "list_root = the folder: the same list trains on its %d images" % len(want))
 two = os.path.join(tmp, "data", "two.list")
 open(two, "w").write("# relab-list 1\n# root train\n# root val\n" + body)
 rc, _, se = run("pack", two, "-o", h5 + "z")

@@ -220,6 +220,39 @@ if ok(rc == 0, "--arch resnet18 on a bare weights file and a numbered folder: ex
     ok(d <= ZV_TOL, "logits equal float64 torchvision's on the same crop within %.2g (max diff %.2g)" % (ZV_TOL, d))
     ok("at batch 32" in err, "the default batch is sized to the data and memory: 32 for 22 images (%s)"
        % err.strip().split("\n")[0][:100])
+# the same images as a flat folder with one WNID per image (ImageNet val's layout), classes from a
+# classes.tsv in its own order; and as a list without a root, found through --root
+flat = os.path.join(tmp, "flat")
+os.makedirs(flat)
+wn = ["n%08d" % (900 - c) for c in range(V2C)]  # class c's WNID; classes.tsv lists them in reverse
+with open(os.path.join(tmp, "cls.tsv"), "w") as f:
+    f.write("index\twnid\tname\n" + "".join("%d\t%s\tc%d\n" % (c, wn[V2C - 1 - c], c) for c in range(V2C)))
+with open(os.path.join(tmp, "flat-wnids.txt"), "w") as f:
+    for j, i in enumerate(order_):
+        Image.fromarray(v2_pix[i]).save(os.path.join(flat, "img_%02d.png" % j))
+        f.write(wn[v2_lab[j]] + "\n")
+out2 = os.path.join(tmp, "flat.h5")
+rc, err = run([bare, "--arch", "resnet18", "--image-size", "64", "--data", flat, "--labels",
+               os.path.join(tmp, "flat-wnids.txt"), "--classes", os.path.join(tmp, "cls.tsv"), "--logits", "-o", out2])
+if ok(rc == 0, "--data a flat folder with --labels WNIDS and --classes: exit 0 (%s)" % err.strip()[-120:]):
+    p = read(out2)
+    ok(np.array_equal(p["labels"], V2C - 1 - v2_lab) and np.abs(p["logits"] - zv).max() <= ZV_TOL,
+       "labels are each WNID's index in classes.tsv (here 10 - the folder number), logits as before")
+nolist = os.path.join(tmp, "lists-elsewhere", "v2.list")
+os.makedirs(os.path.dirname(nolist))
+with open(nolist, "w") as f:
+    f.write("# relab-list 1\n# classes %d\n" % V2C + "".join("%s\t%d\n" % (i_, l_) for i_, l_ in zip(v2_ids, v2_lab)))
+rc, err = run([bare, "--arch", "resnet18", "--image-size", "64", "--data", nolist, "-o", out2])
+ok(rc == 1 and nolist in err and "--root" in err, "a list away from its images: exit 1 naming it and --root")
+rc, err = run([bare, "--arch", "resnet18", "--image-size", "64", "--data", nolist, "--root", v2dir, "--logits", "--loss",
+               "sigmoid", "--topk", "3", "-o", out2])
+if ok(rc == 0, "--root DIR finds the list's images (%s)" % err.strip()[-100:]):
+    p = read(out2)
+    sig = 1 / (1 + np.exp(-zv))
+    top3 = np.argsort(-sig, axis=1, kind="stable")[:, :3]
+    kind = p["score_kind"].decode() if isinstance(p["score_kind"], bytes) else p["score_kind"]
+    ok(kind == "sigmoid" and np.abs(p["topk_scores"] - np.take_along_axis(sig, top3, 1)).max() <= 0.25 * ZV_TOL + 2.0 ** -24,
+       "--loss sigmoid: score_kind sigmoid, the top-3 scores are sigmoid(torch's logits) within the bound")
 rc, err = run([bare, "--arch", "resnet18", "--data", "val", "-o", out])
 ok(rc == 1 and "--arch" in err and "folder" in err, "--arch with --data val (a recipe's set): exit 1 saying why")
 rc, err = run([bare, "--arch", "resnet77", "--data", v2dir, "-o", out])

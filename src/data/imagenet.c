@@ -574,7 +574,7 @@ static rl_status check_paths(const rl_source *s, impl *m, const char *list, cons
     return rl_fail(err, RL_ERR_IO,
                    "%s:%ld: %lld of %lld image paths do not name a file, the first '%.300s' (looked for '%.600s': %s); "
                    "hint: relative paths are relative to %s%s; set '# root DIR' in the list to the folder that holds "
-                   "the images",
+                   "the images (or list_root in a recipe, --root for relab predict)",
                    list, rl_list_line_of(list, first), (long long)missing, (long long)s->count, s->ids[first], path,
                    first_errno ? strerror(first_errno) : "not a regular file", m->base[0] ? m->base : ".", why);
 }
