@@ -30,12 +30,16 @@ relab_public_headers = \
 	src/data/pack.h \
 	src/data/png.h \
 	src/data/source.h \
+	src/data/split.h \
 	src/eval/idmap.h \
 	src/eval/metrics.h \
+	src/eval/perclass.h \
 	src/eval/predict.h \
 	src/eval/preds.h \
 	src/eval/refsets.h \
 	src/eval/report.h \
+	src/eval/sets.h \
+	src/eval/subset.h \
 	src/nn/bn.h \
 	src/nn/conv.h \
 	src/nn/fc.h \

@@ -70,6 +70,7 @@ nobase_dist_doc_DATA = \
 	docs/design.md \
 	docs/formats.md \
 	docs/lists.md \
+	docs/method.md \
 	docs/parity.md \
 	docs/performance.md \
 	docs/recipes.md \

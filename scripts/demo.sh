@@ -8,8 +8,9 @@
 # 2. injected noise (relab noise, DEMO_NOISE=symmetric at DEMO_RATE=0.4, seed
 #    1) with a record of what changed; the same noise on the test labels
 #    (seed 2) plays the part of ImageNet's original, noisy validation labels;
-# 3. two out-of-fold teachers (relab train on one half of the noisy list,
-#    relab predict on the other half), so no teacher judges its own images;
+# 3. two out-of-fold teachers (relab split makes two class-stratified folds;
+#    teacher k trains on the other fold and predicts fold k with relab
+#    predict), so no teacher judges its own images;
 # 4. relab clean: drop every image whose label disagrees with its teacher's
 #    top-1 (Beyer et al. 2020), with precision/recall against the record;
 # 5. relab ablate recipes/demo/grid: baseline (softmax, noisy labels),
@@ -54,11 +55,7 @@ start=$(date +%s)
 say() { printf '\n== %s (%ds)\n' "$*" $(($(date +%s) - start)); }
 
 say "1. label lists: the first $N training images and the 10,000 test images"
-[ -f "$D/clean.list" ] || {
-    "$RELAB" list --fashion-mnist "$FM" -o "$D/train-all.list"
-    awk -v n="$N" '/^#/ { print; next } { if (k++ < n) print }' "$D/train-all.list" > "$D/clean.list.tmp"
-    mv "$D/clean.list.tmp" "$D/clean.list"
-}
+[ -f "$D/clean.list" ] || "$RELAB" list --fashion-mnist "$FM" --first "$N" -o "$D/clean.list"
 [ -f "$D/test.list" ] || "$RELAB" list --fashion-mnist "$FM" --test -o "$D/test.list"
 
 say "2. noise: $KIND at rate $RATE on the training labels (and on the test labels, for the noisy-label column)"
@@ -69,21 +66,19 @@ say "2. noise: $KIND at rate $RATE on the training labels (and on the test label
     "$RELAB" noise --in "$D/test.list" -o "$D/test-noisy.list" --kind "$KIND" --rate "$RATE" --seed 2
 
 say "3. two out-of-fold teachers (each trains on one half, predicts the other)"
-awk '/^#/ { print; next } { if (k++ % 2 == 0) print }' "$D/noisy.list" > "$D/fold0.list"
-awk '/^#/ { print; next } { if (k++ % 2 == 1) print }' "$D/noisy.list" > "$D/fold1.list"
+[ -f "$D/folds/fold-1.list" ] || "$RELAB" split "$D/noisy.list" --folds 2 --seed 1 -o "$D/folds"
 for f in 0 1; do
-    o=$((1 - f))
     if [ ! -f "$D/teacher$f/final.h5" ]; then
         if ls "$D/teacher$f"/ckpt-*.h5 > /dev/null 2>&1; then
             "$RELAB" train --resume "$D/teacher$f" > "$D/teacher$f.log" 2>&1
         else
             # shellcheck disable=SC2086
-            "$RELAB" train "$RECIPE" --out "$D/teacher$f" --set "train_list=$D/fold$f.list" \
+            "$RELAB" train "$RECIPE" --out "$D/teacher$f" --set "train_list=$D/folds/train-$f.list" \
                 $TEACHER_SETS > "$D/teacher$f.log" 2>&1
         fi
     fi
     grep '^final:' "$D/teacher$f.log" | sed "s/^/   teacher $f: /" || true
-    [ -f "$D/oof$f.h5" ] || "$RELAB" predict "$D/teacher$f" --data "$D/fold$o.list" -o "$D/oof$f.h5"
+    [ -f "$D/oof$f.h5" ] || "$RELAB" predict "$D/teacher$f" --data "$D/folds/fold-$f.list" -o "$D/oof$f.h5"
 done
 
 say "4. clean: drop images whose label disagrees with the teacher's top-1"

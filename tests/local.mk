@@ -14,7 +14,7 @@ TESTS += tests/test_train_folder.sh
 EXTRA_DIST += tests/test_train_folder.sh
 TESTS += tests/test_demo_effect.sh
 EXTRA_DIST += tests/test_demo_effect.sh
-EXTRA_DIST += tests/taplib.py
+EXTRA_DIST += tests/taplib.py tests/relab_rng.py tests/imagenet_refs.py
 TESTS += tests/test_train_stop.sh
 EXTRA_DIST += tests/test_train_stop.sh tests/trainlib.sh
 # train_driver: relab train through the public API with injected crashes and

@@ -10,7 +10,7 @@ OUTDIR/train/WNID/*.{JPEG,jpg,jpeg}  3 classes of colourised Fashion-MNIST
                                      plus a grayscale and an Adobe CMYK JPEG
 OUTDIR/val/ILSVRC2012_val_%08d.JPEG  flat validation folder
 OUTDIR/val_labels.txt                one WNID per line, in file-name order
-OUTDIR/classes.tsv                   index, wnid, name (like shared/imagenet)
+OUTDIR/classes.tsv                   index, wnid, name (the classes.tsv format of docs/method.md)
 OUTDIR/bad/                          truncated.JPEG, corrupt.JPEG, png.JPEG
 OUTDIR/extra/                        progressive, 4:4:4, restart-marker, 4:2:2 JPEGs
 OUTDIR/png/                          PNGs of every colour type, Adam7, 16-bit (kind "png")

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 
+from relab_rng import Rng
 from taplib import done, ok, skip_all
 
 
@@ -72,30 +73,6 @@ clean_list = os.path.join(tmp, "clean.list")
 write_list(clean_list, y)
 
 # ---- Python re-implementation of the documented draw (util/rng.h, clean/noise.h) ----
-M = (1 << 64) - 1
-
-
-def mix(z):
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M
-    return z ^ (z >> 31)
-
-
-class Rng:
-    def __init__(self, seed, a, b):
-        self.s = mix(seed ^ mix((a + 0x9E3779B97F4A7C15) & M) ^ mix((mix(b) + 0x632BE59BD9B4E019) & M))
-
-    def next(self):
-        self.s = (self.s + 0x9E3779B97F4A7C15) & M
-        return mix(self.s)
-
-    def uniform(self):
-        return (self.next() >> 11) * (1.0 / 9007199254740992.0)
-
-    def below(self, n):
-        return ((self.next() >> 32) * n) >> 32
-
-
 STREAM = 0x6E6F697365  # "noise"
 
 

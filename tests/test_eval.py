@@ -13,7 +13,6 @@
    dataset); bad usage gives exit 2.
 Shared data: $RELAB_SHARED (default $top_srcdir/../shared/imagenet); SKIP if absent.
 """
-import csv
 import json
 import math
 import os
@@ -29,64 +28,17 @@ from taplib import done, ok, skip_all
 try:
     import h5py
     import numpy as np
+    from imagenet_refs import refs_or_skip, vid, write_preds
 except ImportError as e:  # pragma: no cover
     skip_all("needs h5py and numpy: %s" % e)
 
-RELAB = os.environ.get("RELAB")
-top = os.environ.get("top_srcdir", os.path.join(os.path.dirname(__file__), ".."))
-SHARED = os.environ.get("RELAB_SHARED", os.path.join(top, "..", "shared", "imagenet"))
-if not RELAB or not os.path.exists(RELAB):
-    skip_all("RELAB (the built relab binary) not set")
-if not os.path.exists(os.path.join(SHARED, "real.json")):
-    skip_all("shared ImageNet label files not found at %s (set RELAB_SHARED)" % SHARED)
-
-REAL = os.path.join(SHARED, "real.json")
-ML = os.path.join(SHARED, "multilabel", "multilabel.csv")
-GROUPS = os.path.join(SHARED, "groups.tsv")
-CLASSES = os.path.join(SHARED, "classes.tsv")
-WNIDS = os.path.join(SHARED, "imagenet_2012_validation_synset_labels.txt")
-tmp = tempfile.mkdtemp(prefix="relab-test-eval-")
-
-# ---- independent reading of the shared files ----
-w2i = {l.split("\t")[1]: int(l.split("\t")[0]) for l in open(CLASSES).read().splitlines()[1:]}
-orig = np.array([w2i[w] for w in open(WNIDS).read().split()], dtype=np.int32)
-real = [set(s) for s in json.load(open(REAL))]
-groups = {}
-for l in open(GROUPS).read().splitlines()[1:]:
-    i, _, g = l.split("\t")
-    groups[int(i)] = g
-ml = {}
-with open(ML) as f:
-    for row in csv.DictReader(f):
-        k = int(row["id"][len("ILSVRC2012_val_"):-len(".JPEG")]) - 1
-        s = lambda x: {int(v) for v in x.split(",") if v.strip()}
-        ml[k] = (int(row["original_label"]), s(row["proposed_labels"]) | s(row["unclear_multi_labels"]),
-                 row["is_problematic"] == "True")
+RELAB, R = refs_or_skip(__file__)
+REAL, ML, GROUPS, CLASSES, WNIDS = R.REAL, R.ML, R.GROUPS, R.CLASSES, R.WNIDS
+orig, real, groups = R.orig, R.real, R.group_of
+# (original label, correct ∪ unclear, problematic): the default rule
+ml = {k: (o, c | u, p) for k, (o, c, u, p) in R.ml.items()}
 NVAL = len(orig)
-
-
-def vid(k):
-    return "ILSVRC2012_val_%08d.JPEG" % (k + 1)
-
-
-def write_preds(path, ids, labels, classes, scores, C=1000, kind="softmax", fixed_ids=False, drop=None, extra=None):
-    with h5py.File(path, "w") as f:
-        if fixed_ids:
-            f["ids"] = np.array([i.encode() for i in ids], dtype="S40")
-        else:
-            f["ids"] = np.array(ids, dtype=h5py.string_dtype())
-        f["labels"] = np.asarray(labels, np.int32)
-        f["topk_classes"] = np.asarray(classes, np.int32)
-        f["topk_scores"] = np.asarray(scores, np.float32)
-        f["num_classes"] = np.int32(C)
-        f["score_kind"] = kind
-        f["meta"] = "test_eval.py"
-        for name in drop or []:
-            del f[name]
-        for name, value in (extra or {}).items():
-            if name in f:
-                del f[name]
-            f[name] = value
+tmp = tempfile.mkdtemp(prefix="relab-test-eval-")
 
 
 def run(*args):

@@ -46,7 +46,7 @@ static void hand_values(void)
     tap_close(run(RL_LOSS_SOFTMAX, 0, z1, 1, 3, &y1, t1, dz), lse - 1.5, 1e-12, 0,
               "softmax multi-hot {0,1} normalised to 1/2,1/2 (dense wins over label 2)");
 
-    /* Sigmoid, 1000 classes, zero logits: 1000 ln 2 (METHOD.md: ~693). */
+    /* Sigmoid, 1000 classes, zero logits: 1000 ln 2, ~693 (docs/method.md, "The sigmoid loss"). */
     static float z2[1000], d2[1000], t2[1000];
     int32_t y2 = 7;
     tap_close(run(RL_LOSS_SIGMOID, 0, z2, 1, 1000, &y2, NULL, d2), 1000 * log(2.0), 1e-12, 0,

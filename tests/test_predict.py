@@ -159,7 +159,7 @@ if ok(rc == 0, "checkpoint: relab predict exits 0 (%s)" % err.strip()[-200:]):
        "checkpoint: same predictions as the run folder, bitwise (same batch size)")
 # Another batch size (the recipe's 16): sgemm's rounding depends on the number
 # of rows on some kernels (OpenBLAS Haswell/Zen), so only within the bound.
-rc, err = run([ck, "--data", lst, "-o", os.path.join(tmp, "ck16.h5"), "--topk", "3", "--logits"])
+rc, err = run([ck, "--data", lst, "-o", os.path.join(tmp, "ck16.h5"), "--topk", "3", "--logits", "--batch", "16"])
 if ok(rc == 0, "checkpoint, batch 16: relab predict exits 0 (%s)" % err.strip()[-200:]):
     a, b = read(os.path.join(tmp, "ck16.h5")), read(os.path.join(tmp, "softmax.h5"))
     d = np.abs(a["logits"] - logits).max()
@@ -168,6 +168,100 @@ if ok(rc == 0, "checkpoint, batch 16: relab predict exits 0 (%s)" % err.strip()[
     ok(d <= Z_TOL and dp <= 2 * P_TOL and np.array_equal(a["topk_classes"][clear], b["topk_classes"][clear]),
        "batch 16 vs 20: logits within %.2g of float64 torch's (%.2g), top-3 probabilities within %.2g (%.2g), "
        "same classes on the %d clear rows" % (Z_TOL, d, 2 * P_TOL, dp, clear.sum()))
+
+# --arch: a bare torchvision ResNet-18 (ImageNet stem) without a recipe, on an
+# ImageNetV2-style folder of numbered class folders (0, 1, ..., 10: class 10
+# is the folder "10", which sorts between "1" and "2" by name).  The images
+# are 73x73 PNGs, so relab's eval transform at --image-size 64 (short side to
+# round(64/0.875) = 73, centre crop) is the crop [4:68] of the pixels.
+from PIL import Image  # noqa: E402
+
+V2C = 11
+v2dir = os.path.join(tmp, "imagenetv2")
+rng = np.random.default_rng(11)
+v2_ids, v2_pix, v2_lab = [], [], []
+for c in range(V2C):
+    os.makedirs(os.path.join(v2dir, str(c)))
+    for j in range(2):
+        name = "%02d%s.png" % (j, "abcdefghijk"[c])
+        a = rng.integers(0, 256, (73, 73, 3), dtype=np.uint8)
+        Image.fromarray(a).save(os.path.join(v2dir, str(c), name))
+        v2_ids.append("%d/%s" % (c, name))
+        v2_pix.append(a)
+        v2_lab.append(c)
+order_ = sorted(range(len(v2_ids)), key=lambda i: v2_ids[i])  # relab's strcmp order of the paths
+v2_ids = [v2_ids[i] for i in order_]
+v2_lab = np.array([v2_lab[i] for i in order_], np.int32)
+crop = np.stack([v2_pix[i][4:68, 4:68] for i in order_]).astype(np.float32) / 255
+mean, std = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
+xv = torch.from_numpy(((crop - mean) / std).transpose(0, 3, 1, 2).copy())
+tv = relab_torch.build_model("resnet18", V2C)
+with torch.no_grad():
+    for m in tv.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 1.5)
+tv.eval()
+with torch.no_grad():
+    zv32 = tv(xv).double().numpy()
+    zv = copy.deepcopy(tv).double()(xv.double()).numpy()
+ZV_TOL = 4 * A * max(np.abs(zv32 - zv).max(), 2.0 ** -20 * np.abs(zv).max())  # the bound above, for this model
+bare = os.path.join(tmp, "bare-weights", "resnet18.h5")
+os.makedirs(os.path.dirname(bare))
+relab_torch.save_relab(tv, bare)
+out = os.path.join(tmp, "v2.h5")
+rc, err = run([bare, "--arch", "resnet18", "--image-size", "64", "--data", v2dir, "--numbered", "--logits", "-o", out])
+if ok(rc == 0, "--arch resnet18 on a bare weights file and a numbered folder: exit 0 (%s)" % err.strip()[-160:]):
+    p = read(out)
+    ids = [s_.decode() if isinstance(s_, bytes) else s_ for s_ in p["ids"]]
+    ok(ids == v2_ids and np.array_equal(p["labels"], v2_lab),
+       "ids are the folder's relative paths in sorted order, labels the folder numbers (10 is class 10)")
+    d = np.abs(p["logits"] - zv).max()
+    ok(d <= ZV_TOL, "logits equal float64 torchvision's on the same crop within %.2g (max diff %.2g)" % (ZV_TOL, d))
+    ok("at batch 32" in err, "the default batch is sized to the data and memory: 32 for 22 images (%s)"
+       % err.strip().split("\n")[0][:100])
+# the same images as a flat folder with one WNID per image (ImageNet val's layout), classes from a
+# classes.tsv in its own order; and as a list without a root, found through --root
+flat = os.path.join(tmp, "flat")
+os.makedirs(flat)
+wn = ["n%08d" % (900 - c) for c in range(V2C)]  # class c's WNID; classes.tsv lists them in reverse
+with open(os.path.join(tmp, "cls.tsv"), "w") as f:
+    f.write("index\twnid\tname\n" + "".join("%d\t%s\tc%d\n" % (c, wn[V2C - 1 - c], c) for c in range(V2C)))
+with open(os.path.join(tmp, "flat-wnids.txt"), "w") as f:
+    for j, i in enumerate(order_):
+        Image.fromarray(v2_pix[i]).save(os.path.join(flat, "img_%02d.png" % j))
+        f.write(wn[v2_lab[j]] + "\n")
+out2 = os.path.join(tmp, "flat.h5")
+rc, err = run([bare, "--arch", "resnet18", "--image-size", "64", "--data", flat, "--labels",
+               os.path.join(tmp, "flat-wnids.txt"), "--classes", os.path.join(tmp, "cls.tsv"), "--logits", "-o", out2])
+if ok(rc == 0, "--data a flat folder with --labels WNIDS and --classes: exit 0 (%s)" % err.strip()[-120:]):
+    p = read(out2)
+    ok(np.array_equal(p["labels"], V2C - 1 - v2_lab) and np.abs(p["logits"] - zv).max() <= ZV_TOL,
+       "labels are each WNID's index in classes.tsv (here 10 - the folder number), logits as before")
+nolist = os.path.join(tmp, "lists-elsewhere", "v2.list")
+os.makedirs(os.path.dirname(nolist))
+with open(nolist, "w") as f:
+    f.write("# relab-list 1\n# classes %d\n" % V2C + "".join("%s\t%d\n" % (i_, l_) for i_, l_ in zip(v2_ids, v2_lab)))
+rc, err = run([bare, "--arch", "resnet18", "--image-size", "64", "--data", nolist, "-o", out2])
+ok(rc == 1 and nolist in err and "--root" in err, "a list away from its images: exit 1 naming it and --root")
+rc, err = run([bare, "--arch", "resnet18", "--image-size", "64", "--data", nolist, "--root", v2dir, "--logits", "--loss",
+               "sigmoid", "--topk", "3", "-o", out2])
+if ok(rc == 0, "--root DIR finds the list's images (%s)" % err.strip()[-100:]):
+    p = read(out2)
+    sig = 1 / (1 + np.exp(-zv))
+    top3 = np.argsort(-sig, axis=1, kind="stable")[:, :3]
+    kind = p["score_kind"].decode() if isinstance(p["score_kind"], bytes) else p["score_kind"]
+    ok(kind == "sigmoid" and np.abs(p["topk_scores"] - np.take_along_axis(sig, top3, 1)).max() <= 0.25 * ZV_TOL + 2.0 ** -24,
+       "--loss sigmoid: score_kind sigmoid, the top-3 scores are sigmoid(torch's logits) within the bound")
+rc, err = run([bare, "--arch", "resnet18", "--data", "val", "-o", out])
+ok(rc == 1 and "--arch" in err and "folder" in err, "--arch with --data val (a recipe's set): exit 1 saying why")
+rc, err = run([bare, "--arch", "resnet77", "--data", v2dir, "-o", out])
+ok(rc == 1 and "resnet77" in err, "--arch resnet77: exit 1 naming it (%s)" % err.strip()[:100])
+rc, err = run([bare, "--image-size", "64", "--data", v2dir, "-o", out])
+ok(rc == 2, "--image-size without --arch: usage error")
+rc, err = run([bare, "--arch", "resnet18", "--image-size", "64", "--data", v2dir, "-o", out])
+ok(rc == 0 and "predict --numbered" in err, "a numbered folder read by name: a warning names --numbered (%s)"
+   % err.strip()[:120])
 
 # Errors name what is wrong.
 os.makedirs(os.path.join(tmp, "unfinished"))

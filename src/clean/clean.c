@@ -90,6 +90,27 @@ void rl_clean_stats_free(rl_clean_stats *s)
     memset(s, 0, sizeof *s);
 }
 
+rl_status rl_clean_stats_alloc(rl_clean_stats *s, int64_t total, int num_classes, rl_error *err)
+{
+    memset(s, 0, sizeof *s);
+    const size_t rows = (size_t)(total ? total : 1), C = (size_t)(num_classes > 0 ? num_classes : 1);
+    s->num_classes = num_classes;
+    s->total = total;
+    s->per_class_total = calloc(C, sizeof *s->per_class_total);
+    s->per_class_flagged = calloc(C, sizeof *s->per_class_flagged);
+    s->flagged_rows = calloc(rows, 1);
+    s->teacher_top1 = malloc(rows * sizeof *s->teacher_top1);
+    s->teacher_prob = malloc(rows * sizeof *s->teacher_prob);
+    s->label_prob = malloc(rows * sizeof *s->label_prob);
+    s->action = malloc(rows);
+    s->new_label = malloc(rows * sizeof *s->new_label);
+    if (s->per_class_total && s->per_class_flagged && s->flagged_rows && s->teacher_top1 && s->teacher_prob &&
+        s->label_prob && s->action && s->new_label)
+        return RL_OK;
+    rl_clean_stats_free(s);
+    return rl_fail(err, RL_ERR_NOMEM, "clean: out of memory for %lld samples", (long long)total);
+}
+
 /* Teacher probability of class c for row i into *prob: from the stored top-k,
  * else from the logits (probs[C] is scratch space).  Returns 0 when known;
  * otherwise 1 and *prob = the k-th stored score, an upper bound. */
@@ -176,28 +197,19 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
                        "equal the list paths and cover every sample",
                        (long long)missing, t->paths[0], t->nfiles > 1 ? " and the other teacher files" : "", list);
     }
-    s->num_classes = C;
-    s->total = train->count;
-    s->per_class_total = calloc((size_t)C, sizeof *s->per_class_total);
-    s->per_class_flagged = calloc((size_t)C, sizeof *s->per_class_flagged);
+    rl_status st = rl_clean_stats_alloc(s, train->count, C, err);
+    if (st) return st;
     const size_t rows = (size_t)(train->count ? train->count : 1);
-    s->flagged_rows = calloc(rows, 1);
-    s->teacher_top1 = malloc(rows * sizeof *s->teacher_top1);
-    s->teacher_prob = malloc(rows * sizeof *s->teacher_prob);
-    s->label_prob = malloc(rows * sizeof *s->label_prob);
-    s->action = malloc(rows);
-    s->new_label = malloc(rows * sizeof *s->new_label);
     int64_t *keys = malloc(rows * sizeof *keys);
     int32_t *buf = malloc(((size_t)C + 1) * sizeof *buf);
     float *probs = malloc((size_t)C * sizeof *probs);
     uint8_t *has = calloc((size_t)C, 1); /* has[c]: c is among the sample's labels (multihot) */
-    rl_status st = RL_OK;
-    if (!s->per_class_total || !s->per_class_flagged || !s->flagged_rows || !s->teacher_top1 || !s->teacher_prob ||
-        !s->label_prob || !s->action || !s->new_label || !keys || !buf || !probs || !has) {
+    if (!keys || !buf || !probs || !has) {
         st = rl_fail(err, RL_ERR_NOMEM, "clean: out of memory for %lld samples", (long long)train->count);
         goto done;
     }
     out->num_classes = train->num_classes;
+    if ((st = rl_list_set_root(out, train->root, err))) goto done;
     int64_t nkeys = 0;
     for (int64_t i = 0; i < train->count && !st; i++) {
         int64_t v = rl_idmap_get(&t->map, train->paths[i]);
@@ -381,6 +393,8 @@ static const char *rule_name(const rl_clean_opts *o, char *buf, size_t n)
 {
     if (o->rule == RL_CLEAN_TOP1)
         snprintf(buf, n, "top1");
+    else if (o->rule == RL_CLEAN_KEEP_LIST || o->rule == RL_CLEAN_DROP_LIST)
+        snprintf(buf, n, "%s:%s", o->rule == RL_CLEAN_KEEP_LIST ? "keep-list" : "drop-list", o->names);
     else if (o->rule == RL_CLEAN_TOPK)
         snprintf(buf, n, "topk:%d", o->k);
     else
@@ -399,30 +413,45 @@ static void report_json(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr,
     for (int q = 0; q < s->npairs; q++)
         json_array_append_new(pairs, json_pack("{si si sI}", "label", s->pair_label[q], "teacher", s->pair_teacher[q],
                                                "count", (json_int_t)s->pair_count[q]));
+    json_t *names = s->names ? json_pack("{sI sI sI sI}", "names", (json_int_t)s->names, "matched",
+                                         (json_int_t)s->names_matched, "unmatched", (json_int_t)s->names_unmatched,
+                                         "repeated", (json_int_t)s->names_repeated)
+                             : json_null();
     json_t *noise =
         pr ? json_pack("{sI sI sI sI so so}", "changed", (json_int_t)pr->changed, "flagged", (json_int_t)pr->flagged,
                        "hit", (json_int_t)pr->hit, "restored", (json_int_t)pr->restored, "precision",
                        rl_json_num(pr->precision), "recall", rl_json_num(pr->recall))
            : json_null();
-    rl_json_write(f, json_pack("{ss ss sI sI sI sI sI sI so so so so}", "rule", rule, "mode", mode, "total",
+    rl_json_write(f, json_pack("{ss ss sI sI sI sI sI sI so so so so so}", "rule", rule, "mode", mode, "total",
                                (json_int_t)s->total, "kept", (json_int_t)s->kept, "flagged", (json_int_t)s->flagged,
                                "removed", (json_int_t)(s->total - s->kept), "relabeled", (json_int_t)s->relabeled,
                                "extra_added", (json_int_t)s->extra_added, "flagged_per_class", fl, "total_per_class",
-                               tot, "top_pairs", pairs, "noise", noise));
+                               tot, "top_pairs", pairs, "names", names, "noise", noise));
 }
 
 void rl_clean_report(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, const rl_clean_opts *o,
                      rl_clean_report_kind kind)
 {
     static const char *modes[] = {"drop", "relabel", "multihot"};
-    char rule[64];
+    char rule[4200];
     rule_name(o, rule, sizeof rule);
     if (kind == RL_CLEAN_REPORT_JSON) {
         report_json(f, s, pr, rule, modes[o->mode]);
         return;
     }
     fprintf(f, "clean: rule %s, mode %s\n", rule, modes[o->mode]);
-    fprintf(f, "  samples %lld, disagree with the teacher %lld (%.2f%%), kept %lld, removed %lld", (long long)s->total,
+    if (s->names) {
+        fprintf(f, "  %lld names: %lld are samples of the list, %lld match none", (long long)s->names,
+                (long long)s->names_matched, (long long)s->names_unmatched);
+        for (int64_t q = 0; q < s->names_unmatched && q < 3; q++)
+            fprintf(f, "%s'%s'", q ? ", " : " (first: ", s->unmatched_first[q]);
+        fprintf(f, "%s", s->names_unmatched ? ")" : "");
+        if (s->names_repeated) fprintf(f, ", %lld repeat an earlier name", (long long)s->names_repeated);
+        fputc('\n', f);
+    }
+    fprintf(f, "  samples %lld, %s %lld (%.2f%%), kept %lld, removed %lld", (long long)s->total,
+            s->names ? (o->rule == RL_CLEAN_KEEP_LIST ? "not in the keep list" : "in the drop list")
+                     : "disagree with the teacher",
             (long long)s->flagged, s->total ? 100.0 * (double)s->flagged / (double)s->total : 0.0, (long long)s->kept,
             (long long)(s->total - s->kept));
     if (o->mode == RL_CLEAN_RELABEL) fprintf(f, ", relabeled %lld", (long long)s->relabeled);

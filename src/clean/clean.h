@@ -32,7 +32,7 @@
 #include "eval/preds.h"
 #include "util/status.h"
 
-typedef enum { RL_CLEAN_TOP1, RL_CLEAN_TOPK, RL_CLEAN_PROB } rl_clean_rule;
+typedef enum { RL_CLEAN_TOP1, RL_CLEAN_TOPK, RL_CLEAN_PROB, RL_CLEAN_KEEP_LIST, RL_CLEAN_DROP_LIST } rl_clean_rule;
 typedef enum { RL_CLEAN_DROP, RL_CLEAN_RELABEL, RL_CLEAN_MULTIHOT } rl_clean_mode;
 
 typedef struct {
@@ -41,6 +41,7 @@ typedef struct {
     double thresh;           /* PROB */
     rl_clean_mode mode;
     double multihot_thresh;  /* MULTIHOT, default 0.5 */
+    const char *names;       /* KEEP_LIST / DROP_LIST: the file of names (borrowed) */
 } rl_clean_opts;
 
 /* Parses "top1", "topk:5" or "prob:0.3" into o->rule/k/thresh. */
@@ -78,6 +79,10 @@ typedef struct {
     int npairs;                  /* most frequent (label, teacher top-1) among flagged */
     int32_t pair_label[RL_CLEAN_TOP_PAIRS], pair_teacher[RL_CLEAN_TOP_PAIRS];
     int64_t pair_count[RL_CLEAN_TOP_PAIRS];
+    /* KEEP_LIST / DROP_LIST: names read, names that matched a sample, names
+     * that matched none (the first few kept for the report), names repeated */
+    int64_t names, names_matched, names_unmatched, names_repeated;
+    char unmatched_first[3][128];
 } rl_clean_stats;
 
 /* Cleans train into *out (zeroed first; free with rl_list_free) and fills
@@ -86,6 +91,23 @@ typedef struct {
 rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean_opts *o, rl_list *out,
                        rl_clean_stats *stats, rl_error *err);
 void rl_clean_stats_free(rl_clean_stats *s);
+
+/* Zeroes *s and allocates its per-class ([C], zeroed) and per-sample
+ * ([total]; flagged_rows zeroed) arrays, for cleaners of a list. */
+rl_status rl_clean_stats_alloc(rl_clean_stats *s, int64_t total, int num_classes, rl_error *err);
+
+/* Cleans train by a file of names (o->rule KEEP_LIST: keep the samples it
+ * names; DROP_LIST: drop them), e.g. Beyer et al.'s released list of the
+ * clean ImageNet training files.  The file holds one name per line (blank
+ * lines and '#' comments skipped; in a line with a tab, the part before it,
+ * so a relab list also works).  A name matches the sample whose id equals it
+ * or, for a name without '/', whose id's file name (the part after the last
+ * '/') equals it; a file name shared by two samples is an error naming the
+ * line.  Names that match no sample are counted (stats->names_unmatched); a
+ * file of which no name matches is an error.  Teacher fields of the stats
+ * are -1/NaN and flagged_rows marks the dropped samples. */
+rl_status rl_clean_by_names(const rl_list *train, const rl_clean_opts *o, rl_list *out, rl_clean_stats *stats,
+                            rl_error *err);
 
 /* The flagged set against a noise record (clean/noise.h): precision = truly
  * changed among flagged, recall = flagged among truly changed (record entries

@@ -18,7 +18,9 @@ static void usage(FILE *out)
     fprintf(out, "usage: relab clean --teacher PREDS.h5 [--teacher MORE.h5 ...] --train LIST -o CLEANED.list\n"
                  "                   [--rule top1|topk:K|prob:THRESH] [--mode drop|relabel|multihot]\n"
                  "                   [--multihot-thresh P] [--report FILE(.json)] [--noise-record FILE]\n"
-                 "                   [--per-image FILE.tsv]\n\n"
+                 "                   [--per-image FILE.tsv]\n"
+                 "       relab clean --keep-list NAMES|--drop-list NAMES --train LIST -o CLEANED.list [--report ...]\n"
+                 "                   [--noise-record FILE] [--per-image FILE.tsv]\n\n"
                  "A sample agrees with the teacher when (rule) its label is the teacher's top-1 (default,\n"
                  "Beyer et al. 2020), is in the teacher's top K, or has teacher probability >= THRESH.\n"
                  "Disagreeing samples are removed (drop, default) or get the teacher's top-1 (relabel);\n"
@@ -29,6 +31,9 @@ static void usage(FILE *out)
                  "recall of the flagged set.  --per-image writes one line per training sample: id, label,\n"
                  "teacher top-1 and its probability, the label's probability, agrees, kept/dropped/relabeled,\n"
                  "the new label and the true label from --noise-record (docs/formats.md).\n"
+                 "--keep-list keeps the samples a file names (one per line: a list id, or a file name such as\n"
+                 "Beyer et al.'s fnames_clean.txt), --drop-list drops them; names are matched exactly and the\n"
+                 "report counts those that match no sample.\n"
                  "Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
@@ -39,12 +44,14 @@ int cmd_clean(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},  {"rule", required_argument, NULL, 'r'},
         {"mode", required_argument, NULL, 'm'},    {"multihot-thresh", required_argument, NULL, 'p'},
         {"report", required_argument, NULL, 'R'},  {"noise-record", required_argument, NULL, 'n'},
-        {"per-image", required_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'},
+        {"per-image", required_argument, NULL, 'P'}, {"keep-list", required_argument, NULL, 'K'},
+        {"drop-list", required_argument, NULL, 'D'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *teachers[MAX_TEACHERS];
     int nteachers = 0;
     const char *train_path = NULL, *out_path = NULL, *report_path = NULL, *record_path = NULL, *rows_path = NULL;
-    rl_clean_opts o = {RL_CLEAN_TOP1, 1, 0.0, RL_CLEAN_DROP, 0.5};
+    rl_clean_opts o = {RL_CLEAN_TOP1, 1, 0.0, RL_CLEAN_DROP, 0.5, NULL};
+    int rule_set = 0, mode_set = 0, nlists = 0;
     rl_error err = {0};
     char *end;
     int c;
@@ -63,13 +70,21 @@ int cmd_clean(int argc, char **argv)
         case 'R': report_path = optarg; break;
         case 'n': record_path = optarg; break;
         case 'P': rows_path = optarg; break;
+        case 'K':
+        case 'D':
+            o.rule = c == 'K' ? RL_CLEAN_KEEP_LIST : RL_CLEAN_DROP_LIST;
+            o.names = optarg;
+            nlists++;
+            break;
         case 'r':
+            rule_set = 1;
             if (rl_clean_rule_parse(optarg, &o, &err)) {
                 fprintf(stderr, "relab clean: %s\n", err.msg);
                 return RL_EXIT_USAGE;
             }
             break;
         case 'm':
+            mode_set = 1;
             if (!strcmp(optarg, "drop"))
                 o.mode = RL_CLEAN_DROP;
             else if (!strcmp(optarg, "relabel"))
@@ -92,8 +107,13 @@ int cmd_clean(int argc, char **argv)
         default: usage(stderr); return RL_EXIT_USAGE;
         }
     }
-    if (optind != argc || !nteachers || !train_path || !out_path) {
-        fprintf(stderr, "relab clean: --teacher, --train and -o are required\n");
+    const char *why = NULL;
+    if (optind != argc || !train_path || !out_path || (!nteachers && !nlists))
+        why = "--teacher (or --keep-list/--drop-list), --train and -o are required";
+    else if (nlists > 1 || (nlists && (nteachers || rule_set || mode_set)))
+        why = "one --keep-list or --drop-list, without --teacher, --rule or --mode";
+    if (why) {
+        fprintf(stderr, "relab clean: %s\n", why);
         usage(stderr);
         return RL_EXIT_USAGE;
     }
@@ -107,14 +127,14 @@ int cmd_clean(int argc, char **argv)
     int rc = RL_EXIT_FAIL;
     for (int f = 0; f < nteachers; f++)
         if (rl_preds_read(teachers[f], &files[f], &err)) goto done;
-    if (rl_teacher_init(&t, files, nteachers, teachers, &err)) goto done;
+    if (nteachers && rl_teacher_init(&t, files, nteachers, teachers, &err)) goto done;
     if (rl_list_read(train_path, &train, &err)) goto done;
     if (train.count == 0) {
         rl_fail(&err, RL_ERR_FORMAT, "%s: the label list has no samples; nothing to clean", train_path);
         goto done;
     }
-    if (rl_clean_run(&train, &t, &o, &out, &s, &err)) {
-        rl_error_prefix(&err, "%s", train_path);
+    if (nlists ? rl_clean_by_names(&train, &o, &out, &s, &err) : rl_clean_run(&train, &t, &o, &out, &s, &err)) {
+        if (!strstr(err.msg, train_path)) rl_error_prefix(&err, "%s", train_path);
         goto done;
     }
     if (record_path) {

@@ -162,7 +162,7 @@ int cmd_noise(int argc, char **argv)
         o.matrix = matrix;
     }
     if (rl_noise_apply(&in, &o, &out, NULL, &err)) goto done;
-    if (rl_list_write(out_path, &out, &err)) goto done;
+    if (rl_list_set_root(&out, in.root, &err) || rl_list_write(out_path, &out, &err)) goto done;
     int64_t changed = 0;
     for (int64_t i = 0; i < in.count; i++)
         changed += in.labels[i] != out.labels[i];

@@ -1,5 +1,5 @@
-/* cmd_predict.c: relab predict RUN_DIR|CHECKPOINT.h5 [--data val|train|LIST] [-o preds.h5]
- * [--topk K] [--logits] [--batch N]: a model's predictions file (docs/formats.md). */
+/* cmd_predict.c: relab predict MODEL [--data val|train|LIST|DIR] [-o preds.h5] [--topk K]
+ * [--logits] [--batch N] [--arch NAME]: a model's predictions file (docs/formats.md). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,21 +12,35 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: relab predict RUN_DIR|CHECKPOINT.h5|WEIGHTS.h5 [--data val|train|LIST] [-o PREDS.h5]\n"
-                 "                     [--topk K] [--logits] [--batch N] [--threads T]\n\n"
-                 "Rebuilds the model from its recipe (RUN_DIR/recipe.txt + final.h5, or the recipe inside a\n"
-                 "checkpoint) and writes its eval-mode predictions: ids, labels, top-K classes and their\n"
-                 "softmax or sigmoid probabilities (by the recipe's loss).\n"
-                 "  --data val     the recipe's validation set (default)\n"
-                 "  --data train   the recipe's training set, without augmentation\n"
-                 "  --data LIST    the samples of a label list (e.g. a held-out fold; for fashion-mnist a\n"
-                 "                 list of t10k-images-idx3-ubyte.gz#k ids predicts the test images)\n"
-                 "  -o FILE        output (default preds.h5)\n"
-                 "  --topk K       classes kept per sample (default 5)\n"
-                 "  --logits       also store every raw logit\n"
-                 "  --batch N      batch size (default: the recipe's)\n"
-                 "  --threads T    loader threads (default: the recipe's loader_threads)\n"
-                 "Exit 0 ok, 1 failure, 2 usage.\n");
+    fprintf(out,
+            "usage: relab predict RUN_DIR|CHECKPOINT.h5|WEIGHTS.h5 [--data val|train|LIST|DIR] [-o PREDS.h5]\n"
+            "                     [--topk K] [--logits] [--batch N] [--threads T]\n"
+            "                     [--classes classes.tsv] [--numbered] [--labels WNIDS] [--root DIR]\n"
+            "       relab predict WEIGHTS.h5 --arch NAME [--image-size S] [--loss softmax|sigmoid] --data LIST|DIR\n"
+            "                     [...]\n\n"
+            "Rebuilds the model from its recipe (RUN_DIR/recipe.txt + final.h5, the recipe inside a\n"
+            "checkpoint, or recipe.txt beside the weights) and writes its eval-mode predictions: ids,\n"
+            "labels, top-K classes and their softmax or sigmoid probabilities (by the recipe's loss).\n"
+            "  --arch NAME    no recipe: run a bare weights file (e.g. torchvision's, docs/weights.md) as\n"
+            "                 NAME (resnet18|34|50|101|152, resnet8|20)\n"
+            "  --loss L       with --arch: the scores are softmax (default) or sigmoid probabilities\n"
+            "  --image-size S with --arch: the input side (default 224; resize to S/0.875, centre crop)\n"
+            "  --data val     the recipe's validation set (default)\n"
+            "  --data train   the recipe's training set, without augmentation\n"
+            "  --data LIST    the samples of a label list (e.g. a held-out fold; for fashion-mnist a\n"
+            "                 list of t10k-images-idx3-ubyte.gz#k ids predicts the test images)\n"
+            "  --data DIR     an image folder: class folders (class = sorted name, or its index in\n"
+            "                 --classes), --numbered folders 0..999 (ImageNetV2: class = the number), or a\n"
+            "                 flat folder with --labels WNIDS (ImageNet val); ids are the relative paths\n"
+            "  --classes F    classes.tsv giving the class order of DIR's folders or WNIDs\n"
+            "  --root DIR     the folder a LIST's relative paths are in (overrides its '# root')\n"
+            "  -o FILE        output (default preds.h5)\n"
+            "  --topk K       classes kept per sample (default 5)\n"
+            "  --logits       also store every raw logit (needed by eval --sets at low thresholds)\n"
+            "  --batch N      batch size (default: up to 64, as many as fit in 1 GiB of activations;\n"
+            "                 32 for ResNet-50 at 224 px)\n"
+            "  --threads T    loader threads (default: the recipe's loader_threads)\n"
+            "Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -44,6 +58,10 @@ int cmd_predict(int argc, char **argv)
         {"data", required_argument, NULL, 'd'},  {"output", required_argument, NULL, 'o'},
         {"topk", required_argument, NULL, 'k'},  {"logits", no_argument, NULL, 'l'},
         {"batch", required_argument, NULL, 'b'}, {"threads", required_argument, NULL, 't'},
+        {"arch", required_argument, NULL, 'a'},  {"image-size", required_argument, NULL, 's'},
+        {"classes", required_argument, NULL, 'c'}, {"numbered", no_argument, NULL, 'N'},
+        {"labels", required_argument, NULL, 'L'}, {"root", required_argument, NULL, 'r'},
+        {"loss", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     rl_predict_options o = {.data = "val", .topk = 5, .threads = -1};
     const char *out_path = "preds.h5";
@@ -54,6 +72,18 @@ int cmd_predict(int argc, char **argv)
         case 'd': o.data = optarg; break;
         case 'o': out_path = optarg; break;
         case 'l': o.with_logits = 1; break;
+        case 'a': o.arch = optarg; break;
+        case 'S': o.loss = optarg; break;
+        case 'c': o.classes = optarg; break;
+        case 'N': o.numbered = 1; break;
+        case 'L': o.labels = optarg; break;
+        case 'r': o.root = optarg; break;
+        case 's':
+            if (!parse_int(optarg, 8, 4096, &o.image_size)) {
+                fprintf(stderr, "relab predict: --image-size '%s' must be an integer in 8..4096\n", optarg);
+                return RL_EXIT_USAGE;
+            }
+            break;
         case 'k':
             if (!parse_int(optarg, 1, 100000, &o.topk)) {
                 fprintf(stderr, "relab predict: --topk '%s' must be an integer in 1..100000\n", optarg);
@@ -76,8 +106,17 @@ int cmd_predict(int argc, char **argv)
         default: usage(stderr); return RL_EXIT_USAGE;
         }
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "relab predict: expected one model (a run folder or a checkpoint)\n");
+    const char *why = NULL;
+    if (optind != argc - 1)
+        why = "expected one model (a run folder, a checkpoint or a weights file)";
+    else if ((o.image_size || o.loss) && !o.arch)
+        why = "--image-size and --loss go with --arch (a recipe fixes them)";
+    else if ((o.numbered || o.labels) && (!strcmp(o.data, "val") || !strcmp(o.data, "train")))
+        why = "--numbered and --labels describe a folder given with --data DIR";
+    else if (o.numbered && (o.labels || o.classes))
+        why = "--numbered folders are classes by number: no --labels or --classes";
+    if (why) {
+        fprintf(stderr, "relab predict: %s\n", why);
         usage(stderr);
         return RL_EXIT_USAGE;
     }

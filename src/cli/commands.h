@@ -28,5 +28,6 @@ int cmd_report(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_export_images(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_split(int argc, char **argv);
 
 #endif

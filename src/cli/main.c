@@ -25,7 +25,8 @@ static const command commands[] = {
     {"pack", cmd_pack, "pack an image folder into HDF5 shards"},
     {"ablate", cmd_ablate, "run a grid of recipes and write the Table 2 layout"},
     {"report", cmd_report, "write one self-contained HTML page about a run, an ablation or the demo"},
-    {"list", cmd_list, "write the label list of an IDX data set (e.g. clean Fashion-MNIST)"},
+    {"list", cmd_list, "write the label list of a data set: IDX files, image folders, ImageNet val/V2"},
+    {"split", cmd_split, "split a label list into class-stratified folds (out-of-fold teachers)"},
     {"export-images", cmd_export_images, "write IDX images as an ImageNet-style JPEG folder"},
     {"info", cmd_info, "show the BLAS core, threads, build options and model summaries"},
 };

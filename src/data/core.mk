@@ -1,5 +1,5 @@
 # src/data core: Fashion-MNIST IDX source, prefetching loader
-librelab_la_SOURCES += src/data/list.c src/data/list.h
+librelab_la_SOURCES += src/data/list.c src/data/list.h src/data/split.c src/data/split.h
 
 check_PROGRAMS += tests/test_list
 tests_test_list_SOURCES = tests/test_list.c

@@ -19,6 +19,7 @@
 #include "data/jpeg.h"
 #include "data/list.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/text.h"
 
 typedef struct {
@@ -180,9 +181,59 @@ static int lookup(const wnid_index *t, int n, const char *w)
 
 /* ---- scanning ---- */
 
+/* A folder name that is a decimal class number without leading zeros
+ * ("0", "17", not "017" or "+1"), or -1. */
+static int folder_number(const char *name)
+{
+    if (name[0] < '0' || name[0] > '9' || (name[0] == '0' && name[1])) return -1;
+    long v = 0;
+    for (const char *p = name; *p; p++) {
+        if (*p < '0' || *p > '9') return -1;
+        v = v * 10 + (*p - '0');
+        if (v >= RL_MAX_CLASSES) return -1;
+    }
+    return (int)v;
+}
+
+/* Classes of a numbered tree: class i is named "i" for i up to the largest folder number. */
+static rl_status numbered_classes(const char *root, const entries *dirs, classes *cls, rl_error *err)
+{
+    int max = -1;
+    for (int64_t i = 0; i < dirs->n; i++) {
+        int v = folder_number(dirs->e[i].name);
+        if (v < 0)
+            return rl_fail(err, RL_ERR_FORMAT,
+                           "%s/%s: folder name is not a class number (numbered layout: folders 0, 1, 2, ... as in "
+                           "ImageNetV2); hint: remove the folder, or read the tree by sorted folder names",
+                           root, dirs->e[i].name);
+        max = v > max ? v : max;
+    }
+    if (!(cls->wnid = calloc((size_t)max + 1, sizeof *cls->wnid))) return rl_fail(err, RL_ERR_NOMEM, "out of memory");
+    for (int c = 0; c <= max; c++) {
+        char name[16];
+        snprintf(name, sizeof name, "%d", c);
+        if (!(cls->wnid[c] = strdup(name))) return rl_fail(err, RL_ERR_NOMEM, "out of memory");
+        cls->n++;
+    }
+    return RL_OK;
+}
+
+/* Sorting "0", "1", "10", "100", "2" as text is rarely what numbered folders mean. */
+static void warn_if_numbered(const char *root, const entries *dirs)
+{
+    int numbers = 0;
+    for (int64_t i = 0; i < dirs->n; i++) numbers += folder_number(dirs->e[i].name) >= 0;
+    if (dirs->n > 10 && numbers == dirs->n)
+        rl_log(RL_LOG_WARN,
+               "%s: the %lld class folders are named by numbers but classes follow their sorted names ('10' before "
+               "'2'); for ImageNetV2 (class = folder number) use the numbered layout (relab list --numbered, relab "
+               "predict --numbered)",
+               root, (long long)dirs->n);
+}
+
 /* (a): root/WNID/files.  Fills files (names "WNID/file") and cls. */
-static rl_status scan_tree(const char *root, const char *classes_file, entries *files, classes *cls, uint64_t *stamp,
-                           int scan, rl_error *err)
+static rl_status scan_tree(const char *root, const char *classes_file, int numbered, entries *files, classes *cls,
+                           uint64_t *stamp, int scan, rl_error *err)
 {
     entries dirs = {0};
     rl_status st = list_dir(root, 1, &dirs, err);
@@ -194,7 +245,7 @@ static rl_status scan_tree(const char *root, const char *classes_file, entries *
                        "labels file)",
                        root);
     }
-    uint64_t h = fnv_str(0xcbf29ce484222325ULL, "tree");
+    uint64_t h = fnv_str(0xcbf29ce484222325ULL, numbered ? "numbered-tree" : "tree");
     h = fnv_file(fnv_str(h, root), root);
     h = fnv_file(h, classes_file);
     for (int64_t i = 0; i < dirs.n; i++) {
@@ -207,13 +258,16 @@ static rl_status scan_tree(const char *root, const char *classes_file, entries *
         return RL_OK;
     }
     wnid_index *lut = NULL;
-    if (classes_file) {
+    if (numbered) {
+        if ((st = numbered_classes(root, &dirs, cls, err))) goto done;
+    } else if (classes_file) {
         if ((st = read_classes(classes_file, cls, err))) goto done;
         if (!(lut = make_lookup(cls))) {
             st = rl_fail(err, RL_ERR_NOMEM, "out of memory");
             goto done;
         }
     } else {
+        warn_if_numbered(root, &dirs);
         cls->wnid = calloc((size_t)dirs.n, sizeof *cls->wnid);
         if (!cls->wnid) {
             st = rl_fail(err, RL_ERR_NOMEM, "out of memory");
@@ -231,7 +285,7 @@ static rl_status scan_tree(const char *root, const char *classes_file, entries *
     }
     char path[8192];
     for (int64_t c = 0; c < dirs.n; c++) {
-        int label = lut ? lookup(lut, cls->n, dirs.e[c].name) : (int)c;
+        int label = numbered ? folder_number(dirs.e[c].name) : lut ? lookup(lut, cls->n, dirs.e[c].name) : (int)c;
         if (label < 0) {
             st = rl_fail(err, RL_ERR_FORMAT,
                          "%s/%s: folder name is not a class in %s; hint: remove the folder or "
@@ -486,7 +540,38 @@ const char *rl_imagenet_class_name(const rl_source *s, int c)
     return c >= 0 && c < m->nclasses ? m->classes[c] : NULL;
 }
 
-static rl_status open_list(rl_source *s, impl *m, const char *list, rl_error *err)
+/* Checks that every path of a list names a regular file (under m->base when
+ * relative) and keeps the file sizes; one error for all the paths that do
+ * not, naming the first, instead of one warning per image during training. */
+static rl_status check_paths(const rl_source *s, impl *m, const char *list, const char *why, rl_error *err)
+{
+    m->sizes = malloc((size_t)s->count * sizeof *m->sizes);
+    if (!m->sizes) return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory for %lld samples", list, (long long)s->count);
+    int64_t missing = 0, first = -1;
+    int first_errno = 0; /* 0: exists but is not a regular file */
+    char path[2 * RL_LIST_PATH_MAX + 8];
+    for (int64_t i = 0; i < s->count; i++) {
+        struct stat sb;
+        rl_imagenet_path(s, i, path, sizeof path);
+        int found = stat(path, &sb) == 0, e = errno;
+        m->sizes[i] = found && S_ISREG(sb.st_mode) ? (int64_t)sb.st_size : -1;
+        if (m->sizes[i] >= 0) continue;
+        if (!missing++) {
+            first = i;
+            first_errno = found ? 0 : e;
+        }
+    }
+    if (!missing) return RL_OK;
+    rl_imagenet_path(s, first, path, sizeof path);
+    return rl_fail(err, RL_ERR_IO,
+                   "%s:%ld: %lld of %lld image paths do not name a file, the first '%.300s' (looked for '%.600s': %s); "
+                   "hint: relative paths are relative to %s%s; set '# root DIR' in the list to the folder that holds "
+                   "the images (or list_root in a recipe, --root for relab predict)",
+                   list, rl_list_line_of(list, first), (long long)missing, (long long)s->count, s->ids[first], path,
+                   first_errno ? strerror(first_errno) : "not a regular file", m->base[0] ? m->base : ".", why);
+}
+
+static rl_status open_list(rl_source *s, impl *m, const char *list, const char *list_root, rl_error *err)
 {
     rl_list l;
     rl_status st = rl_list_read(list, &l, err);
@@ -495,9 +580,19 @@ static rl_status open_list(rl_source *s, impl *m, const char *list, rl_error *er
         rl_list_free(&l);
         return rl_fail(err, RL_ERR_FORMAT, "%s: the list has no samples", list);
     }
-    const char *slash = strrchr(list, '/');
-    if (slash) snprintf(m->base, sizeof m->base, "%.*s", (int)(slash - list), list);
-    if (slash == list) snprintf(m->base, sizeof m->base, "/");
+    const char *why;
+    if (list_root) {
+        snprintf(m->base, sizeof m->base, "%s", list_root);
+        why = " (the root given with the list)";
+    } else if (l.root) {
+        snprintf(m->base, sizeof m->base, "%s", l.root);
+        why = " (the list's '# root' header)";
+    } else {
+        const char *slash = strrchr(list, '/');
+        if (slash) snprintf(m->base, sizeof m->base, "%.*s", (int)(slash - list), list);
+        if (slash == list) snprintf(m->base, sizeof m->base, "/");
+        why = " (the list's folder: it has no '# root' header)";
+    }
     /* Take ownership of the list's arrays. */
     s->count = l.count;
     s->num_classes = l.num_classes;
@@ -505,7 +600,8 @@ static rl_status open_list(rl_source *s, impl *m, const char *list, rl_error *er
     s->labels = l.labels;
     s->multi_offsets = l.multi_offsets;
     s->multi_classes = l.multi_classes;
-    return RL_OK;
+    free(l.root);
+    return check_paths(s, m, list, why, err);
 }
 
 rl_status rl_imagenet_open(rl_source **out, const rl_imagenet_config *cfg, rl_error *err)
@@ -520,6 +616,8 @@ rl_status rl_imagenet_open(rl_source **out, const rl_imagenet_config *cfg, rl_er
                        "aspect [%g,%g])",
                        a->size, a->eval_resize_ratio, a->min_area, a->max_area, a->min_aspect, a->max_aspect);
     if (!cfg->list && !cfg->root) return rl_fail(err, RL_ERR_ARG, "imagenet: give a root folder or a list file");
+    if (cfg->numbered && (cfg->labels_file || cfg->classes_file))
+        return rl_fail(err, RL_ERR_ARG, "imagenet: numbered class folders take no labels or classes file");
     rl_source *s = calloc(1, sizeof *s);
     impl *m = calloc(1, sizeof *m);
     if (!s || !m) {
@@ -537,7 +635,7 @@ rl_status rl_imagenet_open(rl_source **out, const rl_imagenet_config *cfg, rl_er
     entries files = {0};
     classes cls = {0};
     if (cfg->list) {
-        st = open_list(s, m, cfg->list, err);
+        st = open_list(s, m, cfg->list, cfg->list_root, err);
         goto done;
     }
     snprintf(m->base, sizeof m->base, "%s", cfg->root);
@@ -545,11 +643,11 @@ rl_status rl_imagenet_open(rl_source **out, const rl_imagenet_config *cfg, rl_er
     int flat = cfg->labels_file != NULL, hit = 0;
     /* The stamp needs only the root's folder list; scanning comes after a cache miss. */
     st = flat ? scan_flat(cfg, &files, &cls, &stamp, 0, err)
-              : scan_tree(cfg->root, cfg->classes_file, &files, &cls, &stamp, 0, err);
+              : scan_tree(cfg->root, cfg->classes_file, cfg->numbered, &files, &cls, &stamp, 0, err);
     if (!st && cfg->cache) st = cache_read(cfg->cache, stamp, &files, &cls, &hit, err);
     if (!st && !hit) {
         st = flat ? scan_flat(cfg, &files, &cls, &stamp, 1, err)
-                  : scan_tree(cfg->root, cfg->classes_file, &files, &cls, &stamp, 1, err);
+                  : scan_tree(cfg->root, cfg->classes_file, cfg->numbered, &files, &cls, &stamp, 1, err);
         if (!st && cfg->cache) st = cache_write(cfg->cache, stamp, &files, &cls, err);
     }
     if (st) goto done;

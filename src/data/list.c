@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/fs.h"
 
@@ -27,7 +28,17 @@ void rl_list_free(rl_list *list)
     free(list->labels);
     free(list->multi_offsets);
     free(list->multi_classes);
+    free(list->root);
     memset(list, 0, sizeof *list);
+}
+
+rl_status rl_list_set_root(rl_list *list, const char *root, rl_error *err)
+{
+    char *copy = root ? strdup(root) : NULL;
+    if (root && !copy) return rl_fail(err, RL_ERR_NOMEM, "out of memory copying the list root '%.200s'", root);
+    free(list->root);
+    list->root = copy;
+    return RL_OK;
 }
 
 /* Turns an all-single-label list into CSR form (one class per sample so far). */
@@ -152,8 +163,36 @@ static long parse_label(const char **s)
     return v;
 }
 
-/* Handles a "#" line: the version and class-count headers; other comments are ignored. */
-static rl_status parse_comment(const char *path, long lineno, const char *line, int *declared, rl_error *err)
+/* The "# root DIR" header made usable from any folder: DIR as it is when
+ * absolute, else joined to the list file's folder (itself made absolute). */
+static rl_status set_root(const char *path, long lineno, const char *dir, rl_list *out, rl_error *err)
+{
+    if (!*dir || strlen(dir) > RL_LIST_PATH_MAX)
+        return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: '# root' needs a folder of 1 to %d bytes", path, lineno,
+                       RL_LIST_PATH_MAX);
+    char full[3 * RL_LIST_PATH_MAX + 8], cwd[RL_LIST_PATH_MAX + 1] = "";
+    const char *slash = strrchr(path, '/');
+    int listdir = slash ? (int)(slash - path) : 0;
+    if (dir[0] == '/')
+        snprintf(full, sizeof full, "%s", dir);
+    else if (path[0] == '/')
+        snprintf(full, sizeof full, "%.*s/%s", listdir, path, dir);
+    else if (!getcwd(cwd, sizeof cwd))
+        return rl_fail(err, RL_ERR_IO, "%s:%ld: cannot resolve the relative root '%.200s': %s", path, lineno, dir,
+                       strerror(errno));
+    else if (slash)
+        snprintf(full, sizeof full, "%s/%.*s/%s", cwd, listdir, path, dir);
+    else
+        snprintf(full, sizeof full, "%s/%s", cwd, dir);
+    if (out->root && strcmp(out->root, full))
+        return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: a second '# root' ('%.200s') contradicts the first", path, lineno,
+                       dir);
+    return rl_list_set_root(out, full, err);
+}
+
+/* Handles a "#" line: the version, class-count and root headers; other comments are ignored. */
+static rl_status parse_comment(const char *path, long lineno, const char *line, int *declared, rl_list *out,
+                               rl_error *err)
 {
     const char *p = line + 1;
     while (*p == ' ')
@@ -182,6 +221,10 @@ static rl_status parse_comment(const char *path, long lineno, const char *line, 
             return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: '# classes %ld' contradicts an earlier '# classes %d'", path,
                            lineno, v, *declared);
         *declared = (int)v;
+    } else if (!strncmp(p, "root", 4) && (p[4] == ' ' || p[4] == '\t')) {
+        const char *dir = p + 5;
+        while (*dir == ' ' || *dir == '\t') dir++;
+        return set_root(path, lineno, dir, out, err);
     }
     return RL_OK;
 }
@@ -262,7 +305,7 @@ rl_status rl_list_read(const char *path, rl_list *out, rl_error *err)
     char *line;
     while ((got = rl_lines_next(&r, &line, &len, err)) > 0) {
         if (len == 0) continue; /* blank lines (e.g. a trailing one) carry nothing */
-        st = line[0] == '#' ? parse_comment(path, r.lineno, line, &declared, err)
+        st = line[0] == '#' ? parse_comment(path, r.lineno, line, &declared, out, err)
                             : parse_sample(path, r.lineno, line, out, &labels, &cap, err);
         if (st) break;
     }
@@ -295,13 +338,16 @@ rl_status rl_list_write(const char *path, const rl_list *list, rl_error *err)
                 return rl_fail(err, RL_ERR_ARG, "%s: label %d is outside 0..%d (num_classes %d)", path, (int)c[k],
                                list->num_classes - 1, list->num_classes);
     }
+    if (list->root && (!*list->root || strpbrk(list->root, "\n\r")))
+        return rl_fail(err, RL_ERR_ARG, "%s: the list root is empty or holds a newline", path);
     rl_fs_writer w;
     rl_status st = rl_fs_writer_open(&w, path, err);
     if (st) return st;
     FILE *f = w.f;
     fprintf(f, "# relab-list 1\n");
     if (list->num_classes > 0) fprintf(f, "# classes %d\n", list->num_classes);
-    for (int64_t i = 0; i < list->count; i++) {
+    if (list->root) fprintf(f, "# root %s\n", list->root);
+    for (int64_t i = 0; i < list->count && !ferror(f); i++) {
         if (list->multi_offsets) {
             fputs(list->paths[i], f);
             for (int64_t k = list->multi_offsets[i]; k < list->multi_offsets[i + 1]; k++)
@@ -311,6 +357,21 @@ rl_status rl_list_write(const char *path, const rl_list *list, rl_error *err)
             fprintf(f, "%s\t%d\n", list->paths[i], (int)list->labels[i]);
         }
     }
-    /* the commit checks every write (a full disk) and names the file */
-    return rl_fs_writer_commit(&w, err);
+    st = rl_fs_writer_commit(&w, err);
+    if (st) rl_error_prefix(err, "writing the label list %s", path);
+    return st;
+}
+
+long rl_list_line_of(const char *path, int64_t k)
+{
+    rl_lines r;
+    if (rl_lines_open(&r, path, "label list", 0, NULL)) return 0;
+    char *line;
+    size_t len;
+    long found = 0;
+    int64_t seen = 0;
+    while (!found && rl_lines_next(&r, &line, &len, NULL) > 0)
+        if (len && line[0] != '#' && seen++ == k) found = r.lineno;
+    rl_lines_close(&r);
+    return found;
 }

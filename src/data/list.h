@@ -6,11 +6,14 @@
  *     # classes 10
  *     <path-or-id>\t<label>[,<label>...]
  * - Lines starting with '#' are comments; the optional "# classes N" header
- *   gives the number of classes (otherwise 1 + the largest label).
+ *   gives the number of classes (otherwise 1 + the largest label), and the
+ *   optional "# root DIR" header the folder that relative image paths are
+ *   relative to (a relative DIR is relative to the list file's folder).
  * - The first label is the sample's primary label; further labels are extra
  *   positives (multi-hot targets for the sigmoid loss).
- * - <path-or-id> is a path relative to the list file's folder (or absolute) for
- *   image folders, or "<idx-images-file-basename>#<index>" for IDX samples,
+ * - <path-or-id> is a path relative to the root (the "# root" header, else the
+ *   list file's folder) or absolute for image folders, or
+ *   "<idx-images-file-basename>#<index>" for IDX samples,
  *   e.g. "train-images-idx3-ubyte.gz#12345".  It contains no tab.
  * A malformed line is an error naming the file and line number.
  *
@@ -32,18 +35,29 @@
 typedef struct {
     int64_t count;
     int num_classes;
-    char **paths;           /* [count], owned */
-    int32_t *labels;        /* [count] primary label, owned */
-    int64_t *multi_offsets; /* [count+1] or NULL when every sample has one label; owned */
-    int32_t *multi_classes; /* labels of sample i: multi_classes[multi_offsets[i]..multi_offsets[i+1]), primary first */
-    size_t cap, multi_cap;  /* private: allocated sizes for rl_list_append (0 in a zeroed list) */
+    char **paths;            /* [count], owned */
+    int32_t *labels;         /* [count] primary label, owned */
+    int64_t *multi_offsets;  /* [count+1] or NULL when every sample has one label; owned */
+    int32_t *multi_classes;  /* labels of sample i: multi_classes[multi_offsets[i]..multi_offsets[i+1]), primary first */
+    char *root;              /* the "# root" folder, owned; NULL when the list has none.  rl_list_read makes a
+                              * relative one absolute (joined to the list file's folder), so a list written
+                              * elsewhere with this root still finds its images. */
+    size_t cap, multi_cap;   /* private: allocated sizes for rl_list_append (0 in a zeroed list) */
 } rl_list;
 
 /* Reads path into *out (zeroed first).  On error *out is left empty. */
 rl_status rl_list_read(const char *path, rl_list *out, rl_error *err);
 
-/* Writes atomically (temporary file in the same folder, fsync, rename). */
+/* Writes atomically (util/fs.h): the headers (version, classes, root when
+ * set), then one line per sample. */
 rl_status rl_list_write(const char *path, const rl_list *list, rl_error *err);
+
+/* Sets list->root to a copy of root (NULL clears it). */
+rl_status rl_list_set_root(rl_list *list, const char *root, rl_error *err);
+
+/* The line number in the file at path of sample k (0-based), for messages;
+ * 0 when the file cannot be read again or has fewer samples. */
+long rl_list_line_of(const char *path, int64_t k);
 
 /* Appends one sample (copies path and labels); labels[0] is primary, nlabels >= 1.
  * The list must come from rl_list_read or start zeroed. */

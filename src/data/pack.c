@@ -208,18 +208,8 @@ rl_status rl_pack_write(const rl_source *src, const char *prefix, int64_t shard_
         st = rl_fail(err, RL_ERR_NOMEM, "pack: out of memory for %lld samples", (long long)src->count);
         goto done;
     }
-    char file[8192];
-    for (int64_t i = 0; i < src->count; i++) {
-        sizes[i] = rl_imagenet_file_size(src, i);
-        if (sizes[i] < 0) { /* lists do not stat at open */
-            struct stat sb;
-            if (stat(rl_imagenet_path(src, i, file, sizeof file), &sb) != 0) {
-                st = rl_fail(err, RL_ERR_IO, "%s: cannot stat (%s)", file, strerror(errno));
-                goto done;
-            }
-            sizes[i] = (int64_t)sb.st_size;
-        }
-    }
+    /* Every source stats its files when it opens (lists included). */
+    for (int64_t i = 0; i < src->count; i++) sizes[i] = rl_imagenet_file_size(src, i);
     /* Greedy plan: a new shard when the next file would overflow this one. */
     int ns = 0;
     int64_t used = 0;

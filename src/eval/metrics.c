@@ -107,6 +107,38 @@ rl_mcnemar rl_mcnemar_test(int64_t both, int64_t a_only, int64_t b_only, int64_t
     return r;
 }
 
+void rl_wilson(int64_t k, int64_t n, double conf, double *lo, double *hi)
+{
+    RL_CHECK(n > 0 && k >= 0 && k <= n);
+    /* z = Phi^-1(1 - (1-conf)/2) by bisection on erfc (0.95 -> 1.959963984540054) */
+    double a = 0, b = 10, target = 1.0 - conf;
+    for (int it = 0; it < 200; it++) {
+        double m = 0.5 * (a + b);
+        if (erfc(m / sqrt(2.0)) > target)
+            a = m;
+        else
+            b = m;
+    }
+    double z = 0.5 * (a + b), p = (double)k / (double)n, z2 = z * z, nn = (double)n;
+    double centre = (p + z2 / (2 * nn)) / (1 + z2 / nn);
+    double half = z / (1 + z2 / nn) * sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn));
+    *lo = fmax(0.0, centre - half);
+    *hi = fmin(1.0, centre + half);
+}
+
+rl_acc_diff rl_acc_difference(const rl_acc *a, const rl_acc *b)
+{
+    rl_acc_diff d = {NAN, NAN, NAN};
+    if (a->total <= 0 || b->total <= 0) return d;
+    double l1, u1, l2, u2;
+    rl_wilson(a->correct, a->total, 0.95, &l1, &u1);
+    rl_wilson(b->correct, b->total, 0.95, &l2, &u2);
+    d.diff = a->acc - b->acc;
+    d.lo = d.diff - sqrt((a->acc - l1) * (a->acc - l1) + (u2 - b->acc) * (u2 - b->acc));
+    d.hi = d.diff + sqrt((u1 - a->acc) * (u1 - a->acc) + (b->acc - l2) * (b->acc - l2));
+    return d;
+}
+
 rl_status rl_eval_ref_index(const rl_preds *p, int64_t *ref, const char *path, rl_error *err)
 {
     int64_t named = 0, maxv = -1;
@@ -189,6 +221,35 @@ static void count(const uint8_t *ok, const uint8_t *valid, int64_t n, int64_t *c
     }
 }
 
+/* Accuracy over the rows whose class (labels[i] >= 0) is in group g and that
+ * count (valid NULL: every labelled row): micro, and in *macro the mean of
+ * the per-class accuracies of the group's classes with rows (cc, ct: [C]
+ * scratch counters). */
+static rl_acc group_acc(const int32_t *labels, const uint8_t *ok, const uint8_t *valid, int64_t n,
+                        const rl_groups *groups, int g, int C, int64_t *cc, int64_t *ct, double *macro)
+{
+    memset(cc, 0, (size_t)C * sizeof *cc);
+    memset(ct, 0, (size_t)C * sizeof *ct);
+    int64_t c = 0, t = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t y = labels[i];
+        if (y < 0 || !(groups->member[y] >> g & 1u) || (valid && !valid[i])) continue;
+        t++;
+        c += ok[i];
+        ct[y]++;
+        cc[y] += ok[i];
+    }
+    double sum = 0;
+    int classes = 0;
+    for (int k = 0; k < C; k++)
+        if (ct[k]) {
+            sum += (double)cc[k] / (double)ct[k];
+            classes++;
+        }
+    *macro = classes ? sum / classes : NAN;
+    return rl_acc_make(c, t);
+}
+
 rl_status rl_eval_run(const rl_preds *p, const int32_t *labels, const int64_t *ref, const rl_sets *real,
                       const rl_multilabel *ml, const rl_groups *groups, rl_eval_result *out, rl_error *err)
 {
@@ -233,6 +294,7 @@ rl_status rl_eval_run(const rl_preds *p, const int32_t *labels, const int64_t *r
 
     if (ml) {
         out->has_ml = 1;
+        out->ml_rule = ml->rule;
         int64_t mc = 0, mt = 0;
         for (int64_t i = 0; i < n; i++) {
             int64_t r = ref[i];
@@ -250,7 +312,7 @@ rl_status rl_eval_run(const rl_preds *p, const int32_t *labels, const int64_t *r
                              o, C);
                 goto done;
             }
-            int hit = in_set(&ml->ok, r, p->topk_classes[i * p->k]);
+            int hit = rl_multilabel_hit(ml, r, p->topk_classes[i * p->k]);
             mv[i] = 1;
             mok[i] = (uint8_t)hit;
             cls_c[o] += hit;
@@ -276,24 +338,23 @@ rl_status rl_eval_run(const rl_preds *p, const int32_t *labels, const int64_t *r
         out->ngroups = groups->ngroups;
         for (int g = 0; g < groups->ngroups; g++) {
             memcpy(out->group_names[g], groups->names[g], sizeof out->group_names[g]);
-            int64_t gc = 0, gt = 0, grc = 0, grt = 0, gmc = 0, gmt = 0;
-            for (int64_t i = 0; i < n; i++) {
-                /* Multi-label images are grouped by their original label, as its accuracy is. */
-                if (mv[i] && groups->group_of[ml->original[ref[i]]] == g) {
-                    gmt++;
-                    gmc += mok[i];
-                }
-                if (labels[i] < 0 || groups->group_of[labels[i]] != g) continue;
-                gt++;
-                gc += ok1[i];
-                if (real && rv[i]) {
-                    grt++;
-                    grc += rok[i];
-                }
+            for (int k = 0; k < C; k++) out->group_classes[g] += groups->member[k] >> g & 1u;
+            /* Multi-label images are grouped by their original label, as its accuracy is. */
+            int32_t *ml_label = ml ? malloc((size_t)n * sizeof *ml_label) : NULL;
+            if (ml && !ml_label) {
+                st = rl_fail(err, RL_ERR_NOMEM, "eval: out of memory");
+                goto done;
             }
-            out->group_top1[g] = rl_acc_make(gc, gt);
-            out->group_real1[g] = rl_acc_make(grc, grt);
-            out->group_ml[g] = rl_acc_make(gmc, gmt);
+            for (int64_t i = 0; ml && i < n; i++) ml_label[i] = mv[i] ? ml->original[ref[i]] : -1;
+            out->group_top1[g] = group_acc(labels, ok1, NULL, n, groups, g, C, cls_c, cls_t, &out->group_top1_macro[g]);
+            out->group_real1[g] = rl_acc_make(0, 0);
+            out->group_real1_macro[g] = out->group_ml_macro[g] = NAN;
+            out->group_ml[g] = rl_acc_make(0, 0);
+            if (real) /* rows with a non-empty ReaL set */
+                out->group_real1[g] = group_acc(labels, rok, rv, n, groups, g, C, cls_c, cls_t, &out->group_real1_macro[g]);
+            if (ml)
+                out->group_ml[g] = group_acc(ml_label, mok, NULL, n, groups, g, C, cls_c, cls_t, &out->group_ml_macro[g]);
+            free(ml_label);
         }
     }
 done:

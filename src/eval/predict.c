@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "data/idx.h"
 #include "data/imagenet.h"
@@ -24,6 +25,7 @@
 #include "train/plan.h"
 #include "util/fs.h"
 #include "util/h5.h"
+#include "util/log.h"
 
 static int is_dir(const char *p)
 {
@@ -81,11 +83,13 @@ rl_status rl_predict_locate(const char *model, rl_recipe *r, char *weights, size
     return rl_recipe_load(recipe_path, r, err);
 }
 
-/* A list's source: for fashion-mnist the IDX file named by the first id, for
- * image folders the list read relative to its own folder. */
-static rl_status open_list_source(const rl_recipe *r, const char *path, rl_source **out, rl_error *err)
+/* The source of a data option that is not "val" or "train": a folder in one
+ * of the layouts of data/imagenet.h, or a list (for fashion-mnist: the IDX
+ * file named by the first id). */
+static rl_status open_data_source(const rl_recipe *r, const rl_predict_options *o, const char *path, rl_source **out,
+                                  rl_error *err)
 {
-    if (r->data == RL_DATA_FASHION_MNIST) {
+    if (r->data == RL_DATA_FASHION_MNIST && !is_dir(path)) {
         rl_list list;
         rl_status st = rl_list_read(path, &list, err);
         if (st) return st;
@@ -116,8 +120,15 @@ static rl_status open_list_source(const rl_recipe *r, const char *path, rl_sourc
     rl_imagenet_config_default(&c);
     rl_augment_config_default(&c.aug, r->image_size);
     c.aug.eval_resize_ratio = r->eval_resize_ratio;
-    c.classes_file = r->classes[0] ? r->classes : NULL;
-    c.list = path;
+    c.classes_file = o->classes ? o->classes : r->classes[0] && !o->numbered ? r->classes : NULL;
+    if (is_dir(path)) {
+        c.root = path;
+        c.numbered = o->numbered;
+        c.labels_file = o->labels;
+    } else {
+        c.list = path;
+        c.list_root = o->root;
+    }
     rl_status st = rl_imagenet_open(out, &c, err);
     if (st) rl_error_prefix(err, "%s", path);
     return st;
@@ -190,6 +201,55 @@ static rl_status predict_rows(rl_resnet *net, rl_source *src, const rl_recipe_pl
     return st;
 }
 
+/* The recipe of a bare weights file run as architecture o->arch: a recipe
+ * naming only the model, folder data and the image size (the keys a recipe
+ * requires get values prediction never uses). */
+static rl_status arch_recipe(const char *model, const rl_predict_options *o, rl_recipe *r, char *weights, size_t n,
+                             const char **prefix, rl_error *err)
+{
+    char set[96];
+    rl_recipe_init(r);
+    snprintf(set, sizeof set, "model=%s", o->arch);
+    rl_status st = rl_recipe_set(r, set, "--arch", err);
+    if (!st) st = rl_recipe_set(r, "data=folder", "--arch", err);
+    if (!st) st = rl_recipe_set(r, "data_dir=.", "--arch", err);
+    if (!st) st = rl_recipe_set(r, "epochs=1", "--arch", err);
+    if (!st) st = rl_recipe_set(r, "warmup_epochs=0", "--arch", err);
+    snprintf(set, sizeof set, "image_size=%d", o->image_size > 0 ? o->image_size : 224);
+    if (!st) st = rl_recipe_set(r, set, "--image-size", err);
+    snprintf(set, sizeof set, "loss=%.40s", o->loss ? o->loss : "softmax");
+    if (!st) st = rl_recipe_set(r, set, "--loss", err);
+    if (!st) st = rl_recipe_finish(r, "--arch", err);
+    if (st) return st;
+    /* a checkpoint's weights are under model/; a weights file's at the top */
+    rl_h5_quiet();
+    hid_t f = rl_h5_open_read(model, err);
+    if (f < 0) return err ? err->code : RL_ERR_IO;
+    *prefix = rl_h5_exists(f, "recipe") && rl_h5_exists(f, "model") ? "model/" : "";
+    H5Fclose(f);
+    snprintf(weights, n, "%s", model);
+    return RL_OK;
+}
+
+/* Plans the network for the largest power-of-two batch up to 64 (and the
+ * data's size) whose activations fit in RL_PREDICT_MEMORY bytes and a
+ * quarter of the machine's memory. */
+static rl_status plan_default_batch(rl_resnet *net, const rl_source *src, int *batch, rl_error *err)
+{
+    size_t budget = RL_PREDICT_MEMORY;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0 && (size_t)pages / 4 * (size_t)page < budget) budget = (size_t)pages / 4 * (size_t)page;
+    int b = 64;
+    while (b > 1 && b / 2 >= src->count) b /= 2;
+    for (;; b /= 2) {
+        rl_status st = rl_resnet_plan_inference(net, b, src->height, src->width, err);
+        if (st || b == 1 || rl_resnet_activation_bytes(net) <= budget) {
+            *batch = b;
+            return st;
+        }
+    }
+}
+
 rl_status rl_predict_run(const char *model, const rl_predict_options *o, rl_preds *out, rl_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -201,16 +261,22 @@ rl_status rl_predict_run(const char *model, const rl_predict_options *o, rl_pred
     rl_source *list_src = NULL, *src = NULL;
     rl_resnet *net = NULL;
     int classes = 0;
-    rl_status st = rl_predict_locate(model, &r, weights, sizeof weights, &prefix, err);
+    rl_status st = o->arch ? arch_recipe(model, o, &r, weights, sizeof weights, &prefix, err)
+                           : rl_predict_locate(model, &r, weights, sizeof weights, &prefix, err);
     if (!st) st = rl_recipe_plan_init(&plan, &r, err);
     if (is_dir(model))
         snprintf(cache, sizeof cache, "%s", model);
     else
         rl_fs_dirname(model, cache, sizeof cache);
     int named_set = !strcmp(data, "val") || !strcmp(data, "train");
+    if (!st && named_set && o->arch)
+        st = rl_fail(err, RL_ERR_ARG,
+                     "--data %s names a recipe's data set, and --arch runs %s without a recipe; hint: give --data "
+                     "an image folder or a label list",
+                     data, model);
     if (!st && named_set && !(st = rl_recipe_plan_open_data(&plan, cache, err)))
         src = !strcmp(data, "val") ? plan.val : plan.train;
-    if (!st && !named_set && !(st = open_list_source(&r, data, &list_src, err))) src = list_src;
+    if (!st && !named_set && !(st = open_data_source(&r, o, data, &list_src, err))) src = list_src;
     if (!st) st = weights_classes(weights, prefix, &classes, err);
     if (!st && src->num_classes > classes)
         st = rl_fail(err, RL_ERR_ARG,
@@ -218,14 +284,17 @@ rl_status rl_predict_run(const char *model, const rl_predict_options *o, rl_pred
                      "labelled with the classes the model was trained on",
                      model, data, src->num_classes, classes);
     plan.model.num_classes = classes;
-    const int batch = o->batch_size > 0 ? o->batch_size : r.batch_size;
-    if (!st) st = load_net(&plan, src, weights, prefix, batch, &net, err);
+    int batch = o->batch_size;
+    if (!st) st = load_net(&plan, src, weights, prefix, batch > 0 ? batch : 1, &net, err);
+    if (!st && batch <= 0) st = plan_default_batch(net, src, &batch, err);
     const int k = o->topk < 1 ? 1 : o->topk > classes ? classes : o->topk;
     if (!st) st = rl_preds_alloc(out, src->count, k, classes, o->with_logits, err);
     if (!st) {
         snprintf(out->score_kind, sizeof out->score_kind, "%s", rl_loss_kind_name(plan.loss.kind));
         size_t ml = strlen(model) + strlen(data) + strlen(r.model) + 64;
         if ((out->meta = malloc(ml))) snprintf(out->meta, ml, "model %s (%s), data %s", model, r.model, data);
+        rl_log(RL_LOG_INFO, "predict: %s at batch %d, %dx%d px, %lld samples", r.model, batch, src->height, src->width,
+               (long long)src->count);
         rl_loader_config lc = plan.eval_loader;
         lc.batch_size = batch;
         lc.threads = o->threads >= 0 ? o->threads : r.loader_threads;

@@ -55,6 +55,28 @@ rl_status rl_preds_alloc(rl_preds *p, int64_t n, int k, int num_classes, int wit
     return RL_OK;
 }
 
+rl_status rl_preds_select(const rl_preds *p, const uint8_t *keep, rl_preds *out, rl_error *err)
+{
+    int64_t n = 0;
+    for (int64_t i = 0; i < p->n; i++) n += keep[i] != 0;
+    rl_status st = rl_preds_alloc(out, n, p->k, p->num_classes, p->logits != NULL, err);
+    if (st) return st;
+    memcpy(out->score_kind, p->score_kind, sizeof out->score_kind);
+    if (p->meta && !(out->meta = strdup(p->meta))) st = rl_fail(err, RL_ERR_NOMEM, "predictions: out of memory");
+    const size_t k = (size_t)p->k, C = (size_t)p->num_classes;
+    for (int64_t i = 0, o = 0; !st && i < p->n; i++) {
+        if (!keep[i]) continue;
+        if (!(out->ids[o] = strdup(p->ids[i]))) st = rl_fail(err, RL_ERR_NOMEM, "predictions: out of memory");
+        out->labels[o] = p->labels[i];
+        memcpy(out->topk_classes + o * k, p->topk_classes + i * k, k * sizeof *out->topk_classes);
+        memcpy(out->topk_scores + o * k, p->topk_scores + i * k, k * sizeof *out->topk_scores);
+        if (p->logits) memcpy(out->logits + o * C, p->logits + i * C, C * sizeof *out->logits);
+        o++;
+    }
+    if (st) rl_preds_free(out);
+    return st;
+}
+
 rl_status rl_preds_set_row(rl_preds *p, int64_t i, const char *id, int32_t label, const float *probs,
                            const float *logits, rl_error *err)
 {

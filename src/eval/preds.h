@@ -57,6 +57,9 @@ rl_status rl_preds_read(const char *path, rl_preds *out, rl_error *err);
 /* Writes p to path (truncating).  Every id must be set. */
 rl_status rl_preds_write(const char *path, const rl_preds *p, rl_error *err);
 
+/* *out (overwritten) receives the rows i of p with keep[i] != 0, in order. */
+rl_status rl_preds_select(const rl_preds *p, const uint8_t *keep, rl_preds *out, rl_error *err);
+
 /* Releases what p owns and zeroes it; NULL-safe. */
 void rl_preds_free(rl_preds *p);
 

@@ -217,8 +217,7 @@ static int csv_split(char *line, char **fields, int max)
             }
             if (*r && *r != ',') return -1;
         } else {
-            while (*r && *r != ',')
-                *w++ = *r++;
+            while (*r && *r != ',') *w++ = *r++;
         }
         int more = *r == ',';
         *w = '\0';
@@ -231,8 +230,7 @@ static int csv_split(char *line, char **fields, int max)
 static int parse_class_list(const char *s, int num_classes, int32_t *out, int max)
 {
     int n = 0;
-    while (*s == ' ')
-        s++;
+    while (*s == ' ') s++;
     while (*s) {
         if (!isdigit((unsigned char)*s) || n == max) return -1;
         long v = 0;
@@ -242,12 +240,10 @@ static int parse_class_list(const char *s, int num_classes, int32_t *out, int ma
         }
         if (v >= num_classes) return -1;
         out[n++] = (int32_t)v;
-        while (*s == ' ')
-            s++;
+        while (*s == ' ') s++;
         if (*s == ',') {
             s++;
-            while (*s == ' ')
-                s++;
+            while (*s == ' ') s++;
             if (!*s) return -1;
         } else if (*s) {
             return -1;
@@ -256,10 +252,28 @@ static int parse_class_list(const char *s, int num_classes, int32_t *out, int ma
     return n;
 }
 
+const char *rl_ml_rule_name(rl_ml_rule r)
+{
+    return r == RL_ML_CORRECT_ONLY ? "correct" : "correct+unclear";
+}
+
+static int set_has(const rl_sets *s, int64_t v, int32_t c)
+{
+    for (int64_t q = s->offsets[v]; q < s->offsets[v + 1]; q++)
+        if (s->classes[q] == c) return 1;
+    return 0;
+}
+
+int rl_multilabel_hit(const rl_multilabel *m, int64_t v, int32_t c)
+{
+    return set_has(&m->correct, v, c) || (m->rule == RL_ML_CORRECT_UNCLEAR && set_has(&m->unclear, v, c));
+}
+
 void rl_multilabel_free(rl_multilabel *m)
 {
     if (!m) return;
-    rl_sets_free(&m->ok);
+    rl_sets_free(&m->correct);
+    rl_sets_free(&m->unclear);
     free(m->original);
     free(m->state);
     memset(m, 0, sizeof *m);
@@ -269,8 +283,8 @@ typedef struct {
     int64_t val;
     int32_t original;
     uint8_t problematic;
-    int nok;
-    int32_t ok[64];
+    int ncorrect, nunclear;
+    int32_t labels[64]; /* the correct labels, then the unclear ones */
 } ml_row;
 
 static int col_of(char **names, int n, const char *want)
@@ -328,8 +342,8 @@ rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *o
         r->val = rl_imagenet_val_index(fields[ci]);
         int32_t orig[1];
         int n1 = parse_class_list(fields[co], num_classes, orig, 1);
-        int nc = parse_class_list(fields[cc], num_classes, r->ok, 64);
-        int nu = nc >= 0 ? parse_class_list(fields[cu], num_classes, r->ok + nc, 64 - nc) : -1;
+        int nc = parse_class_list(fields[cc], num_classes, r->labels, 64);
+        int nu = nc >= 0 ? parse_class_list(fields[cu], num_classes, r->labels + nc, 64 - nc) : -1;
         const char *pr = fields[cp];
         if (r->val < 0) {
             st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: id '%.60s' is not ILSVRC2012_val_XXXXXXXX.JPEG", path, lineno,
@@ -349,7 +363,8 @@ rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *o
             goto done;
         }
         r->original = orig[0];
-        r->nok = nc + nu;
+        r->ncorrect = nc;
+        r->nunclear = nu;
         r->problematic = pr[0] == 'T';
         if (r->val > maxval) maxval = r->val;
         nrows++;
@@ -367,14 +382,19 @@ rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *o
     out->n = n;
     out->original = malloc((size_t)n * sizeof *out->original);
     out->state = calloc((size_t)n, 1);
-    out->ok.n = n;
-    out->ok.offsets = calloc((size_t)n + 1, sizeof *out->ok.offsets);
-    int64_t total = 0;
-    for (int64_t i = 0; i < nrows; i++)
-        total += rows[i].nok;
-    out->ok.classes = malloc((size_t)(total ? total : 1) * sizeof *out->ok.classes);
+    out->correct.n = out->unclear.n = n;
+    out->correct.offsets = calloc((size_t)n + 1, sizeof *out->correct.offsets);
+    out->unclear.offsets = calloc((size_t)n + 1, sizeof *out->unclear.offsets);
+    int64_t nc_total = 0, nu_total = 0;
+    for (int64_t i = 0; i < nrows; i++) {
+        nc_total += rows[i].ncorrect;
+        nu_total += rows[i].nunclear;
+    }
+    out->correct.classes = malloc((size_t)(nc_total ? nc_total : 1) * sizeof *out->correct.classes);
+    out->unclear.classes = malloc((size_t)(nu_total ? nu_total : 1) * sizeof *out->unclear.classes);
     int64_t *where = malloc((size_t)n * sizeof *where);
-    if (!out->original || !out->state || !out->ok.offsets || !out->ok.classes || !where) {
+    if (!out->original || !out->state || !out->correct.offsets || !out->unclear.offsets || !out->correct.classes ||
+        !out->unclear.classes || !where) {
         free(where);
         st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
         goto done;
@@ -393,15 +413,19 @@ rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *o
         where[rows[i].val] = i;
     }
     for (int64_t v = 0; v < n; v++) {
-        out->ok.offsets[v + 1] = out->ok.offsets[v];
+        int64_t *cof = out->correct.offsets, *uof = out->unclear.offsets;
+        cof[v + 1] = cof[v];
+        uof[v + 1] = uof[v];
         if (where[v] < 0) continue;
         const ml_row *r = &rows[where[v]];
         out->original[v] = r->original;
         out->state[v] = r->problematic ? RL_ML_PROBLEMATIC : RL_ML_OK;
         out->annotated++;
         out->problematic += r->problematic;
-        memcpy(out->ok.classes + out->ok.offsets[v], r->ok, (size_t)r->nok * sizeof *r->ok);
-        out->ok.offsets[v + 1] += r->nok;
+        memcpy(out->correct.classes + cof[v], r->labels, (size_t)r->ncorrect * sizeof *r->labels);
+        memcpy(out->unclear.classes + uof[v], r->labels + r->ncorrect, (size_t)r->nunclear * sizeof *r->labels);
+        cof[v + 1] += r->ncorrect;
+        uof[v + 1] += r->nunclear;
     }
     free(where);
 done:
@@ -416,8 +440,18 @@ done:
 void rl_groups_free(rl_groups *g)
 {
     if (!g) return;
-    free(g->group_of);
+    free(g->member);
     memset(g, 0, sizeof *g);
+}
+
+/* The index of group name, created when new; -1 when there is no room. */
+static int group_index(rl_groups *g, const char *name, size_t len)
+{
+    for (int k = 0; k < g->ngroups; k++)
+        if (strlen(g->names[k]) == len && !strncmp(g->names[k], name, len)) return k;
+    if (g->ngroups == RL_MAX_GROUPS) return -1;
+    snprintf(g->names[g->ngroups], sizeof g->names[0], "%.*s", (int)len, name);
+    return g->ngroups++;
 }
 
 /* Parses one "index<TAB>wnid<TAB>group" line into out. */
@@ -434,19 +468,12 @@ static rl_status groups_line(rl_groups *out, char *line, const char *path, long 
                        "%s:%ld: expected 'index<TAB>wnid<TAB>group' with index in [0, %d) and a group name of at most "
                        "%zu bytes",
                        path, lineno, out->num_classes, sizeof out->names[0] - 1);
-    if (out->group_of[idx] >= 0)
-        return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: class %ld listed twice", path, lineno, idx);
     const char *name = t2 + 1;
-    int g = 0;
-    while (g < out->ngroups && strcmp(out->names[g], name))
-        g++;
-    if (g == out->ngroups) {
-        if (g == RL_MAX_GROUPS)
-            return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: more than %d groups", path, lineno, RL_MAX_GROUPS);
-        strcpy(out->names[g], name);
-        out->ngroups++;
-    }
-    out->group_of[idx] = (int8_t)g;
+    int g = group_index(out, name, strlen(name));
+    if (g < 0) return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: more than %d groups", path, lineno, RL_MAX_GROUPS);
+    if (out->member[idx] >> g & 1u)
+        return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: class %ld is listed in group '%s' twice", path, lineno, idx, name);
+    out->member[idx] |= 1u << g;
     return RL_OK;
 }
 
@@ -457,12 +484,11 @@ rl_status rl_groups_read(const char *path, int num_classes, rl_groups *out, rl_e
     rl_status st = rl_lines_open(&f, path, "groups", 0, err);
     if (st) return st;
     out->num_classes = num_classes;
-    out->group_of = malloc((size_t)num_classes);
-    if (!out->group_of) {
+    out->member = calloc((size_t)num_classes, sizeof *out->member);
+    if (!out->member) {
         rl_lines_close(&f);
         return rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
     }
-    memset(out->group_of, -1, (size_t)num_classes);
     char *line;
     size_t len;
     int got;
@@ -476,6 +502,34 @@ rl_status rl_groups_read(const char *path, int num_classes, rl_groups *out, rl_e
     rl_lines_close(&f);
     if (st) rl_groups_free(out);
     return st;
+}
+
+rl_status rl_groups_add_union(rl_groups *g, const char *spec, rl_error *err)
+{
+    const char *eq = strchr(spec, '=');
+    size_t nlen = eq ? (size_t)(eq - spec) : 0;
+    if (!eq || !nlen || nlen >= sizeof g->names[0] || !eq[1] || memchr(spec, '+', nlen))
+        return rl_fail(err, RL_ERR_ARG, "--group '%.100s': expected NAME=GROUP+GROUP... (e.g. organism=dog+animal)",
+                       spec);
+    uint32_t from = 0;
+    for (const char *p = eq + 1; *p;) {
+        size_t len = strcspn(p, "+");
+        int k = 0;
+        while (k < g->ngroups && !(strlen(g->names[k]) == len && !strncmp(g->names[k], p, len))) k++;
+        if (!len || k == g->ngroups)
+            return rl_fail(err, RL_ERR_ARG, "--group '%.100s': '%.*s' is not a group of the groups file", spec,
+                           (int)len, p);
+        from |= 1u << k;
+        p += len + (p[len] == '+');
+    }
+    for (int k = 0; k < g->ngroups; k++)
+        if (strlen(g->names[k]) == nlen && !strncmp(g->names[k], spec, nlen))
+            return rl_fail(err, RL_ERR_ARG, "--group '%.100s': a group '%.*s' exists already", spec, (int)nlen, spec);
+    int u = group_index(g, spec, nlen);
+    if (u < 0) return rl_fail(err, RL_ERR_ARG, "--group '%.100s': more than %d groups", spec, RL_MAX_GROUPS);
+    for (int c = 0; c < g->num_classes; c++)
+        if (g->member[c] & from) g->member[c] |= 1u << u;
+    return RL_OK;
 }
 
 rl_status rl_wnid_labels_read(const char *labels_path, const char *classes_path, int32_t **labels, int64_t *n,

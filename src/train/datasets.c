@@ -104,9 +104,10 @@ static rl_status open_folders(const rl_recipe *r, const char *cache_dir, rl_sour
     rl_augment_config_default(&tc.aug, r->image_size);
     tc.aug.eval_resize_ratio = r->eval_resize_ratio;
     tc.classes_file = r->classes[0] ? r->classes : NULL;
-    if (r->train_list[0])
+    if (r->train_list[0]) {
         tc.list = r->train_list;
-    else
+        tc.list_root = r->list_root[0] ? r->list_root : NULL;
+    } else
         tc.root = train_root;
     if (cache_dir) {
         snprintf(cache, sizeof cache, "%s/train-files.cache", cache_dir);

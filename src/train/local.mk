@@ -4,3 +4,7 @@ librelab_la_SOURCES += src/train/sgd.c src/train/sgd.h src/train/checkpoint.c sr
 	src/train/datasets.c src/train/datasets.h src/train/plan.c src/train/plan.h \
 	src/train/trainer.c src/train/trainer.h src/train/observers.c src/train/observers.h \
 	src/train/run.c src/train/run.h
+
+# the recipe key epoch_length (a cleaned run's epoch: a pass over its list, or the full set's steps)
+TESTS += tests/test_epoch_length.sh
+EXTRA_DIST += tests/test_epoch_length.sh

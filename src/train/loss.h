@@ -16,7 +16,7 @@
  *             multi-hot row.  Computed as softplus(z) - y z, which stays finite
  *             for any finite z.  dz_nc = (s(z_nc) - y_nc) / N.
  *             Note: timm / PyTorch reduction='mean' divide by N*C instead;
- *             this is C times larger, on purpose (see METHOD.md section 2).
+ *             this is C times larger, on purpose (docs/method.md, "The sigmoid loss").
  *
  * Sums run in double.  Rows are processed in parallel (OpenMP) when N*C is
  * large; the batch loss is summed over fixed row chunks in a fixed order, so

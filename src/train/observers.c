@@ -201,11 +201,14 @@ static rl_status progress_start(void *ctx, rl_trainer *t, rl_error *err)
     }
     rl_schedule sched;
     rl_recipe_plan_schedule(p, s->steps_per_epoch, &sched);
+    char full[96] = "";
+    if (p->full_count != p->train->count)
+        snprintf(full, sizeof full, " (epoch_length = full: the steps of %lld images)", (long long)p->full_count);
     rl_log(RL_LOG_INFO,
-           "relab: %s train %lld images, val %lld; %lld steps/epoch x %d epochs, batch %d, peak lr %.4g; BLAS %s x%d "
-           "(%s), %d OpenMP threads; activations %.0f MiB",
+           "relab: %s train %lld images, val %lld; %lld steps/epoch%s x %d epochs, batch %d, peak lr %.4g; BLAS %s "
+           "x%d (%s), %d OpenMP threads; activations %.0f MiB",
            rl_data_name(p->recipe.data), (long long)p->train->count, (long long)p->val->count,
-           (long long)s->steps_per_epoch, p->recipe.epochs, p->recipe.batch_size, rl_schedule_peak_lr(&sched),
+           (long long)s->steps_per_epoch, full, p->recipe.epochs, p->recipe.batch_size, rl_schedule_peak_lr(&sched),
            rl_blas_core(), rl_blas_threads(), rl_blas_threading(), omp_get_max_threads(),
            rl_trainer_activation_bytes(t) / 1048576.0);
     return RL_OK;

@@ -51,7 +51,22 @@ rl_status rl_recipe_plan_open_data(rl_recipe_plan *p, const char *cache_dir, rl_
                        bad->name, bad->height, bad->width, size);
     if (p->model.num_classes <= 0) p->model.num_classes = p->train->num_classes;
     p->model.in_channels = p->train->channels;
-    p->steps_per_epoch = p->train->count / p->recipe.batch_size;
+    p->full_count = p->train->count;
+    if (p->recipe.epoch_length == RL_EPOCH_FULL && p->recipe.train_list[0]) {
+        /* the data set the list was drawn from: the same recipe without it */
+        rl_recipe full = p->recipe;
+        memset(full.train_list, 0, sizeof full.train_list);
+        rl_source *ft = NULL, *fv = NULL;
+        st = rl_datasets_open(&full, cache_dir, &ft, &fv, err);
+        if (st) {
+            rl_error_prefix(err, "epoch_length = full counts the training set without train_list");
+            return st;
+        }
+        p->full_count = ft->count;
+        rl_source_destroy(ft);
+        rl_source_destroy(fv);
+    }
+    p->steps_per_epoch = p->full_count / p->recipe.batch_size;
     return RL_OK;
 }
 

@@ -9,7 +9,9 @@
  *   rl_recipe_plan_init      everything that needs no data (no I/O)
  *   rl_recipe_plan_open_data opens the training and validation sources and
  *                            completes the model's class and channel counts
- *                            and the steps per epoch
+ *                            and the steps per epoch (with epoch_length =
+ *                            full and a train_list, it also counts the
+ *                            training set without the list)
  *   rl_recipe_plan_schedule  the schedule once steps per epoch are known
  *   rl_recipe_plan_close     releases the sources
  *
@@ -36,8 +38,10 @@ typedef struct {
     rl_loader_config train_loader; /* global batch, shuffled, augmented; shard fields 0 (the trainer sets them) */
     rl_loader_config eval_loader;  /* batch_size is the per-rank batch; no shuffle, no augmentation */
     rl_source *train, *val;        /* owned; NULL until rl_recipe_plan_open_data */
-    int64_t steps_per_epoch;       /* optimisation steps per epoch (0 until open_data): the training samples
-                                    * divided by the batch, the last partial batch dropped */
+    int64_t steps_per_epoch;       /* optimisation steps per epoch (0 until open_data): the training samples,
+                                    * or with epoch_length = full the samples of the data set without
+                                    * train_list (full_count), divided by the batch, the last partial batch dropped */
+    int64_t full_count;            /* the samples that make an epoch: train->count, or the full set's */
 } rl_recipe_plan;
 
 /* Fills p from r (no I/O).  RL_ERR_ARG if r names a model nn does not know. */

@@ -20,7 +20,7 @@
 
 _Static_assert(sizeof(rl_stem_kind) == sizeof(int) && sizeof(rl_data_kind) == sizeof(int) &&
                    sizeof(rl_loss_kind) == sizeof(int) && sizeof(rl_schedule_kind) == sizeof(int) &&
-                   sizeof(rl_resnet_version) == sizeof(int),
+                   sizeof(rl_resnet_version) == sizeof(int) && sizeof(rl_epoch_length) == sizeof(int),
                "recipe enums are stored through int pointers");
 
 /* Recipes are a few KB; a larger file is not a recipe. */
@@ -34,6 +34,7 @@ static const char *const stem_words[] = {"auto", "imagenet", "small", NULL};
 static const char *const version_words[] = {"1.5", "1", NULL};
 static const char *const data_words[] = {"", "fashion-mnist", "imagenet", "folder", NULL};
 static const char *const schedule_words[] = {"step", "cosine", NULL};
+static const char *const epoch_length_words[] = {"pass", "full", NULL};
 
 typedef struct {
     const char *name;
@@ -84,6 +85,7 @@ static const key_def keys[] = {
     {"data", T_ENUM, OFF(data), 0, 0, 0, 0, data_words, 0, "data"},
     PATH("data_dir", data_dir),
     PATH("train_list", train_list),
+    PATH("list_root", list_root),
     PATH("val_dir", val_dir),
     PATH("val_labels", val_labels),
     PATH("classes", classes),
@@ -99,6 +101,7 @@ static const key_def keys[] = {
     {"head_bias_init", T_BIAS, OFF(head_bias_init), -1000, 1000, 0, 0, NULL, 0, NULL},
 
     {"epochs", T_INT, OFF(epochs), 1, 100000, 0, 0, NULL, 0, "optimisation"},
+    ENUM("epoch_length", epoch_length, epoch_length_words),
     INT("batch_size", batch_size, 1, 1048576),
     DBL("base_lr", base_lr, 0, 1000, 1, 0),
     INT("lr_reference_batch", lr_reference_batch, 1, 1048576),

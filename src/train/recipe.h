@@ -53,6 +53,13 @@ typedef enum {
     RL_RESNET_V1 = 1    /* stride 2 on the bottleneck's first 1x1 conv (He et al. 2016) */
 } rl_resnet_version;
 
+/* What an epoch of a run on a train_list is (Beyer et al. 2020's cleaned runs
+ * drop ~10% of the images: does a "90-epoch" run then make 10% fewer steps?). */
+typedef enum {
+    RL_EPOCH_PASS = 0, /* one pass over the training samples (the list) */
+    RL_EPOCH_FULL = 1  /* as many steps as one pass over the training set without train_list */
+} rl_epoch_length;
+
 typedef enum {
     RL_DATA_NONE = 0,      /* before a `data` line: `data` is required */
     RL_DATA_FASHION_MNIST, /* Debian dataset-fashion-mnist IDX files */
@@ -76,6 +83,8 @@ typedef struct {
                                             folder: the class-folder tree; required unless fashion-mnist
                                             ("" = auto before finish) */
     char train_list[RL_RECIPE_PATH_MAX]; /* train_list: label list replacing the training labels/subset; "" = none */
+    char list_root[RL_RECIPE_PATH_MAX];  /* list_root: folder the relative image paths of train_list are in; "" = the
+                                            list's "# root" header, else the list's folder */
     char val_dir[RL_RECIPE_PATH_MAX]; /* val_dir: flat val folder (with val_labels) or class-folder tree; "" = none */
     char val_labels[RL_RECIPE_PATH_MAX]; /* val_labels: one WNID per line for val_dir's images in strcmp order; "" =
                                             none */
@@ -95,6 +104,8 @@ typedef struct {
 
     /* ---- optimisation ---- */
     int epochs;                /* epochs: 1..100000; REQUIRED */
+    rl_epoch_length epoch_length; /* epoch_length: pass|full, default pass: an epoch is a pass over the training
+                                     samples, or as many steps as a pass over the data set without train_list */
     int batch_size;            /* batch_size: global batch, 1..1048576, default 256 */
     double base_lr;            /* base_lr: > 0, default 0.1; lr = base_lr * batch_size / lr_reference_batch */
     int lr_reference_batch;    /* lr_reference_batch: >= 1, default 256 */

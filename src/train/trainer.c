@@ -33,7 +33,8 @@ struct rl_trainer {
     rl_schedule sched;
     float *dlogits; /* (local_batch, classes) */
     rl_train_state st;
-    int epoch_started; /* the loader is positioned in st.pos.epoch */
+    int64_t pass_batches; /* batches in one pass of the loader over the training samples */
+    int64_t loader_pass;  /* the pass the loader is positioned in, -1 when it must be (re)started */
     int stop, synced;
     rl_train_observer obs[MAX_OBSERVERS];
     int nobs;
@@ -68,10 +69,15 @@ rl_status rl_trainer_create(const rl_recipe_plan *plan, rl_dist *dist, rl_traine
     lc.shard_rank = rl_dist_rank(dist);
     lc.shard_count = t->world;
     if (!st) st = rl_loader_create(plan->train, &lc, &t->loader, err);
-    int64_t spe = st ? 0 : rl_loader_num_batches(t->loader);
-    if (!st && spe < 1)
+    /* An epoch is plan->steps_per_epoch steps: one pass of the loader, or with
+     * epoch_length = full as many steps as a pass over the full data set; the
+     * steps then run through consecutive passes regardless of epochs. */
+    t->pass_batches = st ? 0 : rl_loader_num_batches(t->loader);
+    t->loader_pass = -1;
+    int64_t spe = plan->steps_per_epoch;
+    if (!st && (spe < 1 || t->pass_batches < 1))
         st = rl_fail(err, RL_ERR_ARG, "training set of %lld images is smaller than one batch of %d",
-                     (long long)plan->train->count, r->batch_size);
+                     (long long)(spe < 1 ? plan->full_count : plan->train->count), r->batch_size);
     if (!st) {
         rl_recipe_plan_schedule(plan, spe, &t->sched);
         st = rl_schedule_check(&t->sched, err);
@@ -133,7 +139,7 @@ rl_status rl_trainer_load(rl_trainer *t, const char *path, rl_error *err)
     if (cs.run_id[0]) snprintf(t->run_id, sizeof t->run_id, "%s", cs.run_id);
     /* The saved sums are global; adding them on one rank keeps the reduction right. */
     t->st.sums = rl_dist_rank(t->dist) == 0 ? cs.sums : (rl_epoch_sums){0};
-    t->epoch_started = 0;
+    t->loader_pass = -1;
     return RL_OK;
 }
 
@@ -168,9 +174,12 @@ rl_status rl_trainer_step(rl_trainer *t, rl_error *err)
 {
     rl_train_state *s = &t->st;
     rl_status st;
-    if (!t->epoch_started) {
-        if ((st = rl_loader_start_epoch(t->loader, (int)s->pos.epoch, s->pos.batch, err))) return st;
-        t->epoch_started = 1;
+    /* step s is batch s mod B of the loader's pass s / B (B batches per pass;
+     * with epoch_length = pass a pass is an epoch) */
+    const int64_t pass = s->pos.step / t->pass_batches;
+    if (t->loader_pass != pass) {
+        if ((st = rl_loader_start_epoch(t->loader, (int)pass, s->pos.step % t->pass_batches, err))) return st;
+        t->loader_pass = pass;
     }
     const rl_batch *b;
     if ((st = rl_loader_next(t->loader, &b, err))) return st;
@@ -238,7 +247,6 @@ static rl_status end_epoch(rl_trainer *t, rl_error *err)
     rl_status st = notify(t, EV_EPOCH, err);
     s->sums = (rl_epoch_sums){0};
     s->epoch_start = rl_now();
-    t->epoch_started = 0;
     return st;
 }
 

@@ -82,6 +82,17 @@ rl_status rl_lines_open(rl_lines *r, const char *path, const char *what, size_t 
     return RL_OK;
 }
 
+int rl_lines_next_id(rl_lines *r, char **id, rl_error *err)
+{
+    size_t len;
+    int got;
+    while ((got = rl_lines_next(r, id, &len, err)) > 0) {
+        (*id)[strcspn(*id, "\t")] = '\0';
+        if ((*id)[0] && (*id)[0] != '#') break;
+    }
+    return got;
+}
+
 void rl_lines_close(rl_lines *r)
 {
     if (r->f) fclose(r->f);

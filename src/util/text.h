@@ -59,6 +59,11 @@ rl_status rl_lines_open(rl_lines *r, const char *path, const char *what, size_t 
  * Returns 1 for a line, 0 at the end of the file, -1 with err set. */
 int rl_lines_next(rl_lines *r, char **line, size_t *len, rl_error *err);
 
+/* The next id of a one-id-per-line file (names lists, subsets): blank lines
+ * and lines starting with '#' are skipped and a line is cut at its first tab,
+ * so a relab list reads as its ids.  Returns like rl_lines_next. */
+int rl_lines_next_id(rl_lines *r, char **id, rl_error *err);
+
 /* Closes the file and frees the buffers; safe on a reader that failed to open. */
 void rl_lines_close(rl_lines *r);
 

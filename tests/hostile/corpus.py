@@ -1,5 +1,5 @@
 """corpus.py: hostile input files of every kind relab reads, and the commands
-that read them (issue 9, section 2).
+that read them.
 
 make_corpus(work, relab) writes valid base files into `work`, trains two tiny
 runs with `relab` (their checkpoints and weights are the base for the
@@ -243,6 +243,7 @@ def list_cases(c):
                                       "--rate", "0.5", "--seed", "1", "--pairs", "0:1"]),
         ("clean", lambda p: ["clean", "--teacher", b("preds.h5"), "--train", p, "-o", c.out("clean.list")]),
         ("eval", lambda p: ["eval", b("preds.h5"), "--labels", p]),
+        ("split", lambda p: ["split", p, "--folds", "2", "-o", c.out("folds")]),
     ]
     for cmd, build in cmds:
         if cmd == "noise":
@@ -266,7 +267,18 @@ def list_cases(c):
         c.add("list", "train: " + name, ["train", b("fm.recipe"), "--out", c.out("run"), "--set",
                                          "train_list=" + p], [p])
     p = write(c.path("i.list"), "# relab-list 1\nmissing/x.JPEG\t0\n")
-    c.add("list", "pack: missing image", ["pack", p, "-o", c.out("pk")], ["missing/x.JPEG"])
+    c.add("list", "pack: missing image", ["pack", p, "-o", c.out("pk")], [p])
+    # the "# root" header: where relative image paths are
+    img_rows = "".join("%s/%s_%d.JPEG\t%d\n" % (cls, cls, k, i) for i, cls in enumerate(("n00000000", "n00000001"))
+                       for k in range(3))
+    for name, head_, expect in [("root empty", "# root \n", "refuse"), ("root missing folder", "# root /nonexistent/x\n",
+                                                                        "refuse"),
+                                ("two roots", "# root %s\n# root /tmp\n" % b("img/train"), "refuse"),
+                                ("root 5000 bytes", "# root /%s\n" % ("r" * 5000), "refuse"),
+                                ("root relative", "# root ../base/img/train\n", "ok"),
+                                ("root absolute", "# root %s\n" % os.path.abspath(b("img/train")), "ok")]:
+        p = write(c.path("r.list"), "# relab-list 1\n# classes 2\n" + head_ + img_rows)
+        c.add("list", "pack: " + name, ["pack", p, "-o", c.out("pk")], [p], expect)
     for name, p in special_paths(c):
         c.add("list", "pack: " + name, ["pack", p, "-o", c.out("pk")], [p])
 
@@ -527,8 +539,8 @@ def eval_ref_cases(c):
     g_extra = [
         ("index 2147483647", "2147483647\tn0\tdog\n"),
         ("index -1", "-1\tn0\tdog\n"),
-        ("17 groups", "".join("%d\tn%d\tg%d\n" % (i % 4, i, i) for i in range(17))),
-        ("class twice", "0\tn0\tdog\n0\tn0\tcat\n"),
+        ("33 groups", "".join("%d\tn%d\tg%d\n" % (i % 4, i, i) for i in range(33))),
+        ("class twice in one group", "0\tn0\tdog\n0\tn0\tdog\n"),
         ("long group name", "0\tn0\t%s\n" % ("g" * 100)),
         ("missing group", "0\tn0\n"),
     ]
@@ -936,11 +948,71 @@ def cli_cases(c):
         c.add("cli", name, argv, [name.split()[1]], "any" if "topk" in name else "refuse")
 
 
+def research_cases(c):
+    """Names lists (clean --keep-list), subset files (eval --subset), numbered
+    class folders (ImageNetV2) and the options that read numbers and names."""
+    b = c.base
+    ids = ["train-images-idx3-ubyte.gz#%d" % i for i in range(16)]
+    names_ok = "# kept\n" + "".join(i + "\n" for i in ids[::2])
+    names_extra = [("no name is a sample", "nothing.JPEG\nother.JPEG\n"),
+                   ("11 MB name", "n" * LONG + "\n"),
+                   ("only comments", "# a\n# b\n")]
+    text_cases(c, "names", names_ok, lambda p: ["clean", "--keep-list", p, "--train", b("train.list"), "-o", c.out()],
+               names_extra)
+    shared = write(c.path("shared.list"), "# relab-list 1\na/x.JPEG\t0\nb/x.JPEG\t1\n")
+    p = write(c.path("names.txt"), "x.JPEG\n")
+    c.add("names", "a file name two samples share", ["clean", "--drop-list", p, "--train", shared, "-o", c.out()], [p])
+    vp = b("val_preds.h5")
+    sub_ok = "ILSVRC2012_val_00000001.JPEG\nval/ILSVRC2012_val_00000003.JPEG\n"
+    sub_extra = [("id without a prediction", "ILSVRC2012_val_00000009.JPEG\n"),
+                 ("id twice", "ILSVRC2012_val_00000001.JPEG\nx/ILSVRC2012_val_00000001.JPEG\n"),
+                 ("id 99999999", "ILSVRC2012_val_99999999.JPEG\n"),
+                 ("not an ImageNet id", "something.JPEG\n"),
+                 ("only comments", "# none\n")]
+    text_cases(c, "subset", sub_ok, lambda p: ["eval", vp, "--subset", p], sub_extra)
+    # numbered class folders (ImageNetV2): names that are not class numbers
+    for name, folders, expect in [("folder 007", ["0", "007"], "refuse"), ("folder -1", ["0", "-1"], "refuse"),
+                                  ("folder 1048576", ["0", "1048576"], "refuse"),
+                                  ("folder 2147483648", ["2147483648"], "refuse"), ("folder 1e3", ["1e3"], "refuse"),
+                                  ("folder 0x1", ["0x1"], "refuse"), ("empty folder 3", ["0", "3"], "refuse"),
+                                  ("folders 0 and 1048575", ["0", "1048575"], "ok"), ("folders 0 1 10", ["0", "1", "10"],
+                                                                                      "ok")]:
+        d = os.path.join(os.path.dirname(c.path("x")), "v2")
+        for k, f in enumerate(folders):
+            os.makedirs(os.path.join(d, f), exist_ok=True)
+            if not name.startswith("empty") or k == 0:
+                shutil.copy(b("img/train/n00000000/n00000000_0.JPEG"), os.path.join(d, f, "a.jpeg"))
+        bad = [os.path.join(d, f) for f in folders if f != "0"] or [d]
+        c.add("numbered", "list: " + name, ["list", "--images", d, "--numbered", "-o", c.out()], bad + [d], expect)
+    write(os.path.join(os.path.dirname(c.path("x")), "7"), "a file named like a class folder")
+    # options that read numbers and names
+    for argv, name in [(["eval", vp, "--groups", b("groups.tsv"), "--group", "x="], "eval --group x="),
+                       (["eval", vp, "--groups", b("groups.tsv"), "--group", "=dog"], "eval --group =dog"),
+                       (["eval", vp, "--groups", b("groups.tsv"), "--group", "x=dog++animal"],
+                        "eval --group x=dog++animal"),
+                       (["eval", vp, "--groups", b("groups.tsv"), "--group", "dog=dog"], "eval --group dog=dog"),
+                       (["eval", vp, "--real", b("real.json"), "--sets", "--set-thresholds", "nan"],
+                        "eval --set-thresholds nan"),
+                       (["eval", vp, "--real", b("real.json"), "--sets", "--set-thresholds", "0.5,0.5"],
+                        "eval --set-thresholds 0.5,0.5"),
+                       (["eval", vp, "--real", b("real.json"), "--sets", "--set-thresholds", "1e400"],
+                        "eval --set-thresholds 1e400"),
+                       (["split", b("train.list"), "--folds", "2147483647", "-o", c.out()], "split --folds 2147483647"),
+                       (["split", b("train.list"), "--folds", "2", "--seed", "99999999999999999999999", "-o", c.out()],
+                        "split --seed 99999999999999999999999"),
+                       (["list", "--images", b("img/train"), "--first", "-5", "-o", c.out()], "list --first -5"),
+                       (["predict", b("run/final.h5"), "--arch", "resnet8", "--image-size", "2147483647", "--data",
+                         b("img/train"), "-o", c.out()], "predict --image-size 2147483647"),
+                       (["predict", b("run/final.h5"), "--arch", "resnet8", "--loss", "hinge", "--data",
+                         b("img/train"), "-o", c.out()], "predict --loss hinge")]:
+        c.add("cli", name, argv, [name.split()[1]])
+
+
 def make_corpus(work, relab, kinds=None):
     c = Corpus(work, relab)
     make_base(c)
     for fn in (list_cases, preds_cases, eval_ref_cases, noise_cases, idx_cases, pack_cases, run_cases, image_cases,
-               cli_cases):
+               cli_cases, research_cases):
         fn(c)
     report_cases(c, write, text_variants, special_paths, text_cases)
     if kinds:
