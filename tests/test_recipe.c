@@ -33,7 +33,10 @@ static char *slurp(const char *path)
     return buf;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 /* Sorted paths of the *.recipe files in dir; returns the count. */
 static int list_recipes(const char *dir, char **out, int max)
@@ -101,8 +104,8 @@ static void shipped(void)
                        r.warmup_epochs == 5 && r.schedule == RL_SCHEDULE_STEP && r.num_decay_epochs == 0 &&
                        rl_schedule_decay_step(&s, 0) == 1251LL * epochs / 3 &&
                        rl_schedule_decay_step(&s, 2) == 1251LL * epochs * 8 / 9 && r.zero_init_residual &&
-                       r.image_size == 224 && r.stem == RL_STEM_IMAGENET && r.width == 64 &&
-                       r.label_smoothing == 0 && r.epoch_length == (clean ? RL_EPOCH_FULL : RL_EPOCH_PASS) &&
+                       r.image_size == 224 && r.stem == RL_STEM_IMAGENET && r.width == 64 && r.label_smoothing == 0 &&
+                       r.epoch_length == (clean ? RL_EPOCH_FULL : RL_EPOCH_PASS) &&
                        rl_recipe_head_bias(&r, 1000) == (sig ? rl_loss_default_head_bias(RL_LOSS_SIGMOID, 1000) : 0);
             if (!good) tap_diag("%s: a value differs from docs/method.md, \"Training\"", paths[i]);
             imagenet_ok += good;
@@ -115,8 +118,9 @@ static void shipped(void)
     }
     tap_ok(loaded == n && n > 0, "every shipped recipe loads (%d of %d)", loaded, n);
     tap_ok(tripped == loaded && n > 0, "every shipped recipe round-trips write -> load byte-identical (%d)", tripped);
-    tap_ok(imagenet_ok == 24, "the 24 ImageNet recipes hold batch 1024, lr 0.4, Nesterov, wd 1e-4 not on BN, "
-                              "5 warm-up epochs, decays at 1/3 2/3 8/9, their loss/list/epochs (%d ok)",
+    tap_ok(imagenet_ok == 24,
+           "the 24 ImageNet recipes hold batch 1024, lr 0.4, Nesterov, wd 1e-4 not on BN, "
+           "5 warm-up epochs, decays at 1/3 2/3 8/9, their loss/list/epochs (%d ok)",
            imagenet_ok);
 }
 
@@ -134,8 +138,10 @@ static void bad(void)
         rl_error err = {0};
         rl_status st = rl_recipe_load(paths[i], &r, &err);
         char prefix[2300];
-        if (line > 0) snprintf(prefix, sizeof prefix, "%s:%d: ", paths[i], line);
-        else snprintf(prefix, sizeof prefix, "%s: ", paths[i]);
+        if (line > 0)
+            snprintf(prefix, sizeof prefix, "%s:%d: ", paths[i], line);
+        else
+            snprintf(prefix, sizeof prefix, "%s: ", paths[i]);
         tap_ok(line >= 0 && st != RL_OK && strncmp(err.msg, prefix, strlen(prefix)) == 0 && strstr(err.msg, want),
                "%s -> %s", strrchr(paths[i], '/') + 1, st != RL_OK ? err.msg : "(loaded!)");
         free(text);
@@ -160,7 +166,8 @@ static void syntax(void)
                r.num_decay_epochs == 2 && r.decay_epochs[0] == 1.5 && r.decay_epochs[1] == 2 && !r.head_bias_auto &&
                r.head_bias_init == -10,
            "comments, CRLF, tabs, quoted '#', YES, lists and numbers parse (%s)", st ? err.msg : "ok");
-    tap_ok(rl_recipe_head_bias(&r, 1000) == -10.0f, "explicit head_bias_init -10 overrides auto (the value of google-research/vision_transformer issue 89)");
+    tap_ok(rl_recipe_head_bias(&r, 1000) == -10.0f,
+           "explicit head_bias_init -10 overrides auto (the value of google-research/vision_transformer issue 89)");
     tap_ok(round_trips(&r, "inline"), "a recipe with a quoted '#' path and explicit decays round-trips");
     tap_ok(strcmp(r.data_dir, "/usr/share/datasets/fashion-mnist") == 0 && r.image_size == 28 &&
                !strcmp(r.model, "resnet50") && r.stem == RL_STEM_IMAGENET && r.width == 64,
@@ -173,7 +180,8 @@ static void syntax(void)
                strstr(canon, "\nval_dir = \"\"\n") && strstr(canon, "\nresnet_version = 1.5\n"),
            "canonical text: quotes, booleans, lists and shortest exact numbers");
     int lines = 0;
-    for (const char *p = canon; p && *p; p++) lines += *p == '\n' && p[1] && p[1] != '#' && p[1] != '\n';
+    for (const char *p = canon; p && *p; p++)
+        lines += *p == '\n' && p[1] && p[1] != '#' && p[1] != '\n';
     tap_ok(lines == rl_recipe_num_keys(), "canonical text has one line per key (%d lines, %d keys)", lines,
            rl_recipe_num_keys());
     free(canon);
@@ -244,7 +252,8 @@ static void overrides(void)
            "a recipe file with the removed key 'deterministic' is refused with file:line and why (%s)", err.msg);
     remove(old);
     st = rl_recipe_load_text("data = fashion-mnist\nepochs = 20\ndeterministic = true\n", "ckpt:/recipe", &r, &err);
-    tap_ok(st == RL_OK && r.epochs == 20, "the same text stored in an older checkpoint loads (%s)", st ? err.msg : "ok");
+    tap_ok(st == RL_OK && r.epochs == 20, "the same text stored in an older checkpoint loads (%s)",
+           st ? err.msg : "ok");
     const char *bad_model[] = {"model=resnet49"};
     st = rl_recipe_load_with(path, bad_model, 1, &r, &err);
     tap_ok(st == RL_ERR_ARG && strstr(err.msg, "resnet49") && strstr(err.msg, "|resnet152|") &&
@@ -265,12 +274,15 @@ static void documented(void)
         char row[128], field[128];
         snprintf(row, sizeof row, "\n| `%s` |", rl_recipe_key_name(i));
         snprintf(field, sizeof field, "/* %s:", rl_recipe_key_name(i));
-        if (doc && strstr(doc, row)) in_doc++;
-        else tap_diag("docs/recipes.md lacks a row for '%s'", rl_recipe_key_name(i));
-        if (hdr && (strstr(hdr, field) || (snprintf(field, sizeof field, " %s = auto", rl_recipe_key_name(i)),
-                                           strstr(hdr, field))))
+        if (doc && strstr(doc, row))
+            in_doc++;
+        else
+            tap_diag("docs/recipes.md lacks a row for '%s'", rl_recipe_key_name(i));
+        if (hdr && (strstr(hdr, field) ||
+                    (snprintf(field, sizeof field, " %s = auto", rl_recipe_key_name(i)), strstr(hdr, field))))
             in_hdr++;
-        else tap_diag("recipe.h lacks a comment for '%s'", rl_recipe_key_name(i));
+        else
+            tap_diag("recipe.h lacks a comment for '%s'", rl_recipe_key_name(i));
     }
     tap_ok(in_doc == rl_recipe_num_keys(), "docs/recipes.md has a table row for each of the %d keys (%d)",
            rl_recipe_num_keys(), in_doc);
@@ -303,7 +315,7 @@ static void fuzz(void)
             size_t at = rl_rng_below(&r, (uint32_t)len);
             char ch = alphabet[rl_rng_below(&r, sizeof alphabet - 1)];
             switch (rl_rng_below(&r, 3)) {
-            case 0: buf[at] = ch; break;                                   /* replace */
+            case 0: buf[at] = ch; break;                                     /* replace */
             case 1: memmove(buf + at, buf + at + 1, len - at), len--; break; /* delete */
             default: memmove(buf + at + 1, buf + at, len - at + 1), buf[at] = ch, len++; break;
             }

@@ -29,7 +29,7 @@ static void runs_csv(FILE *f, const rl_ablate_grid *g, const rl_ablate_results *
 }
 
 enum { OUT_MD, OUT_CSV, OUT_RUNS, OUT_JSON, OUT_CURVES, OUT_SCATTER, NOUT };
-static const char *const out_names[NOUT] = {"table.md",   "table.csv",           "runs.csv",
+static const char *const out_names[NOUT] = {"table.md",     "table.csv",  "runs.csv",
                                             "results.json", "curves.svg", "imagenet_vs_real.svg"};
 
 static void write_one(FILE *f, int k, const rl_ablate_grid *g, const rl_ablate_results *res)

@@ -22,12 +22,12 @@
 #include "util/status.h"
 
 typedef struct {
-    int n;                    /* runs (rl_ablate_num_runs) */
-    double *primary, *second; /* [n] accuracy in [0, 1]; NaN = not scored */
-    rl_ablate_run_score *scores;  /* [n] the counts behind primary and second (ablate/scores.h) */
-    int64_t *steps;           /* [n] steps the run made (its metrics.csv); -1 = unknown */
-    int *have_curve;          /* [n] 1: curves[r] was read */
-    rl_ablate_curve *curves;  /* [n] */
+    int n;                       /* runs (rl_ablate_num_runs) */
+    double *primary, *second;    /* [n] accuracy in [0, 1]; NaN = not scored */
+    rl_ablate_run_score *scores; /* [n] the counts behind primary and second (ablate/scores.h) */
+    int64_t *steps;              /* [n] steps the run made (its metrics.csv); -1 = unknown */
+    int *have_curve;             /* [n] 1: curves[r] was read */
+    rl_ablate_curve *curves;     /* [n] */
 } rl_ablate_results;
 
 /* Allocates the arrays for g's runs, all missing. */

@@ -144,11 +144,13 @@ static void top_pairs(rl_clean_stats *s, int64_t *keys, int64_t nkeys)
     s->npairs = 0;
     for (int64_t a = 0; a < nkeys;) {
         int64_t b = a;
-        while (b < nkeys && keys[b] == keys[a]) b++;
+        while (b < nkeys && keys[b] == keys[a])
+            b++;
         int64_t cnt = b - a;
         /* Insert keeping the order: count descending, then key ascending (stable for ties). */
         int pos = s->npairs;
-        while (pos > 0 && s->pair_count[pos - 1] < cnt) pos--;
+        while (pos > 0 && s->pair_count[pos - 1] < cnt)
+            pos--;
         if (pos < RL_CLEAN_TOP_PAIRS) {
             int last = s->npairs < RL_CLEAN_TOP_PAIRS ? s->npairs : RL_CLEAN_TOP_PAIRS - 1;
             for (int q = last; q > pos; q--) {
@@ -227,7 +229,8 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
         if (o->rule == RL_CLEAN_TOP1) {
             agree = top[0] == y;
         } else if (o->rule == RL_CLEAN_TOPK) {
-            for (int j = 0; j < o->k; j++) agree |= top[j] == y;
+            for (int j = 0; j < o->k; j++)
+                agree |= top[j] == y;
         } else {
             if (bound && prob >= o->thresh) {
                 st = rl_fail(err, RL_ERR_FORMAT,
@@ -312,7 +315,8 @@ rl_status rl_clean_against_record(const rl_list *train, const rl_list *out, cons
         rl_noise_record_free(&rec);
         return st;
     }
-    for (int64_t i = 0; i < train->count; i++) rl_idmap_put(&map, train->paths[i], i);
+    for (int64_t i = 0; i < train->count; i++)
+        rl_idmap_put(&map, train->paths[i], i);
     uint8_t *changed = calloc((size_t)(train->count ? train->count : 1), 1);
     int32_t *orig = malloc((size_t)(train->count ? train->count : 1) * sizeof *orig);
     if (!changed || !orig) {
@@ -341,7 +345,8 @@ rl_status rl_clean_against_record(const rl_list *train, const rl_list *out, cons
             pr->restored++;
     }
     if (truth)
-        for (int64_t i = 0; i < train->count; i++) truth[i] = changed[i] ? orig[i] : train->labels[i];
+        for (int64_t i = 0; i < train->count; i++)
+            truth[i] = changed[i] ? orig[i] : train->labels[i];
     pr->precision = pr->flagged ? (double)pr->hit / (double)pr->flagged : NAN;
     pr->recall = pr->changed ? (double)pr->hit / (double)pr->changed : NAN;
 done:
@@ -413,10 +418,10 @@ static void report_json(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr,
     for (int q = 0; q < s->npairs; q++)
         json_array_append_new(pairs, json_pack("{si si sI}", "label", s->pair_label[q], "teacher", s->pair_teacher[q],
                                                "count", (json_int_t)s->pair_count[q]));
-    json_t *names = s->names ? json_pack("{sI sI sI sI}", "names", (json_int_t)s->names, "matched",
-                                         (json_int_t)s->names_matched, "unmatched", (json_int_t)s->names_unmatched,
-                                         "repeated", (json_int_t)s->names_repeated)
-                             : json_null();
+    json_t *names =
+        s->names ? json_pack("{sI sI sI sI}", "names", (json_int_t)s->names, "matched", (json_int_t)s->names_matched,
+                             "unmatched", (json_int_t)s->names_unmatched, "repeated", (json_int_t)s->names_repeated)
+                 : json_null();
     json_t *noise =
         pr ? json_pack("{sI sI sI sI so so}", "changed", (json_int_t)pr->changed, "flagged", (json_int_t)pr->flagged,
                        "hit", (json_int_t)pr->hit, "restored", (json_int_t)pr->restored, "precision",
@@ -468,9 +473,11 @@ void rl_clean_report(FILE *f, const rl_clean_stats *s, const rl_clean_pr *pr, co
         int top[10], ntop = 0;
         for (int c = 0; c < s->num_classes; c++) {
             int pos = ntop;
-            while (pos > 0 && s->per_class_flagged[top[pos - 1]] < s->per_class_flagged[c]) pos--;
+            while (pos > 0 && s->per_class_flagged[top[pos - 1]] < s->per_class_flagged[c])
+                pos--;
             if (pos >= 10) continue;
-            for (int q = (ntop < 10 ? ntop : 9); q > pos; q--) top[q] = top[q - 1];
+            for (int q = (ntop < 10 ? ntop : 9); q > pos; q--)
+                top[q] = top[q - 1];
             top[pos] = c;
             if (ntop < 10) ntop++;
         }

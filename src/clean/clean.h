@@ -37,11 +37,11 @@ typedef enum { RL_CLEAN_DROP, RL_CLEAN_RELABEL, RL_CLEAN_MULTIHOT } rl_clean_mod
 
 typedef struct {
     rl_clean_rule rule;
-    int k;                   /* TOPK */
-    double thresh;           /* PROB */
+    int k;         /* TOPK */
+    double thresh; /* PROB */
     rl_clean_mode mode;
-    double multihot_thresh;  /* MULTIHOT, default 0.5 */
-    const char *names;       /* KEEP_LIST / DROP_LIST: the file of names (borrowed) */
+    double multihot_thresh; /* MULTIHOT, default 0.5 */
+    const char *names;      /* KEEP_LIST / DROP_LIST: the file of names (borrowed) */
 } rl_clean_opts;
 
 /* Parses "top1", "topk:5" or "prob:0.3" into o->rule/k/thresh. */
@@ -49,9 +49,9 @@ rl_status rl_clean_rule_parse(const char *text, rl_clean_opts *o, rl_error *err)
 
 typedef struct {
     int nfiles;
-    const rl_preds *files;   /* [nfiles] borrowed, must outlive the teacher */
+    const rl_preds *files;    /* [nfiles] borrowed, must outlive the teacher */
     const char *const *paths; /* [nfiles] their file names, borrowed likewise */
-    rl_idmap map;            /* id -> file * 2^40 + row */
+    rl_idmap map;             /* id -> file * 2^40 + row */
 } rl_teacher;
 
 /* Indexes files by id; paths name the files in messages.  Files must agree
@@ -66,17 +66,17 @@ typedef enum { RL_CLEAN_KEPT = 0, RL_CLEAN_DROPPED = 1, RL_CLEAN_RELABELED = 2 }
 typedef struct {
     int64_t total, kept, flagged, relabeled, extra_added;
     int num_classes;
-    int64_t *per_class_total;    /* [C] samples by original label */
-    int64_t *per_class_flagged;  /* [C] flagged by original label */
-    uint8_t *flagged_rows;       /* [total] 1 = disagreed with the teacher */
+    int64_t *per_class_total;   /* [C] samples by original label */
+    int64_t *per_class_flagged; /* [C] flagged by original label */
+    uint8_t *flagged_rows;      /* [total] 1 = disagreed with the teacher */
     /* Per training sample, in list order (the per-image table): */
-    int32_t *teacher_top1;       /* [total] the teacher's top-1 class */
-    float *teacher_prob;         /* [total] its score (probability) */
-    float *label_prob;           /* [total] the teacher's probability of the given label; NaN when the
-                                  * file cannot tell (label outside the stored top-k and no logits) */
-    uint8_t *action;             /* [total] rl_clean_action */
-    int32_t *new_label;          /* [total] primary label in the cleaned list, -1 when dropped */
-    int npairs;                  /* most frequent (label, teacher top-1) among flagged */
+    int32_t *teacher_top1; /* [total] the teacher's top-1 class */
+    float *teacher_prob;   /* [total] its score (probability) */
+    float *label_prob;     /* [total] the teacher's probability of the given label; NaN when the
+                            * file cannot tell (label outside the stored top-k and no logits) */
+    uint8_t *action;       /* [total] rl_clean_action */
+    int32_t *new_label;    /* [total] primary label in the cleaned list, -1 when dropped */
+    int npairs;            /* most frequent (label, teacher top-1) among flagged */
     int32_t pair_label[RL_CLEAN_TOP_PAIRS], pair_teacher[RL_CLEAN_TOP_PAIRS];
     int64_t pair_count[RL_CLEAN_TOP_PAIRS];
     /* KEEP_LIST / DROP_LIST: names read, names that matched a sample, names
@@ -116,7 +116,7 @@ rl_status rl_clean_by_names(const rl_list *train, const rl_clean_opts *o, rl_lis
  * the record's original for a changed sample, the list's label otherwise. */
 typedef struct {
     int64_t changed, flagged, hit, restored;
-    double precision, recall;    /* NaN when the denominator is 0 */
+    double precision, recall; /* NaN when the denominator is 0 */
 } rl_clean_pr;
 
 rl_status rl_clean_against_record(const rl_list *train, const rl_list *out, const rl_clean_opts *o,

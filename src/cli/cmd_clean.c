@@ -39,14 +39,19 @@ static void usage(FILE *out)
 
 int cmd_clean(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"teacher", required_argument, NULL, 't'}, {"train", required_argument, NULL, 'T'},
-        {"output", required_argument, NULL, 'o'},  {"rule", required_argument, NULL, 'r'},
-        {"mode", required_argument, NULL, 'm'},    {"multihot-thresh", required_argument, NULL, 'p'},
-        {"report", required_argument, NULL, 'R'},  {"noise-record", required_argument, NULL, 'n'},
-        {"per-image", required_argument, NULL, 'P'}, {"keep-list", required_argument, NULL, 'K'},
-        {"drop-list", required_argument, NULL, 'D'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"teacher", required_argument, NULL, 't'},
+                                         {"train", required_argument, NULL, 'T'},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"rule", required_argument, NULL, 'r'},
+                                         {"mode", required_argument, NULL, 'm'},
+                                         {"multihot-thresh", required_argument, NULL, 'p'},
+                                         {"report", required_argument, NULL, 'R'},
+                                         {"noise-record", required_argument, NULL, 'n'},
+                                         {"per-image", required_argument, NULL, 'P'},
+                                         {"keep-list", required_argument, NULL, 'K'},
+                                         {"drop-list", required_argument, NULL, 'D'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *teachers[MAX_TEACHERS];
     int nteachers = 0;
     const char *train_path = NULL, *out_path = NULL, *report_path = NULL, *record_path = NULL, *rows_path = NULL;

@@ -54,15 +54,21 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 
 int cmd_predict(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"data", required_argument, NULL, 'd'},  {"output", required_argument, NULL, 'o'},
-        {"topk", required_argument, NULL, 'k'},  {"logits", no_argument, NULL, 'l'},
-        {"batch", required_argument, NULL, 'b'}, {"threads", required_argument, NULL, 't'},
-        {"arch", required_argument, NULL, 'a'},  {"image-size", required_argument, NULL, 's'},
-        {"classes", required_argument, NULL, 'c'}, {"numbered", no_argument, NULL, 'N'},
-        {"labels", required_argument, NULL, 'L'}, {"root", required_argument, NULL, 'r'},
-        {"loss", required_argument, NULL, 'S'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"topk", required_argument, NULL, 'k'},
+                                         {"logits", no_argument, NULL, 'l'},
+                                         {"batch", required_argument, NULL, 'b'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"arch", required_argument, NULL, 'a'},
+                                         {"image-size", required_argument, NULL, 's'},
+                                         {"classes", required_argument, NULL, 'c'},
+                                         {"numbered", no_argument, NULL, 'N'},
+                                         {"labels", required_argument, NULL, 'L'},
+                                         {"root", required_argument, NULL, 'r'},
+                                         {"loss", required_argument, NULL, 'S'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     rl_predict_options o = {.data = "val", .topk = 5, .threads = -1};
     const char *out_path = "preds.h5";
     int c;

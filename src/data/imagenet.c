@@ -222,7 +222,8 @@ static rl_status numbered_classes(const char *root, const entries *dirs, classes
 static void warn_if_numbered(const char *root, const entries *dirs)
 {
     int numbers = 0;
-    for (int64_t i = 0; i < dirs->n; i++) numbers += folder_number(dirs->e[i].name) >= 0;
+    for (int64_t i = 0; i < dirs->n; i++)
+        numbers += folder_number(dirs->e[i].name) >= 0;
     if (dirs->n > 10 && numbers == dirs->n)
         rl_log(RL_LOG_WARN,
                "%s: the %lld class folders are named by numbers but classes follow their sorted names ('10' before "

@@ -223,7 +223,8 @@ static rl_status parse_comment(const char *path, long lineno, const char *line, 
         *declared = (int)v;
     } else if (!strncmp(p, "root", 4) && (p[4] == ' ' || p[4] == '\t')) {
         const char *dir = p + 5;
-        while (*dir == ' ' || *dir == '\t') dir++;
+        while (*dir == ' ' || *dir == '\t')
+            dir++;
         return set_root(path, lineno, dir, out, err);
     }
     return RL_OK;

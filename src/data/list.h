@@ -35,14 +35,14 @@
 typedef struct {
     int64_t count;
     int num_classes;
-    char **paths;            /* [count], owned */
-    int32_t *labels;         /* [count] primary label, owned */
-    int64_t *multi_offsets;  /* [count+1] or NULL when every sample has one label; owned */
-    int32_t *multi_classes;  /* labels of sample i: multi_classes[multi_offsets[i]..multi_offsets[i+1]), primary first */
-    char *root;              /* the "# root" folder, owned; NULL when the list has none.  rl_list_read makes a
-                              * relative one absolute (joined to the list file's folder), so a list written
-                              * elsewhere with this root still finds its images. */
-    size_t cap, multi_cap;   /* private: allocated sizes for rl_list_append (0 in a zeroed list) */
+    char **paths;           /* [count], owned */
+    int32_t *labels;        /* [count] primary label, owned */
+    int64_t *multi_offsets; /* [count+1] or NULL when every sample has one label; owned */
+    int32_t *multi_classes; /* labels of sample i: multi_classes[multi_offsets[i]..multi_offsets[i+1]), primary first */
+    char *root;             /* the "# root" folder, owned; NULL when the list has none.  rl_list_read makes a
+                             * relative one absolute (joined to the list file's folder), so a list written
+                             * elsewhere with this root still finds its images. */
+    size_t cap, multi_cap;  /* private: allocated sizes for rl_list_append (0 in a zeroed list) */
 } rl_list;
 
 /* Reads path into *out (zeroed first).  On error *out is left empty. */

@@ -209,7 +209,8 @@ rl_status rl_pack_write(const rl_source *src, const char *prefix, int64_t shard_
         goto done;
     }
     /* Every source stats its files when it opens (lists included). */
-    for (int64_t i = 0; i < src->count; i++) sizes[i] = rl_imagenet_file_size(src, i);
+    for (int64_t i = 0; i < src->count; i++)
+        sizes[i] = rl_imagenet_file_size(src, i);
     /* Greedy plan: a new shard when the next file would overflow this one. */
     int ns = 0;
     int64_t used = 0;

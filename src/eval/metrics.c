@@ -338,22 +338,26 @@ rl_status rl_eval_run(const rl_preds *p, const int32_t *labels, const int64_t *r
         out->ngroups = groups->ngroups;
         for (int g = 0; g < groups->ngroups; g++) {
             memcpy(out->group_names[g], groups->names[g], sizeof out->group_names[g]);
-            for (int k = 0; k < C; k++) out->group_classes[g] += groups->member[k] >> g & 1u;
+            for (int k = 0; k < C; k++)
+                out->group_classes[g] += groups->member[k] >> g & 1u;
             /* Multi-label images are grouped by their original label, as its accuracy is. */
             int32_t *ml_label = ml ? malloc((size_t)n * sizeof *ml_label) : NULL;
             if (ml && !ml_label) {
                 st = rl_fail(err, RL_ERR_NOMEM, "eval: out of memory");
                 goto done;
             }
-            for (int64_t i = 0; ml && i < n; i++) ml_label[i] = mv[i] ? ml->original[ref[i]] : -1;
+            for (int64_t i = 0; ml && i < n; i++)
+                ml_label[i] = mv[i] ? ml->original[ref[i]] : -1;
             out->group_top1[g] = group_acc(labels, ok1, NULL, n, groups, g, C, cls_c, cls_t, &out->group_top1_macro[g]);
             out->group_real1[g] = rl_acc_make(0, 0);
             out->group_real1_macro[g] = out->group_ml_macro[g] = NAN;
             out->group_ml[g] = rl_acc_make(0, 0);
             if (real) /* rows with a non-empty ReaL set */
-                out->group_real1[g] = group_acc(labels, rok, rv, n, groups, g, C, cls_c, cls_t, &out->group_real1_macro[g]);
+                out->group_real1[g] =
+                    group_acc(labels, rok, rv, n, groups, g, C, cls_c, cls_t, &out->group_real1_macro[g]);
             if (ml)
-                out->group_ml[g] = group_acc(ml_label, mok, NULL, n, groups, g, C, cls_c, cls_t, &out->group_ml_macro[g]);
+                out->group_ml[g] =
+                    group_acc(ml_label, mok, NULL, n, groups, g, C, cls_c, cls_t, &out->group_ml_macro[g]);
             free(ml_label);
         }
     }

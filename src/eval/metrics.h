@@ -39,8 +39,8 @@
 
 typedef struct {
     int64_t correct, total;
-    double acc;     /* correct / total, NaN when total == 0 */
-    double lo, hi;  /* 95% Clopper-Pearson interval, NaN when total == 0 */
+    double acc;    /* correct / total, NaN when total == 0 */
+    double lo, hi; /* 95% Clopper-Pearson interval, NaN when total == 0 */
 } rl_acc;
 
 rl_acc rl_acc_make(int64_t correct, int64_t total);
@@ -53,10 +53,10 @@ double rl_beta_inc_inv(double a, double b, double p);
 void rl_clopper_pearson(int64_t k, int64_t n, double conf, double *lo, double *hi);
 
 typedef struct {
-    int64_t n;                        /* rows valid for both models */
+    int64_t n; /* rows valid for both models */
     int64_t both, a_only, b_only, neither;
-    double p_exact;                   /* exact binomial two-sided */
-    double chi2, p_chi2;              /* continuity-corrected chi-square, its p */
+    double p_exact;      /* exact binomial two-sided */
+    double chi2, p_chi2; /* continuity-corrected chi-square, its p */
 } rl_mcnemar;
 
 rl_mcnemar rl_mcnemar_test(int64_t both, int64_t a_only, int64_t b_only, int64_t neither);
@@ -93,25 +93,25 @@ rl_status rl_eval_labels(const rl_preds *p, const int64_t *ref, const char *labe
                          int32_t *labels, rl_error *err);
 
 typedef struct {
-    int64_t n;                     /* prediction rows */
-    int64_t unlabeled;             /* rows without a label (-1) */
+    int64_t n;         /* prediction rows */
+    int64_t unlabeled; /* rows without a label (-1) */
     rl_acc top1, top5;
-    int top5_k;                    /* k used for "top5" (min(5, file's k)) */
+    int top5_k; /* k used for "top5" (min(5, file's k)) */
     int has_real;
     rl_acc real1, real5;
-    int64_t real_empty;            /* rows left out: empty ReaL set */
-    int64_t real_missing;          /* rows with no ReaL entry */
+    int64_t real_empty;   /* rows left out: empty ReaL set */
+    int64_t real_missing; /* rows with no ReaL entry */
     int has_ml;
-    rl_ml_rule ml_rule;            /* which labels counted */
-    double ml_macro;               /* mean of per-class accuracies */
-    int ml_classes;                /* classes averaged */
-    rl_acc ml_micro;               /* over images */
+    rl_ml_rule ml_rule; /* which labels counted */
+    double ml_macro;    /* mean of per-class accuracies */
+    int ml_classes;     /* classes averaged */
+    rl_acc ml_micro;    /* over images */
     int64_t ml_problematic, ml_absent;
     int ngroups;
     char group_names[RL_MAX_GROUPS][32];
     int group_classes[RL_MAX_GROUPS]; /* classes in the group */
     rl_acc group_top1[RL_MAX_GROUPS], group_real1[RL_MAX_GROUPS];
-    rl_acc group_ml[RL_MAX_GROUPS];  /* multi-label micro, by the multi-label file's original label */
+    rl_acc group_ml[RL_MAX_GROUPS]; /* multi-label micro, by the multi-label file's original label */
     /* macro: mean over the group's classes with rows of the per-class accuracy (NaN when none) */
     double group_top1_macro[RL_MAX_GROUPS], group_real1_macro[RL_MAX_GROUPS], group_ml_macro[RL_MAX_GROUPS];
 } rl_eval_result;

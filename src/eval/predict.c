@@ -240,7 +240,8 @@ static rl_status plan_default_batch(rl_resnet *net, const rl_source *src, int *b
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages > 0 && page > 0 && (size_t)pages / 4 * (size_t)page < budget) budget = (size_t)pages / 4 * (size_t)page;
     int b = 64;
-    while (b > 1 && b / 2 >= src->count) b /= 2;
+    while (b > 1 && b / 2 >= src->count)
+        b /= 2;
     for (;; b /= 2) {
         rl_status st = rl_resnet_plan_inference(net, b, src->height, src->width, err);
         if (st || b == 1 || rl_resnet_activation_bytes(net) <= budget) {

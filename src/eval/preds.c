@@ -58,7 +58,8 @@ rl_status rl_preds_alloc(rl_preds *p, int64_t n, int k, int num_classes, int wit
 rl_status rl_preds_select(const rl_preds *p, const uint8_t *keep, rl_preds *out, rl_error *err)
 {
     int64_t n = 0;
-    for (int64_t i = 0; i < p->n; i++) n += keep[i] != 0;
+    for (int64_t i = 0; i < p->n; i++)
+        n += keep[i] != 0;
     rl_status st = rl_preds_alloc(out, n, p->k, p->num_classes, p->logits != NULL, err);
     if (st) return st;
     memcpy(out->score_kind, p->score_kind, sizeof out->score_kind);

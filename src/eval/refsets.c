@@ -217,7 +217,8 @@ static int csv_split(char *line, char **fields, int max)
             }
             if (*r && *r != ',') return -1;
         } else {
-            while (*r && *r != ',') *w++ = *r++;
+            while (*r && *r != ',')
+                *w++ = *r++;
         }
         int more = *r == ',';
         *w = '\0';
@@ -230,7 +231,8 @@ static int csv_split(char *line, char **fields, int max)
 static int parse_class_list(const char *s, int num_classes, int32_t *out, int max)
 {
     int n = 0;
-    while (*s == ' ') s++;
+    while (*s == ' ')
+        s++;
     while (*s) {
         if (!isdigit((unsigned char)*s) || n == max) return -1;
         long v = 0;
@@ -240,10 +242,12 @@ static int parse_class_list(const char *s, int num_classes, int32_t *out, int ma
         }
         if (v >= num_classes) return -1;
         out[n++] = (int32_t)v;
-        while (*s == ' ') s++;
+        while (*s == ' ')
+            s++;
         if (*s == ',') {
             s++;
-            while (*s == ' ') s++;
+            while (*s == ' ')
+                s++;
             if (!*s) return -1;
         } else if (*s) {
             return -1;
@@ -515,7 +519,8 @@ rl_status rl_groups_add_union(rl_groups *g, const char *spec, rl_error *err)
     for (const char *p = eq + 1; *p;) {
         size_t len = strcspn(p, "+");
         int k = 0;
-        while (k < g->ngroups && !(strlen(g->names[k]) == len && !strncmp(g->names[k], p, len))) k++;
+        while (k < g->ngroups && !(strlen(g->names[k]) == len && !strncmp(g->names[k], p, len)))
+            k++;
         if (!len || k == g->ngroups)
             return rl_fail(err, RL_ERR_ARG, "--group '%.100s': '%.*s' is not a group of the groups file", spec,
                            (int)len, p);

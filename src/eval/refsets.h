@@ -26,9 +26,9 @@
 #include "util/status.h"
 
 typedef struct {
-    int64_t n;          /* entries (images) */
-    int64_t *offsets;   /* [n+1] */
-    int32_t *classes;   /* [offsets[n]] */
+    int64_t n;        /* entries (images) */
+    int64_t *offsets; /* [n+1] */
+    int32_t *classes; /* [offsets[n]] */
 } rl_sets;
 
 /* Which annotated labels count as a right answer for multi-label accuracy:
@@ -38,13 +38,13 @@ typedef struct {
 typedef enum { RL_ML_CORRECT_UNCLEAR = 0, RL_ML_CORRECT_ONLY = 1 } rl_ml_rule;
 
 typedef struct {
-    int64_t n;            /* validation images covered by the index space (max id seen) */
-    rl_sets correct;      /* labels marked correct, per image (empty when not annotated) */
-    rl_sets unclear;      /* labels marked unclear, per image */
-    int32_t *original;    /* [n] original label from the file, -1 if not annotated */
-    uint8_t *state;       /* [n] RL_ML_ABSENT, RL_ML_OK or RL_ML_PROBLEMATIC */
+    int64_t n;         /* validation images covered by the index space (max id seen) */
+    rl_sets correct;   /* labels marked correct, per image (empty when not annotated) */
+    rl_sets unclear;   /* labels marked unclear, per image */
+    int32_t *original; /* [n] original label from the file, -1 if not annotated */
+    uint8_t *state;    /* [n] RL_ML_ABSENT, RL_ML_OK or RL_ML_PROBLEMATIC */
     int64_t annotated, problematic;
-    rl_ml_rule rule;      /* how metrics read it; RL_ML_CORRECT_UNCLEAR after reading */
+    rl_ml_rule rule; /* how metrics read it; RL_ML_CORRECT_UNCLEAR after reading */
 } rl_multilabel;
 enum { RL_ML_ABSENT = 0, RL_ML_OK = 1, RL_ML_PROBLEMATIC = 2 };
 
@@ -58,8 +58,8 @@ int rl_multilabel_hit(const rl_multilabel *m, int64_t v, int32_t c);
 typedef struct {
     int num_classes;
     int ngroups;
-    char names[RL_MAX_GROUPS][32];  /* in order of first appearance */
-    uint32_t *member;               /* [num_classes] bit g set when the class is in group g */
+    char names[RL_MAX_GROUPS][32]; /* in order of first appearance */
+    uint32_t *member;              /* [num_classes] bit g set when the class is in group g */
 } rl_groups;
 
 #define RL_IMAGENET_VAL_COUNT 50000

@@ -37,13 +37,12 @@ static json_t *json_groups(const rl_eval_result *r)
     if (!r->ngroups) return json_null();
     json_t *groups = json_object();
     for (int g = 0; g < r->ngroups; g++)
-        json_object_set_new(groups, r->group_names[g],
-                            json_pack("{si so so so so so so}", "classes", r->group_classes[g], "top1",
-                                      json_acc(&r->group_top1[g]), "top1_macro", rl_json_num(r->group_top1_macro[g]),
-                                      "real_top1", json_acc(&r->group_real1[g]), "real_top1_macro",
-                                      rl_json_num(r->group_real1_macro[g]), "multilabel_micro",
-                                      json_acc(&r->group_ml[g]), "multilabel_macro",
-                                      rl_json_num(r->group_ml_macro[g])));
+        json_object_set_new(
+            groups, r->group_names[g],
+            json_pack("{si so so so so so so}", "classes", r->group_classes[g], "top1", json_acc(&r->group_top1[g]),
+                      "top1_macro", rl_json_num(r->group_top1_macro[g]), "real_top1", json_acc(&r->group_real1[g]),
+                      "real_top1_macro", rl_json_num(r->group_real1_macro[g]), "multilabel_micro",
+                      json_acc(&r->group_ml[g]), "multilabel_macro", rl_json_num(r->group_ml_macro[g])));
     return groups;
 }
 
@@ -66,7 +65,8 @@ static json_t *json_sets(const rl_eval_extras *x)
 static int classes_above(const rl_perclass *pc)
 {
     int n = 0;
-    for (int c = 0; c < pc->num_classes; c++) n += pc->images[c] && pc->model[c] > pc->oracle[c];
+    for (int c = 0; c < pc->num_classes; c++)
+        n += pc->images[c] && pc->model[c] > pc->oracle[c];
     return n;
 }
 
@@ -79,10 +79,10 @@ void rl_report_eval_json(FILE *out, const char *path, const rl_preds *p, const r
                           "num_classes", p->num_classes, "k", p->k, "score_kind", p->score_kind, "unlabeled",
                           (json_int_t)r->unlabeled, "top1", json_acc(&r->top1), "top5", json_acc(&r->top5), "top5_k",
                           r->top5_k);
-    json_object_set_new(o, "subset",
-                        x->subset ? json_pack("{so sI}", "file", json_string_nocheck(x->subset), "ids",
-                                              (json_int_t)x->subset_ids)
-                                  : json_null());
+    json_object_set_new(
+        o, "subset",
+        x->subset ? json_pack("{so sI}", "file", json_string_nocheck(x->subset), "ids", (json_int_t)x->subset_ids)
+                  : json_null());
     json_object_set_new(o, "real",
                         r->has_real ? json_pack("{so so sI sI}", "top1", json_acc(&r->real1), "top5",
                                                 json_acc(&r->real5), "excluded_empty", (json_int_t)r->real_empty,
@@ -130,8 +130,8 @@ static void table_row(FILE *out, const char *name, const rl_acc *a)
 
 static void macro_row(FILE *out, const char *name, double macro, int classes)
 {
-    if (isfinite(macro)) fprintf(out, "  %-22s %7.2f%%  mean of the per-class accuracies (%d classes)\n", name,
-                                 100 * macro, classes);
+    if (isfinite(macro))
+        fprintf(out, "  %-22s %7.2f%%  mean of the per-class accuracies (%d classes)\n", name, 100 * macro, classes);
 }
 
 static void table_groups(FILE *out, const rl_eval_result *r)
@@ -175,8 +175,7 @@ static void table_sets(FILE *out, const rl_eval_extras *x)
     for (int q = 0; q < x->nsets; q++) {
         const rl_set_point *s = &x->sets[q];
         fprintf(out, "  %6.3f %8.3f %6.2f%% %9.2f%% %7.2f%% %6.2f%% %8.2f%% %6.2f%%\n", s->threshold, s->mean_size,
-                100 * s->empty, 100 * s->precision, 100 * s->recall, 100 * s->f1, 100 * s->example_f1,
-                100 * s->exact);
+                100 * s->empty, 100 * s->precision, 100 * s->recall, 100 * s->f1, 100 * s->example_f1, 100 * s->exact);
     }
 }
 
@@ -205,7 +204,8 @@ static void table_perclass(FILE *out, const rl_perclass *pc, const rl_classes *n
         while (pos > 0 && (pc->model[top[pos - 1]] - pc->oracle[top[pos - 1]]) / (double)pc->images[top[pos - 1]] < gap)
             pos--;
         if (pos >= 10) continue;
-        for (int q = nt < 10 ? nt : 9; q > pos; q--) top[q] = top[q - 1];
+        for (int q = nt < 10 ? nt : 9; q > pos; q--)
+            top[q] = top[q - 1];
         top[pos] = c;
         nt += nt < 10;
     }

@@ -33,16 +33,16 @@
 
 /* What an eval reports besides rl_eval_result; every member may be 0/NULL. */
 typedef struct {
-    const char *subset;           /* the subset file, and how many ids it named */
+    const char *subset; /* the subset file, and how many ids it named */
     int64_t subset_ids;
-    const char *v2;               /* ImageNetV2 predictions of the same model: its top-1 and the gap */
+    const char *v2; /* ImageNetV2 predictions of the same model: its top-1 and the gap */
     rl_acc v2_top1;
-    rl_acc_diff gap;              /* top-1 (ImageNet) - top-1 (ImageNetV2) */
-    const rl_set_point *sets;     /* [nsets] set-valued evaluation against ReaL */
+    rl_acc_diff gap;          /* top-1 (ImageNet) - top-1 (ImageNetV2) */
+    const rl_set_point *sets; /* [nsets] set-valued evaluation against ReaL */
     int nsets;
-    const rl_perclass *perclass;  /* per-class accuracy against the unbiased oracle */
-    const rl_cooccur *cooccur;    /* co-occurring ReaL classes */
-    const rl_classes *names;      /* class names for the table */
+    const rl_perclass *perclass; /* per-class accuracy against the unbiased oracle */
+    const rl_cooccur *cooccur;   /* co-occurring ReaL classes */
+    const rl_classes *names;     /* class names for the table */
 } rl_eval_extras;
 
 void rl_report_eval_table(FILE *out, const char *path, const rl_preds *p, const rl_eval_result *r,

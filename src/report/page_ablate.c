@@ -99,8 +99,8 @@ static void curves_figure(FILE *f, const rl_ablate_grid *g, const rl_ablate_curv
     fprintf(f, "<figcaption>Colour: variant; dash: model.</figcaption>\n</figure>\n</section>\n");
 }
 
-void rl_page_ablation(rl_page_ctx *p, const rl_ablate_grid *g, const rl_ablate_run_score *s, const rl_ablate_curve *curves,
-                      const int *have)
+void rl_page_ablation(rl_page_ctx *p, const rl_ablate_grid *g, const rl_ablate_run_score *s,
+                      const rl_ablate_curve *curves, const int *have)
 {
     FILE *f = p->f;
     const char *second = rl_ablate_second_metric(g);

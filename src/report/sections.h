@@ -32,8 +32,8 @@ const char *rl_page_class(const rl_page_ctx *p, int c, char *buf, size_t n);
 
 /* The Table 2 layout with intervals and seed spread, the scatter and the
  * curves of an ablation (curves[r] valid where have[r]). */
-void rl_page_ablation(rl_page_ctx *p, const rl_ablate_grid *g, const rl_ablate_run_score *s, const rl_ablate_curve *curves,
-                      const int *have);
+void rl_page_ablation(rl_page_ctx *p, const rl_ablate_grid *g, const rl_ablate_run_score *s,
+                      const rl_ablate_curve *curves, const int *have);
 
 /* The curves and last values of a single run's metrics.csv. */
 void rl_page_run(rl_page_ctx *p, const char *model, const rl_ablate_curve *c);

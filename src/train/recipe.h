@@ -103,21 +103,21 @@ typedef struct {
     double head_bias_init;  /* head_bias_init: the value when not auto (0 while auto) */
 
     /* ---- optimisation ---- */
-    int epochs;                /* epochs: 1..100000; REQUIRED */
+    int epochs;                   /* epochs: 1..100000; REQUIRED */
     rl_epoch_length epoch_length; /* epoch_length: pass|full, default pass: an epoch is a pass over the training
                                      samples, or as many steps as a pass over the data set without train_list */
-    int batch_size;            /* batch_size: global batch, 1..1048576, default 256 */
-    double base_lr;            /* base_lr: > 0, default 0.1; lr = base_lr * batch_size / lr_reference_batch */
-    int lr_reference_batch;    /* lr_reference_batch: >= 1, default 256 */
-    double momentum;           /* momentum: [0, 1), default 0.9 */
-    int nesterov;              /* nesterov: bool, default false */
-    double weight_decay;       /* weight_decay: >= 0, default 1e-4 (L2, coupled, as in tensorflow/tpu) */
-    int wd_on_bn;              /* wd_on_bn: bool, default false: no weight decay on BN gamma/beta */
-    int wd_on_bias;            /* wd_on_bias: bool, default true: the fc bias gets weight decay */
-    rl_schedule_kind schedule; /* schedule: step|cosine, default step */
-    double warmup_epochs;      /* warmup_epochs: [0, epochs), default 5; linear per step from warmup_start */
-    double warmup_start;       /* warmup_start: [0, 1], default 0: lr at step 0 as a fraction of the peak */
-    int num_decay_epochs;      /* decay_epochs = auto (0, default): at 1/3, 2/3, 8/9 of epochs */
+    int batch_size;               /* batch_size: global batch, 1..1048576, default 256 */
+    double base_lr;               /* base_lr: > 0, default 0.1; lr = base_lr * batch_size / lr_reference_batch */
+    int lr_reference_batch;       /* lr_reference_batch: >= 1, default 256 */
+    double momentum;              /* momentum: [0, 1), default 0.9 */
+    int nesterov;                 /* nesterov: bool, default false */
+    double weight_decay;          /* weight_decay: >= 0, default 1e-4 (L2, coupled, as in tensorflow/tpu) */
+    int wd_on_bn;                 /* wd_on_bn: bool, default false: no weight decay on BN gamma/beta */
+    int wd_on_bias;               /* wd_on_bias: bool, default true: the fc bias gets weight decay */
+    rl_schedule_kind schedule;    /* schedule: step|cosine, default step */
+    double warmup_epochs;         /* warmup_epochs: [0, epochs), default 5; linear per step from warmup_start */
+    double warmup_start;          /* warmup_start: [0, 1], default 0: lr at step 0 as a fraction of the peak */
+    int num_decay_epochs;         /* decay_epochs = auto (0, default): at 1/3, 2/3, 8/9 of epochs */
     double decay_epochs[RL_SCHEDULE_MAX_DECAYS]; /* decay_epochs: comma list, increasing, in [warmup_epochs, epochs) */
     double decay_factor;                         /* decay_factor: (0, 1], default 0.1 */
 
