@@ -57,7 +57,8 @@ rl_status rl_ablate_curve_read(const char *path, rl_ablate_curve *c, rl_error *e
             continue;
         }
         if (c->n == RL_ABLATE_CURVE_MAX) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: more than %d epochs", path, f.lineno, RL_ABLATE_CURVE_MAX);
+            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: more than %d epochs (the most a curve holds)", path, f.lineno,
+                         RL_ABLATE_CURVE_MAX);
             break;
         }
         double val[NCOLS];

@@ -2,6 +2,7 @@
  * What relab runs on (BLAS kernels and threads, OpenMP, MPI, HDF5, JPEG), and
  * optionally a model's layer table, parameter count and the algorithm each
  * convolution runs with. */
+#include <errno.h>
 #include <getopt.h>
 #include <hdf5.h>
 #include <jpeglib.h>
@@ -13,6 +14,7 @@
 #include "config.h"
 #include "nn/resnet.h"
 #include "util/blas.h"
+#include "util/text.h"
 
 static void usage(FILE *out)
 {
@@ -21,6 +23,20 @@ static void usage(FILE *out)
                  "with --model, the layer table and parameter count of a ResNet\n"
                  "(resnet18/34/50/101/152, resnet8/20, or NAME-small) and the algorithm\n"
                  "each convolution runs with at that batch (default 32) and size.\n");
+}
+
+/* An integer option within [lo, hi], or a message naming it and the range. */
+static int int_option(const char *name, const char *arg, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (end == arg || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "relab info: %s '%s' is not an integer in %d..%d\n", name, arg, lo, hi);
+        return 0;
+    }
+    *out = (int)v;
+    return 1;
 }
 
 int cmd_info(int argc, char **argv)
@@ -32,17 +48,19 @@ int cmd_info(int argc, char **argv)
     int size = 224, batch = 32, classes = 1000, channels = 3, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:s:b:c:i:h", opts, NULL)) != -1) {
+        int ok = 1;
         switch (c) {
         case 'm': model = optarg; break;
-        case 's': size = atoi(optarg); break;
-        case 'b': batch = atoi(optarg); break;
-        case 'c': classes = atoi(optarg); break;
-        case 'i': channels = atoi(optarg); break;
+        case 's': ok = int_option("--size", optarg, 8, 65536, &size); break;
+        case 'b': ok = int_option("--batch", optarg, 1, 1 << 20, &batch); break;
+        case 'c': ok = int_option("--classes", optarg, 1, RL_MAX_CLASSES, &classes); break;
+        case 'i': ok = int_option("--in-channels", optarg, 1, 4096, &channels); break;
         case 'h': usage(stdout); return RL_EXIT_OK;
         default: usage(stderr); return RL_EXIT_USAGE;
         }
+        if (!ok) return RL_EXIT_USAGE;
     }
-    if (optind < argc || size < 8 || batch < 1 || classes < 1 || channels < 1) {
+    if (optind < argc) {
         usage(stderr);
         return RL_EXIT_USAGE;
     }

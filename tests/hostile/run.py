@@ -45,9 +45,7 @@ SAN_ENV = {
 # Cases whose fix belongs to code outside src/data, src/eval, src/clean, src/util
 # and the commands that read those inputs: reported as TAP "TODO" (expected
 # failures, not counted as failed) until the owner's fix lands, then removed.
-KNOWN = [
-    (re.compile(r"^cli/info --(size|classes) 2147483647"), "relab info --size/--classes range (src/nn, cmd_info.c)"),
-]
+KNOWN = []
 
 BIG_ALLOC = re.compile(r"allocation-size-too-big|requested allocation size .* exceeds|rss limit|"
                        r"out-of-memory \(malloc|calloc-overflow|allocator is out of memory")
