@@ -33,3 +33,10 @@ check_PROGRAMS += tests/test_util
 tests_test_util_SOURCES = tests/test_util.c tests/tap.h
 tests_test_util_LDADD = librelab.la $(RELAB_LIBS)
 TESTS += tests/test_util
+
+# The JPEG fixtures tests/jpeg_fixture.h makes in the build tree (test_jpeg,
+# test_imagenet, test_augment); make distcheck requires a clean build tree.
+clean-local: clean-jpeg-fixtures
+clean-jpeg-fixtures:
+	rm -rf tests/fixture-jpeg tests/fixture-imagenet tests/fixture-augment
+.PHONY: clean-jpeg-fixtures
