@@ -250,6 +250,119 @@ static rl_acc group_acc(const int32_t *labels, const uint8_t *ok, const uint8_t 
     return rl_acc_make(c, t);
 }
 
+/* Per-row outcomes rl_eval_run computes once and the group breakdown reuses:
+ * ok/valid pairs for top-1, top-5, ReaL top-1 and the multi-label accuracy,
+ * and two [C] per-class counters. */
+typedef struct {
+    uint8_t *ok1, *v1, *ok5, *v5, *rok, *rv, *mok, *mv;
+    int64_t *cls_c, *cls_t;
+} eval_rows;
+
+static void eval_rows_free(eval_rows *r)
+{
+    uint8_t *bytes[] = {r->ok1, r->v1, r->ok5, r->v5, r->rok, r->rv, r->mok, r->mv};
+    for (size_t i = 0; i < sizeof bytes / sizeof *bytes; i++)
+        free(bytes[i]);
+    free(r->cls_c);
+    free(r->cls_t);
+}
+
+/* ReaL top-1 and top-5 (rok, rv keep the top-1 rows for the groups). */
+static void eval_real(const rl_preds *p, const int64_t *ref, const rl_sets *real, eval_rows *r, rl_eval_result *out)
+{
+    int64_t c, t, n = p->n;
+    out->has_real = 1;
+    rl_rows_sets(p, ref, real, 5, r->ok5, r->v5);
+    count(r->ok5, r->v5, n, &c, &t);
+    out->real5 = rl_acc_make(c, t);
+    rl_rows_sets(p, ref, real, 1, r->rok, r->rv);
+    count(r->rok, r->rv, n, &c, &t);
+    out->real1 = rl_acc_make(c, t);
+    for (int64_t i = 0; i < n; i++) {
+        if (ref[i] < 0 || ref[i] >= real->n)
+            out->real_missing++;
+        else if (!r->rv[i])
+            out->real_empty++;
+    }
+}
+
+/* Multi-label accuracy of the top-1 prediction over the annotated,
+ * unproblematic images: micro, and macro over their original classes. */
+static rl_status eval_multilabel(const rl_preds *p, const int64_t *ref, const rl_multilabel *ml, eval_rows *rows,
+                                 rl_eval_result *out, rl_error *err)
+{
+    const int C = p->num_classes;
+    out->has_ml = 1;
+    out->ml_rule = ml->rule;
+    int64_t mc = 0, mt = 0;
+    for (int64_t i = 0; i < p->n; i++) {
+        int64_t r = ref[i];
+        if (r < 0 || r >= ml->n || ml->state[r] == RL_ML_ABSENT) {
+            out->ml_absent++;
+            continue;
+        }
+        if (ml->state[r] == RL_ML_PROBLEMATIC) {
+            out->ml_problematic++;
+            continue;
+        }
+        int32_t o = ml->original[r];
+        if (o >= C)
+            return rl_fail(err, RL_ERR_ARG, "eval: multi-label original class %d outside the predictions' %d classes",
+                           o, C);
+        int hit = rl_multilabel_hit(ml, r, p->topk_classes[i * p->k]);
+        rows->mv[i] = 1;
+        rows->mok[i] = (uint8_t)hit;
+        rows->cls_c[o] += hit;
+        rows->cls_t[o]++;
+        mc += hit;
+        mt++;
+    }
+    out->ml_micro = rl_acc_make(mc, mt);
+    double sum = 0.0;
+    for (int k = 0; k < C; k++)
+        if (rows->cls_t[k]) {
+            sum += (double)rows->cls_c[k] / (double)rows->cls_t[k];
+            out->ml_classes++;
+        }
+    out->ml_macro = out->ml_classes ? sum / out->ml_classes : NAN;
+    return RL_OK;
+}
+
+/* Top-1, ReaL top-1 and multi-label accuracy per class group. */
+static rl_status eval_groups(const rl_preds *p, const int32_t *labels, const int64_t *ref, const rl_sets *real,
+                             const rl_multilabel *ml, const rl_groups *groups, eval_rows *r, rl_eval_result *out,
+                             rl_error *err)
+{
+    const int64_t n = p->n;
+    const int C = p->num_classes;
+    if (groups->num_classes != C)
+        return rl_fail(err, RL_ERR_ARG, "eval: groups cover %d classes, predictions have %d", groups->num_classes, C);
+    /* Multi-label images are grouped by their original label, as its accuracy is. */
+    int32_t *ml_label = ml ? malloc((size_t)n * sizeof *ml_label) : NULL;
+    if (ml && !ml_label) return rl_fail(err, RL_ERR_NOMEM, "eval: out of memory");
+    for (int64_t i = 0; ml && i < n; i++)
+        ml_label[i] = r->mv[i] ? ml->original[ref[i]] : -1;
+    out->ngroups = groups->ngroups;
+    for (int g = 0; g < groups->ngroups; g++) {
+        memcpy(out->group_names[g], groups->names[g], sizeof out->group_names[g]);
+        for (int k = 0; k < C; k++)
+            out->group_classes[g] += groups->member[k] >> g & 1u;
+        out->group_top1[g] =
+            group_acc(labels, r->ok1, NULL, n, groups, g, C, r->cls_c, r->cls_t, &out->group_top1_macro[g]);
+        out->group_real1[g] = rl_acc_make(0, 0);
+        out->group_real1_macro[g] = out->group_ml_macro[g] = NAN;
+        out->group_ml[g] = rl_acc_make(0, 0);
+        if (real) /* rows with a non-empty ReaL set */
+            out->group_real1[g] =
+                group_acc(labels, r->rok, r->rv, n, groups, g, C, r->cls_c, r->cls_t, &out->group_real1_macro[g]);
+        if (ml)
+            out->group_ml[g] =
+                group_acc(ml_label, r->mok, NULL, n, groups, g, C, r->cls_c, r->cls_t, &out->group_ml_macro[g]);
+    }
+    free(ml_label);
+    return RL_OK;
+}
+
 rl_status rl_eval_run(const rl_preds *p, const int32_t *labels, const int64_t *ref, const rl_sets *real,
                       const rl_multilabel *ml, const rl_groups *groups, rl_eval_result *out, rl_error *err)
 {
@@ -257,121 +370,36 @@ rl_status rl_eval_run(const rl_preds *p, const int32_t *labels, const int64_t *r
     memset(out, 0, sizeof *out);
     const int64_t n = p->n;
     const int C = p->num_classes;
+    eval_rows r = {malloc((size_t)n),
+                   malloc((size_t)n),
+                   malloc((size_t)n),
+                   malloc((size_t)n),
+                   malloc((size_t)n),
+                   malloc((size_t)n),
+                   calloc((size_t)n, 1),
+                   calloc((size_t)n, 1),
+                   calloc((size_t)C, sizeof(int64_t)),
+                   calloc((size_t)C, sizeof(int64_t))};
     rl_status st = RL_OK;
-    uint8_t *ok1 = malloc((size_t)n), *v1 = malloc((size_t)n), *ok5 = malloc((size_t)n), *v5 = malloc((size_t)n);
-    uint8_t *rok = malloc((size_t)n), *rv = malloc((size_t)n), *mok = calloc((size_t)n, 1), *mv = calloc((size_t)n, 1);
-    int64_t *cls_c = calloc((size_t)C, sizeof *cls_c), *cls_t = calloc((size_t)C, sizeof *cls_t);
-    if (!ok1 || !v1 || !ok5 || !v5 || !rok || !rv || !mok || !mv || !cls_c || !cls_t) {
+    if (!r.ok1 || !r.v1 || !r.ok5 || !r.v5 || !r.rok || !r.rv || !r.mok || !r.mv || !r.cls_c || !r.cls_t) {
         st = rl_fail(err, RL_ERR_NOMEM, "eval: out of memory for %lld rows", (long long)n);
         goto done;
     }
     int64_t c, t;
     out->n = n;
-    rl_rows_label(p, labels, 1, ok1, v1);
-    count(ok1, v1, n, &c, &t);
+    rl_rows_label(p, labels, 1, r.ok1, r.v1);
+    count(r.ok1, r.v1, n, &c, &t);
     out->top1 = rl_acc_make(c, t);
     out->unlabeled = n - t;
     out->top5_k = p->k < 5 ? p->k : 5;
-    rl_rows_label(p, labels, 5, ok5, v5);
-    count(ok5, v5, n, &c, &t);
+    rl_rows_label(p, labels, 5, r.ok5, r.v5);
+    count(r.ok5, r.v5, n, &c, &t);
     out->top5 = rl_acc_make(c, t);
-
-    if (real) {
-        out->has_real = 1;
-        rl_rows_sets(p, ref, real, 5, ok5, v5);
-        count(ok5, v5, n, &c, &t);
-        out->real5 = rl_acc_make(c, t);
-        rl_rows_sets(p, ref, real, 1, rok, rv);
-        count(rok, rv, n, &c, &t);
-        out->real1 = rl_acc_make(c, t);
-        for (int64_t i = 0; i < n; i++) {
-            if (ref[i] < 0 || ref[i] >= real->n)
-                out->real_missing++;
-            else if (!rv[i])
-                out->real_empty++;
-        }
-    }
-
-    if (ml) {
-        out->has_ml = 1;
-        out->ml_rule = ml->rule;
-        int64_t mc = 0, mt = 0;
-        for (int64_t i = 0; i < n; i++) {
-            int64_t r = ref[i];
-            if (r < 0 || r >= ml->n || ml->state[r] == RL_ML_ABSENT) {
-                out->ml_absent++;
-                continue;
-            }
-            if (ml->state[r] == RL_ML_PROBLEMATIC) {
-                out->ml_problematic++;
-                continue;
-            }
-            int32_t o = ml->original[r];
-            if (o >= C) {
-                st = rl_fail(err, RL_ERR_ARG, "eval: multi-label original class %d outside the predictions' %d classes",
-                             o, C);
-                goto done;
-            }
-            int hit = rl_multilabel_hit(ml, r, p->topk_classes[i * p->k]);
-            mv[i] = 1;
-            mok[i] = (uint8_t)hit;
-            cls_c[o] += hit;
-            cls_t[o]++;
-            mc += hit;
-            mt++;
-        }
-        out->ml_micro = rl_acc_make(mc, mt);
-        double sum = 0.0;
-        for (int k = 0; k < C; k++)
-            if (cls_t[k]) {
-                sum += (double)cls_c[k] / (double)cls_t[k];
-                out->ml_classes++;
-            }
-        out->ml_macro = out->ml_classes ? sum / out->ml_classes : NAN;
-    }
-
-    if (groups) {
-        if (groups->num_classes != C) {
-            st = rl_fail(err, RL_ERR_ARG, "eval: groups cover %d classes, predictions have %d", groups->num_classes, C);
-            goto done;
-        }
-        out->ngroups = groups->ngroups;
-        for (int g = 0; g < groups->ngroups; g++) {
-            memcpy(out->group_names[g], groups->names[g], sizeof out->group_names[g]);
-            for (int k = 0; k < C; k++)
-                out->group_classes[g] += groups->member[k] >> g & 1u;
-            /* Multi-label images are grouped by their original label, as its accuracy is. */
-            int32_t *ml_label = ml ? malloc((size_t)n * sizeof *ml_label) : NULL;
-            if (ml && !ml_label) {
-                st = rl_fail(err, RL_ERR_NOMEM, "eval: out of memory");
-                goto done;
-            }
-            for (int64_t i = 0; ml && i < n; i++)
-                ml_label[i] = mv[i] ? ml->original[ref[i]] : -1;
-            out->group_top1[g] = group_acc(labels, ok1, NULL, n, groups, g, C, cls_c, cls_t, &out->group_top1_macro[g]);
-            out->group_real1[g] = rl_acc_make(0, 0);
-            out->group_real1_macro[g] = out->group_ml_macro[g] = NAN;
-            out->group_ml[g] = rl_acc_make(0, 0);
-            if (real) /* rows with a non-empty ReaL set */
-                out->group_real1[g] =
-                    group_acc(labels, rok, rv, n, groups, g, C, cls_c, cls_t, &out->group_real1_macro[g]);
-            if (ml)
-                out->group_ml[g] =
-                    group_acc(ml_label, mok, NULL, n, groups, g, C, cls_c, cls_t, &out->group_ml_macro[g]);
-            free(ml_label);
-        }
-    }
+    if (real) eval_real(p, ref, real, &r, out);
+    if (ml && (st = eval_multilabel(p, ref, ml, &r, out, err))) goto done;
+    if (groups) st = eval_groups(p, labels, ref, real, ml, groups, &r, out, err);
 done:
-    free(ok1);
-    free(v1);
-    free(ok5);
-    free(v5);
-    free(rok);
-    free(rv);
-    free(mok);
-    free(mv);
-    free(cls_c);
-    free(cls_t);
+    eval_rows_free(&r);
     return st;
 }
 

@@ -298,90 +298,71 @@ static int col_of(char **names, int n, const char *want)
     return -1;
 }
 
-rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *out, rl_error *err)
+/* Column positions of the multi-label CSV, found by name in its header. */
+typedef struct {
+    int ncols, id, original, correct, unclear, problematic;
+} ml_columns;
+
+/* Reads the header line; the TFDS export names its columns, their order is free. */
+static rl_status ml_read_header(rl_lines *f, const char *path, ml_columns *col, rl_error *err)
 {
-    memset(out, 0, sizeof *out);
-    rl_lines f;
-    rl_status st = rl_lines_open(&f, path, "multi-label CSV", 0, err);
-    if (st) return st;
-    char *line = NULL;
+    char *line = NULL, *fields[16];
     size_t len;
+    int nf, got = rl_lines_next(f, &line, &len, err);
+    if (got < 0) return err ? err->code : RL_ERR_FORMAT;
+    if (got == 0 || (nf = csv_split(line, fields, 16)) < 0 || (col->id = col_of(fields, nf, "id")) < 0 ||
+        (col->original = col_of(fields, nf, "original_label")) < 0 ||
+        (col->correct = col_of(fields, nf, "proposed_labels")) < 0 ||
+        (col->unclear = col_of(fields, nf, "unclear_multi_labels")) < 0 ||
+        (col->problematic = col_of(fields, nf, "is_problematic")) < 0)
+        return rl_fail(err, RL_ERR_FORMAT,
+                       "%s:1: header must name the columns id, original_label, proposed_labels, "
+                       "unclear_multi_labels, is_problematic (the TFDS imagenet2012_multilabel CSV export)",
+                       path);
+    col->ncols = nf;
+    return RL_OK;
+}
+
+/* Parses one data line (split in place) into r. */
+static rl_status ml_parse_row(char *line, const ml_columns *col, int num_classes, const char *path, long lineno,
+                              ml_row *r, rl_error *err)
+{
     char *fields[16];
-    ml_row *rows = NULL;
-    size_t caprows = 0;
-    int64_t nrows = 0, maxval = -1;
-    long lineno = 1;
-    int ci, co, cc, cu, cp, nf, got = rl_lines_next(&f, &line, &len, err);
-    if (got < 0) {
-        st = err ? err->code : RL_ERR_FORMAT;
-        goto done;
-    }
-    if (got == 0 || (nf = csv_split(line, fields, 16)) < 0 || (ci = col_of(fields, nf, "id")) < 0 ||
-        (co = col_of(fields, nf, "original_label")) < 0 || (cc = col_of(fields, nf, "proposed_labels")) < 0 ||
-        (cu = col_of(fields, nf, "unclear_multi_labels")) < 0 || (cp = col_of(fields, nf, "is_problematic")) < 0) {
-        st = rl_fail(err, RL_ERR_FORMAT,
-                     "%s:1: header must name the columns id, original_label, proposed_labels, "
-                     "unclear_multi_labels, is_problematic (the TFDS imagenet2012_multilabel CSV export)",
-                     path);
-        goto done;
-    }
-    int ncols = nf;
-    while ((got = rl_lines_next(&f, &line, &len, err)) > 0) {
-        lineno = f.lineno;
-        if (!line[0]) continue;
-        if ((nf = csv_split(line, fields, 16)) != ncols) {
-            if (nf < 0)
-                st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: unbalanced quotes or too many fields (truncated file?)", path,
-                             lineno);
-            else
-                st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: expected %d CSV fields as in the header, found %d", path,
-                             lineno, ncols, nf);
-            goto done;
-        }
-        if (rl_grow(&rows, &caprows, (size_t)nrows + 1, sizeof *rows)) {
-            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
-            goto done;
-        }
-        ml_row *r = &rows[nrows];
-        r->val = rl_imagenet_val_index(fields[ci]);
-        int32_t orig[1];
-        int n1 = parse_class_list(fields[co], num_classes, orig, 1);
-        int nc = parse_class_list(fields[cc], num_classes, r->labels, 64);
-        int nu = nc >= 0 ? parse_class_list(fields[cu], num_classes, r->labels + nc, 64 - nc) : -1;
-        const char *pr = fields[cp];
-        if (r->val < 0) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: id '%.60s' is not ILSVRC2012_val_XXXXXXXX.JPEG", path, lineno,
-                         fields[ci]);
-            goto done;
-        }
-        if (n1 != 1 || nc < 0 || nu < 0) {
-            st = rl_fail(
-                err, RL_ERR_FORMAT,
-                "%s:%ld: label fields must be class indices in [0, %d) separated by \", \" (one original label)", path,
-                lineno, num_classes);
-            goto done;
-        }
-        if (strcmp(pr, "True") && strcmp(pr, "False")) {
-            st = rl_fail(err, RL_ERR_FORMAT, "%s:%ld: is_problematic is '%.20s', expected True or False", path, lineno,
-                         pr);
-            goto done;
-        }
-        r->original = orig[0];
-        r->ncorrect = nc;
-        r->nunclear = nu;
-        r->problematic = pr[0] == 'T';
-        if (r->val > maxval) maxval = r->val;
-        nrows++;
-    }
-    if (got < 0) {
-        st = err ? err->code : RL_ERR_FORMAT;
-        goto done;
-    }
-    if (!nrows) {
-        st = rl_fail(err, RL_ERR_FORMAT, "%s: no data rows", path);
-        goto done;
-    }
-    /* Scatter rows into per-image arrays indexed by validation index. */
+    int nf = csv_split(line, fields, 16);
+    if (nf < 0)
+        return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: unbalanced quotes or too many fields (truncated file?)", path,
+                       lineno);
+    if (nf != col->ncols)
+        return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: expected %d CSV fields as in the header, found %d", path, lineno,
+                       col->ncols, nf);
+    r->val = rl_imagenet_val_index(fields[col->id]);
+    int32_t orig[1];
+    int n1 = parse_class_list(fields[col->original], num_classes, orig, 1);
+    int nc = parse_class_list(fields[col->correct], num_classes, r->labels, 64);
+    int nu = nc >= 0 ? parse_class_list(fields[col->unclear], num_classes, r->labels + nc, 64 - nc) : -1;
+    const char *pr = fields[col->problematic];
+    if (r->val < 0)
+        return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: id '%.60s' is not ILSVRC2012_val_XXXXXXXX.JPEG", path, lineno,
+                       fields[col->id]);
+    if (n1 != 1 || nc < 0 || nu < 0)
+        return rl_fail(err, RL_ERR_FORMAT,
+                       "%s:%ld: label fields must be class indices in [0, %d) separated by \", \" (one original label)",
+                       path, lineno, num_classes);
+    if (strcmp(pr, "True") && strcmp(pr, "False"))
+        return rl_fail(err, RL_ERR_FORMAT, "%s:%ld: is_problematic is '%.20s', expected True or False", path, lineno,
+                       pr);
+    r->original = orig[0];
+    r->ncorrect = nc;
+    r->nunclear = nu;
+    r->problematic = pr[0] == 'T';
+    return RL_OK;
+}
+
+/* Scatters the rows (in file order) into out's per-image arrays indexed by
+ * validation index 0..maxval; an image listed twice is refused. */
+static rl_status ml_scatter(const ml_row *rows, int64_t nrows, int64_t maxval, const char *path, rl_multilabel *out,
+                            rl_error *err)
+{
     int64_t n = maxval + 1;
     out->n = n;
     out->original = malloc((size_t)n * sizeof *out->original);
@@ -397,9 +378,9 @@ rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *o
     out->correct.classes = malloc((size_t)(nc_total ? nc_total : 1) * sizeof *out->correct.classes);
     out->unclear.classes = malloc((size_t)(nu_total ? nu_total : 1) * sizeof *out->unclear.classes);
     int64_t *where = malloc((size_t)n * sizeof *where);
+    rl_status st = RL_OK;
     if (!out->original || !out->state || !out->correct.offsets || !out->unclear.offsets || !out->correct.classes ||
         !out->unclear.classes || !where) {
-        free(where);
         st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
@@ -409,7 +390,6 @@ rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *o
     }
     for (int64_t i = 0; i < nrows; i++) {
         if (where[rows[i].val] >= 0) {
-            free(where);
             st = rl_fail(err, RL_ERR_FORMAT, "%s: image ILSVRC2012_val_%08lld.JPEG appears twice", path,
                          (long long)rows[i].val + 1);
             goto done;
@@ -431,7 +411,40 @@ rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *o
         cof[v + 1] += r->ncorrect;
         uof[v + 1] += r->nunclear;
     }
+done:
     free(where);
+    return st;
+}
+
+rl_status rl_multilabel_read(const char *path, int num_classes, rl_multilabel *out, rl_error *err)
+{
+    memset(out, 0, sizeof *out);
+    rl_lines f;
+    rl_status st = rl_lines_open(&f, path, "multi-label CSV", 0, err);
+    if (st) return st;
+    char *line = NULL;
+    size_t len, caprows = 0;
+    ml_row *rows = NULL;
+    int64_t nrows = 0, maxval = -1;
+    ml_columns col = {0};
+    int got = 0;
+    if ((st = ml_read_header(&f, path, &col, err))) goto done;
+    while (!st && (got = rl_lines_next(&f, &line, &len, err)) > 0) {
+        if (!line[0]) continue;
+        if (rl_grow(&rows, &caprows, (size_t)nrows + 1, sizeof *rows))
+            st = rl_fail(err, RL_ERR_NOMEM, "%s: out of memory", path);
+        else if (!(st = ml_parse_row(line, &col, num_classes, path, f.lineno, &rows[nrows], err))) {
+            if (rows[nrows].val > maxval) maxval = rows[nrows].val;
+            nrows++;
+        }
+    }
+    if (st) goto done;
+    if (got < 0)
+        st = err ? err->code : RL_ERR_FORMAT;
+    else if (!nrows)
+        st = rl_fail(err, RL_ERR_FORMAT, "%s: no data rows", path);
+    else
+        st = ml_scatter(rows, nrows, maxval, path, out, err);
 done:
     free(rows);
     rl_lines_close(&f);
