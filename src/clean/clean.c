@@ -167,13 +167,12 @@ static void top_pairs(rl_clean_stats *s, int64_t *keys, int64_t nkeys)
     }
 }
 
-rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean_opts *o, rl_list *out,
-                       rl_clean_stats *s, rl_error *err)
+/* What rl_clean_run checks before it allocates: the teacher knows every class
+ * of the list, stores enough of its top-k for the rule, and predicts every
+ * sample (the first few without a prediction are named). */
+static rl_status clean_check_inputs(const rl_list *train, const rl_teacher *t, const rl_clean_opts *o, int C,
+                                    rl_error *err)
 {
-    memset(out, 0, sizeof *out);
-    memset(s, 0, sizeof *s);
-    RL_CHECK(t->nfiles > 0);
-    const int C = t->files[0].num_classes;
     if (train->num_classes > C)
         return rl_fail(err, RL_ERR_FORMAT, "the training list has %d classes but the teacher %s only %d",
                        train->num_classes, t->paths[0], C);
@@ -182,7 +181,6 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
             if (o->k > t->files[f].k)
                 return rl_fail(err, RL_ERR_ARG, "--rule topk:%d but a teacher file stores only the top %d", o->k,
                                t->files[f].k);
-    /* Every sample needs a prediction: report the first few that have none. */
     int64_t missing = 0;
     char first[5][128];
     for (int64_t i = 0; i < train->count; i++)
@@ -190,17 +188,108 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
             if (missing < 5) snprintf(first[missing], sizeof first[0], "%s", train->paths[i]);
             missing++;
         }
-    if (missing) {
-        char list[800] = "";
-        for (int64_t q = 0; q < missing && q < 5; q++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s'%s'", q ? ", " : "", first[q]);
-        return rl_fail(err, RL_ERR_FORMAT,
-                       "%lld training samples have no teacher prediction in %s%s (first: %s); the teacher ids must "
-                       "equal the list paths and cover every sample",
-                       (long long)missing, t->paths[0], t->nfiles > 1 ? " and the other teacher files" : "", list);
+    if (!missing) return RL_OK;
+    char list[800] = "";
+    for (int64_t q = 0; q < missing && q < 5; q++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s'%s'", q ? ", " : "", first[q]);
+    return rl_fail(err, RL_ERR_FORMAT,
+                   "%lld training samples have no teacher prediction in %s%s (first: %s); the teacher ids must "
+                   "equal the list paths and cover every sample",
+                   (long long)missing, t->paths[0], t->nfiles > 1 ? " and the other teacher files" : "", list);
+}
+
+/* One sample's teacher row: its file, its row, and that row's top-k. */
+typedef struct {
+    const rl_preds *p;
+    int64_t row;
+    const int32_t *top;
+    const float *sc;
+} teacher_row;
+
+/* Whether the teacher agrees with sample i's label y under o's rule into
+ * *agree, recording the teacher's view in s (probs[C]: scratch). */
+static rl_status clean_judge(const rl_list *train, int64_t i, const teacher_row *tr, const rl_clean_opts *o,
+                             float *probs, rl_clean_stats *s, int *agree, rl_error *err)
+{
+    int32_t y = train->labels[i];
+    double prob;
+    int bound = class_prob(tr->p, tr->row, y, probs, &prob); /* prob <= the k-th score when only bounded */
+    s->teacher_top1[i] = tr->top[0];
+    s->teacher_prob[i] = tr->sc[0];
+    s->label_prob[i] = bound ? NAN : (float)prob;
+    *agree = 0;
+    if (o->rule == RL_CLEAN_TOP1) {
+        *agree = tr->top[0] == y;
+    } else if (o->rule == RL_CLEAN_TOPK) {
+        for (int j = 0; j < o->k; j++)
+            *agree |= tr->top[j] == y;
+    } else {
+        if (bound && prob >= o->thresh)
+            return rl_fail(err, RL_ERR_FORMAT,
+                           "teacher row for '%s' stores only the top %d (all >= %g) and no logits, so the "
+                           "probability of label %d is unknown; write logits or a larger top-k",
+                           train->paths[i], tr->p->k, o->thresh, y);
+        *agree = prob >= o->thresh;
     }
-    rl_status st = rl_clean_stats_alloc(s, train->count, C, err);
-    if (st) return st;
+    return RL_OK;
+}
+
+/* Sample i's labels after cleaning into buf (primary first) and their count,
+ * or -1 when o's mode drops it; its action and new label go to s.  has[C] is
+ * all zero on entry and on return. */
+static int clean_labels(const rl_list *train, int64_t i, const teacher_row *tr, const rl_clean_opts *o, int agree,
+                        int C, int32_t *buf, uint8_t *has, rl_clean_stats *s)
+{
+    int32_t y = train->labels[i];
+    int nl = 0;
+    if (train->multi_offsets)
+        for (int64_t q = train->multi_offsets[i]; q < train->multi_offsets[i + 1]; q++)
+            buf[nl++] = train->multi_classes[q];
+    else
+        buf[nl++] = y;
+    s->action[i] = RL_CLEAN_KEPT;
+    s->new_label[i] = y;
+    if (o->mode == RL_CLEAN_DROP && !agree) {
+        s->action[i] = RL_CLEAN_DROPPED;
+        s->new_label[i] = -1;
+        return -1;
+    }
+    if (o->mode == RL_CLEAN_RELABEL && !agree) {
+        int w = 1;
+        for (int q = 1; q < nl; q++)
+            if (buf[q] != tr->top[0]) buf[w++] = buf[q];
+        nl = w;
+        buf[0] = tr->top[0];
+        s->relabeled++;
+        s->action[i] = RL_CLEAN_RELABELED;
+        s->new_label[i] = tr->top[0];
+    }
+    if (o->mode == RL_CLEAN_MULTIHOT) {
+        for (int q = 0; q < nl; q++)
+            has[buf[q]] = 1;
+        for (int j = 0; j < tr->p->k; j++) {
+            if (!(tr->sc[j] >= o->multihot_thresh)) break; /* scores are sorted best first */
+            if (!has[tr->top[j]] && nl <= C) {
+                has[tr->top[j]] = 1;
+                buf[nl++] = tr->top[j];
+                s->extra_added++;
+            }
+        }
+        for (int q = 0; q < nl; q++)
+            has[buf[q]] = 0;
+    }
+    return nl;
+}
+
+rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean_opts *o, rl_list *out,
+                       rl_clean_stats *s, rl_error *err)
+{
+    memset(out, 0, sizeof *out);
+    memset(s, 0, sizeof *s);
+    RL_CHECK(t->nfiles > 0);
+    const int C = t->files[0].num_classes;
+    rl_status st = clean_check_inputs(train, t, o, C, err);
+    if (st || (st = rl_clean_stats_alloc(s, train->count, C, err))) return st;
     const size_t rows = (size_t)(train->count ? train->count : 1);
     int64_t *keys = malloc(rows * sizeof *keys);
     int32_t *buf = malloc(((size_t)C + 1) * sizeof *buf);
@@ -215,77 +304,21 @@ rl_status rl_clean_run(const rl_list *train, const rl_teacher *t, const rl_clean
     int64_t nkeys = 0;
     for (int64_t i = 0; i < train->count && !st; i++) {
         int64_t v = rl_idmap_get(&t->map, train->paths[i]);
-        const rl_preds *p = &t->files[v >> ROW_BITS];
-        int64_t row = v & ((1LL << ROW_BITS) - 1);
-        const int32_t *top = p->topk_classes + row * p->k;
-        const float *sc = p->topk_scores + row * p->k;
+        teacher_row tr = {&t->files[v >> ROW_BITS], v & ((1LL << ROW_BITS) - 1), NULL, NULL};
+        tr.top = tr.p->topk_classes + tr.row * tr.p->k;
+        tr.sc = tr.p->topk_scores + tr.row * tr.p->k;
+        int agree;
+        if ((st = clean_judge(train, i, &tr, o, probs, s, &agree, err))) break;
         int32_t y = train->labels[i];
-        double prob;
-        int bound = class_prob(p, row, y, probs, &prob); /* prob <= the k-th score when only bounded */
-        s->teacher_top1[i] = top[0];
-        s->teacher_prob[i] = sc[0];
-        s->label_prob[i] = bound ? NAN : (float)prob;
-        int agree = 0;
-        if (o->rule == RL_CLEAN_TOP1) {
-            agree = top[0] == y;
-        } else if (o->rule == RL_CLEAN_TOPK) {
-            for (int j = 0; j < o->k; j++)
-                agree |= top[j] == y;
-        } else {
-            if (bound && prob >= o->thresh) {
-                st = rl_fail(err, RL_ERR_FORMAT,
-                             "teacher row for '%s' stores only the top %d (all >= %g) and no logits, so the "
-                             "probability of label %d is unknown; write logits or a larger top-k",
-                             train->paths[i], p->k, o->thresh, y);
-                break;
-            }
-            agree = prob >= o->thresh;
-        }
         s->per_class_total[y]++;
         if (!agree) {
             s->flagged++;
             s->flagged_rows[i] = 1;
             s->per_class_flagged[y]++;
-            keys[nkeys++] = (int64_t)y * C + top[0];
+            keys[nkeys++] = (int64_t)y * C + tr.top[0];
         }
-        /* The sample's labels, primary first. */
-        int nl = 0;
-        if (train->multi_offsets)
-            for (int64_t q = train->multi_offsets[i]; q < train->multi_offsets[i + 1]; q++)
-                buf[nl++] = train->multi_classes[q];
-        else
-            buf[nl++] = y;
-        s->action[i] = RL_CLEAN_KEPT;
-        s->new_label[i] = y;
-        if (o->mode == RL_CLEAN_DROP && !agree) {
-            s->action[i] = RL_CLEAN_DROPPED;
-            s->new_label[i] = -1;
-            continue;
-        }
-        if (o->mode == RL_CLEAN_RELABEL && !agree) {
-            int w = 1;
-            for (int q = 1; q < nl; q++)
-                if (buf[q] != top[0]) buf[w++] = buf[q];
-            nl = w;
-            buf[0] = top[0];
-            s->relabeled++;
-            s->action[i] = RL_CLEAN_RELABELED;
-            s->new_label[i] = top[0];
-        }
-        if (o->mode == RL_CLEAN_MULTIHOT) {
-            for (int q = 0; q < nl; q++)
-                has[buf[q]] = 1;
-            for (int j = 0; j < p->k; j++) {
-                if (!(sc[j] >= o->multihot_thresh)) break; /* scores are sorted best first */
-                if (!has[top[j]] && nl <= C) {
-                    has[top[j]] = 1;
-                    buf[nl++] = top[j];
-                    s->extra_added++;
-                }
-            }
-            for (int q = 0; q < nl; q++)
-                has[buf[q]] = 0;
-        }
+        int nl = clean_labels(train, i, &tr, o, agree, C, buf, has, s);
+        if (nl < 0) continue;
         s->kept++;
         st = rl_list_append(out, train->paths[i], buf, nl, err);
     }

@@ -37,7 +37,30 @@ static void usage(FILE *out)
                  "Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
-int cmd_clean(int argc, char **argv)
+/* The command line, parsed. */
+typedef struct {
+    const char *teachers[MAX_TEACHERS];
+    int nteachers, nlists, rule_set, mode_set;
+    const char *train_path, *out_path, *report_path, *record_path, *rows_path;
+    rl_clean_opts o;
+} clean_args;
+
+/* Parses --mode's value into o; 0 on success. */
+static int parse_mode(const char *text, rl_clean_opts *o)
+{
+    if (!strcmp(text, "drop"))
+        o->mode = RL_CLEAN_DROP;
+    else if (!strcmp(text, "relabel"))
+        o->mode = RL_CLEAN_RELABEL;
+    else if (!strcmp(text, "multihot"))
+        o->mode = RL_CLEAN_MULTIHOT;
+    else
+        return -1;
+    return 0;
+}
+
+/* Parses argv into a; returns -1 to go on, else the exit code (help, usage). */
+static int parse_args(int argc, char **argv, clean_args *a)
 {
     static const struct option opts[] = {{"teacher", required_argument, NULL, 't'},
                                          {"train", required_argument, NULL, 'T'},
@@ -52,11 +75,6 @@ int cmd_clean(int argc, char **argv)
                                          {"drop-list", required_argument, NULL, 'D'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *teachers[MAX_TEACHERS];
-    int nteachers = 0;
-    const char *train_path = NULL, *out_path = NULL, *report_path = NULL, *record_path = NULL, *rows_path = NULL;
-    rl_clean_opts o = {RL_CLEAN_TOP1, 1, 0.0, RL_CLEAN_DROP, 0.5, NULL};
-    int rule_set = 0, mode_set = 0, nlists = 0;
     rl_error err = {0};
     char *end;
     int c;
@@ -64,46 +82,40 @@ int cmd_clean(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
         case 't':
-            if (nteachers == MAX_TEACHERS) {
+            if (a->nteachers == MAX_TEACHERS) {
                 fprintf(stderr, "relab clean: at most %d --teacher files\n", MAX_TEACHERS);
                 return RL_EXIT_USAGE;
             }
-            teachers[nteachers++] = optarg;
+            a->teachers[a->nteachers++] = optarg;
             break;
-        case 'T': train_path = optarg; break;
-        case 'o': out_path = optarg; break;
-        case 'R': report_path = optarg; break;
-        case 'n': record_path = optarg; break;
-        case 'P': rows_path = optarg; break;
+        case 'T': a->train_path = optarg; break;
+        case 'o': a->out_path = optarg; break;
+        case 'R': a->report_path = optarg; break;
+        case 'n': a->record_path = optarg; break;
+        case 'P': a->rows_path = optarg; break;
         case 'K':
         case 'D':
-            o.rule = c == 'K' ? RL_CLEAN_KEEP_LIST : RL_CLEAN_DROP_LIST;
-            o.names = optarg;
-            nlists++;
+            a->o.rule = c == 'K' ? RL_CLEAN_KEEP_LIST : RL_CLEAN_DROP_LIST;
+            a->o.names = optarg;
+            a->nlists++;
             break;
         case 'r':
-            rule_set = 1;
-            if (rl_clean_rule_parse(optarg, &o, &err)) {
+            a->rule_set = 1;
+            if (rl_clean_rule_parse(optarg, &a->o, &err)) {
                 fprintf(stderr, "relab clean: %s\n", err.msg);
                 return RL_EXIT_USAGE;
             }
             break;
         case 'm':
-            mode_set = 1;
-            if (!strcmp(optarg, "drop"))
-                o.mode = RL_CLEAN_DROP;
-            else if (!strcmp(optarg, "relabel"))
-                o.mode = RL_CLEAN_RELABEL;
-            else if (!strcmp(optarg, "multihot"))
-                o.mode = RL_CLEAN_MULTIHOT;
-            else {
+            a->mode_set = 1;
+            if (parse_mode(optarg, &a->o)) {
                 fprintf(stderr, "relab clean: --mode '%s': expected drop, relabel or multihot\n", optarg);
                 return RL_EXIT_USAGE;
             }
             break;
         case 'p':
-            o.multihot_thresh = strtod(optarg, &end);
-            if (end == optarg || *end || !(o.multihot_thresh >= 0.0 && o.multihot_thresh <= 1.0)) {
+            a->o.multihot_thresh = strtod(optarg, &end);
+            if (end == optarg || *end || !(a->o.multihot_thresh >= 0.0 && a->o.multihot_thresh <= 1.0)) {
                 fprintf(stderr, "relab clean: --multihot-thresh '%s' must be in [0, 1]\n", optarg);
                 return RL_EXIT_USAGE;
             }
@@ -113,15 +125,38 @@ int cmd_clean(int argc, char **argv)
         }
     }
     const char *why = NULL;
-    if (optind != argc || !train_path || !out_path || (!nteachers && !nlists))
+    if (optind != argc || !a->train_path || !a->out_path || (!a->nteachers && !a->nlists))
         why = "--teacher (or --keep-list/--drop-list), --train and -o are required";
-    else if (nlists > 1 || (nlists && (nteachers || rule_set || mode_set)))
+    else if (a->nlists > 1 || (a->nlists && (a->nteachers || a->rule_set || a->mode_set)))
         why = "one --keep-list or --drop-list, without --teacher, --rule or --mode";
     if (why) {
         fprintf(stderr, "relab clean: %s\n", why);
         usage(stderr);
         return RL_EXIT_USAGE;
     }
+    return -1;
+}
+
+/* Writes the report file, JSON when its name ends in .json, else text. */
+static rl_status write_report(const char *path, const rl_clean_stats *s, const rl_clean_pr *pr, const rl_clean_opts *o,
+                              rl_error *err)
+{
+    size_t n = strlen(path);
+    int json = n >= 5 && !strcmp(path + n - 5, ".json");
+    rl_fs_writer w;
+    rl_status st = rl_fs_writer_open(&w, path, err);
+    if (st) return st;
+    rl_clean_report(w.f, s, pr, o, json ? RL_CLEAN_REPORT_JSON : RL_CLEAN_REPORT_TEXT);
+    return rl_fs_writer_commit(&w, err);
+}
+
+int cmd_clean(int argc, char **argv)
+{
+    clean_args a = {.o = {RL_CLEAN_TOP1, 1, 0.0, RL_CLEAN_DROP, 0.5, NULL}};
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0) return rc;
+    const rl_clean_opts *o = &a.o;
+    rl_error err = {0};
     rl_preds files[MAX_TEACHERS];
     memset(files, 0, sizeof files);
     rl_teacher t = {0};
@@ -129,41 +164,34 @@ int cmd_clean(int argc, char **argv)
     rl_clean_stats s = {0};
     rl_clean_pr pr;
     int32_t *truth = NULL;
-    int rc = RL_EXIT_FAIL;
-    for (int f = 0; f < nteachers; f++)
-        if (rl_preds_read(teachers[f], &files[f], &err)) goto done;
-    if (nteachers && rl_teacher_init(&t, files, nteachers, teachers, &err)) goto done;
-    if (rl_list_read(train_path, &train, &err)) goto done;
+    rc = RL_EXIT_FAIL;
+    for (int f = 0; f < a.nteachers; f++)
+        if (rl_preds_read(a.teachers[f], &files[f], &err)) goto done;
+    if (a.nteachers && rl_teacher_init(&t, files, a.nteachers, a.teachers, &err)) goto done;
+    if (rl_list_read(a.train_path, &train, &err)) goto done;
     if (train.count == 0) {
-        rl_fail(&err, RL_ERR_FORMAT, "%s: the label list has no samples; nothing to clean", train_path);
+        rl_fail(&err, RL_ERR_FORMAT, "%s: the label list has no samples; nothing to clean", a.train_path);
         goto done;
     }
-    if (nlists ? rl_clean_by_names(&train, &o, &out, &s, &err) : rl_clean_run(&train, &t, &o, &out, &s, &err)) {
-        if (!strstr(err.msg, train_path)) rl_error_prefix(&err, "%s", train_path);
+    if (a.nlists ? rl_clean_by_names(&train, o, &out, &s, &err) : rl_clean_run(&train, &t, o, &out, &s, &err)) {
+        if (!strstr(err.msg, a.train_path)) rl_error_prefix(&err, "%s", a.train_path);
         goto done;
     }
-    if (record_path) {
+    if (a.record_path) {
         if (!(truth = malloc((size_t)train.count * sizeof *truth))) {
             rl_fail(&err, RL_ERR_NOMEM, "out of memory for %lld true labels", (long long)train.count);
             goto done;
         }
-        if (rl_clean_against_record(&train, &out, &o, &s, record_path, &pr, truth, &err)) goto done;
+        if (rl_clean_against_record(&train, &out, o, &s, a.record_path, &pr, truth, &err)) goto done;
     }
-    if (rl_list_write(out_path, &out, &err)) goto done;
-    if (rows_path && rl_clean_rows_write(rows_path, &train, &s, truth, &err)) goto done;
-    rl_clean_report(stdout, &s, record_path ? &pr : NULL, &o, RL_CLEAN_REPORT_SHORT);
-    if (report_path) {
-        size_t n = strlen(report_path);
-        int json = n >= 5 && !strcmp(report_path + n - 5, ".json");
-        rl_fs_writer w;
-        if (rl_fs_writer_open(&w, report_path, &err)) goto done;
-        rl_clean_report(w.f, &s, record_path ? &pr : NULL, &o, json ? RL_CLEAN_REPORT_JSON : RL_CLEAN_REPORT_TEXT);
-        if (rl_fs_writer_commit(&w, &err)) goto done;
-    }
+    if (rl_list_write(a.out_path, &out, &err)) goto done;
+    if (a.rows_path && rl_clean_rows_write(a.rows_path, &train, &s, truth, &err)) goto done;
+    rl_clean_report(stdout, &s, a.record_path ? &pr : NULL, o, RL_CLEAN_REPORT_SHORT);
+    if (a.report_path && write_report(a.report_path, &s, a.record_path ? &pr : NULL, o, &err)) goto done;
     rc = RL_EXIT_OK;
 done:
     if (rc) fprintf(stderr, "relab clean: %s\n", err.msg);
-    for (int f = 0; f < nteachers; f++)
+    for (int f = 0; f < a.nteachers; f++)
         rl_preds_free(&files[f]);
     rl_teacher_free(&t);
     rl_list_free(&train);
