@@ -76,6 +76,7 @@ relab_public_headers = \
 #   util/h5image.h  HDF5 files built in memory and committed atomically (weights, checkpoints)
 #   util/timer.h    a monotonic clock for progress lines
 #   nn/winograd.h   the Winograd kernels behind nn/conv.h's RL_CONV_WINOGRAD
+#   train/recipe_keys.h  the recipe's key table behind train/recipe.h
 #   report/*.h      the parts of report/page.h's page (sections, cleaning data, thumbnails, HTML text)
 relab_private_headers = \
 	src/cli/commands.h \
@@ -84,6 +85,7 @@ relab_private_headers = \
 	src/report/html.h \
 	src/report/sections.h \
 	src/report/thumbs.h \
+	src/train/recipe_keys.h \
 	src/util/h5.h \
 	src/util/h5image.h \
 	src/util/timer.h

@@ -1,6 +1,6 @@
 # src/train engine pieces: losses, schedules, recipes
 librelab_la_SOURCES += src/train/loss.c src/train/loss.h src/train/schedule.c src/train/schedule.h \
-	src/train/recipe.c src/train/recipe.h
+	src/train/recipe.c src/train/recipe.h src/train/recipe_keys.c src/train/recipe_keys.h
 
 check_PROGRAMS += tests/test_loss tests/test_schedule tests/test_recipe tests/loss_dump
 tests_test_loss_SOURCES = tests/test_loss.c
