@@ -77,9 +77,11 @@ relab_public_headers = \
 #   util/timer.h    a monotonic clock for progress lines
 #   nn/winograd.h   the Winograd kernels behind nn/conv.h's RL_CONV_WINOGRAD
 #   train/recipe_keys.h  the recipe's key table behind train/recipe.h
+#   data/scan.h     the image-folder scanner and file-list cache behind data/imagenet.h
 #   report/*.h      the parts of report/page.h's page (sections, cleaning data, thumbnails, HTML text)
 relab_private_headers = \
 	src/cli/commands.h \
+	src/data/scan.h \
 	src/nn/winograd.h \
 	src/report/cleaning.h \
 	src/report/html.h \

@@ -1,6 +1,6 @@
 # src/data JPEG pipeline: jpeg decode, augment, ImageNet folders and lists, packed shards
 librelab_la_SOURCES += src/data/jpeg.c src/data/jpeg.h src/data/augment.c src/data/augment.h \
-	src/data/imagenet.c src/data/imagenet.h src/data/pack.c src/data/pack.h \
+	src/data/imagenet.c src/data/imagenet.h src/data/scan.c src/data/scan.h src/data/pack.c src/data/pack.h \
 	src/data/png.c src/data/png.h
 
 check_PROGRAMS += tests/test_jpeg
