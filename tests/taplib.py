@@ -2,6 +2,7 @@
 every assertion).  Tests in tests/ import it with `from taplib import ok, ...`;
 the script's folder is first on sys.path."""
 
+import os
 import sys
 
 _count = 0
@@ -28,6 +29,15 @@ def skip(what):
 def skip_all(why):
     print("1..0 # SKIP " + why)
     sys.exit(0)
+
+
+def relab_or_skip():
+    """The built relab binary named by $RELAB (set by `make check`); skips the
+    whole test when it is not there."""
+    relab = os.environ.get("RELAB")
+    if not relab or not os.path.exists(relab):
+        skip_all("RELAB (the built relab binary) not set")
+    return relab
 
 
 def done(fail=False):

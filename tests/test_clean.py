@@ -18,7 +18,7 @@ import sys
 import tempfile
 
 from relab_rng import Rng
-from taplib import done, ok, skip_all
+from taplib import done, ok, relab_or_skip, skip_all
 
 
 try:
@@ -27,11 +27,9 @@ try:
 except ImportError as e:  # pragma: no cover
     skip_all("needs h5py and numpy: %s" % e)
 
-RELAB = os.environ.get("RELAB")
+RELAB = relab_or_skip()
 FM = os.environ.get("RELAB_FASHION", "/usr/share/datasets/fashion-mnist")
 LABELS = os.path.join(FM, "train-labels-idx1-ubyte.gz")
-if not RELAB or not os.path.exists(RELAB):
-    skip_all("RELAB (the built relab binary) not set")
 if not os.path.exists(LABELS):
     skip_all("Fashion-MNIST labels not found at %s (dataset-fashion-mnist)" % LABELS)
 

@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 
 from relab_rng import Rng
-from taplib import done, ok, skip_all
+from taplib import done, ok, relab_or_skip, skip_all
 
 try:
     import numpy as np
@@ -27,9 +27,7 @@ try:
 except ImportError as e:  # pragma: no cover
     skip_all("needs numpy and PIL: %s" % e)
 
-RELAB = os.environ.get("RELAB")
-if not RELAB or not os.path.exists(RELAB):
-    skip_all("RELAB (the built relab binary) not set")
+RELAB = relab_or_skip()
 
 tmp = tempfile.mkdtemp(prefix="relab-test-lists-")
 rng = np.random.default_rng(3)

@@ -29,7 +29,7 @@ import sys
 import tempfile
 from html.parser import HTMLParser
 
-from taplib import done, ok, skip_all
+from taplib import done, ok, relab_or_skip, skip_all
 
 try:
     import numpy as np
@@ -38,9 +38,7 @@ try:
 except ImportError as e:  # pragma: no cover
     skip_all("needs numpy, PIL and scipy: %s" % e)
 
-RELAB = os.environ.get("RELAB")
-if not RELAB or not os.path.exists(RELAB):
-    skip_all("RELAB (the built relab binary) not set")
+RELAB = relab_or_skip()
 
 tmp = tempfile.mkdtemp(prefix="relab-test-report-")
 rng = np.random.default_rng(7)
