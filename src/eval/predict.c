@@ -39,12 +39,25 @@ static int is_file(const char *p)
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+/* The recipe stored in checkpoint model, as "model:/recipe". */
+static rl_status checkpoint_recipe(const char *model, rl_recipe *r, rl_error *err)
+{
+    char *text = NULL;
+    rl_status st = rl_checkpoint_recipe(model, &text, NULL, err);
+    if (st) return st;
+    char origin[4200];
+    snprintf(origin, sizeof origin, "%s:/recipe", model);
+    st = rl_recipe_load_text(text, origin, r, err);
+    free(text);
+    return st;
+}
+
 rl_status rl_predict_locate(const char *model, rl_recipe *r, char *weights, size_t weights_size, const char **prefix,
                             rl_error *err)
 {
     char recipe_path[4096];
-    rl_status st;
-    if (is_dir(model)) {
+    *prefix = "";
+    if (is_dir(model)) { /* a run folder: its final weights and recipe.txt */
         snprintf(weights, weights_size, "%s/final.h5", model);
         snprintf(recipe_path, sizeof recipe_path, "%s/recipe.txt", model);
         if (!is_file(weights))
@@ -52,34 +65,26 @@ rl_status rl_predict_locate(const char *model, rl_recipe *r, char *weights, size
                            "%s: no final.h5 in the run folder (training not finished?); hint: give one of its "
                            "ckpt-*.h5 checkpoints instead, or finish the run with relab train --resume %s",
                            model, model);
-        *prefix = "";
-        return rl_recipe_load(recipe_path, r, err);
+    } else {
+        rl_h5_quiet();
+        hid_t f = rl_h5_open_read(model, err);
+        if (f < 0) return err ? err->code : RL_ERR_IO;
+        int ckpt = rl_h5_exists(f, "recipe") && rl_h5_exists(f, "model");
+        H5Fclose(f);
+        snprintf(weights, weights_size, "%s", model);
+        if (ckpt) {
+            *prefix = "model/";
+            return checkpoint_recipe(model, r, err);
+        }
+        char dir[2048]; /* a weights file: the run's recipe.txt beside it */
+        rl_fs_dirname(model, dir, sizeof dir);
+        snprintf(recipe_path, sizeof recipe_path, "%s/recipe.txt", dir);
+        if (!is_file(recipe_path))
+            return rl_fail(err, RL_ERR_ARG,
+                           "%s: a weights file without a recipe, and %s does not exist; hint: give the run folder "
+                           "or a checkpoint (they carry the recipe), or put the run's recipe.txt beside the weights",
+                           model, recipe_path);
     }
-    rl_h5_quiet();
-    hid_t f = rl_h5_open_read(model, err);
-    if (f < 0) return err ? err->code : RL_ERR_IO;
-    int ckpt = rl_h5_exists(f, "recipe") && rl_h5_exists(f, "model");
-    H5Fclose(f);
-    snprintf(weights, weights_size, "%s", model);
-    if (ckpt) {
-        char *text = NULL;
-        if ((st = rl_checkpoint_recipe(model, &text, NULL, err))) return st;
-        char origin[4200];
-        snprintf(origin, sizeof origin, "%s:/recipe", model);
-        st = rl_recipe_load_text(text, origin, r, err);
-        free(text);
-        *prefix = "model/";
-        return st;
-    }
-    char dir[2048];
-    rl_fs_dirname(model, dir, sizeof dir);
-    snprintf(recipe_path, sizeof recipe_path, "%s/recipe.txt", dir);
-    if (!is_file(recipe_path))
-        return rl_fail(err, RL_ERR_ARG,
-                       "%s: a weights file without a recipe, and %s does not exist; hint: give the run folder or "
-                       "a checkpoint (they carry the recipe), or put the run's recipe.txt beside the weights",
-                       model, recipe_path);
-    *prefix = "";
     return rl_recipe_load(recipe_path, r, err);
 }
 
