@@ -76,16 +76,17 @@ isa_for() {
 load() { cut -d' ' -f1 /proc/loadavg; }
 
 # one run; appends a JSON line tagged with its label to $results
+# (POSIX sh functions share the caller's variables: the names here are their own.)
 run_relab() { # core label args...
-    core=$1; label=$2; shift 2
-    r=$(OPENBLAS_CORETYPE=$core "$relab" "$@" --json) || { echo "  relab failed ($label)" >&2; return 0; }
-    echo "$label	$(load)	$r" >>"$results"
+    run_core=$1; run_label=$2; shift 2
+    r=$(OPENBLAS_CORETYPE=$run_core "$relab" "$@" --json) || { echo "  relab failed ($run_label)" >&2; return 0; }
+    echo "$run_label	$(load)	$r" >>"$results"
 }
 run_torch() { # core label args...
-    core=$1; label=$2; shift 2
-    p=$(OPENBLAS_CORETYPE=$core "$py" "$here/pytorch_train_step.py" --threads 2 "$@" --json 2>/dev/null) ||
-        { echo "  PyTorch failed ($label)" >&2; return 0; }
-    echo "$label	$(load)	$p" >>"$results"
+    run_core=$1; run_label=$2; shift 2
+    p=$(OPENBLAS_CORETYPE=$run_core "$py" "$here/pytorch_train_step.py" --threads 2 "$@" --json 2>/dev/null) ||
+        { echo "  PyTorch failed ($run_label)" >&2; return 0; }
+    echo "$run_label	$(load)	$p" >>"$results"
 }
 
 # Prints the table of one (core, configuration, mode) from $results.
