@@ -114,6 +114,12 @@ for impl, f in rows:
     extra = ""
     if impl != "relab":
         extra = "  oneDNN: %s (%s)" % (f[3].get("onednn_isa"), ", ".join(f[3].get("onednn_conv_impls") or []))
+    if impl == "relab":
+        # CPU seconds per step hardly move with the load (relab's threads wait
+        # passively): the step the work would take on all the threads' cores.
+        cpu = statistics.median(d["cpu_s_per_step"] for _, d in runs[impl])
+        th = runs[impl][-1][1]["threads"]
+        extra = "  CPU %.2f s per step (%.2f s on %d free cores)" % (cpu, cpu / th, th)
     print("  %-34s %9.2f img/s median %9.2f best   peak RSS %6.0f MiB%s" % (impl, f[0], f[1], f[2], extra))
 r = fig("relab")
 matched = [(impl, f) for impl, f in rows if impl.startswith("PyTorch tuned") and "unrestricted" not in impl]
