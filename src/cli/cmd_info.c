@@ -68,8 +68,9 @@ int cmd_info(int argc, char **argv)
     printf("relab %s\n", PACKAGE_VERSION);
     printf("BLAS:    OpenBLAS, core %s%s, %d threads (%s)\n", rl_blas_core(),
            better ? " (a slow fallback: set OPENBLAS_CORETYPE)" : "", rl_blas_threads(), rl_blas_threading());
-    printf("OpenMP:  %d threads, wait policy %s\n", omp_get_max_threads(),
-           getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "default");
+    printf("OpenMP:  %d threads, wait policy %s, spin count %s\n", omp_get_max_threads(),
+           getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "default",
+           getenv("GOMP_SPINCOUNT") ? getenv("GOMP_SPINCOUNT") : "default");
 #ifdef RL_HAVE_MPI
     printf("MPI:     built with Open MPI (mpirun -np N relab train ...)\n");
 #else

@@ -15,11 +15,13 @@ const char *rl_blas_core(void);
 const char *rl_blas_better_core(void);
 
 /* If OpenBLAS runs a fallback core and the user did not set OPENBLAS_CORETYPE,
- * sets it, and if OMP_WAIT_POLICY is unset sets it to passive, then execv's
- * /proc/self/exe with the same argv (once; the variable RELAB_BLAS_REEXEC
- * guards against loops): both are read only when the libraries load.  Returns only when no re-exec was
- * needed or it failed, in which case it prints a loud warning with the fix.
- * Call first thing in main(), before any thread starts. */
+ * sets it; if OMP_WAIT_POLICY is unset, sets it to passive and, unless the
+ * user set GOMP_SPINCOUNT, a short spin (10000) before a waiting thread
+ * sleeps; then, if it set anything, execv's /proc/self/exe with the same argv
+ * (once; the variable RELAB_BLAS_REEXEC guards against loops): all are read
+ * only when the libraries load.  None changes a result.  Returns only when no
+ * re-exec was needed or it failed, in which case a fallback core gets a loud
+ * warning with the fix.  Call first thing in main(), before any thread starts. */
 void rl_blas_fix_core(int argc, char **argv);
 
 /* Threads OpenBLAS uses (its OpenMP or pthread pool). */
