@@ -115,8 +115,9 @@ for impl, f in rows:
     if impl != "relab":
         extra = "  oneDNN: %s (%s)" % (f[3].get("onednn_isa"), ", ".join(f[3].get("onednn_conv_impls") or []))
     if impl == "relab":
-        # CPU seconds per step hardly move with the load (relab's threads wait
-        # passively): the step the work would take on all the threads' cores.
+        # CPU seconds per step move much less with the load than wall time
+        # (relab's threads sleep after a short spin): divided by the threads,
+        # about the step on free cores.
         cpu = statistics.median(d["cpu_s_per_step"] for _, d in runs[impl])
         th = runs[impl][-1][1]["threads"]
         extra = "  CPU %.2f s per step (%.2f s on %d free cores)" % (cpu, cpu / th, th)
