@@ -65,13 +65,13 @@ void rl_blas_fix_core(int argc, char **argv)
      * other processes on few cores, spinning steals the cores doing the math
      * (measured here: 2x slower training of a small ResNet on a busy 2-core
      * machine).  Waiting passively costs a futex wake per parallel region:
-     * negligible for ResNet-50's (2000 regions in a 2 s step), 5-25% of a
-     * small network's step (resnet20: a region every 0.74 ms).  A short spin before sleeping,
-     * 10000 rounds (about 0.1 ms by libgomp's estimate), catches most of
-     * those wake-ups and gives up the core soon under load; measured
-     * (docs/performance.md) faster than passive alone on the small networks,
-     * and far cheaper than libgomp's default 300000 under load.  A user
-     * setting of either variable wins. */
+     * negligible for ResNet-50's (2000 regions in a 2 s step), 5-30% of a
+     * small network's step (resnet20: a region every 0.74 ms).  A short spin
+     * before sleeping, 10000 rounds (about 0.1 ms by libgomp's estimate),
+     * catches most of those wake-ups and gives up the core soon under load:
+     * faster than passive alone in every small-network round measured
+     * (docs/performance.md), without the long spins that lose to the load.
+     * A user setting of either variable wins. */
     int fix_wait = !getenv("OMP_WAIT_POLICY");
     int fix_spin = fix_wait && !getenv("GOMP_SPINCOUNT");
     if ((fix_core || fix_wait) && !getenv("RELAB_BLAS_REEXEC")) {
