@@ -144,6 +144,14 @@ static void im2col_row(const rl_conv *cv, rl_shape in, rl_shape out, const float
     }
 }
 
+/* cols of one image xn, on the calling thread (the per-image paths). */
+static void im2col_image(const rl_conv *cv, rl_shape in, rl_shape out, const float *xn, float *cols)
+{
+    const size_t row_len = (size_t)cv->k * cv->k * in.c;
+    for (int oh = 0; oh < out.h; oh++)
+        im2col_row(cv, in, out, xn, oh, cols + (size_t)oh * out.w * row_len);
+}
+
 /* cols rows for images [n0, n0+nn): row (n, oh, ow), columns (kh, kw, c). */
 static void im2col(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, int n0, int nn, float *cols)
 {
@@ -206,8 +214,7 @@ static void forward_per_image(const rl_conv *cv, rl_shape in, rl_shape out, cons
         float *cols = ws + slice * (size_t)omp_get_thread_num();
 #pragma omp for schedule(static)
         for (int n = 0; n < in.n; n++) {
-            for (int oh = 0; oh < out.h; oh++)
-                im2col_row(cv, in, out, x + (size_t)n * image, oh, cols + (size_t)oh * out.w * KKC);
+            im2col_image(cv, in, out, x + (size_t)n * image, cols);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, KKC, 1.0f, cols, KKC, cv->w, KKC, 0.0f,
                         y + (size_t)n * M * OC, OC);
         }
@@ -249,8 +256,7 @@ static void backward_weights_per_image(const rl_conv *cv, rl_shape in, rl_shape 
             float *pg = parts + (size_t)g * part;
             memset(pg, 0, sizeof(float) * part);
             for (int n = (int)((long)in.n * g / WGRAD_GROUPS); n < (int)((long)in.n * (g + 1) / WGRAD_GROUPS); n++) {
-                for (int oh = 0; oh < out.h; oh++)
-                    im2col_row(cv, in, out, x + (size_t)n * image, oh, cols + (size_t)oh * out.w * KKC);
+                im2col_image(cv, in, out, x + (size_t)n * image, cols);
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, M, 1.0f, dy + (size_t)n * M * OC, OC,
                             cols, KKC, 1.0f, pg, KKC);
             }
