@@ -2,7 +2,6 @@
  * What relab runs on (BLAS kernels and threads, OpenMP, MPI, HDF5, JPEG), and
  * optionally a model's layer table, parameter count and the algorithm each
  * convolution runs with. */
-#include <errno.h>
 #include <getopt.h>
 #include <hdf5.h>
 #include <jpeglib.h>
@@ -25,20 +24,6 @@ static void usage(FILE *out)
                  "each convolution runs with at that batch (default 32) and size.\n");
 }
 
-/* An integer option within [lo, hi], or a message naming it and the range. */
-static int int_option(const char *name, const char *arg, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(arg, &end, 10);
-    if (end == arg || *end || errno || v < lo || v > hi) {
-        fprintf(stderr, "relab info: %s '%s' is not an integer in %d..%d\n", name, arg, lo, hi);
-        return 0;
-    }
-    *out = (int)v;
-    return 1;
-}
-
 int cmd_info(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -51,10 +36,10 @@ int cmd_info(int argc, char **argv)
         int ok = 1;
         switch (c) {
         case 'm': model = optarg; break;
-        case 's': ok = int_option("--size", optarg, 8, 65536, &size); break;
-        case 'b': ok = int_option("--batch", optarg, 1, 1 << 20, &batch); break;
-        case 'c': ok = int_option("--classes", optarg, 1, RL_MAX_CLASSES, &classes); break;
-        case 'i': ok = int_option("--in-channels", optarg, 1, 4096, &channels); break;
+        case 's': ok = cli_int_option("info", "--size", optarg, 8, 65536, &size); break;
+        case 'b': ok = cli_int_option("info", "--batch", optarg, 1, 1 << 20, &batch); break;
+        case 'c': ok = cli_int_option("info", "--classes", optarg, 1, RL_MAX_CLASSES, &classes); break;
+        case 'i': ok = cli_int_option("info", "--in-channels", optarg, 1, 4096, &channels); break;
         case 'h': usage(stdout); return RL_EXIT_OK;
         default: usage(stderr); return RL_EXIT_USAGE;
         }

@@ -43,15 +43,6 @@ static void usage(FILE *out)
             "Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < lo || v > hi) return 0;
-    *out = (int)v;
-    return 1;
-}
-
 int cmd_predict(int argc, char **argv)
 {
     static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
@@ -85,28 +76,16 @@ int cmd_predict(int argc, char **argv)
         case 'L': o.labels = optarg; break;
         case 'r': o.root = optarg; break;
         case 's':
-            if (!parse_int(optarg, 8, 4096, &o.image_size)) {
-                fprintf(stderr, "relab predict: --image-size '%s' must be an integer in 8..4096\n", optarg);
-                return RL_EXIT_USAGE;
-            }
+            if (!cli_int_option("predict", "--image-size", optarg, 8, 4096, &o.image_size)) return RL_EXIT_USAGE;
             break;
         case 'k':
-            if (!parse_int(optarg, 1, 100000, &o.topk)) {
-                fprintf(stderr, "relab predict: --topk '%s' must be an integer in 1..100000\n", optarg);
-                return RL_EXIT_USAGE;
-            }
+            if (!cli_int_option("predict", "--topk", optarg, 1, 100000, &o.topk)) return RL_EXIT_USAGE;
             break;
         case 'b':
-            if (!parse_int(optarg, 1, 65536, &o.batch_size)) {
-                fprintf(stderr, "relab predict: --batch '%s' must be an integer in 1..65536\n", optarg);
-                return RL_EXIT_USAGE;
-            }
+            if (!cli_int_option("predict", "--batch", optarg, 1, 65536, &o.batch_size)) return RL_EXIT_USAGE;
             break;
         case 't':
-            if (!parse_int(optarg, 0, 256, &o.threads)) {
-                fprintf(stderr, "relab predict: --threads '%s' must be an integer in 0..256\n", optarg);
-                return RL_EXIT_USAGE;
-            }
+            if (!cli_int_option("predict", "--threads", optarg, 0, 256, &o.threads)) return RL_EXIT_USAGE;
             break;
         case 'h': usage(stdout); return RL_EXIT_OK;
         default: usage(stderr); return RL_EXIT_USAGE;

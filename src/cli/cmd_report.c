@@ -38,17 +38,6 @@ static void usage(FILE *out)
             RL_PAGE_GALLERY_DEFAULT, RL_PAGE_THUMB_DEFAULT);
 }
 
-static int parse_int(const char *opt, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    *out = strtol(s, &end, 10);
-    if (end == s || *end || *out < lo || *out > hi) {
-        fprintf(stderr, "relab report: %s '%s' must be an integer in %ld..%ld\n", opt, s, lo, hi);
-        return -1;
-    }
-    return 0;
-}
-
 int cmd_report(int argc, char **argv)
 {
     static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
@@ -63,7 +52,7 @@ int cmd_report(int argc, char **argv)
     rl_page_options o;
     rl_page_options_default(&o);
     const char *roots[MAX_IMAGE_ROOTS];
-    long v;
+    int v;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -80,12 +69,12 @@ int cmd_report(int argc, char **argv)
         case 'j': o.clean_json = optarg; break;
         case 't': o.per_image = optarg; break;
         case 'g':
-            if (parse_int("--gallery", optarg, 0, 100000, &v)) return RL_EXIT_USAGE;
+            if (!cli_int_option("report", "--gallery", optarg, 0, 100000, &v)) return RL_EXIT_USAGE;
             o.gallery = v;
             break;
         case 's':
-            if (parse_int("--thumb", optarg, 16, 512, &v)) return RL_EXIT_USAGE;
-            o.thumb = (int)v;
+            if (!cli_int_option("report", "--thumb", optarg, 16, 512, &v)) return RL_EXIT_USAGE;
+            o.thumb = v;
             break;
         case 'h': usage(stdout); return RL_EXIT_OK;
         default: usage(stderr); return RL_EXIT_USAGE;

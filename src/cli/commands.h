@@ -16,6 +16,10 @@ enum { RL_EXIT_OK = 0, RL_EXIT_FAIL = 1, RL_EXIT_USAGE = 2, RL_EXIT_STOPPED = 75
  * checkpoint. */
 const volatile sig_atomic_t *cli_stop_on_signals(void);
 
+/* An integer option's value in lo..hi into *out (returns 1), or a message
+ * "relab CMD: NAME 'ARG' must be an integer in lo..hi" on stderr (returns 0). */
+int cli_int_option(const char *cmd, const char *name, const char *arg, int lo, int hi, int *out);
+
 int cmd_train(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

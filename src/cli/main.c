@@ -1,5 +1,6 @@
 /* main.c: the relab command line; dispatches to one subcommand. */
 #include "config.h"
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,19 @@ const volatile sig_atomic_t *cli_stop_on_signals(void)
     signal(SIGTERM, on_stop_signal);
     signal(SIGUSR1, on_stop_signal);
     return &stop_requested;
+}
+
+int cli_int_option(const char *cmd, const char *name, const char *arg, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (end == arg || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "relab %s: %s '%s' must be an integer in %d..%d\n", cmd, name, arg, lo, hi);
+        return 0;
+    }
+    *out = (int)v;
+    return 1;
 }
 
 /* The library's messages go to stderr (debug ones only with RELAB_DEBUG set);
