@@ -66,8 +66,8 @@ rl_shape rl_conv_out_shape(const rl_conv *cv, rl_shape in);
  * OpenMP threads, by a fixed rule on the shapes (so a resumed run makes the
  * same choice; docs/performance.md has the measurements behind it):
  * Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions of 64 or more channels
- * in and out (by blocks of tiles up to 128 x 128 channels), per-image for
- * other narrow ones, batched otherwise.  The environment variable
+ * in and out (by blocks of tiles up to 128 x 128 channels), per image for
+ * the others with 14x14 or more output pixels, batched otherwise.  The environment variable
  * RELAB_CONV=gemm forces the plain im2col + GEMM path (RL_CONV_BATCHED)
  * everywhere; RELAB_CONV=image, winograd2, winograd4 (chunks of images) or
  * winograd2b, winograd4b (blocks of tiles) force that algorithm wherever it
