@@ -435,6 +435,14 @@ static void test_bn(int C, size_t rows, int relu, int residual)
                "bn+relu backward with the mask from x: bitwise the gradients of the mask from y (%zu of %zu "
                "masked), dy unchanged",
                masked, n);
+        /* in place (dx = dy), as the network runs it: the same bits */
+        memcpy(dy2, c.r, sizeof(float) * n);
+        c.bn.dgamma = dg2;
+        c.bn.dbeta = db2;
+        rl_bn_backward(&c.bn, rows, c.x, NULL, dy2, RL_BN_RELU_X, c.mean, c.invstd, dy2, c.scratch);
+        c.bn.dgamma = dg;
+        c.bn.dbeta = db;
+        tap_ok(!memcmp(dy2, dx, sizeof(float) * n), "bn+relu backward with the mask from x, in place: bitwise dx");
         float *bufs[] = {dy2, dx2, dg2, db2};
         for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
             rl_free(bufs[i]);

@@ -61,8 +61,9 @@ void rl_bn_recompute(const rl_bn *bn, size_t rows, const float *x, int relu, con
  *                  residual shortcut also needs;
  *   RL_BN_RELU_X   y = relu(bn(x)) without residual: the mask is recomputed
  *                  from x bitwise as forward computed it, y is not read (may
- *                  be NULL) and dy is left as it was: two memory streams
- *                  fewer than RL_BN_RELU_Y. */
+ *                  be NULL) and dy is left as it was unless dx is dy itself
+ *                  (computed in place): two memory streams fewer than
+ *                  RL_BN_RELU_Y. */
 enum { RL_BN_NO_RELU = 0, RL_BN_RELU_Y = 1, RL_BN_RELU_X = 2 };
 
 /* Given dy w.r.t. y, computes dx (overwritten) and accumulates dgamma/dbeta;

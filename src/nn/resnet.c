@@ -764,7 +764,7 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
         int L = bl->nunits - 1;
         /* Last unit: the ReLU after the add masks g in place; g is then the
          * gradient of the sum, shared by the branch and the shortcut. */
-        float *dmid = net->m[1];
+        float *dmid = net->m[1], *dnext = net->m[0];
         recompute_output(net, &bl->u[L - 1], n, bl->mid[L - 1]);
         unit_backward(net, &bl->u[L], n, bl->mid[L - 1], bl->out, g, RL_BN_RELU_Y, net->m[0], dmid, 0);
         for (int u = L - 1; u >= 0; u--) {
@@ -773,12 +773,16 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
             /* The first unit's input gradient: with an identity shortcut it
              * is added to g, the shortcut's gradient, which then is the
              * block input's (no pass of its own for the add). */
-            float *dx = u > 0 ? net->m[1] : bl->has_down ? gnext : g;
-            /* dmid (m[1]) is consumed by BN backward before conv writes m[1]
-             * again; the mask comes from the conv output (RL_BN_RELU_X), so
-             * the recomputed BN+ReLU output is only read as the next conv's
-             * input. */
-            unit_backward(net, &bl->u[u], n, x, NULL, dmid, RL_BN_RELU_X, net->m[0], dx, u == 0 && !bl->has_down);
+            float *dx = u > 0 ? dnext : bl->has_down ? gnext : g;
+            /* BN backward turns dmid into the conv's output gradient in place
+             * (the mask comes from the conv output, RL_BN_RELU_X, so the
+             * recomputed BN+ReLU output is only read as the next conv's
+             * input); the conv's input gradient goes to the other buffer,
+             * which is the next unit's dmid. */
+            unit_backward(net, &bl->u[u], n, x, NULL, dmid, RL_BN_RELU_X, dmid, dx, u == 0 && !bl->has_down);
+            float *t = dmid;
+            dmid = dnext;
+            dnext = t;
         }
         if (bl->has_down) {
             /* The conv output again (bitwise: the same call on the same
@@ -804,7 +808,7 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
         rl_maxpool_backward(&net->pool, at_batch(net->stem.out, n), net->stem_out, g, dstem);
         toc(net, t0, "maxpool bwd", NULL, 0, 0);
     }
-    unit_backward(net, &net->stem, n, net->x, NULL, dstem, RL_BN_RELU_X, net->m[0], NULL, 0);
+    unit_backward(net, &net->stem, n, net->x, NULL, dstem, RL_BN_RELU_X, dstem, NULL, 0);
     if (net->grad_ready) net->grad_ready(net->grad_ready_ctx, 0);
 }
 
