@@ -414,6 +414,25 @@ static void test_bn(int C, size_t rows, int relu, int residual)
     float *dy = rl_alloc(sizeof(float) * n), *dx = rl_alloc(sizeof(float) * n);
     memcpy(dy, c.r, sizeof(float) * n);
     rl_bn_backward(&c.bn, rows, c.x, c.y, dy, relu, c.mean, c.invstd, dx, c.scratch);
+    if (relu) {
+        /* dx written over y, as a block's last unit runs it: the same bits,
+         * and dy masked as without */
+        float *yd = rl_alloc(sizeof(float) * n), *dy3 = rl_alloc(sizeof(float) * n);
+        float *dg = c.bn.dgamma, *db = c.bn.dbeta, *dg3 = rl_alloc(sizeof(float) * C),
+              *db3 = rl_alloc(sizeof(float) * C);
+        memcpy(yd, c.y, sizeof(float) * n);
+        memcpy(dy3, c.r, sizeof(float) * n);
+        c.bn.dgamma = dg3;
+        c.bn.dbeta = db3;
+        rl_bn_backward(&c.bn, rows, c.x, yd, dy3, RL_BN_RELU_Y, c.mean, c.invstd, yd, c.scratch);
+        c.bn.dgamma = dg;
+        c.bn.dbeta = db;
+        tap_ok(!memcmp(yd, dx, sizeof(float) * n) && !memcmp(dy3, dy, sizeof(float) * n),
+               "bn+relu%s backward with dx over y: bitwise dx and masked dy", residual ? "+add" : "");
+        float *bufs[] = {yd, dy3, dg3, db3};
+        for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+            rl_free(bufs[i]);
+    }
     if (relu && !residual) {
         /* the mask recomputed from x: bitwise the gradients of the mask from
          * forward's y, and dy left as it was */

@@ -58,7 +58,8 @@ void rl_bn_recompute(const rl_bn *bn, size_t rows, const float *x, int relu, con
  *   RL_BN_NO_RELU  none; dx may be dy itself (computed in place);
  *   RL_BN_RELU_Y   mask from y > 0 (any fused forward, residual included);
  *                  dy is rewritten in place to the masked gradient, which the
- *                  residual shortcut also needs;
+ *                  residual shortcut also needs; dx may be y itself (y is
+ *                  then overwritten: the caller no longer needs it);
  *   RL_BN_RELU_X   y = relu(bn(x)) without residual: the mask is recomputed
  *                  from x bitwise as forward computed it, y is not read (may
  *                  be NULL) and dy is left as it was unless dx is dy itself

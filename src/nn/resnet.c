@@ -56,7 +56,7 @@ struct rl_resnet {
     int max_batch, h, w, n;
     float *act_arena, *scratch_arena, *ws;
     size_t act_floats, scratch_floats, ws_floats;
-    float *g[2], *m[2], *down_tmp;
+    float *g[2], *dmid, *down_tmp;
     double *bn_scratch;
     float *stats_arena;
     const float *x;
@@ -507,18 +507,20 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
     sizes sz;
     rl_status st = size_pass(net, max_batch, h, w, &sz, err);
     if (st) return st;
-    /* Scratch: g[0], g[1] (block-level gradients) and m[0] (a unit's conv
-     * output gradient) of the largest activation; m[1] (gradient of a BN+ReLU
-     * output inside a block) and one rotating buffer per such output of a
-     * block (two in a bottleneck) for the outputs
+    /* Scratch: g[0], g[1] (block-level gradients) of the largest activation;
+     * dmid (gradient of a BN+ReLU output inside a block) and one rotating
+     * buffer per such output of a block (two in a bottleneck) for the outputs
      * themselves, which forward writes and backward recomputes; with the
      * ImageNet stem R also holds the stem's output (the max pool's input),
-     * recomputed the same way. */
+     * recomputed the same way.  A unit's conv output gradient needs no
+     * buffer of its own: backward computes it in place of its BN output's
+     * gradient or, in a block's last unit, of the block output, which
+     * backward no longer needs by then. */
     const size_t stem_out = net->cfg.small_stem ? 0 : rl_round_floats(rl_shape_count(net->stem.out));
     const size_t mids = (size_t)(net->cfg.bottleneck ? 2 : 1) * sz.max_mid;
     const size_t rot = mids > stem_out ? mids : stem_out;
     net->act_arena = rl_alloc_checked(sizeof(float) * sz.act, "activations", err);
-    net->scratch_floats = 3 * sz.max_act + sz.max_mid + rot;
+    net->scratch_floats = 2 * sz.max_act + sz.max_mid + rot;
     net->scratch_arena = rl_alloc_checked(sizeof(float) * net->scratch_floats, "gradient scratch", err);
     if (alloc_common(net, &sz, err) || !net->act_arena || !net->scratch_arena) {
         free_plan(net);
@@ -527,12 +529,13 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
     net->act_floats = sz.act;
     net->g[0] = net->scratch_arena;
     net->g[1] = net->g[0] + sz.max_act;
-    net->m[0] = net->g[1] + sz.max_act;
-    net->m[1] = net->m[0] + sz.max_act;
-    float *rotating = net->m[1] + sz.max_mid;
-    /* forward never touches the backward scratch, so the downsample branch's
-     * conv output borrows m[0] (where backward recomputes it) and its BN
-     * output g[0] */
+    net->dmid = net->g[1] + sz.max_act;
+    float *rotating = net->dmid + sz.max_mid;
+    /* The downsample branch's conv output borrows the block output, which
+     * forward writes only after that conv output's BN has consumed it, and
+     * backward recomputes it there after the block's units are done with it;
+     * forward never touches the backward scratch, so its BN output goes to
+     * g[0]. */
     net->down_tmp = net->g[0];
 
     float *act = net->act_arena, *stats = net->stats_arena;
@@ -550,7 +553,11 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
         }
         bl->out = act;
         act += rl_round_floats(rl_shape_count(bl->out_shape));
-        if (bl->has_down) place_unit(&bl->down, net->m[0], &stats, NULL);
+        if (bl->has_down) place_unit(&bl->down, bl->out, &stats, NULL);
+        /* backward's unit gradients alternate between dmid and the block
+         * output: the gradient of the first BN+ReLU output must fit there */
+        for (int u = 0; u < bl->nunits - 2; u++)
+            RL_CHECK(rl_shape_count(bl->u[u].out) <= rl_shape_count(bl->out_shape));
     }
     act = place_head(net, act, max_batch);
     RL_CHECK((size_t)(act - net->act_arena) == sz.act);
@@ -764,9 +771,12 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
         int L = bl->nunits - 1;
         /* Last unit: the ReLU after the add masks g in place; g is then the
          * gradient of the sum, shared by the branch and the shortcut. */
-        float *dmid = net->m[1], *dnext = net->m[0];
+        /* The block output is not needed once its mask is read: the last
+         * unit's conv output gradient overwrites it, and then it holds the
+         * gradients of the unit outputs before. */
+        float *dmid = net->dmid, *dnext = bl->out;
         recompute_output(net, &bl->u[L - 1], n, bl->mid[L - 1]);
-        unit_backward(net, &bl->u[L], n, bl->mid[L - 1], bl->out, g, RL_BN_RELU_Y, net->m[0], dmid, 0);
+        unit_backward(net, &bl->u[L], n, bl->mid[L - 1], bl->out, g, RL_BN_RELU_Y, bl->out, dmid, 0);
         for (int u = L - 1; u >= 0; u--) {
             if (u > 0) recompute_output(net, &bl->u[u - 1], n, bl->mid[u - 1]);
             const float *x = u > 0 ? bl->mid[u - 1] : in;
@@ -786,8 +796,9 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
         }
         if (bl->has_down) {
             /* The conv output again (bitwise: the same call on the same
-             * input), into m[0]; BN backward then turns g into the conv's
-             * output gradient in place: g is not needed after it. */
+             * input), into the block output's buffer, free again; BN backward
+             * then turns g into the conv's output gradient in place: g is not
+             * needed after it. */
             t0 = tic(net);
             rl_conv_forward(&bl->down.conv, at_batch(bl->down.in, n), in, bl->down.c, net->ws);
             toc(net, t0, "conv recompute", &bl->down, 1, conv_flops(&bl->down, n));
