@@ -7,7 +7,7 @@
  * a GEMM would need to match it).  On a shared machine the fastest call is
  * the most repeatable figure; the process's CPU time per call (all threads)
  * is printed too.  --algo picks the algorithm as RELAB_CONV does
- * (gemm, image, winograd2, winograd4) or the planner's choice (auto).
+ * (gemm, image, rows, winograd2, winograd4) or the planner's choice (auto).
  *
  * usage: bench_conv [--k 3] [--stride 1] [--c 64] [--oc 64] [--size 56]
  *            [--batch 32] [--algo auto] [--reps 10] */

@@ -855,6 +855,7 @@ static const char *algo_name(const rl_conv *cv)
 {
     switch (cv->algo) {
     case RL_CONV_PER_IMAGE: return "per image";
+    case RL_CONV_ROWS: return "per image, a GEMM per kernel row";
     case RL_CONV_WINOGRAD: return cv->tile == 4 ? "Winograd F(4x4,3x3)" : "Winograd F(2x2,3x3)";
     case RL_CONV_WINOGRAD_BLOCKS:
         return cv->tile == 4 ? "Winograd F(4x4,3x3), tiles in blocks per thread"
