@@ -150,10 +150,10 @@ static void test_conv(int C, int OC, int k, int stride, int pad, int H, int N, i
  * must give every image bitwise the result of a serial, single-threaded GEMM
  * of that image alone.  OpenBLAS's safety for concurrent calls depends on its
  * build, so this runs under every OPENBLAS_CORETYPE the tests are run with. */
-static void test_conv_per_image_threads(int k, int algo)
+static void test_conv_per_image_threads(int k, int stride, int algo)
 {
     const int C = 24, OC = 40, N = 32, H = 15, KK = k * k;
-    rl_conv cv = {C, OC, k, 1, k / 2, NULL, NULL, algo, 2, 0};
+    rl_conv cv = {C, OC, k, stride, k / 2, NULL, NULL, algo, 2, 0};
     rl_shape in = {N, C, H, H}, one = {1, C, H, H}, out = rl_conv_out_shape(&cv, in);
     size_t nx = rl_shape_count(in), ny = rl_shape_count(out), per_x = nx / N, per_y = ny / N;
     cv.w = randn((size_t)OC * KK * C, 0.2f);
@@ -177,15 +177,15 @@ static void test_conv_per_image_threads(int k, int algo)
     rl_conv_backward_weights(&cv, in, x, dy, ws);
     openblas_set_num_threads(blas_threads);
     tap_ok(!memcmp(y2, ys, sizeof(float) * ny),
-           "%s conv %dx%d forward: 2 concurrent threads agree bitwise with serial single-threaded GEMMs",
-           algo_name(algo), k, k);
+           "%s conv %dx%d/%d forward: 2 concurrent threads agree bitwise with serial single-threaded GEMMs",
+           algo_name(algo), k, k, stride);
     tap_ok(!memcmp(d2, ds, sizeof(float) * nx),
-           "%s conv %dx%d backward_data: 2 concurrent threads agree bitwise with serial single-threaded GEMMs",
-           algo_name(algo), k, k);
+           "%s conv %dx%d/%d backward_data: 2 concurrent threads agree bitwise with serial single-threaded GEMMs",
+           algo_name(algo), k, k, stride);
     if (k > 1) /* a 1x1 stride-1 weight gradient is one (multi-threaded) GEMM over the batch */
         tap_ok(!memcmp(w2, ws1, sizeof(float) * OC * KK * C),
-               "%s conv %dx%d backward_weights: 2 concurrent threads agree bitwise with one thread", algo_name(algo), k,
-               k);
+               "%s conv %dx%d/%d backward_weights: 2 concurrent threads agree bitwise with one thread", algo_name(algo),
+               k, k, stride);
     float *bufs[] = {cv.w, x, dy, ws, y2, ys, d2, ds, w2, ws1};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         rl_free(bufs[i]);
@@ -744,13 +744,11 @@ static void test_plan_limits(void)
     rl_resnet_destroy(net);
 }
 
-/* RL_CONV_ROWS (stride-1 convolutions as one GEMM per kernel row): the
- * forward against direct loops and both gradients against finite
- * differences (test_conv), with same and other paddings and non-square
- * images; the three passes of 3x3 layers against float64 sums, within the
- * bound of a plain GEMM of the same depth (K = 9C for forward, 9 OC for the
- * input gradient, N H W for the weight gradient; the kernel-row GEMMs add
- * K*C-term partial sums, so the same gamma_K bound holds); and bitwise
+/* RL_CONV_ROWS (one GEMM per kernel row): the forward against direct loops
+ * and both gradients against finite differences (test_conv), strides 1-3,
+ * same and other paddings, odd and even sizes, non-square images; the three passes of 3x3 layers against float64 sums,
+ * within the bound of a plain GEMM of the same depth (K = 9C for forward, 9 OC for the input gradient, N H W for the
+ * weight gradient; the kernel-row GEMMs add K*C-term partial sums, so the same gamma_K bound holds); and bitwise
  * agreement of 2 threads with one. */
 static void test_conv_rows(void)
 {
@@ -758,6 +756,10 @@ static void test_conv_rows(void)
     test_conv(3, 8, 7, 1, 3, 11, 2, RL_CONV_ROWS);
     test_conv(3, 5, 5, 1, 1, 9, 2, RL_CONV_ROWS);
     test_conv(2, 3, 3, 1, 0, 6, 3, RL_CONV_ROWS);
+    test_conv(4, 6, 3, 2, 1, 8, 3, RL_CONV_ROWS);
+    test_conv(4, 6, 3, 2, 1, 9, 2, RL_CONV_ROWS);
+    test_conv(3, 8, 7, 2, 3, 11, 2, RL_CONV_ROWS);
+    test_conv(3, 5, 5, 3, 2, 13, 2, RL_CONV_ROWS);
     static const int shapes[][4] = {{16, 16, 12, 10}, {3, 16, 9, 11}, {32, 24, 5, 6}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const int C = shapes[i][0], OC = shapes[i][1], H = shapes[i][2], W = shapes[i][3], N = 3;
@@ -772,8 +774,9 @@ static void test_conv_rows(void)
                C, OC, H, W, e[0], e[1], e[2]);
         rl_free(cv.w);
     }
-    test_conv_per_image_threads(3, RL_CONV_ROWS);
-    test_conv_per_image_threads(5, RL_CONV_ROWS);
+    test_conv_per_image_threads(3, 1, RL_CONV_ROWS);
+    test_conv_per_image_threads(5, 1, RL_CONV_ROWS);
+    test_conv_per_image_threads(3, 2, RL_CONV_ROWS);
 }
 
 int main(int argc, char **argv)
@@ -791,8 +794,8 @@ int main(int argc, char **argv)
         test_conv(3, 8, 7, 2, 3, 11, 2, algo);
         if (algo == RL_CONV_BATCHED) saved = rng;
     }
-    test_conv_per_image_threads(3, RL_CONV_PER_IMAGE);
-    test_conv_per_image_threads(1, RL_CONV_PER_IMAGE);
+    test_conv_per_image_threads(3, 1, RL_CONV_PER_IMAGE);
+    test_conv_per_image_threads(1, 1, RL_CONV_PER_IMAGE);
     test_winograd(16, 24, 9, 11, 2);
     test_winograd(64, 48, 14, 14, 2);
     test_winograd(5, 3, 4, 7, 3);

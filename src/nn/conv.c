@@ -64,7 +64,7 @@ void rl_conv_choose(rl_conv *cv, rl_shape in, int threads)
         if ((force && !strcmp(force, "image")) || (size_t)out.h * out.w >= 196) cv->algo = RL_CONV_PER_IMAGE;
         return;
     }
-    if (force && !strcmp(force, "rows") && cv->stride == 1) {
+    if (force && !strcmp(force, "rows") && !is_pointwise(cv)) {
         cv->algo = RL_CONV_ROWS;
         return;
     }
@@ -97,12 +97,17 @@ void rl_conv_choose(rl_conv *cv, rl_shape in, int threads)
      * and 1.4x (AVX-512) faster, 3x3 256->256 @28x28 and 1x1 256->512 @56x56
      * 1.06-1.16x; at 7x7 outputs the batched GEMM wins. */
     if ((force && !strcmp(force, "image")) || (size_t)out.h * out.w >= 196) cv->algo = RL_CONV_PER_IMAGE;
-    /* Stride 1 per image: one GEMM per kernel row instead of cols.  Measured
-     * on the small networks' 3x3 layers (16 and 32 channels at 14x14 to
-     * 32x32, batch 128, one thread; 3->16 stems): 1.03-1.24x faster over
-     * forward and both gradients on Haswell kernels, 1.15-1.6x on SkylakeX.
-     * Not for rows of depth K*C < 9 (a 1-channel stem), too thin a GEMM. */
-    if (cv->algo == RL_CONV_PER_IMAGE && !force && cv->stride == 1 && cv->k * cv->in_c >= 9) cv->algo = RL_CONV_ROWS;
+    /* 3x3 layers of at most 64 output channels (the small networks' 16-64
+     * channel layers and 3-channel stems), per image by kernel rows instead
+     * of cols: measured over forward and both gradients, batch 128, one
+     * thread, 1.03-1.24x faster than per image on Haswell kernels and
+     * 1.15-1.6x on SkylakeX (stride 1, 14x14 to 32x32); stride 2 (16->32
+     * @32x32, 32->64 @16x16 and @14x14, against per image or the batched
+     * GEMM the last two had): 1.0-1.2x (Haswell), 1.1-1.45x (SkylakeX).
+     * Not for rows of depth K*C < 9 (a 1-channel stem: too
+     * thin a GEMM) nor ResNet-50's 7x7 stem (its weight gradient slower); on
+     * ResNet-50's 3x3 stride-2 layers it is no faster than per image. */
+    if (!force && cv->k == 3 && cv->out_c <= 64 && cv->k * cv->in_c >= 9) cv->algo = RL_CONV_ROWS;
 }
 
 /* Per-image weight gradient: images fall into a fixed number of groups, each
@@ -110,11 +115,17 @@ void rl_conv_choose(rl_conv *cv, rl_shape in, int threads)
  * added in group order; the result is the same for any thread count. */
 #define WGRAD_GROUPS 8
 
-/* RL_CONV_ROWS: floats of one image's R, (H + 2P) rows x OW pixels x K*C. */
+/* RL_CONV_ROWS: R holds the H + 2P padded input rows, each as OW windows of
+ * K*C floats, in S phases (rows_at) of rows_per_phase rows each. */
+static size_t rows_per_phase(const rl_conv *cv, rl_shape in)
+{
+    return (size_t)((in.h + 2 * cv->pad + cv->stride - 1) / cv->stride);
+}
+
 static size_t rows_per_image(const rl_conv *cv, rl_shape in)
 {
     rl_shape out = rl_conv_out_shape(cv, in);
-    return (size_t)(in.h + 2 * cv->pad) * out.w * cv->k * cv->in_c;
+    return (size_t)cv->stride * rows_per_phase(cv, in) * out.w * cv->k * cv->in_c;
 }
 
 size_t rl_conv_workspace_floats(const rl_conv *cv, rl_shape in)
@@ -223,22 +234,30 @@ static void col2im_add(const rl_conv *cv, rl_shape in, rl_shape out, const float
         col2im_image(cv, in, out, cols + (size_t)n * per_image, dx + (size_t)(n0 + n) * image);
 }
 
-/* R of one image xn (RL_CONV_ROWS): row r holds input row ih = r - P, as OW
- * windows of K pixels (K*C floats, zero outside the image). */
+/* Padded rows r = ih + P of R are stored by phase r mod S, then r / S, so
+ * that output rows oh = 0, 1, ... of kernel row kh (padded rows S oh + kh)
+ * are consecutive rows of R starting at rows_at(kh). */
+static size_t rows_at(const rl_conv *cv, rl_shape in, int r)
+{
+    return (size_t)(r % cv->stride) * rows_per_phase(cv, in) + (size_t)(r / cv->stride);
+}
+
+/* R of one image xn (RL_CONV_ROWS): padded row r holds input row ih = r - P
+ * as OW windows of K pixels (K*C floats, zero outside the image). */
 static void rows_image(const rl_conv *cv, rl_shape in, rl_shape out, const float *xn, float *r)
 {
-    const int C = in.c, K = cv->k, P = cv->pad, KC = K * C;
+    const int C = in.c, K = cv->k, S = cv->stride, P = cv->pad, KC = K * C;
     const size_t row_len = (size_t)out.w * KC;
     for (int ri = 0; ri < in.h + 2 * P; ri++) {
         const int ih = ri - P;
-        float *dst = r + (size_t)ri * row_len;
+        float *dst = r + rows_at(cv, in, ri) * row_len;
         if (ih < 0 || ih >= in.h) {
             memset(dst, 0, sizeof(float) * row_len);
             continue;
         }
         const float *src_row = xn + (size_t)ih * in.w * C;
         for (int ow = 0; ow < out.w; ow++, dst += KC) {
-            const int iw0 = ow - P;
+            const int iw0 = ow * S - P;
             const float *src = src_row + (ptrdiff_t)iw0 * C;
             if (iw0 >= 0 && iw0 + K <= in.w) {
                 for (int i = 0; i < KC; i++)
@@ -256,13 +275,13 @@ static void rows_image(const rl_conv *cv, rl_shape in, rl_shape out, const float
  * and the taps outside the image are dropped). */
 static void rows_scatter_image(const rl_conv *cv, rl_shape in, rl_shape out, const float *dr, float *dxn)
 {
-    const int C = in.c, K = cv->k, P = cv->pad, KC = K * C;
+    const int C = in.c, K = cv->k, S = cv->stride, P = cv->pad, KC = K * C;
     const size_t row_len = (size_t)out.w * KC;
     for (int ih = 0; ih < in.h; ih++) {
-        const float *s = dr + (size_t)(ih + P) * row_len;
+        const float *s = dr + rows_at(cv, in, ih + P) * row_len;
         float *d_row = dxn + (size_t)ih * in.w * C;
         for (int ow = 0; ow < out.w; ow++, s += KC) {
-            const int iw0 = ow - P;
+            const int iw0 = ow * S - P;
             float *d = d_row + (ptrdiff_t)iw0 * C;
             if (iw0 >= 0 && iw0 + K <= in.w) {
                 for (int i = 0; i < KC; i++)
@@ -277,31 +296,10 @@ static void rows_scatter_image(const rl_conv *cv, rl_shape in, rl_shape out, con
     }
 }
 
-/* RL_CONV_ROWS forward: y_n = sum over kh of R_n[rows kh .. kh + OH) W_kh^T,
- * W_kh the K*C columns of W for kernel row kh (leading dimension K*K*C). */
+/* RL_CONV_ROWS forward: y_n = sum over kh of R_n[OH rows from rows_at(kh)]
+ * W_kh^T, W_kh the K*C columns of W for kernel row kh (leading dimension
+ * K*K*C). */
 static void forward_rows(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, float *y, float *ws)
-{
-    const int OC = cv->out_c, KC = cv->k * cv->in_c, KKC = cv->k * KC, M = out.h * out.w;
-    const size_t slice = rl_round_floats(rows_per_image(cv, in)), image = (size_t)in.h * in.w * in.c;
-#pragma omp parallel num_threads(cv->threads)
-    {
-        float *r = ws + slice * (size_t)omp_get_thread_num();
-#pragma omp for schedule(static)
-        for (int n = 0; n < in.n; n++) {
-            rows_image(cv, in, out, x + (size_t)n * image, r);
-            for (int kh = 0; kh < cv->k; kh++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, KC, 1.0f, r + (size_t)kh * out.w * KC, KC,
-                            cv->w + (size_t)kh * KC, KKC, kh ? 1.0f : 0.0f, y + (size_t)n * M * OC, OC);
-        }
-    }
-}
-
-/* RL_CONV_ROWS input gradient: dR_n[rows kh .. kh + OH) += dy_n W_kh, then
- * scattered into dx_n (zeroed first unless accumulating, by the thread that
- * then adds into it while it is in cache).  Kernel row 0 writes rows
- * [0, OH); the last K - 1 rows are zeroed first for the others to add into. */
-static void backward_data_rows(const rl_conv *cv, rl_shape in, rl_shape out, const float *dy, float *dx, int accumulate,
-                               float *ws)
 {
     const int OC = cv->out_c, KC = cv->k * cv->in_c, KKC = cv->k * KC, M = out.h * out.w;
     const size_t slice = rl_round_floats(rows_per_image(cv, in)), image = (size_t)in.h * in.w * in.c;
@@ -311,10 +309,33 @@ static void backward_data_rows(const rl_conv *cv, rl_shape in, rl_shape out, con
         float *r = ws + slice * (size_t)omp_get_thread_num();
 #pragma omp for schedule(static)
         for (int n = 0; n < in.n; n++) {
-            memset(r + (size_t)out.h * row_len, 0, sizeof(float) * (size_t)(cv->k - 1) * row_len);
+            rows_image(cv, in, out, x + (size_t)n * image, r);
+            for (int kh = 0; kh < cv->k; kh++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, KC, 1.0f, r + rows_at(cv, in, kh) * row_len,
+                            KC, cv->w + (size_t)kh * KC, KKC, kh ? 1.0f : 0.0f, y + (size_t)n * M * OC, OC);
+        }
+    }
+}
+
+/* RL_CONV_ROWS input gradient: dR_n[OH rows from rows_at(kh)] += dy_n W_kh,
+ * then scattered into dx_n (zeroed first unless accumulating, by the thread
+ * that then adds into it while it is in cache).  Kernel row 0 writes the
+ * first OH rows of R; the rest is zeroed first for the others to add into. */
+static void backward_data_rows(const rl_conv *cv, rl_shape in, rl_shape out, const float *dy, float *dx, int accumulate,
+                               float *ws)
+{
+    const int OC = cv->out_c, KC = cv->k * cv->in_c, KKC = cv->k * KC, M = out.h * out.w;
+    const size_t slice = rl_round_floats(rows_per_image(cv, in)), image = (size_t)in.h * in.w * in.c;
+    const size_t row_len = (size_t)out.w * KC, total = rows_per_image(cv, in);
+#pragma omp parallel num_threads(cv->threads)
+    {
+        float *r = ws + slice * (size_t)omp_get_thread_num();
+#pragma omp for schedule(static)
+        for (int n = 0; n < in.n; n++) {
+            memset(r + (size_t)out.h * row_len, 0, sizeof(float) * (total - (size_t)out.h * row_len));
             for (int kh = 0; kh < cv->k; kh++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, KC, OC, 1.0f, dy + (size_t)n * M * OC, OC,
-                            cv->w + (size_t)kh * KC, KKC, kh ? 1.0f : 0.0f, r + (size_t)kh * row_len, KC);
+                            cv->w + (size_t)kh * KC, KKC, kh ? 1.0f : 0.0f, r + rows_at(cv, in, kh) * row_len, KC);
             if (!accumulate) memset(dx + (size_t)n * image, 0, sizeof(float) * image);
             rows_scatter_image(cv, in, out, r, dx + (size_t)n * image);
         }
@@ -334,14 +355,14 @@ static void add_partials(const rl_conv *cv, const float *parts, size_t part)
     }
 }
 
-/* RL_CONV_ROWS weight gradient: dW_kh += dy_n^T R_n[rows kh .. kh + OH),
+/* RL_CONV_ROWS weight gradient: dW_kh += dy_n^T R_n[OH rows from rows_at(kh)],
  * images in WGRAD_GROUPS fixed groups as in backward_weights_per_image. */
 static void backward_weights_rows(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, const float *dy,
                                   float *ws)
 {
     const int OC = cv->out_c, KC = cv->k * cv->in_c, KKC = cv->k * KC, M = out.h * out.w;
     const size_t slice = rl_round_floats(rows_per_image(cv, in)), image = (size_t)in.h * in.w * in.c;
-    const size_t part = rl_round_floats((size_t)OC * KKC);
+    const size_t part = rl_round_floats((size_t)OC * KKC), row_len = (size_t)out.w * KC;
     float *parts = ws + slice * (size_t)(cv->threads > 1 ? cv->threads : 1);
 #pragma omp parallel num_threads(cv->threads)
     {
@@ -354,7 +375,7 @@ static void backward_weights_rows(const rl_conv *cv, rl_shape in, rl_shape out, 
                 rows_image(cv, in, out, x + (size_t)n * image, r);
                 for (int kh = 0; kh < cv->k; kh++)
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KC, M, 1.0f, dy + (size_t)n * M * OC, OC,
-                                r + (size_t)kh * out.w * KC, KC, 1.0f, pg + (size_t)kh * KC, KKC);
+                                r + rows_at(cv, in, kh) * row_len, KC, 1.0f, pg + (size_t)kh * KC, KKC);
             }
         }
     }

@@ -44,16 +44,17 @@
  *                      per thread at a time with single-threaded GEMMs (the
  *                      data stay in the thread's caches); every result is the
  *                      same whatever the thread count.
- *   RL_CONV_ROWS       stride-1 convolutions with K > 1: per image, as
- *                      RL_CONV_PER_IMAGE, but without cols.  The image is
- *                      expanded along its width only, into R ((H + 2P) rows x
- *                      OW pixels x K*C: the K horizontal taps of each output
- *                      column), and kernel row kh is one GEMM over the OH*OW
- *                      rows of R that start at row kh (consecutive rows, since
- *                      the stride is 1): K GEMMs of depth K*C in place of one
- *                      of depth K*K*C, on a buffer K times smaller than cols
- *                      (a third of the copying for 3x3 kernels).  Same
- *                      thread-count independence as RL_CONV_PER_IMAGE. */
+ *   RL_CONV_ROWS       per image, as RL_CONV_PER_IMAGE, but without cols.
+ *                      The image is expanded along its width only, into R
+ *                      (H + 2P padded rows x OW pixels x K*C: the K
+ *                      horizontal taps of each output column), its rows
+ *                      stored by phase (row mod stride) so that the rows kernel
+ *                      row kh reads for output rows 0, 1, ... are consecutive:
+ *                      kernel row kh is one GEMM over OH*OW rows of R, K GEMMs
+ *                      of depth K*C in place of one of depth K*K*C, on a buffer
+ *                      about K/stride times smaller than cols (a third of the
+ *                      copying for 3x3 stride 1).  Same thread-count
+ *                      independence as RL_CONV_PER_IMAGE. */
 typedef enum {
     RL_CONV_BATCHED = 0,
     RL_CONV_PER_IMAGE = 1,
@@ -78,8 +79,9 @@ rl_shape rl_conv_out_shape(const rl_conv *cv, rl_shape in);
  * same choice; docs/performance.md has the measurements behind it):
  * Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions of 64 or more channels
  * in and out (by blocks of tiles up to 128 x 128 channels), per image for
- * the others with 14x14 or more output pixels (by kernel rows if stride 1
- * and K*C >= 9), batched otherwise.  The environment variable
+ * the others with 14x14 or more output pixels, batched otherwise; but by
+ * kernel rows (RL_CONV_ROWS) for the other 3x3 convolutions of at most 64
+ * output channels and 3 or more input channels.  The environment variable
  * RELAB_CONV=gemm forces the plain im2col + GEMM path (RL_CONV_BATCHED)
  * everywhere; RELAB_CONV=image, rows, winograd2, winograd4 (chunks of
  * images) or winograd2b, winograd4b (blocks of tiles) force that algorithm
