@@ -99,14 +99,14 @@ void rl_conv_choose(rl_conv *cv, rl_shape in, int threads)
     if ((force && !strcmp(force, "image")) || (size_t)out.h * out.w >= 196) cv->algo = RL_CONV_PER_IMAGE;
     /* 3x3 layers of at most 64 output channels (the small networks' 16-64
      * channel layers and 3-channel stems), per image by kernel rows instead
-     * of cols: measured over forward and both gradients, batch 128, one
-     * thread, 1.03-1.24x faster than per image on Haswell kernels and
-     * 1.15-1.6x on SkylakeX (stride 1, 14x14 to 32x32); stride 2 (16->32
-     * @32x32, 32->64 @16x16 and @14x14, against per image or the batched
-     * GEMM the last two had): 1.0-1.2x (Haswell), 1.1-1.45x (SkylakeX).
-     * Not for rows of depth K*C < 9 (a 1-channel stem: too
-     * thin a GEMM) nor ResNet-50's 7x7 stem (its weight gradient slower); on
-     * ResNet-50's 3x3 stride-2 layers it is no faster than per image. */
+     * of cols.  Measured over forward and both gradients, batch 128, one
+     * thread (docs/performance.md, round 4): 16 and 32 channels at 14x14 to
+     * 32x32, 1.04-1.15x faster than per image on Haswell kernels and
+     * 1.28-1.49x on SkylakeX; stride 2 (16->32 @32x32, 32->64 @16x16 and
+     * @14x14, against per image or the batched GEMM the last two had),
+     * 1.02-1.18x and 1.12-1.45x.  Not for rows of depth K*C < 9 (the
+     * 1-channel stem: 0.83x on Haswell) nor ResNet-50's 7x7 stem (0.83-0.86x);
+     * ResNet-50's 3x3 stride-2 layers gain nothing (1.00-1.03x). */
     if (!force && cv->k == 3 && cv->out_c <= 64 && cv->k * cv->in_c >= 9) cv->algo = RL_CONV_ROWS;
 }
 
