@@ -342,46 +342,6 @@ static void backward_data_rows(const rl_conv *cv, rl_shape in, rl_shape out, con
     }
 }
 
-/* dw += the WGRAD_GROUPS partials, added in group order. */
-static void add_partials(const rl_conv *cv, const float *parts, size_t part)
-{
-    const size_t count = (size_t)cv->out_c * cv->k * cv->k * cv->in_c;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < count; i++) {
-        float s = 0;
-        for (int g = 0; g < WGRAD_GROUPS; g++)
-            s += parts[(size_t)g * part + i];
-        cv->dw[i] += s;
-    }
-}
-
-/* RL_CONV_ROWS weight gradient: dW_kh += dy_n^T R_n[OH rows from rows_at(kh)],
- * images in WGRAD_GROUPS fixed groups as in backward_weights_per_image. */
-static void backward_weights_rows(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, const float *dy,
-                                  float *ws)
-{
-    const int OC = cv->out_c, KC = cv->k * cv->in_c, KKC = cv->k * KC, M = out.h * out.w;
-    const size_t slice = rl_round_floats(rows_per_image(cv, in)), image = (size_t)in.h * in.w * in.c;
-    const size_t part = rl_round_floats((size_t)OC * KKC), row_len = (size_t)out.w * KC;
-    float *parts = ws + slice * (size_t)(cv->threads > 1 ? cv->threads : 1);
-#pragma omp parallel num_threads(cv->threads)
-    {
-        float *r = ws + slice * (size_t)omp_get_thread_num();
-#pragma omp for schedule(static)
-        for (int g = 0; g < WGRAD_GROUPS; g++) {
-            float *pg = parts + (size_t)g * part;
-            memset(pg, 0, sizeof(float) * part);
-            for (int n = (int)((long)in.n * g / WGRAD_GROUPS); n < (int)((long)in.n * (g + 1) / WGRAD_GROUPS); n++) {
-                rows_image(cv, in, out, x + (size_t)n * image, r);
-                for (int kh = 0; kh < cv->k; kh++)
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KC, M, 1.0f, dy + (size_t)n * M * OC, OC,
-                                r + rows_at(cv, in, kh) * row_len, KC, 1.0f, pg + (size_t)kh * KC, KKC);
-            }
-        }
-    }
-    add_partials(cv, parts, part);
-}
-
 /* RL_CONV_PER_IMAGE forward: y_n = cols_n * W^T, one image per thread at a
  * time.  OpenBLAS runs a GEMM called inside a parallel region on the calling
  * thread alone. */
@@ -419,30 +379,53 @@ static void pointwise_per_image(const rl_conv *cv, rl_shape in, const float *src
     }
 }
 
-/* RL_CONV_PER_IMAGE backward_weights: dw += sum over groups of images of
- * dy_n^T cols_n, each group in its own partial (see WGRAD_GROUPS). */
+/* pg += the weight gradient of one image: dy_n^T cols_n (RL_CONV_PER_IMAGE),
+ * or for RL_CONV_ROWS dW_kh += dy_n^T R_n[OH rows from rows_at(kh)] for each
+ * kernel row; buf is the calling thread's slice of the workspace. */
+static void image_weight_grad(const rl_conv *cv, rl_shape in, rl_shape out, const float *xn, const float *dyn,
+                              float *buf, float *pg)
+{
+    const int OC = cv->out_c, KC = cv->k * cv->in_c, KKC = cv->k * KC, M = out.h * out.w;
+    if (cv->algo == RL_CONV_ROWS) {
+        rows_image(cv, in, out, xn, buf);
+        for (int kh = 0; kh < cv->k; kh++)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KC, M, 1.0f, dyn, OC,
+                        buf + rows_at(cv, in, kh) * (size_t)out.w * KC, KC, 1.0f, pg + (size_t)kh * KC, KKC);
+        return;
+    }
+    im2col_image(cv, in, out, xn, buf);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, M, 1.0f, dyn, OC, buf, KKC, 1.0f, pg, KKC);
+}
+
+/* RL_CONV_PER_IMAGE and RL_CONV_ROWS backward_weights: dw += sum over groups
+ * of images of their gradients, each group in its own partial (see
+ * WGRAD_GROUPS). */
 static void backward_weights_per_image(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, const float *dy,
                                        float *ws)
 {
     const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c, M = out.h * out.w;
-    const size_t slice = rl_round_floats((size_t)M * KKC), image = (size_t)in.h * in.w * in.c;
-    const size_t part = rl_round_floats((size_t)OC * KKC);
+    const size_t slice = rl_round_floats(cv->algo == RL_CONV_ROWS ? rows_per_image(cv, in) : cols_per_image(cv, in));
+    const size_t image = (size_t)in.h * in.w * in.c, part = rl_round_floats((size_t)OC * KKC);
     float *parts = ws + slice * (size_t)(cv->threads > 1 ? cv->threads : 1);
 #pragma omp parallel num_threads(cv->threads)
     {
-        float *cols = ws + slice * (size_t)omp_get_thread_num();
+        float *buf = ws + slice * (size_t)omp_get_thread_num();
 #pragma omp for schedule(static)
         for (int g = 0; g < WGRAD_GROUPS; g++) {
             float *pg = parts + (size_t)g * part;
             memset(pg, 0, sizeof(float) * part);
-            for (int n = (int)((long)in.n * g / WGRAD_GROUPS); n < (int)((long)in.n * (g + 1) / WGRAD_GROUPS); n++) {
-                im2col_image(cv, in, out, x + (size_t)n * image, cols);
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, M, 1.0f, dy + (size_t)n * M * OC, OC,
-                            cols, KKC, 1.0f, pg, KKC);
-            }
+            for (int n = (int)((long)in.n * g / WGRAD_GROUPS); n < (int)((long)in.n * (g + 1) / WGRAD_GROUPS); n++)
+                image_weight_grad(cv, in, out, x + (size_t)n * image, dy + (size_t)n * M * OC, buf, pg);
         }
     }
-    add_partials(cv, parts, part);
+    const size_t count = (size_t)OC * KKC;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < count; i++) {
+        float s = 0;
+        for (int g = 0; g < WGRAD_GROUPS; g++)
+            s += parts[(size_t)g * part + i];
+        cv->dw[i] += s;
+    }
 }
 
 /* RL_CONV_PER_IMAGE backward_data: dcols_n = dy_n * W, scattered into dx_n. */
@@ -516,9 +499,7 @@ void rl_conv_backward_weights(const rl_conv *cv, rl_shape in, const float *x, co
                     cv->dw, C);
     else if (is_winograd(cv))
         rl_winograd_backward_weights(cv, in, cv->tile, x, dy, ws);
-    else if (cv->algo == RL_CONV_ROWS)
-        backward_weights_rows(cv, in, rl_conv_out_shape(cv, in), x, dy, ws);
-    else if (cv->algo == RL_CONV_PER_IMAGE)
+    else if (cv->algo == RL_CONV_PER_IMAGE || cv->algo == RL_CONV_ROWS)
         backward_weights_per_image(cv, in, rl_conv_out_shape(cv, in), x, dy, ws);
     else
         backward_weights_batched(cv, in, rl_conv_out_shape(cv, in), x, dy, ws);
