@@ -9,7 +9,9 @@
  * elementwise pass instead of keeping about a sixth of the activations.  The
  * downsample branch's BN output is only needed during the add, so it goes to a
  * scratch buffer.  Backward walks the blocks in reverse with two block-level
- * gradient buffers and two scratch buffers. */
+ * gradient buffers and two scratch buffers.  The inference plan keeps no
+ * conv output: eval-mode BN runs in place on it, in three rotating buffers
+ * (rl_resnet_plan_inference). */
 #include "nn/resnet.h"
 
 #include <limits.h>
@@ -38,6 +40,7 @@ typedef struct {
     unit down;
     float *mid[2];          /* BN+ReLU outputs of units 0 and 1 (all but the last) */
     float *out;             /* block output */
+    float *down_out;        /* BN output of the downsample branch (the shortcut) */
     rl_shape in, out_shape; /* at max batch */
 } block;
 
@@ -56,7 +59,7 @@ struct rl_resnet {
     int max_batch, h, w, n;
     float *act_arena, *scratch_arena, *ws;
     size_t act_floats, scratch_floats, ws_floats;
-    float *g[2], *dmid, *down_tmp;
+    float *g[2], *dmid;
     double *bn_scratch;
     float *stats_arena;
     const float *x;
@@ -535,8 +538,7 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
      * forward writes only after that conv output's BN has consumed it, and
      * backward recomputes it there after the block's units are done with it;
      * forward never touches the backward scratch, so its BN output goes to
-     * g[0]. */
-    net->down_tmp = net->g[0];
+     * g[0] (down_out). */
 
     float *act = net->act_arena, *stats = net->stats_arena;
     act = place_unit(&net->stem, act, &stats, net->cfg.small_stem ? &net->stem_out : NULL);
@@ -554,6 +556,7 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
         bl->out = act;
         act += rl_round_floats(rl_shape_count(bl->out_shape));
         if (bl->has_down) place_unit(&bl->down, bl->out, &stats, NULL);
+        bl->down_out = net->g[0];
         /* backward's unit gradients alternate between dmid and the block
          * output: the gradient of the first BN+ReLU output must fit there */
         for (int u = 0; u < bl->nunits - 2; u++)
@@ -583,20 +586,25 @@ rl_status rl_resnet_plan_inference(rl_resnet *net, int max_batch, int h, int w, 
     sizes sz;
     rl_status st = size_pass(net, max_batch, h, w, &sz, err);
     if (st) return st;
-    /* A: every conv output (BN consumes it at once); B, C, D: rotating block
-     * inputs and outputs; E: the downsample branch's BN output. */
+    /* Three buffers of the largest activation and the head.  Eval-mode BN is
+     * a per-channel affine, so every conv writes straight into its unit's
+     * output buffer and BN(+add)+ReLU runs there in place.  A block reads its
+     * input X and writes its inner units' outputs into the other two, P and
+     * Q, in turn; forward runs the downsample branch after them, into
+     * whichever of P and Q the last unit does not read, and the last unit
+     * then overwrites X, which nothing needs any more.  Without a downsample
+     * branch X is the shortcut and the output takes that free buffer. */
     const size_t m = sz.max_act, head = rl_round_floats((size_t)max_batch * net->feat) * 2 +
                                         rl_round_floats((size_t)max_batch * net->cfg.num_classes);
-    net->act_floats = 5 * m + head;
+    net->act_floats = 3 * m + head;
     net->act_arena = rl_alloc_checked(sizeof(float) * net->act_floats, "activations", err);
     if (alloc_common(net, &sz, err) || !net->act_arena) {
         free_plan(net);
         return err ? err->code : RL_ERR_NOMEM;
     }
-    float *A = net->act_arena, *buf[3] = {A + m, A + 2 * m, A + 3 * m};
-    net->down_tmp = A + 4 * m;
+    float *buf[3] = {net->act_arena, net->act_arena + m, net->act_arena + 2 * m};
     float *stats = net->stats_arena;
-    place_unit(&net->stem, A, &stats, NULL);
+    place_unit(&net->stem, buf[0], &stats, NULL); /* conv output = BN output */
     net->stem_out = buf[0];
     float *cur = buf[0];
     if (!net->cfg.small_stem) {
@@ -608,17 +616,23 @@ rl_status rl_resnet_plan_inference(rl_resnet *net, int max_batch, int h, int w, 
         float *other[2];
         for (int i = 0, k = 0; i < 3; i++)
             if (buf[i] != cur) other[k++] = buf[i];
-        for (int u = 0; u < bl->nunits; u++)
-            place_unit(&bl->u[u], A, &stats, NULL);
-        if (bl->has_down) place_unit(&bl->down, A, &stats, NULL);
-        /* mid[0] is consumed by the next conv before the block output is
-         * written, so the output may take its buffer */
-        bl->mid[0] = other[0];
-        bl->mid[1] = other[1];
-        bl->out = other[0];
+        const int last = bl->nunits - 1;
+        for (int u = 0; u < last; u++) {
+            bl->mid[u] = other[u % 2];
+            place_unit(&bl->u[u], bl->mid[u], &stats, NULL);
+        }
+        float *free_buf = other[last % 2];
+        if (bl->has_down) {
+            bl->down_out = free_buf;
+            place_unit(&bl->down, free_buf, &stats, NULL);
+            bl->out = cur;
+        } else {
+            bl->out = free_buf;
+        }
+        place_unit(&bl->u[last], bl->out, &stats, NULL);
         cur = bl->out;
     }
-    place_head(net, A + 5 * m, max_batch);
+    place_head(net, net->act_arena + 3 * m, max_batch);
     net->scratch_floats = 0;
     net->max_batch = max_batch;
     net->h = h;
@@ -699,15 +713,16 @@ const float *rl_resnet_forward(rl_resnet *net, const float *x, int n, int train)
     }
     for (int b = 0; b < net->nblocks; b++) {
         block *bl = &net->blocks[b];
-        const float *shortcut = cur;
-        if (bl->has_down) {
-            unit_forward(net, &bl->down, n, cur, NULL, 0, train, net->down_tmp);
-            shortcut = net->down_tmp;
-        }
-        const float *in = cur;
+        const float *in = cur, *shortcut = cur;
         for (int u = 0; u < bl->nunits - 1; u++) {
             unit_forward(net, &bl->u[u], n, in, NULL, 1, train, bl->mid[u]);
             in = bl->mid[u];
+        }
+        /* after the inner units: the inference plan gives the branch a buffer
+         * that is free only from here on */
+        if (bl->has_down) {
+            unit_forward(net, &bl->down, n, cur, NULL, 0, train, bl->down_out);
+            shortcut = bl->down_out;
         }
         unit_forward(net, &bl->u[bl->nunits - 1], n, in, shortcut, 1, train, bl->out);
         cur = bl->out;
