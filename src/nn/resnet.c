@@ -24,6 +24,9 @@
 #include "util/rng.h"
 #include "util/timer.h"
 
+/* Floats beyond a workspace's size left free (as the net's workspace has always had). */
+#define WS_SLACK 16
+
 typedef struct {
     rl_conv conv;
     rl_bn bn;
@@ -31,6 +34,7 @@ typedef struct {
     rl_shape in, out; /* at max batch */
     float *c;         /* conv output (BN input) */
     float *save_mean, *save_invstd;
+    float *ws; /* convolution workspace: the net's, or free scratch (rl_resnet_plan) */
 } unit;
 
 typedef struct {
@@ -485,10 +489,10 @@ static rl_status size_pass(rl_resnet *net, int max_batch, int h, int w, sizes *o
     return RL_OK;
 }
 
-static rl_status alloc_common(rl_resnet *net, const sizes *sz, rl_error *err)
+static rl_status alloc_common(rl_resnet *net, const sizes *sz, size_t ws, rl_error *err)
 {
-    net->ws_floats = sz->ws;
-    net->ws = rl_alloc_checked(sizeof(float) * (sz->ws + 16), "convolution workspace", err);
+    net->ws_floats = ws;
+    net->ws = rl_alloc_checked(sizeof(float) * (ws + WS_SLACK), "convolution workspace", err);
     net->bn_scratch = rl_alloc_checked(sizeof(double) * rl_bn_scratch_doubles((int)sz->max_c), "BN scratch", err);
     net->stats_arena = rl_alloc_checked(sizeof(float) * (sz->stats + 16), "BN batch statistics", err);
     return net->ws && net->bn_scratch && net->stats_arena ? RL_OK : RL_ERR_NOMEM;
@@ -504,6 +508,91 @@ static float *place_head(rl_resnet *net, float *act, int max_batch)
     return act + rl_round_floats((size_t)max_batch * net->cfg.num_classes);
 }
 
+/* ---- convolution workspace in the training plan ----
+ *
+ * The rotating buffer R holds a block's inner BN+ReLU outputs, one after the
+ * other, and nothing else while the block runs forward or backward; its tail
+ * then is free for the block's convolution workspace.  (It also holds the
+ * ImageNet stem's output, which is dead while the stem's convolution runs:
+ * forward writes it after, backward reads it in the max pool's backward,
+ * before.)  R is sized for the largest block's outputs or the stem's, so
+ * the late blocks, whose maps are small but whose Winograd workspaces are the
+ * largest (54 MiB in ResNet-152's layer4 at batch 32), run in its tail, and
+ * the net's own workspace serves only the units that do not fit. */
+
+static size_t unit_ws(const unit *u)
+{
+    return rl_conv_workspace_floats(&u->conv, u->in) + WS_SLACK;
+}
+
+static size_t block_mids(const block *bl)
+{
+    size_t n = 0;
+    for (int u = 0; u < bl->nunits - 1; u++)
+        n += rl_round_floats(rl_shape_count(bl->u[u].out));
+    return n;
+}
+
+/* Calls fn on every unit with the floats of R in use during its calls. */
+static void each_unit(rl_resnet *net, void (*fn)(unit *u, size_t used, void *ctx), void *ctx)
+{
+    fn(&net->stem, 0, ctx);
+    for (int b = 0; b < net->nblocks; b++) {
+        block *bl = &net->blocks[b];
+        size_t used = block_mids(bl);
+        for (int u = 0; u < bl->nunits; u++)
+            fn(&bl->u[u], used, ctx);
+        if (bl->has_down) fn(&bl->down, used, ctx);
+    }
+}
+
+typedef struct {
+    size_t rot, ws; /* in: R; out: the net workspace the units left over need */
+} ws_fit;
+
+static void fit_unit(unit *u, size_t used, void *ctx)
+{
+    ws_fit *f = ctx;
+    size_t need = unit_ws(u);
+    if (used + need > f->rot && need > f->ws) f->ws = need;
+}
+
+typedef struct {
+    rl_resnet *net;
+    size_t min_rot;
+    ws_fit best;
+} ws_search;
+
+/* Tries R = the floats this unit needs beside its block's inner outputs. */
+static void try_rot(unit *u, size_t used, void *ctx)
+{
+    ws_search *s = ctx;
+    ws_fit f = {used + unit_ws(u), 0};
+    if (f.rot < s->min_rot) f.rot = s->min_rot;
+    each_unit(s->net, fit_unit, &f);
+    if (f.rot + f.ws < s->best.rot + s->best.ws) s->best = f;
+}
+
+/* The R (at least min_rot) that makes R + the net's workspace smallest. */
+static ws_fit choose_rot(rl_resnet *net, size_t min_rot)
+{
+    ws_search s = {net, min_rot, {min_rot, 0}};
+    each_unit(net, fit_unit, &s.best);
+    each_unit(net, try_rot, &s);
+    return s.best;
+}
+
+typedef struct {
+    float *rot, *ws;
+    size_t rot_floats;
+} ws_place;
+
+static void place_ws(unit *u, size_t used, void *ctx)
+{
+    ws_place *p = ctx;
+    u->ws = p->rot && used + unit_ws(u) <= p->rot_floats ? p->rot + used : p->ws;
+}
+
 rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *err)
 {
     free_plan(net);
@@ -513,19 +602,21 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
     /* Scratch: g[0], g[1] (block-level gradients) of the largest activation;
      * dmid (gradient of a BN+ReLU output inside a block) and one rotating
      * buffer per such output of a block (two in a bottleneck) for the outputs
-     * themselves, which forward writes and backward recomputes; with the
-     * ImageNet stem R also holds the stem's output (the max pool's input),
-     * recomputed the same way.  A unit's conv output gradient needs no
+     * themselves, which forward writes and backward recomputes, and for
+     * convolution workspace (choose_rot); with the ImageNet stem R also holds
+     * the stem's output (the max pool's input), recomputed the same way.  A unit's conv output gradient needs no
      * buffer of its own: backward computes it in place of its BN output's
      * gradient or, in a block's last unit, of the block output, which
      * backward no longer needs by then. */
-    const size_t stem_out = net->cfg.small_stem ? 0 : rl_round_floats(rl_shape_count(net->stem.out));
-    const size_t mids = (size_t)(net->cfg.bottleneck ? 2 : 1) * sz.max_mid;
-    const size_t rot = mids > stem_out ? mids : stem_out;
+    size_t min_rot = net->cfg.small_stem ? 0 : rl_round_floats(rl_shape_count(net->stem.out));
+    for (int b = 0; b < net->nblocks; b++)
+        if (block_mids(&net->blocks[b]) > min_rot) min_rot = block_mids(&net->blocks[b]);
+    const ws_fit fit = choose_rot(net, min_rot);
+    const size_t rot = fit.rot, ws = fit.ws;
     net->act_arena = rl_alloc_checked(sizeof(float) * sz.act, "activations", err);
     net->scratch_floats = 2 * sz.max_act + sz.max_mid + rot;
     net->scratch_arena = rl_alloc_checked(sizeof(float) * net->scratch_floats, "gradient scratch", err);
-    if (alloc_common(net, &sz, err) || !net->act_arena || !net->scratch_arena) {
+    if (alloc_common(net, &sz, ws, err) || !net->act_arena || !net->scratch_arena) {
         free_plan(net);
         return err ? err->code : RL_ERR_NOMEM;
     }
@@ -551,7 +642,8 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
         block *bl = &net->blocks[b];
         for (int u = 0; u < bl->nunits; u++) {
             act = place_unit(&bl->u[u], act, &stats, NULL);
-            if (u < bl->nunits - 1) bl->mid[u] = rotating + (size_t)u * sz.max_mid;
+            if (u < bl->nunits - 1)
+                bl->mid[u] = u ? bl->mid[u - 1] + rl_round_floats(rl_shape_count(bl->u[u - 1].out)) : rotating;
         }
         bl->out = act;
         act += rl_round_floats(rl_shape_count(bl->out_shape));
@@ -564,6 +656,8 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
     }
     act = place_head(net, act, max_batch);
     RL_CHECK((size_t)(act - net->act_arena) == sz.act);
+    ws_place wp = {rotating, net->ws, rot};
+    each_unit(net, place_ws, &wp);
     net->max_batch = max_batch;
     net->h = h;
     net->w = w;
@@ -598,7 +692,7 @@ rl_status rl_resnet_plan_inference(rl_resnet *net, int max_batch, int h, int w, 
                                         rl_round_floats((size_t)max_batch * net->cfg.num_classes);
     net->act_floats = 3 * m + head;
     net->act_arena = rl_alloc_checked(sizeof(float) * net->act_floats, "activations", err);
-    if (alloc_common(net, &sz, err) || !net->act_arena) {
+    if (alloc_common(net, &sz, sz.ws, err) || !net->act_arena) {
         free_plan(net);
         return err ? err->code : RL_ERR_NOMEM;
     }
@@ -633,6 +727,8 @@ rl_status rl_resnet_plan_inference(rl_resnet *net, int max_batch, int h, int w, 
         cur = bl->out;
     }
     place_head(net, net->act_arena + 3 * m, max_batch);
+    ws_place wp = {NULL, net->ws, 0};
+    each_unit(net, place_ws, &wp);
     net->scratch_floats = 0;
     net->max_batch = max_batch;
     net->h = h;
@@ -690,7 +786,7 @@ static void unit_forward(rl_resnet *net, unit *u, int n, const float *x, const f
 {
     rl_shape in = at_batch(u->in, n);
     double t0 = tic(net);
-    rl_conv_forward(&u->conv, in, x, u->c, net->ws);
+    rl_conv_forward(&u->conv, in, x, u->c, u->ws);
     toc(net, t0, "conv fwd", u, 1, conv_flops(u, n));
     t0 = tic(net);
     rl_bn_forward(&u->bn, rl_shape_rows(at_batch(u->out, n)), u->c, residual, relu, train, y, u->save_mean,
@@ -749,11 +845,11 @@ static void unit_backward(rl_resnet *net, unit *u, int n, const float *x, const 
                    net->bn_scratch);
     toc(net, t0, relu ? "bn+relu bwd" : "bn bwd", u, 0, 0);
     t0 = tic(net);
-    rl_conv_backward_weights(&u->conv, in, x, dconv, net->ws);
+    rl_conv_backward_weights(&u->conv, in, x, dconv, u->ws);
     toc(net, t0, "conv wgrad", u, 1, conv_flops(u, n));
     if (dx) {
         t0 = tic(net);
-        rl_conv_backward_data(&u->conv, in, dconv, dx, accumulate, net->ws);
+        rl_conv_backward_data(&u->conv, in, dconv, dx, accumulate, u->ws);
         toc(net, t0, "conv dgrad", u, 1, conv_flops(u, n));
     }
 }
@@ -815,7 +911,7 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
              * then turns g into the conv's output gradient in place: g is not
              * needed after it. */
             t0 = tic(net);
-            rl_conv_forward(&bl->down.conv, at_batch(bl->down.in, n), in, bl->down.c, net->ws);
+            rl_conv_forward(&bl->down.conv, at_batch(bl->down.in, n), in, bl->down.c, bl->down.ws);
             toc(net, t0, "conv recompute", &bl->down, 1, conv_flops(&bl->down, n));
             unit_backward(net, &bl->down, n, in, NULL, g, RL_BN_NO_RELU, g, gnext, 1);
             float *t = g;
