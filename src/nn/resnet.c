@@ -24,7 +24,7 @@
 #include "util/rng.h"
 #include "util/timer.h"
 
-/* Floats beyond a workspace's size left free (as the net's workspace has always had). */
+/* Floats left free past every convolution workspace, as the net's own always had. */
 #define WS_SLACK 16
 
 typedef struct {
@@ -600,14 +600,14 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
     rl_status st = size_pass(net, max_batch, h, w, &sz, err);
     if (st) return st;
     /* Scratch: g[0], g[1] (block-level gradients) of the largest activation;
-     * dmid (gradient of a BN+ReLU output inside a block) and one rotating
-     * buffer per such output of a block (two in a bottleneck) for the outputs
-     * themselves, which forward writes and backward recomputes, and for
+     * dmid (gradient of a BN+ReLU output inside a block) and the rotating
+     * buffer R, which holds a block's such outputs one after the other (they
+     * are written by forward and recomputed by backward) and, past them,
      * convolution workspace (choose_rot); with the ImageNet stem R also holds
-     * the stem's output (the max pool's input), recomputed the same way.  A unit's conv output gradient needs no
-     * buffer of its own: backward computes it in place of its BN output's
-     * gradient or, in a block's last unit, of the block output, which
-     * backward no longer needs by then. */
+     * the stem's output (the max pool's input), recomputed the same way.  A
+     * unit's conv output gradient needs no buffer of its own: backward
+     * computes it in place of its BN output's gradient or, in a block's last
+     * unit, of the block output, which backward no longer needs by then. */
     size_t min_rot = net->cfg.small_stem ? 0 : rl_round_floats(rl_shape_count(net->stem.out));
     for (int b = 0; b < net->nblocks; b++)
         if (block_mids(&net->blocks[b]) > min_rot) min_rot = block_mids(&net->blocks[b]);
