@@ -10,8 +10,9 @@
  * and combined in order, so results are bitwise identical for any number of
  * threads.
  *
- * Forward writes y (may not alias x) and, in training mode, saves mean and
- * inverse std per channel into save_mean/save_invstd for backward.  Backward
+ * Forward writes y (x itself, computed in place, or memory that does not
+ * overlap x) and, in training mode, saves mean and inverse std per channel
+ * into save_mean/save_invstd for backward.  Backward
  * ACCUMULATES dgamma/dbeta and OVERWRITES dx; dy is taken after the ReLU mask
  * when the layer was fused with ReLU (the routine applies the mask from y).
  */

@@ -9,7 +9,9 @@
  * elementwise pass instead of keeping about a sixth of the activations.  The
  * downsample branch's BN output is only needed during the add, so it goes to a
  * scratch buffer.  Backward walks the blocks in reverse with two block-level
- * gradient buffers and two scratch buffers. */
+ * gradient buffers and two scratch buffers.  The inference plan keeps no
+ * conv output: eval-mode BN runs in place on it, in three rotating buffers
+ * (rl_resnet_plan_inference). */
 #include "nn/resnet.h"
 
 #include <limits.h>
@@ -22,6 +24,9 @@
 #include "util/rng.h"
 #include "util/timer.h"
 
+/* Floats left free past every convolution workspace, as the net's own always had. */
+#define WS_SLACK 16
+
 typedef struct {
     rl_conv conv;
     rl_bn bn;
@@ -29,6 +34,7 @@ typedef struct {
     rl_shape in, out; /* at max batch */
     float *c;         /* conv output (BN input) */
     float *save_mean, *save_invstd;
+    float *ws; /* convolution workspace: the net's, or free scratch (rl_resnet_plan) */
 } unit;
 
 typedef struct {
@@ -38,6 +44,7 @@ typedef struct {
     unit down;
     float *mid[2];          /* BN+ReLU outputs of units 0 and 1 (all but the last) */
     float *out;             /* block output */
+    float *down_out;        /* BN output of the downsample branch (the shortcut) */
     rl_shape in, out_shape; /* at max batch */
 } block;
 
@@ -56,7 +63,7 @@ struct rl_resnet {
     int max_batch, h, w, n;
     float *act_arena, *scratch_arena, *ws;
     size_t act_floats, scratch_floats, ws_floats;
-    float *g[2], *dmid, *down_tmp;
+    float *g[2], *dmid;
     double *bn_scratch;
     float *stats_arena;
     const float *x;
@@ -482,10 +489,10 @@ static rl_status size_pass(rl_resnet *net, int max_batch, int h, int w, sizes *o
     return RL_OK;
 }
 
-static rl_status alloc_common(rl_resnet *net, const sizes *sz, rl_error *err)
+static rl_status alloc_common(rl_resnet *net, const sizes *sz, size_t ws, rl_error *err)
 {
-    net->ws_floats = sz->ws;
-    net->ws = rl_alloc_checked(sizeof(float) * (sz->ws + 16), "convolution workspace", err);
+    net->ws_floats = ws;
+    net->ws = rl_alloc_checked(sizeof(float) * (ws + WS_SLACK), "convolution workspace", err);
     net->bn_scratch = rl_alloc_checked(sizeof(double) * rl_bn_scratch_doubles((int)sz->max_c), "BN scratch", err);
     net->stats_arena = rl_alloc_checked(sizeof(float) * (sz->stats + 16), "BN batch statistics", err);
     return net->ws && net->bn_scratch && net->stats_arena ? RL_OK : RL_ERR_NOMEM;
@@ -501,6 +508,91 @@ static float *place_head(rl_resnet *net, float *act, int max_batch)
     return act + rl_round_floats((size_t)max_batch * net->cfg.num_classes);
 }
 
+/* ---- convolution workspace in the training plan ----
+ *
+ * The rotating buffer R holds a block's inner BN+ReLU outputs, one after the
+ * other, and nothing else while the block runs forward or backward; its tail
+ * then is free for the block's convolution workspace.  (It also holds the
+ * ImageNet stem's output, which is dead while the stem's convolution runs:
+ * forward writes it after, backward reads it in the max pool's backward,
+ * before.)  R is sized for the largest block's outputs or the stem's, so
+ * the late blocks, whose maps are small but whose Winograd workspaces are the
+ * largest (54 MiB in ResNet-152's layer4 at batch 32), run in its tail, and
+ * the net's own workspace serves only the units that do not fit. */
+
+static size_t unit_ws(const unit *u)
+{
+    return rl_conv_workspace_floats(&u->conv, u->in) + WS_SLACK;
+}
+
+static size_t block_mids(const block *bl)
+{
+    size_t n = 0;
+    for (int u = 0; u < bl->nunits - 1; u++)
+        n += rl_round_floats(rl_shape_count(bl->u[u].out));
+    return n;
+}
+
+/* Calls fn on every unit with the floats of R in use during its calls. */
+static void each_unit(rl_resnet *net, void (*fn)(unit *u, size_t used, void *ctx), void *ctx)
+{
+    fn(&net->stem, 0, ctx);
+    for (int b = 0; b < net->nblocks; b++) {
+        block *bl = &net->blocks[b];
+        size_t used = block_mids(bl);
+        for (int u = 0; u < bl->nunits; u++)
+            fn(&bl->u[u], used, ctx);
+        if (bl->has_down) fn(&bl->down, used, ctx);
+    }
+}
+
+typedef struct {
+    size_t rot, ws; /* in: R; out: the net workspace the units left over need */
+} ws_fit;
+
+static void fit_unit(unit *u, size_t used, void *ctx)
+{
+    ws_fit *f = ctx;
+    size_t need = unit_ws(u);
+    if (used + need > f->rot && need > f->ws) f->ws = need;
+}
+
+typedef struct {
+    rl_resnet *net;
+    size_t min_rot;
+    ws_fit best;
+} ws_search;
+
+/* Tries R = the floats this unit needs beside its block's inner outputs. */
+static void try_rot(unit *u, size_t used, void *ctx)
+{
+    ws_search *s = ctx;
+    ws_fit f = {used + unit_ws(u), 0};
+    if (f.rot < s->min_rot) f.rot = s->min_rot;
+    each_unit(s->net, fit_unit, &f);
+    if (f.rot + f.ws < s->best.rot + s->best.ws) s->best = f;
+}
+
+/* The R (at least min_rot) that makes R + the net's workspace smallest. */
+static ws_fit choose_rot(rl_resnet *net, size_t min_rot)
+{
+    ws_search s = {net, min_rot, {min_rot, 0}};
+    each_unit(net, fit_unit, &s.best);
+    each_unit(net, try_rot, &s);
+    return s.best;
+}
+
+typedef struct {
+    float *rot, *ws;
+    size_t rot_floats;
+} ws_place;
+
+static void place_ws(unit *u, size_t used, void *ctx)
+{
+    ws_place *p = ctx;
+    u->ws = p->rot && used + unit_ws(u) <= p->rot_floats ? p->rot + used : p->ws;
+}
+
 rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *err)
 {
     free_plan(net);
@@ -508,21 +600,23 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
     rl_status st = size_pass(net, max_batch, h, w, &sz, err);
     if (st) return st;
     /* Scratch: g[0], g[1] (block-level gradients) of the largest activation;
-     * dmid (gradient of a BN+ReLU output inside a block) and one rotating
-     * buffer per such output of a block (two in a bottleneck) for the outputs
-     * themselves, which forward writes and backward recomputes; with the
-     * ImageNet stem R also holds the stem's output (the max pool's input),
-     * recomputed the same way.  A unit's conv output gradient needs no
-     * buffer of its own: backward computes it in place of its BN output's
-     * gradient or, in a block's last unit, of the block output, which
-     * backward no longer needs by then. */
-    const size_t stem_out = net->cfg.small_stem ? 0 : rl_round_floats(rl_shape_count(net->stem.out));
-    const size_t mids = (size_t)(net->cfg.bottleneck ? 2 : 1) * sz.max_mid;
-    const size_t rot = mids > stem_out ? mids : stem_out;
+     * dmid (gradient of a BN+ReLU output inside a block) and the rotating
+     * buffer R, which holds a block's such outputs one after the other (they
+     * are written by forward and recomputed by backward) and, past them,
+     * convolution workspace (choose_rot); with the ImageNet stem R also holds
+     * the stem's output (the max pool's input), recomputed the same way.  A
+     * unit's conv output gradient needs no buffer of its own: backward
+     * computes it in place of its BN output's gradient or, in a block's last
+     * unit, of the block output, which backward no longer needs by then. */
+    size_t min_rot = net->cfg.small_stem ? 0 : rl_round_floats(rl_shape_count(net->stem.out));
+    for (int b = 0; b < net->nblocks; b++)
+        if (block_mids(&net->blocks[b]) > min_rot) min_rot = block_mids(&net->blocks[b]);
+    const ws_fit fit = choose_rot(net, min_rot);
+    const size_t rot = fit.rot, ws = fit.ws;
     net->act_arena = rl_alloc_checked(sizeof(float) * sz.act, "activations", err);
     net->scratch_floats = 2 * sz.max_act + sz.max_mid + rot;
     net->scratch_arena = rl_alloc_checked(sizeof(float) * net->scratch_floats, "gradient scratch", err);
-    if (alloc_common(net, &sz, err) || !net->act_arena || !net->scratch_arena) {
+    if (alloc_common(net, &sz, ws, err) || !net->act_arena || !net->scratch_arena) {
         free_plan(net);
         return err ? err->code : RL_ERR_NOMEM;
     }
@@ -535,8 +629,7 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
      * forward writes only after that conv output's BN has consumed it, and
      * backward recomputes it there after the block's units are done with it;
      * forward never touches the backward scratch, so its BN output goes to
-     * g[0]. */
-    net->down_tmp = net->g[0];
+     * g[0] (down_out). */
 
     float *act = net->act_arena, *stats = net->stats_arena;
     act = place_unit(&net->stem, act, &stats, net->cfg.small_stem ? &net->stem_out : NULL);
@@ -549,11 +642,13 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
         block *bl = &net->blocks[b];
         for (int u = 0; u < bl->nunits; u++) {
             act = place_unit(&bl->u[u], act, &stats, NULL);
-            if (u < bl->nunits - 1) bl->mid[u] = rotating + (size_t)u * sz.max_mid;
+            if (u < bl->nunits - 1)
+                bl->mid[u] = u ? bl->mid[u - 1] + rl_round_floats(rl_shape_count(bl->u[u - 1].out)) : rotating;
         }
         bl->out = act;
         act += rl_round_floats(rl_shape_count(bl->out_shape));
         if (bl->has_down) place_unit(&bl->down, bl->out, &stats, NULL);
+        bl->down_out = net->g[0];
         /* backward's unit gradients alternate between dmid and the block
          * output: the gradient of the first BN+ReLU output must fit there */
         for (int u = 0; u < bl->nunits - 2; u++)
@@ -561,6 +656,8 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
     }
     act = place_head(net, act, max_batch);
     RL_CHECK((size_t)(act - net->act_arena) == sz.act);
+    ws_place wp = {rotating, net->ws, rot};
+    each_unit(net, place_ws, &wp);
     net->max_batch = max_batch;
     net->h = h;
     net->w = w;
@@ -583,20 +680,25 @@ rl_status rl_resnet_plan_inference(rl_resnet *net, int max_batch, int h, int w, 
     sizes sz;
     rl_status st = size_pass(net, max_batch, h, w, &sz, err);
     if (st) return st;
-    /* A: every conv output (BN consumes it at once); B, C, D: rotating block
-     * inputs and outputs; E: the downsample branch's BN output. */
+    /* Three buffers of the largest activation and the head.  Eval-mode BN is
+     * a per-channel affine, so every conv writes straight into its unit's
+     * output buffer and BN(+add)+ReLU runs there in place.  A block reads its
+     * input X and writes its inner units' outputs into the other two, P and
+     * Q, in turn; forward runs the downsample branch after them, into
+     * whichever of P and Q the last unit does not read, and the last unit
+     * then overwrites X, which nothing needs any more.  Without a downsample
+     * branch X is the shortcut and the output takes that free buffer. */
     const size_t m = sz.max_act, head = rl_round_floats((size_t)max_batch * net->feat) * 2 +
                                         rl_round_floats((size_t)max_batch * net->cfg.num_classes);
-    net->act_floats = 5 * m + head;
+    net->act_floats = 3 * m + head;
     net->act_arena = rl_alloc_checked(sizeof(float) * net->act_floats, "activations", err);
-    if (alloc_common(net, &sz, err) || !net->act_arena) {
+    if (alloc_common(net, &sz, sz.ws, err) || !net->act_arena) {
         free_plan(net);
         return err ? err->code : RL_ERR_NOMEM;
     }
-    float *A = net->act_arena, *buf[3] = {A + m, A + 2 * m, A + 3 * m};
-    net->down_tmp = A + 4 * m;
+    float *buf[3] = {net->act_arena, net->act_arena + m, net->act_arena + 2 * m};
     float *stats = net->stats_arena;
-    place_unit(&net->stem, A, &stats, NULL);
+    place_unit(&net->stem, buf[0], &stats, NULL); /* conv output = BN output */
     net->stem_out = buf[0];
     float *cur = buf[0];
     if (!net->cfg.small_stem) {
@@ -608,17 +710,25 @@ rl_status rl_resnet_plan_inference(rl_resnet *net, int max_batch, int h, int w, 
         float *other[2];
         for (int i = 0, k = 0; i < 3; i++)
             if (buf[i] != cur) other[k++] = buf[i];
-        for (int u = 0; u < bl->nunits; u++)
-            place_unit(&bl->u[u], A, &stats, NULL);
-        if (bl->has_down) place_unit(&bl->down, A, &stats, NULL);
-        /* mid[0] is consumed by the next conv before the block output is
-         * written, so the output may take its buffer */
-        bl->mid[0] = other[0];
-        bl->mid[1] = other[1];
-        bl->out = other[0];
+        const int last = bl->nunits - 1;
+        for (int u = 0; u < last; u++) {
+            bl->mid[u] = other[u % 2];
+            place_unit(&bl->u[u], bl->mid[u], &stats, NULL);
+        }
+        float *free_buf = other[last % 2];
+        if (bl->has_down) {
+            bl->down_out = free_buf;
+            place_unit(&bl->down, free_buf, &stats, NULL);
+            bl->out = cur;
+        } else {
+            bl->out = free_buf;
+        }
+        place_unit(&bl->u[last], bl->out, &stats, NULL);
         cur = bl->out;
     }
-    place_head(net, A + 5 * m, max_batch);
+    place_head(net, net->act_arena + 3 * m, max_batch);
+    ws_place wp = {NULL, net->ws, 0};
+    each_unit(net, place_ws, &wp);
     net->scratch_floats = 0;
     net->max_batch = max_batch;
     net->h = h;
@@ -676,7 +786,7 @@ static void unit_forward(rl_resnet *net, unit *u, int n, const float *x, const f
 {
     rl_shape in = at_batch(u->in, n);
     double t0 = tic(net);
-    rl_conv_forward(&u->conv, in, x, u->c, net->ws);
+    rl_conv_forward(&u->conv, in, x, u->c, u->ws);
     toc(net, t0, "conv fwd", u, 1, conv_flops(u, n));
     t0 = tic(net);
     rl_bn_forward(&u->bn, rl_shape_rows(at_batch(u->out, n)), u->c, residual, relu, train, y, u->save_mean,
@@ -699,15 +809,16 @@ const float *rl_resnet_forward(rl_resnet *net, const float *x, int n, int train)
     }
     for (int b = 0; b < net->nblocks; b++) {
         block *bl = &net->blocks[b];
-        const float *shortcut = cur;
-        if (bl->has_down) {
-            unit_forward(net, &bl->down, n, cur, NULL, 0, train, net->down_tmp);
-            shortcut = net->down_tmp;
-        }
-        const float *in = cur;
+        const float *in = cur, *shortcut = cur;
         for (int u = 0; u < bl->nunits - 1; u++) {
             unit_forward(net, &bl->u[u], n, in, NULL, 1, train, bl->mid[u]);
             in = bl->mid[u];
+        }
+        /* after the inner units: the inference plan gives the branch a buffer
+         * that is free only from here on */
+        if (bl->has_down) {
+            unit_forward(net, &bl->down, n, cur, NULL, 0, train, bl->down_out);
+            shortcut = bl->down_out;
         }
         unit_forward(net, &bl->u[bl->nunits - 1], n, in, shortcut, 1, train, bl->out);
         cur = bl->out;
@@ -734,11 +845,11 @@ static void unit_backward(rl_resnet *net, unit *u, int n, const float *x, const 
                    net->bn_scratch);
     toc(net, t0, relu ? "bn+relu bwd" : "bn bwd", u, 0, 0);
     t0 = tic(net);
-    rl_conv_backward_weights(&u->conv, in, x, dconv, net->ws);
+    rl_conv_backward_weights(&u->conv, in, x, dconv, u->ws);
     toc(net, t0, "conv wgrad", u, 1, conv_flops(u, n));
     if (dx) {
         t0 = tic(net);
-        rl_conv_backward_data(&u->conv, in, dconv, dx, accumulate, net->ws);
+        rl_conv_backward_data(&u->conv, in, dconv, dx, accumulate, u->ws);
         toc(net, t0, "conv dgrad", u, 1, conv_flops(u, n));
     }
 }
@@ -800,7 +911,7 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
              * then turns g into the conv's output gradient in place: g is not
              * needed after it. */
             t0 = tic(net);
-            rl_conv_forward(&bl->down.conv, at_batch(bl->down.in, n), in, bl->down.c, net->ws);
+            rl_conv_forward(&bl->down.conv, at_batch(bl->down.in, n), in, bl->down.c, bl->down.ws);
             toc(net, t0, "conv recompute", &bl->down, 1, conv_flops(&bl->down, n));
             unit_backward(net, &bl->down, n, in, NULL, g, RL_BN_NO_RELU, g, gnext, 1);
             float *t = g;
