@@ -359,6 +359,19 @@ typedef struct {
     int relu;
 } bn_case;
 
+/* rl_bn_backward with its parameter gradients accumulated into dg and db
+ * instead of the case's own (left as they were). */
+static void bn_backward_into(bn_case *c, size_t rows, const float *y, float *dy, int relu, float *dx, float *dg,
+                             float *db)
+{
+    float *own_dg = c->bn.dgamma, *own_db = c->bn.dbeta;
+    c->bn.dgamma = dg;
+    c->bn.dbeta = db;
+    rl_bn_backward(&c->bn, rows, c->x, y, dy, relu, c->mean, c->invstd, dx, c->scratch);
+    c->bn.dgamma = own_dg;
+    c->bn.dbeta = own_db;
+}
+
 static double bn_loss(void *p)
 {
     bn_case *c = p;
@@ -420,15 +433,10 @@ static void test_bn(int C, size_t rows, int relu, int residual)
         /* dx written over y, as a block's last unit runs it: the same bits,
          * and dy masked as without */
         float *yd = rl_alloc(sizeof(float) * n), *dy3 = rl_alloc(sizeof(float) * n);
-        float *dg = c.bn.dgamma, *db = c.bn.dbeta, *dg3 = rl_alloc(sizeof(float) * C),
-              *db3 = rl_alloc(sizeof(float) * C);
+        float *dg3 = rl_alloc(sizeof(float) * C), *db3 = rl_alloc(sizeof(float) * C);
         memcpy(yd, c.y, sizeof(float) * n);
         memcpy(dy3, c.r, sizeof(float) * n);
-        c.bn.dgamma = dg3;
-        c.bn.dbeta = db3;
-        rl_bn_backward(&c.bn, rows, c.x, yd, dy3, RL_BN_RELU_Y, c.mean, c.invstd, yd, c.scratch);
-        c.bn.dgamma = dg;
-        c.bn.dbeta = db;
+        bn_backward_into(&c, rows, yd, dy3, RL_BN_RELU_Y, yd, dg3, db3);
         tap_ok(!memcmp(yd, dx, sizeof(float) * n) && !memcmp(dy3, dy, sizeof(float) * n),
                "bn+relu%s backward with dx over y: bitwise dx and masked dy", residual ? "+add" : "");
         float *bufs[] = {yd, dy3, dg3, db3};
@@ -442,11 +450,7 @@ static void test_bn(int C, size_t rows, int relu, int residual)
         float *dg = c.bn.dgamma, *db = c.bn.dbeta, *dg2 = rl_alloc(sizeof(float) * C),
               *db2 = rl_alloc(sizeof(float) * C);
         memcpy(dy2, c.r, sizeof(float) * n);
-        c.bn.dgamma = dg2;
-        c.bn.dbeta = db2;
-        rl_bn_backward(&c.bn, rows, c.x, NULL, dy2, RL_BN_RELU_X, c.mean, c.invstd, dx2, c.scratch);
-        c.bn.dgamma = dg;
-        c.bn.dbeta = db;
+        bn_backward_into(&c, rows, NULL, dy2, RL_BN_RELU_X, dx2, dg2, db2);
         size_t masked = 0;
         for (size_t i = 0; i < n; i++)
             masked += c.y[i] <= 0;
@@ -458,11 +462,7 @@ static void test_bn(int C, size_t rows, int relu, int residual)
                masked, n);
         /* in place (dx = dy), as the network runs it: the same bits */
         memcpy(dy2, c.r, sizeof(float) * n);
-        c.bn.dgamma = dg2;
-        c.bn.dbeta = db2;
-        rl_bn_backward(&c.bn, rows, c.x, NULL, dy2, RL_BN_RELU_X, c.mean, c.invstd, dy2, c.scratch);
-        c.bn.dgamma = dg;
-        c.bn.dbeta = db;
+        bn_backward_into(&c, rows, NULL, dy2, RL_BN_RELU_X, dy2, dg2, db2);
         tap_ok(!memcmp(dy2, dx, sizeof(float) * n), "bn+relu backward with the mask from x, in place: bitwise dx");
         float *bufs[] = {dy2, dx2, dg2, db2};
         for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
