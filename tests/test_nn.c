@@ -71,7 +71,11 @@ static double conv_loss(void *p)
 
 static const char *algo_name(int algo)
 {
-    return algo == RL_CONV_ROWS ? "kernel rows" : algo == RL_CONV_PER_IMAGE ? "per-image" : "batched";
+    return algo == RL_CONV_ROWS               ? "kernel rows"
+           : algo == RL_CONV_PER_IMAGE        ? "per-image"
+           : algo == RL_CONV_WINOGRAD         ? "Winograd"
+           : algo == RL_CONV_WINOGRAD_BLOCKS ? "Winograd blocks"
+                                              : "batched";
 }
 
 static void test_conv(int C, int OC, int k, int stride, int pad, int H, int N, int algo)
@@ -779,6 +783,63 @@ static void test_conv_rows(void)
     test_conv_per_image_threads(3, 2, RL_CONV_ROWS);
 }
 
+/* ---- a convolution's per-image epilogue (eval-mode BN fused into it) ---- */
+typedef struct {
+    const rl_bn *bn;
+    size_t rows;
+    const float *residual;
+    float *y;
+    int *calls;
+} epilogue_case;
+
+static void epilogue_bn(void *ctx, int n, float *c_n)
+{
+    epilogue_case *e = ctx;
+    const size_t at = (size_t)n * e->rows * e->bn->c;
+    e->calls[n]++; /* distinct images from distinct threads: no two write one counter */
+    rl_bn_eval_rows(e->bn, e->rows, c_n, e->residual + at, 1, e->y + at);
+}
+
+/* rl_conv_forward_then with an eval BN + add + ReLU as epilogue (in place on
+ * the conv output, as the inference plan runs it) must write bitwise what
+ * rl_conv_forward followed by rl_bn_forward(train = 0) writes, once per image,
+ * for every algorithm: the per-image ones run it inside their loop, the
+ * others after the layer. */
+static void test_conv_epilogue(int k, int C, int OC, int H, int algo, int tile)
+{
+    const int N = 5;
+    rl_conv cv = {C, OC, k, 1, k / 2, NULL, NULL, algo, 2, tile};
+    rl_shape in = {N, C, H, H}, out = rl_conv_out_shape(&cv, in);
+    const size_t nx = rl_shape_count(in), ny = rl_shape_count(out), rows = (size_t)out.h * out.w;
+    cv.w = randn((size_t)OC * k * k * C, 0.3f);
+    float *x = randn(nx, 1.0f), *res = randn(ny, 1.0f), *gamma = randn(OC, 1.0f), *beta = randn(OC, 0.5f);
+    float *mean = randn(OC, 0.3f), *var = randn(OC, 1.0f);
+    for (int c = 0; c < OC; c++)
+        var[c] = var[c] * var[c] + 0.1f;
+    rl_bn bn = {OC, 1e-5f, 0.1f, gamma, beta, NULL, NULL, mean, var, NULL, NULL, NULL};
+    float *ws = rl_alloc(sizeof(float) * (rl_conv_workspace_floats(&cv, in) + 1));
+    float *c1 = rl_alloc(sizeof(float) * ny), *y1 = rl_alloc(sizeof(float) * ny), *c2 = rl_alloc(sizeof(float) * ny);
+    double *scratch = rl_alloc(sizeof(double) * rl_bn_scratch_doubles(OC));
+    rl_conv_forward(&cv, in, x, c1, ws);
+    rl_bn_forward(&bn, (size_t)N * rows, c1, res, 1, 0, y1, NULL, NULL, scratch);
+    int calls[N];
+    memset(calls, 0, sizeof calls);
+    epilogue_case e = {&bn, rows, res, c2, calls};
+    rl_conv_epilogue then = {epilogue_bn, &e};
+    rl_conv_forward_then(&cv, in, x, c2, ws, &then);
+    int once = 1;
+    for (int n = 0; n < N; n++)
+        once &= calls[n] == 1;
+    tap_ok(once && !memcmp(y1, c2, sizeof(float) * ny),
+           "conv %dx%d %d->%d %s: eval BN+add+ReLU as per-image epilogue, in place, runs once per image and equals "
+           "conv then BN bitwise",
+           k, k, C, OC, algo_name(algo));
+    float *bufs[] = {cv.w, x, res, gamma, beta, mean, var, ws, c1, y1, c2};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        rl_free(bufs[i]);
+    rl_free(scratch);
+}
+
 int main(int argc, char **argv)
 {
     rl_blas_fix_core(argc, argv);
@@ -816,5 +877,12 @@ int main(int argc, char **argv)
     test_net_gradients("resnet8", 4, 16);
     test_net_gradients("resnet18", 4, 64);
     test_net_gradients("resnet50", 4, 64);
+    test_conv_epilogue(1, 12, 20, 9, RL_CONV_BATCHED, 0);
+    test_conv_epilogue(1, 12, 20, 9, RL_CONV_PER_IMAGE, 0);
+    test_conv_epilogue(3, 6, 10, 9, RL_CONV_BATCHED, 0);
+    test_conv_epilogue(3, 6, 10, 9, RL_CONV_PER_IMAGE, 0);
+    test_conv_epilogue(3, 6, 10, 9, RL_CONV_ROWS, 0);
+    test_conv_epilogue(3, 16, 24, 9, RL_CONV_WINOGRAD, 4);
+    test_conv_epilogue(3, 16, 24, 9, RL_CONV_WINOGRAD_BLOCKS, 4);
     return tap_done();
 }

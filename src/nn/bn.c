@@ -82,41 +82,61 @@ static void bn_scale(const rl_bn *bn, const float *invstd_f, float *a)
         a[c] = bn->gamma[c] * invstd_f[c];
 }
 
-/* y = [relu]((x - mean) * a + beta [+ residual]) with a = gamma * invstd:
- * subtracting the mean first keeps precision when the variance is small next
- * to the mean.  Forward and rl_bn_recompute both run this one function, so a
- * recomputed output is bitwise the forward one. */
+/* One row of y = [relu]((x - mean) * a + beta [+ residual]) with a = gamma *
+ * invstd: subtracting the mean first keeps precision when the variance is
+ * small next to the mean.  Every forward path (apply_rows, rl_bn_recompute,
+ * rl_bn_eval_rows) runs this one function, so their outputs agree bitwise. */
+static inline void apply_row(int C, const float *xr, const float *rr, int relu, const float *mean_f, const float *a,
+                             const float *b, float *yr)
+{
+    if (rr) {
+        if (relu)
+            for (int c = 0; c < C; c++) {
+                float v = (xr[c] - mean_f[c]) * a[c] + b[c] + rr[c];
+                yr[c] = v < 0 ? 0 : v; /* NaN passes, so a divergence is seen */
+            }
+        else
+            for (int c = 0; c < C; c++)
+                yr[c] = (xr[c] - mean_f[c]) * a[c] + b[c] + rr[c];
+    } else if (relu) {
+        for (int c = 0; c < C; c++) {
+            float v = (xr[c] - mean_f[c]) * a[c] + b[c];
+            yr[c] = v < 0 ? 0 : v; /* NaN passes, so a divergence is seen */
+        }
+    } else {
+        for (int c = 0; c < C; c++)
+            yr[c] = (xr[c] - mean_f[c]) * a[c] + b[c];
+    }
+}
+
 static void apply_rows(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu,
                        const float *mean_f, const float *invstd_f, float *y)
 {
     const int C = bn->c;
     float a[C > 0 ? C : 1];
-    const float *b = bn->beta;
     bn_scale(bn, invstd_f, a);
 #pragma omp parallel for schedule(static)
-    for (size_t r = 0; r < rows; r++) {
-        const float *xr = x + r * C;
-        float *yr = y + r * C;
-        if (residual) {
-            const float *rr = residual + r * C;
-            if (relu)
-                for (int c = 0; c < C; c++) {
-                    float v = (xr[c] - mean_f[c]) * a[c] + b[c] + rr[c];
-                    yr[c] = v < 0 ? 0 : v; /* NaN passes, so a divergence is seen */
-                }
-            else
-                for (int c = 0; c < C; c++)
-                    yr[c] = (xr[c] - mean_f[c]) * a[c] + b[c] + rr[c];
-        } else if (relu) {
-            for (int c = 0; c < C; c++) {
-                float v = (xr[c] - mean_f[c]) * a[c] + b[c];
-                yr[c] = v < 0 ? 0 : v; /* NaN passes, so a divergence is seen */
-            }
-        } else {
-            for (int c = 0; c < C; c++)
-                yr[c] = (xr[c] - mean_f[c]) * a[c] + b[c];
-        }
+    for (size_t r = 0; r < rows; r++)
+        apply_row(C, x + r * C, residual ? residual + r * C : NULL, relu, mean_f, a, bn->beta, y + r * C);
+}
+
+/* Eval mode normalises with the running statistics. */
+static void eval_stats(const rl_bn *bn, float *mean_f, float *invstd_f)
+{
+    for (int c = 0; c < bn->c; c++) {
+        mean_f[c] = bn->running_mean[c];
+        invstd_f[c] = (float)(1.0 / sqrt((double)bn->running_var[c] + bn->eps));
     }
+}
+
+void rl_bn_eval_rows(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, float *y)
+{
+    const int C = bn->c;
+    float mean_f[C > 0 ? C : 1], invstd_f[C > 0 ? C : 1], a[C > 0 ? C : 1];
+    eval_stats(bn, mean_f, invstd_f);
+    bn_scale(bn, invstd_f, a);
+    for (size_t r = 0; r < rows; r++)
+        apply_row(C, x + r * C, residual ? residual + r * C : NULL, relu, mean_f, a, bn->beta, y + r * C);
 }
 
 void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, int train, float *y,
@@ -157,10 +177,7 @@ void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *re
         }
         if (bn->num_batches_tracked) (*bn->num_batches_tracked)++;
     } else {
-        for (int c = 0; c < C; c++) {
-            mean_f[c] = bn->running_mean[c];
-            invstd_f[c] = (float)(1.0 / sqrt((double)bn->running_var[c] + bn->eps));
-        }
+        eval_stats(bn, mean_f, invstd_f);
     }
     if (train) {
         memcpy(save_mean, mean_f, sizeof(float) * C);

@@ -48,6 +48,12 @@ size_t rl_bn_scratch_doubles(int c);
 void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, int train, float *y,
                    float *save_mean, float *save_invstd, double *scratch);
 
+/* Eval-mode forward of `rows` rows on the calling thread alone (no OpenMP):
+ * bitwise what rl_bn_forward(train = 0) writes for them.  For a convolution's
+ * per-image epilogue (conv.h), which runs it inside its own parallel loop
+ * while the image's output is still in cache. */
+void rl_bn_eval_rows(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, float *y);
+
 /* Recomputes a training forward's output from its input and the statistics
  * it saved: bitwise the y that rl_bn_forward wrote (without residual), as
  * long as gamma and beta are unchanged.  Lets the network drop BN+ReLU outputs

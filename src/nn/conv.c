@@ -299,7 +299,8 @@ static void rows_scatter_image(const rl_conv *cv, rl_shape in, rl_shape out, con
 /* RL_CONV_ROWS forward: y_n = sum over kh of R_n[OH rows from rows_at(kh)]
  * W_kh^T, W_kh the K*C columns of W for kernel row kh (leading dimension
  * K*K*C). */
-static void forward_rows(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, float *y, float *ws)
+static void forward_rows(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, float *y, float *ws,
+                         const rl_conv_epilogue *then)
 {
     const int OC = cv->out_c, KC = cv->k * cv->in_c, KKC = cv->k * KC, M = out.h * out.w;
     const size_t slice = rl_round_floats(rows_per_image(cv, in)), image = (size_t)in.h * in.w * in.c;
@@ -313,6 +314,7 @@ static void forward_rows(const rl_conv *cv, rl_shape in, rl_shape out, const flo
             for (int kh = 0; kh < cv->k; kh++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, KC, 1.0f, r + rows_at(cv, in, kh) * row_len,
                             KC, cv->w + (size_t)kh * KC, KKC, kh ? 1.0f : 0.0f, y + (size_t)n * M * OC, OC);
+            if (then) then->fn(then->ctx, n, y + (size_t)n * M * OC);
         }
     }
 }
@@ -345,7 +347,8 @@ static void backward_data_rows(const rl_conv *cv, rl_shape in, rl_shape out, con
 /* RL_CONV_PER_IMAGE forward: y_n = cols_n * W^T, one image per thread at a
  * time.  OpenBLAS runs a GEMM called inside a parallel region on the calling
  * thread alone. */
-static void forward_per_image(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, float *y, float *ws)
+static void forward_per_image(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, float *y, float *ws,
+                              const rl_conv_epilogue *then)
 {
     const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c, M = out.h * out.w;
     const size_t slice = rl_round_floats((size_t)M * KKC), image = (size_t)in.h * in.w * in.c;
@@ -357,15 +360,16 @@ static void forward_per_image(const rl_conv *cv, rl_shape in, rl_shape out, cons
             im2col_image(cv, in, out, x + (size_t)n * image, cols);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, KKC, 1.0f, cols, KKC, cv->w, KKC, 0.0f,
                         y + (size_t)n * M * OC, OC);
+            if (then) then->fn(then->ctx, n, y + (size_t)n * M * OC);
         }
     }
 }
 
 /* RL_CONV_PER_IMAGE 1x1 stride-1 convolution, one image's GEMM per call:
- * forward y_n = x_n W^T (in = x, out = y), or with backward != 0 the input
- * gradient dx_n (+)= dy_n W (in = dy, out = dx). */
+ * forward y_n = x_n W^T (in = x, out = y) followed by `then`, or with
+ * backward != 0 the input gradient dx_n (+)= dy_n W (in = dy, out = dx). */
 static void pointwise_per_image(const rl_conv *cv, rl_shape in, const float *src, float *dst, int backward,
-                                int accumulate)
+                                int accumulate, const rl_conv_epilogue *then)
 {
     const int C = cv->in_c, OC = cv->out_c, M = in.h * in.w;
 #pragma omp parallel for schedule(static) num_threads(cv->threads)
@@ -373,9 +377,11 @@ static void pointwise_per_image(const rl_conv *cv, rl_shape in, const float *src
         if (backward)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, C, OC, 1.0f, src + (size_t)n * M * OC, OC, cv->w,
                         C, accumulate ? 1.0f : 0.0f, dst + (size_t)n * M * C, C);
-        else
+        else {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, C, 1.0f, src + (size_t)n * M * C, C, cv->w, C,
                         0.0f, dst + (size_t)n * M * OC, OC);
+            if (then) then->fn(then->ctx, n, dst + (size_t)n * M * OC);
+        }
     }
 }
 
@@ -472,23 +478,41 @@ static void backward_weights_batched(const rl_conv *cv, rl_shape in, rl_shape ou
     }
 }
 
-void rl_conv_forward(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws)
+void rl_conv_forward_then(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws,
+                          const rl_conv_epilogue *then)
 {
     RL_CHECK(in.c == cv->in_c);
     const int C = cv->in_c, OC = cv->out_c;
-    if (is_pointwise(cv) && cv->algo == RL_CONV_PER_IMAGE)
-        pointwise_per_image(cv, in, x, y, 0, 0);
-    else if (is_pointwise(cv))
+    rl_shape out = rl_conv_out_shape(cv, in);
+    if (is_pointwise(cv) && cv->algo == RL_CONV_PER_IMAGE) {
+        pointwise_per_image(cv, in, x, y, 0, 0, then);
+        return;
+    }
+    if (cv->algo == RL_CONV_ROWS) {
+        forward_rows(cv, in, out, x, y, ws, then);
+        return;
+    }
+    if (cv->algo == RL_CONV_PER_IMAGE && !is_pointwise(cv)) {
+        forward_per_image(cv, in, out, x, y, ws, then);
+        return;
+    }
+    if (is_pointwise(cv))
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rl_shape_rows(in), OC, C, 1.0f, x, C, cv->w, C, 0.0f,
                     y, OC);
     else if (is_winograd(cv))
         rl_winograd_forward(cv, in, cv->tile, x, y, ws);
-    else if (cv->algo == RL_CONV_ROWS)
-        forward_rows(cv, in, rl_conv_out_shape(cv, in), x, y, ws);
-    else if (cv->algo == RL_CONV_PER_IMAGE)
-        forward_per_image(cv, in, rl_conv_out_shape(cv, in), x, y, ws);
     else
-        forward_batched(cv, in, rl_conv_out_shape(cv, in), x, y, ws);
+        forward_batched(cv, in, out, x, y, ws);
+    if (!then) return;
+    const size_t per_image = (size_t)out.h * out.w * OC;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < in.n; n++)
+        then->fn(then->ctx, n, y + (size_t)n * per_image);
+}
+
+void rl_conv_forward(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws)
+{
+    rl_conv_forward_then(cv, in, x, y, ws, NULL);
 }
 
 void rl_conv_backward_weights(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *ws)
@@ -511,7 +535,7 @@ void rl_conv_backward_data(const rl_conv *cv, rl_shape in, const float *dy, floa
     const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c;
     if (is_pointwise(cv)) {
         if (cv->algo == RL_CONV_PER_IMAGE) {
-            pointwise_per_image(cv, in, dy, dx, 1, accumulate);
+            pointwise_per_image(cv, in, dy, dx, 1, accumulate, NULL);
             return;
         }
         int M = (int)rl_shape_rows(in);

@@ -93,6 +93,22 @@ void rl_conv_choose(rl_conv *cv, rl_shape in, int threads);
 size_t rl_conv_workspace_floats(const rl_conv *cv, rl_shape in);
 
 void rl_conv_forward(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws);
+
+/* Work on each image's output right after the convolution wrote it (an
+ * eval-mode BN, say): fn(ctx, n, y_n), y_n the OH*OW*OC floats of image n.
+ * The per-image algorithms call it on the thread that computed the image,
+ * while its output is still in that core's cache, which saves the separate
+ * pass over memory; the others call it for every image after the whole
+ * output, the images spread over the threads.  Calls for different images
+ * may run concurrently, from OpenMP threads; fn must not start OpenMP work. */
+typedef struct {
+    void (*fn)(void *ctx, int n, float *y_n);
+    void *ctx;
+} rl_conv_epilogue;
+
+/* rl_conv_forward, then `then` on every image's output (NULL: nothing). */
+void rl_conv_forward_then(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws,
+                          const rl_conv_epilogue *then);
 void rl_conv_backward_data(const rl_conv *cv, rl_shape in, const float *dy, float *dx, int accumulate, float *ws);
 void rl_conv_backward_weights(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *ws);
 

@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -781,17 +782,66 @@ void rl_resnet_set_profile(rl_resnet *net, rl_profile *prof)
     net->prof = prof;
 }
 
+/* Eval-mode BN(+add)(+ReLU) of one image, as the conv's epilogue. */
+typedef struct {
+    const rl_bn *bn;
+    size_t rows; /* per image */
+    const float *residual;
+    int relu;
+    float *y;
+} eval_bn;
+
+static void eval_bn_image(void *ctx, int n, float *c_n)
+{
+    const eval_bn *e = ctx;
+    const size_t at = (size_t)n * e->rows * e->bn->c;
+    rl_bn_eval_rows(e->bn, e->rows, c_n, e->residual ? e->residual + at : NULL, e->relu, e->y + at);
+}
+
+static int overlap(const float *a, size_t na, const float *b, size_t nb)
+{
+    uintptr_t a0 = (uintptr_t)a, a1 = (uintptr_t)(a + na), b0 = (uintptr_t)b, b1 = (uintptr_t)(b + nb);
+    return na && nb && a0 < b1 && b0 < a1;
+}
+
+/* Whether BN may run on each image as soon as its conv output is there
+ * (rl_conv_forward_then) with the result a separate pass would give: while
+ * the conv still runs on other images, writing image n's y must not touch
+ * their input, conv output or workspace, nor the residual the others read.
+ * y is either the conv output itself (in place, the inference plan) or
+ * apart from everything the conv uses. */
+static int can_fuse(const unit *u, int n, const float *x, const float *residual, const float *y)
+{
+    const size_t nx = rl_shape_count(at_batch(u->in, n)), ny = rl_shape_count(at_batch(u->out, n));
+    const size_t nws = rl_conv_workspace_floats(&u->conv, at_batch(u->in, n));
+    if (overlap(y, ny, x, nx) || overlap(y, ny, u->ws, nws)) return 0;
+    if (y != u->c && overlap(y, ny, u->c, ny)) return 0;
+    return !residual || (!overlap(residual, ny, u->c, ny) && !overlap(residual, ny, u->ws, nws) &&
+                         (residual == y || !overlap(residual, ny, y, ny)));
+}
+
 static void unit_forward(rl_resnet *net, unit *u, int n, const float *x, const float *residual, int relu, int train,
                          float *y)
 {
     rl_shape in = at_batch(u->in, n);
+    const char *bn_kind = residual ? "bn+add+relu fwd" : relu ? "bn+relu fwd" : "bn fwd";
     double t0 = tic(net);
+    if (!train && can_fuse(u, n, x, residual, y)) {
+        /* eval BN needs no batch statistics: each image's conv output is
+         * normalised right after it is computed, while it is in cache */
+        eval_bn e = {&u->bn, (size_t)u->out.h * u->out.w, residual, relu, y};
+        rl_conv_epilogue then = {eval_bn_image, &e};
+        rl_conv_forward_then(&u->conv, in, x, u->c, u->ws, &then);
+        toc(net, t0, residual ? "conv+bn+add+relu fwd" : relu ? "conv+bn+relu fwd" : "conv+bn fwd", u, 1,
+            conv_flops(u, n));
+        return;
+    }
     rl_conv_forward(&u->conv, in, x, u->c, u->ws);
     toc(net, t0, "conv fwd", u, 1, conv_flops(u, n));
     t0 = tic(net);
     rl_bn_forward(&u->bn, rl_shape_rows(at_batch(u->out, n)), u->c, residual, relu, train, y, u->save_mean,
                   u->save_invstd, net->bn_scratch);
-    toc(net, t0, residual ? "bn+add+relu fwd" : relu ? "bn+relu fwd" : "bn fwd", u, 0, 0);
+    toc(net, t0, bn_kind, u, 0, 0);
 }
 
 const float *rl_resnet_forward(rl_resnet *net, const float *x, int n, int train)
