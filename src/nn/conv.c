@@ -79,14 +79,17 @@ void rl_conv_choose(rl_conv *cv, rl_shape in, int threads)
         cv->tile = force[8] - '0';
         return;
     }
-    /* F(4x4, 3x3) from 64 channels up: measured 1.7-2.4x faster than im2col
-     * + GEMM over forward and both gradients on every ResNet-50 3x3 shape;
-     * with 16 or 32 channels its GEMMs are too thin and per-image wins. */
-    if (winograd_ok && !force && cv->in_c >= 64 && cv->out_c >= 64) {
+    /* F(4x4, 3x3) from 32 channels up: measured 1.7-2.4x faster than im2col
+     * + GEMM over forward and both gradients on every ResNet-50 3x3 shape,
+     * and since its transforms are written out (round 5) 1.1-2.6x faster
+     * than kernel rows on the small networks' 32- and 64-channel layers
+     * (batch 128, 7x7 to 32x32); with 16 channels kernel rows still win on
+     * SkylakeX kernels (1.2x). */
+    if (winograd_ok && !force && cv->in_c >= 32 && cv->out_c >= 32) {
         /* by blocks of tiles per thread while the transformed kernel U (36 x
          * C x OC floats, read by every thread) stays small: 1.3-2x faster on
-         * 64 channels, alike on 256, slower on 512 (winograd.h) */
-        cv->algo = (size_t)cv->in_c * cv->out_c <= 128 * 128 ? RL_CONV_WINOGRAD_BLOCKS : RL_CONV_WINOGRAD;
+         * 64 channels, 1.15-1.2x on 256, slower on 512 (winograd.h) */
+        cv->algo = (size_t)cv->in_c * cv->out_c <= 256 * 256 ? RL_CONV_WINOGRAD_BLOCKS : RL_CONV_WINOGRAD;
         cv->tile = 4;
         return;
     }
