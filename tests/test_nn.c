@@ -884,5 +884,8 @@ int main(int argc, char **argv)
     test_conv_epilogue(3, 6, 10, 9, RL_CONV_ROWS, 0);
     test_conv_epilogue(3, 16, 24, 9, RL_CONV_WINOGRAD, 4);
     test_conv_epilogue(3, 16, 24, 9, RL_CONV_WINOGRAD_BLOCKS, 4);
+    /* a stem-like layer whose cols per image (48 x 49 x 147 floats) are built
+     * and multiplied in three bands of output rows (conv.c, band_rows) */
+    test_conv(3, 8, 7, 2, 3, 96, 1, RL_CONV_PER_IMAGE);
     return tap_done();
 }
