@@ -186,8 +186,7 @@ static void test_conv_per_image_threads(int k, int stride, int algo)
     tap_ok(!memcmp(d2, ds, sizeof(float) * nx),
            "%s conv %dx%d/%d backward_data: 2 concurrent threads agree bitwise with serial single-threaded GEMMs",
            algo_name(algo), k, k, stride);
-    if (k > 1) /* a 1x1 stride-1 weight gradient is one (multi-threaded) GEMM over the batch */
-        tap_ok(!memcmp(w2, ws1, sizeof(float) * OC * KK * C),
+    tap_ok(!memcmp(w2, ws1, sizeof(float) * OC * KK * C),
                "%s conv %dx%d/%d backward_weights: 2 concurrent threads agree bitwise with one thread", algo_name(algo),
                k, k, stride);
     float *bufs[] = {cv.w, x, dy, ws, y2, ys, d2, ds, w2, ws1};

@@ -133,7 +133,8 @@ static size_t rows_per_image(const rl_conv *cv, rl_shape in)
 
 size_t rl_conv_workspace_floats(const rl_conv *cv, rl_shape in)
 {
-    if (is_pointwise(cv)) return 0;
+    if (is_pointwise(cv)) /* the per-image weight gradient's partials */
+        return cv->algo == RL_CONV_PER_IMAGE ? WGRAD_GROUPS * rl_round_floats((size_t)cv->out_c * cv->in_c) : 0;
     if (is_winograd(cv)) return rl_winograd_workspace_floats(cv, in, cv->tile);
     size_t batched = (size_t)chunk_images(cv, in) * cols_per_image(cv, in);
     size_t slice = cv->algo == RL_CONV_ROWS ? rows_per_image(cv, in) : cols_per_image(cv, in);
@@ -415,6 +416,10 @@ static void image_weight_grad(const rl_conv *cv, rl_shape in, rl_shape out, cons
                               float *buf, float *pg)
 {
     const int OC = cv->out_c, KC = cv->k * cv->in_c, KKC = cv->k * KC, M = out.h * out.w;
+    if (is_pointwise(cv)) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, M, 1.0f, dyn, OC, xn, KKC, 1.0f, pg, KKC);
+        return;
+    }
     if (cv->algo == RL_CONV_ROWS) {
         rows_image(cv, in, out, xn, buf);
         for (int kh = 0; kh < cv->k; kh++)
@@ -433,7 +438,8 @@ static void backward_weights_per_image(const rl_conv *cv, rl_shape in, rl_shape 
                                        float *ws)
 {
     const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c, M = out.h * out.w;
-    const size_t slice = rl_round_floats(cv->algo == RL_CONV_ROWS ? rows_per_image(cv, in) : cols_per_image(cv, in));
+    const size_t slice = is_pointwise(cv) ? 0
+                         : rl_round_floats(cv->algo == RL_CONV_ROWS ? rows_per_image(cv, in) : cols_per_image(cv, in));
     const size_t image = (size_t)in.h * in.w * in.c, part = rl_round_floats((size_t)OC * KKC);
     float *parts = ws + slice * (size_t)(cv->threads > 1 ? cv->threads : 1);
 #pragma omp parallel num_threads(cv->threads)
@@ -541,7 +547,13 @@ void rl_conv_forward(const rl_conv *cv, rl_shape in, const float *x, float *y, f
 void rl_conv_backward_weights(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *ws)
 {
     const int C = cv->in_c, OC = cv->out_c;
-    if (is_pointwise(cv)) /* one GEMM over the batch whatever the algorithm */
+    /* a 1x1 layer's weight gradient per image, summed in fixed groups, like
+     * the others': 5-10% faster than one GEMM over the batch (whose depth is
+     * the batch's pixels) on ResNet-50's 56x56 and 28x28 layers, alike on
+     * 14x14 (bench/conv.c, both cores) */
+    if (is_pointwise(cv) && cv->algo == RL_CONV_PER_IMAGE)
+        backward_weights_per_image(cv, in, rl_conv_out_shape(cv, in), x, dy, ws);
+    else if (is_pointwise(cv)) /* one GEMM over the batch */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, (int)rl_shape_rows(in), 1.0f, dy, OC, x, C, 1.0f,
                     cv->dw, C);
     else if (is_winograd(cv))

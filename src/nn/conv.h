@@ -20,9 +20,8 @@
 #include <stddef.h>
 #include "nn/tensor.h"
 
-/* How forward and backward_data run a convolution (a 1x1 stride-1 one needs
- * no cols: batched it is one GEMM over the batch, per image one per image,
- * and its weight gradient is always the one GEMM over the batch):
+/* How the three routines run a convolution (a 1x1 stride-1 one needs no
+ * cols: batched it is one GEMM over the batch, per image one per image):
  *   RL_CONV_BATCHED    cols of a chunk of images, one multi-threaded GEMM;
  *   RL_CONV_PER_IMAGE  images spread over the OpenMP threads, each thread
  *                      building one image's cols in its own slice of the

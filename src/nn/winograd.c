@@ -94,6 +94,8 @@ size_t rl_winograd_workspace_floats(const rl_conv *cv, rl_shape in, int m)
     geom g = layout(cv, in, &t);
     if (cv->algo != RL_CONV_WINOGRAD_BLOCKS) return g.u + g.v + g.mo;
     const size_t threads = cv->threads > 1 ? (size_t)cv->threads : 1;
+    /* U, the threads' slices, then the weight gradient's partials: forward
+     * and the input gradient touch only the first two */
     return g.u * (1 + (size_t)groups_for(cv)) + threads * block_slice(cv, g.T);
 }
 
@@ -490,7 +492,7 @@ void rl_winograd_forward(const rl_conv *cv, rl_shape in, int m, const float *x, 
     geom g = layout(cv, in, &t);
     transform_kernel(&t, cv, 0, ws);
     if (cv->algo == RL_CONV_WINOGRAD_BLOCKS)
-        convolve_blocks(&t, &g, cv, in, cv->in_c, cv->out_c, x, ws, 0, y, 0, ws + g.u * (1 + groups_for(cv)));
+        convolve_blocks(&t, &g, cv, in, cv->in_c, cv->out_c, x, ws, 0, y, 0, ws + g.u);
     else
         convolve(&t, &g, in, cv->in_c, cv->out_c, x, ws, 0, y, 0, ws + g.u, ws + g.u + g.v);
 }
@@ -506,7 +508,7 @@ void rl_winograd_backward_data(const rl_conv *cv, rl_shape in, int m, const floa
     rl_shape dys = {in.n, cv->out_c, in.h, in.w};
     if (cv->algo == RL_CONV_WINOGRAD_BLOCKS)
         convolve_blocks(&t, &g, cv, dys, cv->out_c, cv->in_c, dy, ws, 1, dx, accumulate,
-                        ws + g.u * (1 + groups_for(cv)));
+                        ws + g.u);
     else
         convolve(&t, &g, dys, cv->out_c, cv->in_c, dy, ws, 1, dx, accumulate, ws + g.u, ws + g.u + g.mo);
 }
@@ -545,7 +547,8 @@ static void backward_weights_blocks(const tables *t, const geom *g, const rl_con
     const int C = cv->in_c, OC = cv->out_c, groups = groups_for(cv), a = t->a;
     const int total = in.n * g->tiles_img, bt = BLOCK_TILES, nblocks = (total + bt - 1) / bt;
     const size_t slice = block_slice(cv, g->T), image = (size_t)in.h * in.w * C, dy_image = (size_t)in.h * in.w * OC;
-    float *parts = ws, *slices = ws + g->u * (size_t)groups;
+    const size_t threads = cv->threads > 1 ? (size_t)cv->threads : 1;
+    float *slices = ws + g->u, *parts = slices + threads * slice;
 #pragma omp parallel num_threads(cv->threads)
     {
         float *V = slices + slice * (size_t)omp_get_thread_num(), *Z = V + (size_t)g->T * bt * C;
