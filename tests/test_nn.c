@@ -839,6 +839,54 @@ static void test_conv_epilogue(int k, int C, int OC, int H, int algo, int tile)
     rl_free(scratch);
 }
 
+/* rl_conv_backward (both gradients, one pass over the images where it can)
+ * against rl_conv_backward_weights then rl_conv_backward_data: bitwise, with
+ * dx overwritten and accumulated; dx over x takes the two-routine order. */
+static void test_conv_backward_fused(int k, int algo)
+{
+    const int C = 12, OC = 20, N = 9, H = 14;
+    rl_conv cv = {C, OC, k, 1, k / 2, NULL, NULL, algo, 2, 0};
+    rl_shape in = {N, C, H, H}, out = rl_conv_out_shape(&cv, in);
+    const size_t nx = rl_shape_count(in), ny = rl_shape_count(out), nw = (size_t)OC * k * k * C;
+    cv.w = randn(nw, 0.3f);
+    float *x = randn(nx, 1.0f), *dy = randn(ny, 1.0f), *d0 = randn(nx, 1.0f);
+    float *ws = rl_alloc(sizeof(float) * (rl_conv_workspace_floats(&cv, in) + 1));
+    float *dx[2], *dw[2], *xs[2];
+    int same = 1;
+    for (int acc = 0; acc < 3; acc++) {
+        for (int run = 0; run < 2; run++) {
+            dx[run] = rl_alloc(sizeof(float) * nx);
+            dw[run] = rl_alloc(sizeof(float) * nw);
+            xs[run] = rl_alloc(sizeof(float) * nx);
+            memcpy(dx[run], d0, sizeof(float) * nx);
+            memcpy(xs[run], x, sizeof(float) * nx);
+            /* acc 2: dx written over x, which the weight gradient reads */
+            float *dxp = acc == 2 ? xs[run] : dx[run];
+            cv.dw = dw[run];
+            if (run == 0) {
+                rl_conv_backward_weights(&cv, in, xs[run], dy, ws);
+                rl_conv_backward_data(&cv, in, dy, dxp, acc == 1, ws);
+            } else {
+                rl_conv_backward(&cv, in, xs[run], dy, dxp, acc == 1, ws);
+            }
+        }
+        same &= !memcmp(dx[0], dx[1], sizeof(float) * nx) && !memcmp(dw[0], dw[1], sizeof(float) * nw) &&
+                !memcmp(xs[0], xs[1], sizeof(float) * nx);
+        for (int run = 0; run < 2; run++) {
+            rl_free(dx[run]);
+            rl_free(dw[run]);
+            rl_free(xs[run]);
+        }
+    }
+    tap_ok(same,
+           "conv %dx%d %s: rl_conv_backward equals the weight then the input gradient bitwise (dx overwritten, "
+           "accumulated, and written over x)",
+           k, k, algo_name(algo));
+    float *bufs[] = {cv.w, x, dy, d0, ws};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        rl_free(bufs[i]);
+}
+
 int main(int argc, char **argv)
 {
     rl_blas_fix_core(argc, argv);
@@ -886,5 +934,8 @@ int main(int argc, char **argv)
     /* a stem-like layer whose cols per image (48 x 49 x 147 floats) are built
      * and multiplied in three bands of output rows (conv.c, band_rows) */
     test_conv(3, 8, 7, 2, 3, 96, 1, RL_CONV_PER_IMAGE);
+    test_conv_backward_fused(1, RL_CONV_PER_IMAGE);
+    test_conv_backward_fused(1, RL_CONV_BATCHED);
+    test_conv_backward_fused(3, RL_CONV_PER_IMAGE);
     return tap_done();
 }

@@ -7,6 +7,7 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -431,6 +432,18 @@ static void image_weight_grad(const rl_conv *cv, rl_shape in, rl_shape out, cons
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, M, 1.0f, dyn, OC, buf, KKC, 1.0f, pg, KKC);
 }
 
+/* dw += the WGRAD_GROUPS partials (each `part` floats apart), in group order. */
+static void sum_partials(const rl_conv *cv, const float *parts, size_t part, size_t count)
+{
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < count; i++) {
+        float s = 0;
+        for (int g = 0; g < WGRAD_GROUPS; g++)
+            s += parts[(size_t)g * part + i];
+        cv->dw[i] += s;
+    }
+}
+
 /* RL_CONV_PER_IMAGE and RL_CONV_ROWS backward_weights: dw += sum over groups
  * of images of their gradients, each group in its own partial (see
  * WGRAD_GROUPS). */
@@ -453,14 +466,38 @@ static void backward_weights_per_image(const rl_conv *cv, rl_shape in, rl_shape 
                 image_weight_grad(cv, in, out, x + (size_t)n * image, dy + (size_t)n * M * OC, buf, pg);
         }
     }
-    const size_t count = (size_t)OC * KKC;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < count; i++) {
-        float s = 0;
-        for (int g = 0; g < WGRAD_GROUPS; g++)
-            s += parts[(size_t)g * part + i];
-        cv->dw[i] += s;
+    sum_partials(cv, parts, part, (size_t)OC * KKC);
+}
+
+static int overlap(const float *a, size_t na, const float *b, size_t nb)
+{
+    uintptr_t a0 = (uintptr_t)a, a1 = (uintptr_t)(a + na), b0 = (uintptr_t)b, b1 = (uintptr_t)(b + nb);
+    return na && nb && a0 < b1 && b0 < a1;
+}
+
+/* Both gradients of a per-image 1x1 convolution in one pass over the images:
+ * each image's dy is read by its weight-gradient GEMM and its input-gradient
+ * GEMM back to back, while it is in cache, instead of streaming the whole dy
+ * from memory twice.  The same GEMMs, groups and order as the two routines,
+ * so bitwise their results. */
+static void pointwise_backward_per_image(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *dx,
+                                         int accumulate, float *ws)
+{
+    const int C = cv->in_c, OC = cv->out_c, M = in.h * in.w;
+    const size_t part = rl_round_floats((size_t)OC * C);
+#pragma omp parallel for schedule(static) num_threads(cv->threads)
+    for (int g = 0; g < WGRAD_GROUPS; g++) {
+        float *pg = ws + (size_t)g * part;
+        memset(pg, 0, sizeof(float) * part);
+        for (int n = (int)((long)in.n * g / WGRAD_GROUPS); n < (int)((long)in.n * (g + 1) / WGRAD_GROUPS); n++) {
+            const float *dyn = dy + (size_t)n * M * OC;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, M, 1.0f, dyn, OC, x + (size_t)n * M * C, C, 1.0f,
+                        pg, C);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, C, OC, 1.0f, dyn, OC, cv->w, C,
+                        accumulate ? 1.0f : 0.0f, dx + (size_t)n * M * C, C);
+        }
     }
+    sum_partials(cv, ws, part, (size_t)OC * C);
 }
 
 /* RL_CONV_PER_IMAGE backward_data: dcols_n = dy_n * W, scattered into dx_n. */
@@ -562,6 +599,22 @@ void rl_conv_backward_weights(const rl_conv *cv, rl_shape in, const float *x, co
         backward_weights_per_image(cv, in, rl_conv_out_shape(cv, in), x, dy, ws);
     else
         backward_weights_batched(cv, in, rl_conv_out_shape(cv, in), x, dy, ws);
+}
+
+void rl_conv_backward(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *dx, int accumulate,
+                      float *ws)
+{
+    rl_shape out = rl_conv_out_shape(cv, in);
+    const size_t nx = rl_shape_count(in), ny = rl_shape_count(out);
+    /* one pass only when writing dx cannot disturb what later images read
+     * (the two routines one after the other allow dx over x, say) */
+    if (dx && is_pointwise(cv) && cv->algo == RL_CONV_PER_IMAGE && !overlap(dx, nx, x, nx) &&
+        !overlap(dx, nx, dy, ny) && !overlap(dx, nx, ws, rl_conv_workspace_floats(cv, in))) {
+        pointwise_backward_per_image(cv, in, x, dy, dx, accumulate, ws);
+        return;
+    }
+    rl_conv_backward_weights(cv, in, x, dy, ws);
+    if (dx) rl_conv_backward_data(cv, in, dy, dx, accumulate, ws);
 }
 
 void rl_conv_backward_data(const rl_conv *cv, rl_shape in, const float *dy, float *dx, int accumulate, float *ws)

@@ -111,6 +111,12 @@ void rl_conv_forward_then(const rl_conv *cv, rl_shape in, const float *x, float 
 void rl_conv_backward_data(const rl_conv *cv, rl_shape in, const float *dy, float *dx, int accumulate, float *ws);
 void rl_conv_backward_weights(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *ws);
 
+/* Both gradients: rl_conv_backward_weights, then (dx != NULL)
+ * rl_conv_backward_data, with bitwise their results; where the algorithm
+ * allows, in one pass over the images (dy read once while in cache). */
+void rl_conv_backward(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *dx, int accumulate,
+                      float *ws);
+
 /* Naive reference (direct loops, double accumulation) for tests. */
 void rl_conv_forward_reference(const rl_conv *cv, rl_shape in, const float *x, float *y);
 

@@ -895,6 +895,10 @@ static void unit_backward(rl_resnet *net, unit *u, int n, const float *x, const 
                    net->bn_scratch);
     toc(net, t0, relu ? "bn+relu bwd" : "bn bwd", u, 0, 0);
     t0 = tic(net);
+    if (!net->prof) { /* the profile times the two gradients apart */
+        rl_conv_backward(&u->conv, in, x, dconv, dx, accumulate, u->ws);
+        return;
+    }
     rl_conv_backward_weights(&u->conv, in, x, dconv, u->ws);
     toc(net, t0, "conv wgrad", u, 1, conv_flops(u, n));
     if (dx) {
