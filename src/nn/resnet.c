@@ -2,7 +2,8 @@
  *
  * Each conv is followed by a BN; a (conv, BN) pair is a `unit`.  A block's
  * last unit fuses BN, the residual add and the ReLU in one pass.  Memory per
- * unit at plan time: the conv output (kept for BN backward).  The BN+ReLU
+ * unit at plan time: the conv output (kept for BN backward; the downsample
+ * branch's only where recomputing it is dear, KEEP_DOWN_MIN_IN_C).  The BN+ReLU
  * outputs inside a block (the next conv's input and the ReLU mask) and the
  * ImageNet stem's output go to rotating scratch buffers and are recomputed
  * from the conv output in backward, bitwise as forward wrote them: one cheap
