@@ -187,8 +187,8 @@ static void test_conv_per_image_threads(int k, int stride, int algo)
            "%s conv %dx%d/%d backward_data: 2 concurrent threads agree bitwise with serial single-threaded GEMMs",
            algo_name(algo), k, k, stride);
     tap_ok(!memcmp(w2, ws1, sizeof(float) * OC * KK * C),
-               "%s conv %dx%d/%d backward_weights: 2 concurrent threads agree bitwise with one thread", algo_name(algo),
-               k, k, stride);
+           "%s conv %dx%d/%d backward_weights: 2 concurrent threads agree bitwise with one thread", algo_name(algo), k,
+           k, stride);
     float *bufs[] = {cv.w, x, dy, ws, y2, ys, d2, ds, w2, ws1};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         rl_free(bufs[i]);

@@ -390,6 +390,13 @@ static void forward_per_image(const rl_conv *cv, rl_shape in, rl_shape out, cons
     }
 }
 
+/* dx_n (+)= dy_n W: one image's input gradient of a 1x1 stride-1 layer. */
+static void pointwise_dgrad_image(const rl_conv *cv, int M, const float *dyn, float *dxn, int accumulate)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, cv->in_c, cv->out_c, 1.0f, dyn, cv->out_c, cv->w,
+                cv->in_c, accumulate ? 1.0f : 0.0f, dxn, cv->in_c);
+}
+
 /* RL_CONV_PER_IMAGE 1x1 stride-1 convolution, one image's GEMM per call:
  * forward y_n = x_n W^T (in = x, out = y) followed by `then`, or with
  * backward != 0 the input gradient dx_n (+)= dy_n W (in = dy, out = dx). */
@@ -400,8 +407,7 @@ static void pointwise_per_image(const rl_conv *cv, rl_shape in, const float *src
 #pragma omp parallel for schedule(static) num_threads(cv->threads)
     for (int n = 0; n < in.n; n++) {
         if (backward)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, C, OC, 1.0f, src + (size_t)n * M * OC, OC, cv->w,
-                        C, accumulate ? 1.0f : 0.0f, dst + (size_t)n * M * C, C);
+            pointwise_dgrad_image(cv, M, src + (size_t)n * M * OC, dst + (size_t)n * M * C, accumulate);
         else {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, C, 1.0f, src + (size_t)n * M * C, C, cv->w, C,
                         0.0f, dst + (size_t)n * M * OC, OC);
@@ -432,6 +438,13 @@ static void image_weight_grad(const rl_conv *cv, rl_shape in, rl_shape out, cons
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, M, 1.0f, dyn, OC, buf, KKC, 1.0f, pg, KKC);
 }
 
+/* Images [lo, hi) of weight-gradient group g (of WGRAD_GROUPS) in a batch of n. */
+static void group_images(int n, int g, int *lo, int *hi)
+{
+    *lo = (int)((long)n * g / WGRAD_GROUPS);
+    *hi = (int)((long)n * (g + 1) / WGRAD_GROUPS);
+}
+
 /* dw += the WGRAD_GROUPS partials (each `part` floats apart), in group order. */
 static void sum_partials(const rl_conv *cv, const float *parts, size_t part, size_t count)
 {
@@ -451,7 +464,8 @@ static void backward_weights_per_image(const rl_conv *cv, rl_shape in, rl_shape 
                                        float *ws)
 {
     const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c, M = out.h * out.w;
-    const size_t slice = is_pointwise(cv) ? 0
+    const size_t slice =
+        is_pointwise(cv) ? 0
                          : rl_round_floats(cv->algo == RL_CONV_ROWS ? rows_per_image(cv, in) : cols_per_image(cv, in));
     const size_t image = (size_t)in.h * in.w * in.c, part = rl_round_floats((size_t)OC * KKC);
     float *parts = ws + slice * (size_t)(cv->threads > 1 ? cv->threads : 1);
@@ -462,7 +476,9 @@ static void backward_weights_per_image(const rl_conv *cv, rl_shape in, rl_shape 
         for (int g = 0; g < WGRAD_GROUPS; g++) {
             float *pg = parts + (size_t)g * part;
             memset(pg, 0, sizeof(float) * part);
-            for (int n = (int)((long)in.n * g / WGRAD_GROUPS); n < (int)((long)in.n * (g + 1) / WGRAD_GROUPS); n++)
+            int lo, hi;
+            group_images(in.n, g, &lo, &hi);
+            for (int n = lo; n < hi; n++)
                 image_weight_grad(cv, in, out, x + (size_t)n * image, dy + (size_t)n * M * OC, buf, pg);
         }
     }
@@ -478,8 +494,8 @@ static int overlap(const float *a, size_t na, const float *b, size_t nb)
 /* Both gradients of a per-image 1x1 convolution in one pass over the images:
  * each image's dy is read by its weight-gradient GEMM and its input-gradient
  * GEMM back to back, while it is in cache, instead of streaming the whole dy
- * from memory twice.  The same GEMMs, groups and order as the two routines,
- * so bitwise their results. */
+ * from memory twice.  The same per-image calls, groups and order as the two
+ * routines, so bitwise their results. */
 static void pointwise_backward_per_image(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *dx,
                                          int accumulate, float *ws)
 {
@@ -489,12 +505,12 @@ static void pointwise_backward_per_image(const rl_conv *cv, rl_shape in, const f
     for (int g = 0; g < WGRAD_GROUPS; g++) {
         float *pg = ws + (size_t)g * part;
         memset(pg, 0, sizeof(float) * part);
-        for (int n = (int)((long)in.n * g / WGRAD_GROUPS); n < (int)((long)in.n * (g + 1) / WGRAD_GROUPS); n++) {
+        int lo, hi;
+        group_images(in.n, g, &lo, &hi);
+        for (int n = lo; n < hi; n++) {
             const float *dyn = dy + (size_t)n * M * OC;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, M, 1.0f, dyn, OC, x + (size_t)n * M * C, C, 1.0f,
-                        pg, C);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, C, OC, 1.0f, dyn, OC, cv->w, C,
-                        accumulate ? 1.0f : 0.0f, dx + (size_t)n * M * C, C);
+            image_weight_grad(cv, in, in, x + (size_t)n * M * C, dyn, NULL, pg);
+            pointwise_dgrad_image(cv, M, dyn, dx + (size_t)n * M * C, accumulate);
         }
     }
     sum_partials(cv, ws, part, (size_t)OC * C);

@@ -418,7 +418,7 @@ enum { OUT_NONE, OUT_KEEP, OUT_MID, OUT_DROP_CONV };
 /* A downsample conv output is recomputed only where that is cheap for the
  * memory it saves: its 1x1 convolution costs 2 * in_c FLOPs per output
  * value.  From 512 input channels (ResNet-50/152's last two stages, 37 MiB
- * at batch 32) the output is kept: those two recomputes were 1.7% of a
+ * at batch 32) the output is kept: those two recomputes were 1.8% of a
  * ResNet-50 training step for a fifth of the 184 MiB the four save. */
 #define KEEP_DOWN_MIN_IN_C 512
 
@@ -845,8 +845,8 @@ static void unit_forward(rl_resnet *net, unit *u, int n, const float *x, const f
         eval_bn e = {&u->bn, (size_t)u->out.h * u->out.w, residual, relu, y};
         rl_conv_epilogue then = {eval_bn_image, &e};
         rl_conv_forward_then(&u->conv, in, x, u->c, u->ws, &then);
-        toc(net, t0, residual ? "conv+bn+add+relu fwd" : relu ? "conv+bn+relu fwd" : "conv+bn fwd", u, 1,
-            conv_flops(u, n));
+        const char *kind = residual ? "conv+bn+add+relu fwd" : relu ? "conv+bn+relu fwd" : "conv+bn fwd";
+        toc(net, t0, kind, u, 1, conv_flops(u, n));
         return;
     }
     rl_conv_forward(&u->conv, in, x, u->c, u->ws);
@@ -974,9 +974,9 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
         }
         if (bl->has_down) {
             /* Unless kept, the conv output again (bitwise: the same call on
-             * the same input), into the block output's buffer, free again; BN backward
-             * then turns g into the conv's output gradient in place: g is not
-             * needed after it. */
+             * the same input), into the block output's buffer, free again;
+             * BN backward then turns g into the conv's output gradient in
+             * place: g is not needed after it. */
             if (!bl->keep_down) {
                 t0 = tic(net);
                 rl_conv_forward(&bl->down.conv, at_batch(bl->down.in, n), in, bl->down.c, bl->down.ws);
