@@ -150,10 +150,12 @@ static void test_conv(int C, int OC, int k, int stride, int pad, int H, int N, i
 }
 
 /* RL_CONV_PER_IMAGE calls sgemm from inside an OpenMP parallel region, one
- * single-threaded GEMM per image.  Two such GEMMs running at once (2 threads)
- * must give every image bitwise the result of a serial, single-threaded GEMM
- * of that image alone.  OpenBLAS's safety for concurrent calls depends on its
- * build, so this runs under every OPENBLAS_CORETYPE the tests are run with. */
+ * single-threaded GEMM per image (per pair of images for a 1x1 layer on small
+ * maps: conv.c, image_runs).  Two such GEMMs running at once (2 threads) must
+ * give every image bitwise the result of the same GEMMs run one after the
+ * other on one thread; for kxk layers that is a GEMM of that image alone.
+ * OpenBLAS's safety for concurrent calls depends on its build, so this runs
+ * under every OPENBLAS_CORETYPE the tests are run with. */
 static void test_conv_per_image_threads(int k, int stride, int algo)
 {
     const int C = 24, OC = 40, N = 32, H = 15, KK = k * k;
@@ -173,9 +175,14 @@ static void test_conv_per_image_threads(int k, int stride, int algo)
     int blas_threads = rl_blas_threads();
     openblas_set_num_threads(1); /* the serial reference: single-threaded GEMMs, one image per call */
     cv.threads = 1;
-    for (int n = 0; n < N; n++) {
-        rl_conv_forward(&cv, one, x + n * per_x, ys + n * per_y, ws);
-        rl_conv_backward_data(&cv, one, dy + n * per_y, ds + n * per_x, 0, ws);
+    if (k == 1) { /* the same runs of images, one after the other */
+        rl_conv_forward(&cv, in, x, ys, ws);
+        rl_conv_backward_data(&cv, in, dy, ds, 0, ws);
+    } else {
+        for (int n = 0; n < N; n++) {
+            rl_conv_forward(&cv, one, x + n * per_x, ys + n * per_y, ws);
+            rl_conv_backward_data(&cv, one, dy + n * per_y, ds + n * per_x, 0, ws);
+        }
     }
     cv.dw = ws1; /* the whole batch on one thread: the same groups, summed in the same order */
     rl_conv_backward_weights(&cv, in, x, dy, ws);
@@ -932,7 +939,8 @@ int main(int argc, char **argv)
     test_conv_epilogue(3, 16, 24, 9, RL_CONV_WINOGRAD, 4);
     test_conv_epilogue(3, 16, 24, 9, RL_CONV_WINOGRAD_BLOCKS, 4);
     /* a stem-like layer whose cols per image (48 x 49 x 147 floats) are built
-     * and multiplied in three bands of output rows (conv.c, band_rows) */
+     * and multiplied in three bands of output rows (conv.c, band_rows), in
+     * forward and in the weight gradient */
     test_conv(3, 8, 7, 2, 3, 96, 1, RL_CONV_PER_IMAGE);
     test_conv_backward_fused(1, RL_CONV_PER_IMAGE);
     test_conv_backward_fused(1, RL_CONV_BATCHED);

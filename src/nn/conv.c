@@ -181,14 +181,6 @@ static void im2col_row(const rl_conv *cv, rl_shape in, rl_shape out, const float
     }
 }
 
-/* cols of one image xn, on the calling thread (the per-image paths). */
-static void im2col_image(const rl_conv *cv, rl_shape in, rl_shape out, const float *xn, float *cols)
-{
-    const size_t row_len = (size_t)cv->k * cv->k * in.c;
-    for (int oh = 0; oh < out.h; oh++)
-        im2col_row(cv, in, out, xn, oh, cols + (size_t)oh * out.w * row_len);
-}
-
 /* cols rows for images [n0, n0+nn): row (n, oh, ow), columns (kh, kw, c). */
 static void im2col(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, int n0, int nn, float *cols)
 {
@@ -349,12 +341,13 @@ static void backward_data_rows(const rl_conv *cv, rl_shape in, rl_shape out, con
     }
 }
 
-/* Output rows per GEMM of RL_CONV_PER_IMAGE forward.  An image's cols are
+/* Output rows per GEMM of RL_CONV_PER_IMAGE forward and weight gradient.  An image's cols are
  * built and multiplied in bands of 128K floats (512 KiB, within a core's L2)
  * when the weights are small enough (<= 32K floats) for each band's GEMM to
  * repack them at little cost: ResNet's 7x7 stem (7.4 MB of cols per image),
- * forward 25.7 -> 22.2 ms (SkylakeX), 37.6 -> 36.1 ms (Haswell), batch 32.
- * Larger weights (the stride-2 3x3 layers) lost 8-60% in bands. */
+ * forward 25.7 -> 22.2 ms (SkylakeX), 37.6 -> 36.1 ms (Haswell), batch 32;
+ * its weight gradient 60 -> 54 ms (Cooperlake, Zen 4; bands of 2-8x that size
+ * no better).  Larger weights (the stride-2 3x3 layers) lost 8-60% in bands. */
 static int band_rows(const rl_conv *cv, rl_shape out)
 {
     const size_t kkc = (size_t)cv->k * cv->k * cv->in_c, row = (size_t)out.w * kkc;
@@ -390,29 +383,70 @@ static void forward_per_image(const rl_conv *cv, rl_shape in, rl_shape out, cons
     }
 }
 
-/* dx_n (+)= dy_n W: one image's input gradient of a 1x1 stride-1 layer. */
-static void pointwise_dgrad_image(const rl_conv *cv, int M, const float *dyn, float *dxn, int accumulate)
+/* Images [lo, hi) of weight-gradient group g (of WGRAD_GROUPS) in a batch of n. */
+static void group_images(int n, int g, int *lo, int *hi)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, cv->in_c, cv->out_c, 1.0f, dyn, cv->out_c, cv->w,
-                cv->in_c, accumulate ? 1.0f : 0.0f, dxn, cv->in_c);
+    *lo = (int)((long)n * g / WGRAD_GROUPS);
+    *hi = (int)((long)n * (g + 1) / WGRAD_GROUPS);
 }
 
-/* RL_CONV_PER_IMAGE 1x1 stride-1 convolution, one image's GEMM per call:
- * forward y_n = x_n W^T (in = x, out = y) followed by `then`, or with
- * backward != 0 the input gradient dx_n (+)= dy_n W (in = dy, out = dx). */
+/* dx (+)= dy W for `rows` rows (the pixels of one or more consecutive images)
+ * of a 1x1 stride-1 layer. */
+static void pointwise_dgrad_rows(const rl_conv *cv, int rows, const float *dy, float *dx, int accumulate)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cv->in_c, cv->out_c, 1.0f, dy, cv->out_c, cv->w,
+                cv->in_c, accumulate ? 1.0f : 0.0f, dx, cv->in_c);
+}
+
+/* Images per GEMM of a per-image 1x1 layer: two below 392 pixels (14x14
+ * maps), where OpenBLAS packing the weights again for every image costs as
+ * much as packing the image: forward 1024->256 @14x14 19.0 -> 17.5 ms, input
+ * gradient alike (bench/conv.c, batch 32, Cooperlake, Zen 4); four gain no
+ * more. */
+static int pointwise_images_per_gemm(int pixels)
+{
+    return pixels < 392 ? 2 : 1;
+}
+
+/* Starts of the runs of `per` consecutive images that one GEMM covers, taken
+ * within each weight-gradient group (see group_images) so that the fused
+ * backward and the separate routines cut the batch alike; start[count] = n.
+ * start has room for n + 1 entries. */
+static int image_runs(int n, int per, int *start)
+{
+    int count = 0;
+    for (int g = 0; g < WGRAD_GROUPS; g++) {
+        int lo, hi;
+        group_images(n, g, &lo, &hi);
+        for (int i = lo; i < hi; i += per)
+            start[count++] = i;
+    }
+    start[count] = n;
+    return count;
+}
+
+/* RL_CONV_PER_IMAGE 1x1 stride-1 convolution, one GEMM per run of images
+ * (image_runs): forward y = x W^T (in = x, out = y) followed by `then` on
+ * each image, or with backward != 0 the input gradient dx (+)= dy W (in = dy,
+ * out = dx). */
 static void pointwise_per_image(const rl_conv *cv, rl_shape in, const float *src, float *dst, int backward,
                                 int accumulate, const rl_conv_epilogue *then)
 {
     const int C = cv->in_c, OC = cv->out_c, M = in.h * in.w;
+    int start[in.n + 1];
+    const int runs = image_runs(in.n, pointwise_images_per_gemm(M), start);
 #pragma omp parallel for schedule(static) num_threads(cv->threads)
-    for (int n = 0; n < in.n; n++) {
-        if (backward)
-            pointwise_dgrad_image(cv, M, src + (size_t)n * M * OC, dst + (size_t)n * M * C, accumulate);
-        else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, C, 1.0f, src + (size_t)n * M * C, C, cv->w, C,
-                        0.0f, dst + (size_t)n * M * OC, OC);
-            if (then) then->fn(then->ctx, n, dst + (size_t)n * M * OC);
+    for (int r = 0; r < runs; r++) {
+        const int n0 = start[r], rows = (start[r + 1] - n0) * M;
+        if (backward) {
+            pointwise_dgrad_rows(cv, rows, src + (size_t)n0 * M * OC, dst + (size_t)n0 * M * C, accumulate);
+            continue;
         }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, OC, C, 1.0f, src + (size_t)n0 * M * C, C, cv->w, C,
+                    0.0f, dst + (size_t)n0 * M * OC, OC);
+        if (then)
+            for (int n = n0; n < start[r + 1]; n++)
+                then->fn(then->ctx, n, dst + (size_t)n * M * OC);
     }
 }
 
@@ -434,15 +468,16 @@ static void image_weight_grad(const rl_conv *cv, rl_shape in, rl_shape out, cons
                         buf + rows_at(cv, in, kh) * (size_t)out.w * KC, KC, 1.0f, pg + (size_t)kh * KC, KKC);
         return;
     }
-    im2col_image(cv, in, out, xn, buf);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, M, 1.0f, dyn, OC, buf, KKC, 1.0f, pg, KKC);
-}
-
-/* Images [lo, hi) of weight-gradient group g (of WGRAD_GROUPS) in a batch of n. */
-static void group_images(int n, int g, int *lo, int *hi)
-{
-    *lo = (int)((long)n * g / WGRAD_GROUPS);
-    *hi = (int)((long)n * (g + 1) / WGRAD_GROUPS);
+    /* in the forward's bands of output rows (band_rows): the stem's cols
+     * then stay in L2 between im2col and the GEMM */
+    const int band = band_rows(cv, out);
+    for (int oh0 = 0; oh0 < out.h; oh0 += band) {
+        const int nh = out.h - oh0 < band ? out.h - oh0 : band;
+        for (int oh = oh0; oh < oh0 + nh; oh++)
+            im2col_row(cv, in, out, xn, oh, buf + (size_t)(oh - oh0) * out.w * KKC);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, KKC, nh * out.w, 1.0f, dyn + (size_t)oh0 * out.w * OC,
+                    OC, buf, KKC, 1.0f, pg, KKC);
+    }
 }
 
 /* dw += the WGRAD_GROUPS partials (each `part` floats apart), in group order. */
@@ -492,14 +527,14 @@ static int overlap(const float *a, size_t na, const float *b, size_t nb)
 }
 
 /* Both gradients of a per-image 1x1 convolution in one pass over the images:
- * each image's dy is read by its weight-gradient GEMM and its input-gradient
- * GEMM back to back, while it is in cache, instead of streaming the whole dy
- * from memory twice.  The same per-image calls, groups and order as the two
- * routines, so bitwise their results. */
+ * each run of images' dy (image_runs) is read by their weight-gradient GEMMs
+ * and their input-gradient GEMM back to back, while it is in cache, instead
+ * of streaming the whole dy from memory twice.  The same calls, groups, runs
+ * and order as the two routines, so bitwise their results. */
 static void pointwise_backward_per_image(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *dx,
                                          int accumulate, float *ws)
 {
-    const int C = cv->in_c, OC = cv->out_c, M = in.h * in.w;
+    const int C = cv->in_c, OC = cv->out_c, M = in.h * in.w, per = pointwise_images_per_gemm(M);
     const size_t part = rl_round_floats((size_t)OC * C);
 #pragma omp parallel for schedule(static) num_threads(cv->threads)
     for (int g = 0; g < WGRAD_GROUPS; g++) {
@@ -507,10 +542,11 @@ static void pointwise_backward_per_image(const rl_conv *cv, rl_shape in, const f
         memset(pg, 0, sizeof(float) * part);
         int lo, hi;
         group_images(in.n, g, &lo, &hi);
-        for (int n = lo; n < hi; n++) {
-            const float *dyn = dy + (size_t)n * M * OC;
-            image_weight_grad(cv, in, in, x + (size_t)n * M * C, dyn, NULL, pg);
-            pointwise_dgrad_image(cv, M, dyn, dx + (size_t)n * M * C, accumulate);
+        for (int n0 = lo; n0 < hi; n0 += per) {
+            const int n1 = n0 + per < hi ? n0 + per : hi;
+            for (int n = n0; n < n1; n++)
+                image_weight_grad(cv, in, in, x + (size_t)n * M * C, dy + (size_t)n * M * OC, NULL, pg);
+            pointwise_dgrad_rows(cv, (n1 - n0) * M, dy + (size_t)n0 * M * OC, dx + (size_t)n0 * M * C, accumulate);
         }
     }
     sum_partials(cv, ws, part, (size_t)OC * C);

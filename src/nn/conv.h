@@ -29,6 +29,8 @@
  *                      threaded GEMM on it.  Better when the GEMM is narrow
  *                      (few output channels): OpenBLAS splits a narrow GEMM
  *                      poorly and streams a cols matrix far larger than cache.
+ *                      A 1x1 layer on maps under 392 pixels runs two images
+ *                      per GEMM (fixed pairs, whatever the thread count).
  *                      Each image's result is then the same whatever the
  *                      thread count.  backward_weights sums a fixed number
  *                      of groups of images, each into its own partial
