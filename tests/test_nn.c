@@ -394,6 +394,75 @@ static double bn_loss(void *p)
     return dot(c->y, c->r, c->rows * c->bn.c);
 }
 
+/* Training BN with statistics from per-image moments (rl_bn_forward_moments,
+ * the path a network's training forward takes) against float64 statistics
+ * of the same data.  Images get offsets of their own, so each one's shift
+ * (its first row) differs from the batch's and the merge over images has to
+ * move every image's sums to one shift.  Bound: each run of up to 128 rows
+ * is summed in float, within gamma_128 of its sum of magnitudes (Higham,
+ * 3.1); the rest is in double.  So |mean - ref| <= gamma_128 mean|x| and the
+ * variance is within gamma_128 of the mean square about the shifts, which
+ * for these data is under 4 var (checked below); invstd is then within half
+ * of that, relatively, plus one rounding to float. */
+static void test_bn_moments(void)
+{
+    const int C = 5, images = 6;
+    const size_t per = 150, rows = per * images, n = rows * C;
+    rl_bn bn = {.c = C, .eps = 1e-5f, .momentum = 0.1f};
+    bn.gamma = randn(C, 1.0f);
+    bn.beta = randn(C, 1.0f);
+    float *rm = rl_alloc(sizeof(float) * C), *rv = rl_alloc(sizeof(float) * C);
+    for (int c = 0; c < C; c++)
+        rv[c] = 1;
+    bn.running_mean = rm;
+    bn.running_var = rv;
+    float *x = randn(n, 2.0f), *y = rl_alloc(sizeof(float) * n);
+    for (size_t r = 0; r < rows; r++)
+        for (int c = 0; c < C; c++)
+            x[r * C + c] += 3.0f + 1.5f * (float)(r / per) - 0.7f * (float)c;
+    double *mom = rl_alloc(sizeof(double) * rl_bn_moments_doubles(C, images));
+    for (int i = 0; i < images; i++)
+        rl_bn_image_moments(C, per, x + (size_t)i * per * C, mom + (size_t)i * rl_bn_moments_doubles(C, 1));
+    float *mean = rl_alloc(sizeof(float) * C), *invstd = rl_alloc(sizeof(float) * C);
+    double *scratch = rl_alloc(sizeof(double) * rl_bn_scratch_doubles(C));
+    rl_bn_forward_moments(&bn, images, rows, mom, x, NULL, 1, y, mean, invstd, scratch);
+    const double u = ldexp(1.0, -24), g128 = 128 * u / (1 - 128 * u);
+    int ok = 1;
+    double worst_m = 0, worst_s = 0;
+    for (int c = 0; c < C; c++) {
+        double m = 0, a = 0, v = 0, q = 0;
+        for (size_t r = 0; r < rows; r++) {
+            m += x[r * C + c];
+            a += fabs(x[r * C + c]);
+        }
+        m /= rows;
+        a /= rows;
+        for (size_t r = 0; r < rows; r++) {
+            double s = x[(r / per) * per * C + c]; /* the row's image's shift */
+            v += (x[r * C + c] - m) * (x[r * C + c] - m);
+            q += (x[r * C + c] - s) * (x[r * C + c] - s);
+        }
+        v /= rows;
+        q /= rows;
+        double is = 1 / sqrt(v + 1e-5), em = fabs(mean[c] - m) / (g128 * a + u * fabs(m));
+        double es = fabs(invstd[c] - is) / (is * (0.5 * g128 * q / v + 2 * u));
+        worst_m = fmax(worst_m, em);
+        worst_s = fmax(worst_s, es);
+        ok &= q < 4 * v && em <= 1 && es <= 1;
+        ok &= fabs(rm[c] - 0.1 * m) <= 0.1 * (g128 * a + u * fabs(m)) + u * fabs(rm[c]);
+        ok &= fabs(rv[c] - (0.9 + 0.1 * v * rows / (rows - 1))) <= 0.1 * g128 * q * rows / (rows - 1) + 2 * u * rv[c];
+    }
+    tap_ok(ok,
+           "bn statistics from per-image moments (6 images, shifts apart) equal float64 ones within the float "
+           "rounding of 128-row runs (mean %.2g, invstd %.2g of the bound), running stats alike",
+           worst_m, worst_s);
+    float *bufs[] = {bn.gamma, bn.beta, rm, rv, x, y, mean, invstd};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        rl_free(bufs[i]);
+    rl_free(mom);
+    rl_free(scratch);
+}
+
 static void test_bn(int C, size_t rows, int relu, int residual)
 {
     bn_case c;
@@ -921,6 +990,7 @@ int main(int argc, char **argv)
     test_bn(6, 50, 0, 0);
     test_bn(6, 50, 1, 0);
     test_bn(6, 50, 1, 1);
+    test_bn_moments();
     test_pools();
     rl_rng keep = rng;
     test_maxpool_ties();

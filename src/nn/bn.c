@@ -40,8 +40,34 @@ static void merge_blocks(int C, const double *p1, const double *p2, double *out1
         }
 }
 
-/* out1[c] = sum_r x, out2[c] = sum_r (x - mean)^2 over rows, in blocks. */
-static void reduce_moments(size_t rows, int C, const float *x, const float *mean, double *scratch, double *out1,
+/* s1[c] = sum x, s2[c] = sum (x - shift)^2 over rows [lo, hi), on the
+ * calling thread. */
+static void sum_moments(size_t lo, size_t hi, int C, const float *x, const float *shift, double *s1, double *s2)
+{
+    float f1[C > 0 ? C : 1], f2[C > 0 ? C : 1];
+    for (int c = 0; c < C; c++)
+        s1[c] = s2[c] = 0;
+    for (size_t r0 = lo; r0 < hi; r0 += RUN) {
+        size_t r1 = r0 + RUN < hi ? r0 + RUN : hi;
+        for (int c = 0; c < C; c++)
+            f1[c] = f2[c] = 0;
+        for (size_t r = r0; r < r1; r++) {
+            const float *xr = x + r * C;
+            for (int c = 0; c < C; c++) {
+                float d = xr[c] - shift[c];
+                f1[c] += xr[c];
+                f2[c] += d * d;
+            }
+        }
+        for (int c = 0; c < C; c++) {
+            s1[c] += f1[c];
+            s2[c] += f2[c];
+        }
+    }
+}
+
+/* out1[c] = sum_r x, out2[c] = sum_r (x - shift)^2 over rows, in blocks. */
+static void reduce_moments(size_t rows, int C, const float *x, const float *shift, double *scratch, double *out1,
                            double *out2)
 {
     double *p1 = scratch, *p2 = scratch + (size_t)NBLOCKS * C;
@@ -49,29 +75,43 @@ static void reduce_moments(size_t rows, int C, const float *x, const float *mean
     for (int blk = 0; blk < NBLOCKS; blk++) {
         size_t lo, hi;
         block_range(rows, blk, &lo, &hi);
-        double *s1 = p1 + (size_t)blk * C, *s2 = p2 + (size_t)blk * C;
-        float f1[C > 0 ? C : 1], f2[C > 0 ? C : 1];
-        for (int c = 0; c < C; c++)
-            s1[c] = s2[c] = 0;
-        for (size_t r0 = lo; r0 < hi; r0 += RUN) {
-            size_t r1 = r0 + RUN < hi ? r0 + RUN : hi;
-            for (int c = 0; c < C; c++)
-                f1[c] = f2[c] = 0;
-            for (size_t r = r0; r < r1; r++) {
-                const float *xr = x + r * C;
-                for (int c = 0; c < C; c++) {
-                    float d = xr[c] - mean[c];
-                    f1[c] += xr[c];
-                    f2[c] += d * d;
-                }
-            }
-            for (int c = 0; c < C; c++) {
-                s1[c] += f1[c];
-                s2[c] += f2[c];
-            }
-        }
+        sum_moments(lo, hi, C, x, shift, p1 + (size_t)blk * C, p2 + (size_t)blk * C);
     }
     merge_blocks(C, p1, p2, out1, out2);
+}
+
+size_t rl_bn_moments_doubles(int c, int images)
+{
+    return (size_t)3 * c * images;
+}
+
+/* An image's moments are taken around its own first row (the shift), kept
+ * with them: m = [shift | sum x | sum (x - shift)^2], C doubles each. */
+void rl_bn_image_moments(int c, size_t rows, const float *x, double *m)
+{
+    float shift[c > 0 ? c : 1];
+    for (int i = 0; i < c; i++)
+        m[i] = shift[i] = rows ? x[i] : 0.0f;
+    sum_moments(0, rows, c, x, shift, m + c, m + 2 * (size_t)c);
+}
+
+/* The images' moments, in image order, as sums around one shift:
+ *   sum (x - s)^2 = sum (x - s_n)^2 + 2 (s_n - s) sum (x - s_n) + m_n (s_n - s)^2
+ * with sum (x - s_n) = sum x - m_n s_n; exact algebra, in double. */
+static void merge_images(int C, int images, size_t rows_per_image, const double *moments, const float *shift,
+                         double *out1, double *out2)
+{
+    const double m = (double)rows_per_image;
+    for (int c = 0; c < C; c++)
+        out1[c] = out2[c] = 0;
+    for (int n = 0; n < images; n++) {
+        const double *sn = moments + (size_t)3 * C * n, *s1 = sn + C, *s2 = sn + 2 * (size_t)C;
+        for (int c = 0; c < C; c++) {
+            double d = sn[c] - shift[c];
+            out1[c] += s1[c];
+            out2[c] += s2[c] + 2 * d * (s1[c] - m * sn[c]) + m * d * d;
+        }
+    }
 }
 
 /* a[c] = gamma * invstd: the scale both apply_rows and the ReLU mask of
@@ -139,51 +179,76 @@ void rl_bn_eval_rows(const rl_bn *bn, size_t rows, const float *x, const float *
         apply_row(C, x + r * C, residual ? residual + r * C : NULL, relu, mean_f, a, bn->beta, y + r * C);
 }
 
-void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, int train, float *y,
-                   float *save_mean, float *save_invstd, double *scratch)
+/* Training forward's batch statistics from the moments of x around a shift,
+ * computed here (moments NULL) or by the caller per image. */
+static void batch_stats(const rl_bn *bn, size_t rows, const float *x, int images, const double *moments,
+                        double *scratch, float *mean_f, float *invstd_f)
+{
+    const int C = bn->c;
+    /* One pass: moments around a shift (the first row), which keeps
+     * E[d^2] - E[d]^2 accurate as long as the shift is a typical value. */
+    double *sum = scratch + (size_t)2 * NBLOCKS * C, *sq = sum + C;
+    float shift[C > 0 ? C : 1];
+    for (int c = 0; c < C; c++)
+        shift[c] = x[c];
+    size_t m = rows; /* rows over all replicas with synchronised BN */
+    if (bn->sync) {
+        /* Sums around one shift on every replica: the mean of their first rows. */
+        size_t k = 1;
+        for (int c = 0; c < C; c++)
+            sum[c] = shift[c];
+        bn->sync(bn->sync_ctx, sum, (size_t)C, &k);
+        for (int c = 0; c < C; c++)
+            shift[c] = (float)(sum[c] / (double)k);
+    }
+    if (moments)
+        merge_images(C, images, rows / (size_t)images, moments, shift, sum, sq);
+    else
+        reduce_moments(rows, C, x, shift, scratch, sum, sq);
+    if (bn->sync) bn->sync(bn->sync_ctx, sum, 2 * (size_t)C, &m);
+    for (int c = 0; c < C; c++) {
+        double sum_d = sum[c] - (double)m * shift[c]; /* sum of (x - shift) */
+        double mean_d = sum_d / (double)m;
+        double var = sq[c] / (double)m - mean_d * mean_d;
+        if (var < 0) var = 0;
+        double mean = shift[c] + mean_d;
+        mean_f[c] = (float)mean;
+        invstd_f[c] = (float)(1.0 / sqrt(var + bn->eps));
+        double unbiased = m > 1 ? var * (double)m / (double)(m - 1) : var;
+        bn->running_mean[c] = (float)((1.0 - bn->momentum) * bn->running_mean[c] + bn->momentum * mean);
+        bn->running_var[c] = (float)((1.0 - bn->momentum) * bn->running_var[c] + bn->momentum * unbiased);
+    }
+    if (bn->num_batches_tracked) (*bn->num_batches_tracked)++;
+}
+
+static void bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, int train,
+                       float *y, float *save_mean, float *save_invstd, double *scratch, int images,
+                       const double *moments)
 {
     const int C = bn->c;
     float mean_f[C > 0 ? C : 1], invstd_f[C > 0 ? C : 1];
     if (train) {
-        /* One pass: moments around a shift (the first row), which keeps
-         * E[d^2] - E[d]^2 accurate as long as the shift is a typical value. */
-        double *sum = scratch + (size_t)2 * NBLOCKS * C, *sq = sum + C;
-        float shift[C > 0 ? C : 1];
-        for (int c = 0; c < C; c++)
-            shift[c] = x[c];
-        size_t m = rows; /* rows over all replicas with synchronised BN */
-        if (bn->sync) {
-            /* Sums around one shift on every replica: the mean of their first rows. */
-            size_t k = 1;
-            for (int c = 0; c < C; c++)
-                sum[c] = shift[c];
-            bn->sync(bn->sync_ctx, sum, (size_t)C, &k);
-            for (int c = 0; c < C; c++)
-                shift[c] = (float)(sum[c] / (double)k);
-        }
-        reduce_moments(rows, C, x, shift, scratch, sum, sq);
-        if (bn->sync) bn->sync(bn->sync_ctx, sum, 2 * (size_t)C, &m);
-        for (int c = 0; c < C; c++) {
-            double sum_d = sum[c] - (double)m * shift[c]; /* sum of (x - shift) */
-            double mean_d = sum_d / (double)m;
-            double var = sq[c] / (double)m - mean_d * mean_d;
-            if (var < 0) var = 0;
-            double mean = shift[c] + mean_d;
-            mean_f[c] = (float)mean;
-            invstd_f[c] = (float)(1.0 / sqrt(var + bn->eps));
-            double unbiased = m > 1 ? var * (double)m / (double)(m - 1) : var;
-            bn->running_mean[c] = (float)((1.0 - bn->momentum) * bn->running_mean[c] + bn->momentum * mean);
-            bn->running_var[c] = (float)((1.0 - bn->momentum) * bn->running_var[c] + bn->momentum * unbiased);
-        }
-        if (bn->num_batches_tracked) (*bn->num_batches_tracked)++;
+        batch_stats(bn, rows, x, images, moments, scratch, mean_f, invstd_f);
+        memcpy(save_mean, mean_f, sizeof(float) * C);
+        memcpy(save_invstd, invstd_f, sizeof(float) * C);
     } else {
         eval_stats(bn, mean_f, invstd_f);
     }
-    if (train) {
-        memcpy(save_mean, mean_f, sizeof(float) * C);
-        memcpy(save_invstd, invstd_f, sizeof(float) * C);
-    }
     apply_rows(bn, rows, x, residual, relu, mean_f, invstd_f, y);
+}
+
+void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, int train, float *y,
+                   float *save_mean, float *save_invstd, double *scratch)
+{
+    bn_forward(bn, rows, x, residual, relu, train, y, save_mean, save_invstd, scratch, 0, NULL);
+}
+
+void rl_bn_forward_moments(const rl_bn *bn, int images, size_t rows, const double *moments, const float *x,
+                           const float *residual, int relu, float *y, float *save_mean, float *save_invstd,
+                           double *scratch)
+{
+    RL_CHECK(images >= 1 && rows % (size_t)images == 0);
+    bn_forward(bn, rows, x, residual, relu, 1, y, save_mean, save_invstd, scratch, images, moments);
 }
 
 void rl_bn_recompute(const rl_bn *bn, size_t rows, const float *x, int relu, const float *save_mean,

@@ -48,6 +48,20 @@ size_t rl_bn_scratch_doubles(int c);
 void rl_bn_forward(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, int train, float *y,
                    float *save_mean, float *save_invstd, double *scratch);
 
+/* Training forward with the batch statistics taken from moments the caller
+ * computed per image while each image's rows were in cache (a convolution's
+ * per-image epilogue, conv.h), instead of in a pass of its own over x:
+ * moments holds rl_bn_image_moments of each of the `images` images of x
+ * (rows / images rows each), in image order.  Otherwise rl_bn_forward with
+ * train = 1; the statistics differ from its in rounding only (they are
+ * summed per image, then over images in order: the same for any thread
+ * count). */
+size_t rl_bn_moments_doubles(int c, int images);
+void rl_bn_image_moments(int c, size_t rows, const float *x, double *moments);
+void rl_bn_forward_moments(const rl_bn *bn, int images, size_t rows, const double *moments, const float *x,
+                           const float *residual, int relu, float *y, float *save_mean, float *save_invstd,
+                           double *scratch);
+
 /* Eval-mode forward of `rows` rows on the calling thread alone (no OpenMP):
  * bitwise what rl_bn_forward(train = 0) writes for them.  For a convolution's
  * per-image epilogue (conv.h), which runs it inside its own parallel loop

@@ -68,6 +68,7 @@ struct rl_resnet {
     size_t act_floats, scratch_floats, ws_floats;
     float *g[2], *dmid;
     double *bn_scratch;
+    double *bn_moments; /* training: per-image BN moments (rl_bn_image_moments) of one unit */
     float *stats_arena;
     const float *x;
     rl_grad_ready_fn grad_ready;
@@ -328,9 +329,10 @@ static void free_plan(rl_resnet *net)
     rl_free(net->scratch_arena);
     rl_free(net->ws);
     rl_free(net->bn_scratch);
+    rl_free(net->bn_moments);
     rl_free(net->stats_arena);
     net->act_arena = net->scratch_arena = net->ws = net->stats_arena = NULL;
-    net->bn_scratch = NULL;
+    net->bn_scratch = net->bn_moments = NULL;
     net->max_batch = 0;
 }
 
@@ -627,7 +629,9 @@ rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *
     net->act_arena = rl_alloc_checked(sizeof(float) * sz.act, "activations", err);
     net->scratch_floats = 2 * sz.max_act + sz.max_mid + rot;
     net->scratch_arena = rl_alloc_checked(sizeof(float) * net->scratch_floats, "gradient scratch", err);
-    if (alloc_common(net, &sz, ws, err) || !net->act_arena || !net->scratch_arena) {
+    net->bn_moments =
+        rl_alloc_checked(sizeof(double) * rl_bn_moments_doubles((int)sz.max_c, max_batch), "BN image moments", err);
+    if (alloc_common(net, &sz, ws, err) || !net->act_arena || !net->scratch_arena || !net->bn_moments) {
         free_plan(net);
         return err ? err->code : RL_ERR_NOMEM;
     }
@@ -811,6 +815,21 @@ static void eval_bn_image(void *ctx, int n, float *c_n)
     rl_bn_eval_rows(e->bn, e->rows, c_n, e->residual ? e->residual + at : NULL, e->relu, e->y + at);
 }
 
+/* Training BN's moments of one image (rl_bn_image_moments), as the conv's
+ * epilogue: the image's output is read while it is in cache, instead of in a
+ * pass over the batch's. */
+typedef struct {
+    int c;
+    size_t rows; /* per image */
+    double *moments;
+} bn_moments;
+
+static void bn_moments_image(void *ctx, int n, float *c_n)
+{
+    const bn_moments *e = ctx;
+    rl_bn_image_moments(e->c, e->rows, c_n, e->moments + (size_t)n * rl_bn_moments_doubles(e->c, 1));
+}
+
 static int overlap(const float *a, size_t na, const float *b, size_t nb)
 {
     uintptr_t a0 = (uintptr_t)a, a1 = (uintptr_t)(a + na), b0 = (uintptr_t)b, b1 = (uintptr_t)(b + nb);
@@ -849,11 +868,22 @@ static void unit_forward(rl_resnet *net, unit *u, int n, const float *x, const f
         toc(net, t0, kind, u, 1, conv_flops(u, n));
         return;
     }
+    const size_t rows = rl_shape_rows(at_batch(u->out, n));
+    if (train && net->bn_moments) {
+        bn_moments e = {u->bn.c, (size_t)u->out.h * u->out.w, net->bn_moments};
+        rl_conv_epilogue then = {bn_moments_image, &e};
+        rl_conv_forward_then(&u->conv, in, x, u->c, u->ws, &then);
+        toc(net, t0, "conv fwd", u, 1, conv_flops(u, n));
+        t0 = tic(net);
+        rl_bn_forward_moments(&u->bn, n, rows, net->bn_moments, u->c, residual, relu, y, u->save_mean, u->save_invstd,
+                              net->bn_scratch);
+        toc(net, t0, bn_kind, u, 0, 0);
+        return;
+    }
     rl_conv_forward(&u->conv, in, x, u->c, u->ws);
     toc(net, t0, "conv fwd", u, 1, conv_flops(u, n));
     t0 = tic(net);
-    rl_bn_forward(&u->bn, rl_shape_rows(at_batch(u->out, n)), u->c, residual, relu, train, y, u->save_mean,
-                  u->save_invstd, net->bn_scratch);
+    rl_bn_forward(&u->bn, rows, u->c, residual, relu, train, y, u->save_mean, u->save_invstd, net->bn_scratch);
     toc(net, t0, bn_kind, u, 0, 0);
 }
 
