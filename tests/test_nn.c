@@ -983,6 +983,10 @@ int main(int argc, char **argv)
     test_winograd(16, 24, 9, 11, 2);
     test_winograd(64, 48, 14, 14, 2);
     test_winograd(5, 3, 4, 7, 3);
+    /* 176 channels in and out: the blocks' weight gradient would keep 8
+     * partials of 36 x 176 x 176 floats, past its budget, and takes the chunk
+     * path (winograd.c, wgrad_by_blocks) */
+    test_winograd(176, 176, 5, 6, 2);
     test_winograd_blocks_threads(4);
     test_winograd_blocks_threads(2);
     test_conv_rows();

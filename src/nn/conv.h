@@ -44,7 +44,10 @@
  *   RL_CONV_WINOGRAD_BLOCKS  the same transforms on blocks of tiles, one block
  *                      per thread at a time with single-threaded GEMMs (the
  *                      data stay in the thread's caches); every result is the
- *                      same whatever the thread count.
+ *                      same whatever the thread count, but for the weight
+ *                      gradient of layers whose per-group partials would be
+ *                      too large (256 x 256 channels), which runs as
+ *                      RL_CONV_WINOGRAD does.
  *   RL_CONV_ROWS       per image, as RL_CONV_PER_IMAGE, but without cols.
  *                      The image is expanded along its width only, into R
  *                      (H + 2P padded rows x OW pixels x K*C: the K

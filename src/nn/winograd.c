@@ -68,8 +68,9 @@ static geom layout(const rl_conv *cv, rl_shape in, const tables *t)
  * them into its own V, runs the (m+2)^2 GEMMs single-threaded and transforms
  * its M back, all within its caches; only U is shared.  The weight gradient
  * sums the blocks of each of a fixed number of groups into the group's own
- * partial dU, then adds the partials in group order.  Every block's and every
- * group's result is then the same whatever the thread count. */
+ * partial dU, then adds the partials in group order (up to PARTIALS_BUDGET).
+ * Every block's and every group's result is then the same whatever the
+ * thread count. */
 
 /* Tiles per block: the rows of each GEMM.  With 64 channels V and M take
  * 36 x 64 x 128 floats (1.2 MB) per thread; 48 to 128 measured alike on 64-
@@ -80,6 +81,20 @@ static geom layout(const rl_conv *cv, rl_shape in, const tables *t)
 static int groups_for(const rl_conv *cv)
 {
     return cv->threads > WGRAD_GROUPS ? cv->threads : WGRAD_GROUPS;
+}
+
+/* The blocks' weight gradient keeps one partial dU (the size of U) per
+ * group.  Past 8M floats of partials (32 MiB: 256 x 256 channels, whose 8
+ * partials take 75 MB) writing and summing them costs more than the chunk
+ * path's multi-threaded GEMMs over all the chunk's tiles (K = the tiles, no
+ * partials): 3x3 256->256 @14x14, batch 32, weight gradient 21.2 -> 18.7 ms
+ * (bench/conv.c, Cooperlake, Zen 4); 128 channels (19 MB of partials) stay
+ * faster by blocks, 13.9 against 18.2 ms. */
+#define PARTIALS_BUDGET ((size_t)8 << 20)
+
+static int wgrad_by_blocks(const rl_conv *cv, const geom *g)
+{
+    return cv->algo == RL_CONV_WINOGRAD_BLOCKS && (size_t)groups_for(cv) * g->u <= PARTIALS_BUDGET;
 }
 
 /* Floats of one thread's V and M (or Z). */
@@ -93,10 +108,11 @@ size_t rl_winograd_workspace_floats(const rl_conv *cv, rl_shape in, int m)
     tables t = tables_for(m);
     geom g = layout(cv, in, &t);
     if (cv->algo != RL_CONV_WINOGRAD_BLOCKS) return g.u + g.v + g.mo;
-    const size_t threads = cv->threads > 1 ? (size_t)cv->threads : 1;
-    /* U, the threads' slices, then the weight gradient's partials: forward
-     * and the input gradient touch only the first two */
-    return g.u * (1 + (size_t)groups_for(cv)) + threads * block_slice(cv, g.T);
+    const size_t threads = cv->threads > 1 ? (size_t)cv->threads : 1, blocks = g.u + threads * block_slice(cv, g.T);
+    /* U and the threads' slices, then the weight gradient's partials (or,
+     * past their budget, the chunk path's V and Z) */
+    if (wgrad_by_blocks(cv, &g)) return blocks + g.u * (size_t)groups_for(cv);
+    return blocks > g.u + g.v + g.mo ? blocks : g.u + g.v + g.mo;
 }
 
 /* coef[p][kh*3+kw] = G[xi][kh] G[nu][kw], p = xi*a + nu. */
@@ -580,7 +596,7 @@ void rl_winograd_backward_weights(const rl_conv *cv, rl_shape in, int m, const f
 {
     tables t = tables_for(m);
     geom g = layout(cv, in, &t);
-    if (cv->algo == RL_CONV_WINOGRAD_BLOCKS) {
+    if (wgrad_by_blocks(cv, &g)) {
         backward_weights_blocks(&t, &g, cv, in, x, dy, ws);
         return;
     }

@@ -17,6 +17,9 @@
  * RL_CONV_WINOGRAD_BLOCKS, in blocks of 64 tiles, each thread transforming,
  * multiplying and transforming back its own block within its caches; only U
  * is shared (so the rule in conv.c keeps this for layers where U is small).
+ * Its weight gradient sums each group of blocks into a partial dU of its own;
+ * where those partials would pass 32 MiB (256 x 256 channels) it runs by
+ * chunks instead (winograd.c, wgrad_by_blocks).
  *
  * float32 error: the transforms add and scale, so results differ from direct
  * summation by more than rounding of a plain GEMM; docs/performance.md gives
