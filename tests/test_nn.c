@@ -10,6 +10,7 @@
 #include "nn/conv.h"
 #include "nn/fc.h"
 #include "nn/pool.h"
+#include "nn/profile.h"
 #include "nn/resnet.h"
 #include "tap.h"
 #include "util/blas.h"
@@ -963,6 +964,55 @@ static void test_conv_backward_fused(int k, int algo)
         rl_free(bufs[i]);
 }
 
+/* A training step of a bottleneck ResNet runs each unit's BN backward
+ * second pass as its conv's backward prologue, image by image
+ * (rl_conv_backward_after); with a profile attached it runs BN backward and
+ * the two conv gradients one after the other instead.  Both must give the
+ * same gradients, running statistics and logits bitwise.  112x112 inputs put
+ * the 1x1 layers of the first two stages on the per-image path (28x28 maps,
+ * 14x14 in pairs of images). */
+static void test_bn_prologue_bitwise(void)
+{
+    rl_resnet_config cfg;
+    rl_error err;
+    rl_resnet_config_for("resnet50", &cfg, &err);
+    cfg.num_classes = 5;
+    const int N = 5, S = 112;
+    rl_resnet *net[2];
+    float *out[2], *x = randn((size_t)N * 3 * S * S, 1.0f), *r = randn((size_t)N * 5, 1.0f);
+    size_t nw = 0, nb = 0;
+    rl_profile *prof = rl_alloc(sizeof *prof);
+    rl_profile_reset(prof);
+    for (int k = 0; k < 2; k++) {
+        if (rl_resnet_create(&cfg, &net[k], &err) || rl_resnet_plan(net[k], N, S, S, &err)) {
+            tap_ok(0, "resnet50 planned at %dx%d", S, S);
+            return;
+        }
+        rl_resnet_init(net[k], 11, 0.0f);
+        if (k) rl_resnet_set_profile(net[k], prof);
+        rl_param_table *t = rl_resnet_params(net[k]);
+        nw = t->n_weights;
+        nb = t->n_buffers;
+        out[k] = rl_alloc(sizeof(float) * (nw + nb + (size_t)N * 5));
+        rl_resnet_zero_grad(net[k]);
+        const float *logits = rl_resnet_forward(net[k], x, N, 1);
+        memcpy(out[k] + nw + nb, logits, sizeof(float) * N * 5);
+        rl_resnet_backward(net[k], r);
+        memcpy(out[k], t->grads, sizeof(float) * nw);
+        memcpy(out[k] + nw, t->buffers, sizeof(float) * nb);
+    }
+    tap_ok(!memcmp(out[0], out[1], sizeof(float) * (nw + nb + (size_t)N * 5)) && prof->count > 0,
+           "resnet50 step: BN backward as the conv backward's per-image prologue gives bitwise the gradients, running "
+           "statistics and logits of BN and conv one after the other");
+    for (int k = 0; k < 2; k++) {
+        rl_resnet_destroy(net[k]);
+        rl_free(out[k]);
+    }
+    rl_free(prof);
+    rl_free(x);
+    rl_free(r);
+}
+
 int main(int argc, char **argv)
 {
     rl_blas_fix_core(argc, argv);
@@ -1005,6 +1055,7 @@ int main(int argc, char **argv)
     test_net_gradients("resnet8", 4, 16);
     test_net_gradients("resnet18", 4, 64);
     test_net_gradients("resnet50", 4, 64);
+    test_bn_prologue_bitwise();
     test_conv_epilogue(1, 12, 20, 9, RL_CONV_BATCHED, 0);
     test_conv_epilogue(1, 12, 20, 9, RL_CONV_PER_IMAGE, 0);
     test_conv_epilogue(3, 6, 10, 9, RL_CONV_BATCHED, 0);

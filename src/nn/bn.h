@@ -93,4 +93,17 @@ enum { RL_BN_NO_RELU = 0, RL_BN_RELU_Y = 1, RL_BN_RELU_X = 2 };
 void rl_bn_backward(const rl_bn *bn, size_t rows, const float *x, const float *y, float *dy, int relu,
                     const float *save_mean, const float *save_invstd, float *dx, double *scratch);
 
+/* rl_bn_backward in its two passes, so that the second can run on each image
+ * right before a convolution's backward GEMMs read its dx (conv.h,
+ * rl_conv_prologue): rl_bn_backward_sums takes the sums over all rows,
+ * accumulates dgamma/dbeta and fills coef (rl_bn_coef_floats(c) floats);
+ * rl_bn_backward_rows then writes dx of rows [lo, hi) on the calling thread
+ * (calls on disjoint rows may run concurrently).  Together they are bitwise
+ * rl_bn_backward, which runs the same two. */
+size_t rl_bn_coef_floats(int c);
+void rl_bn_backward_sums(const rl_bn *bn, size_t rows, const float *x, const float *y, const float *dy, int relu,
+                         const float *save_mean, const float *save_invstd, double *scratch, float *coef);
+void rl_bn_backward_rows(const rl_bn *bn, size_t lo, size_t hi, const float *x, const float *y, float *dy, int relu,
+                         const float *save_mean, const float *coef, float *dx);
+
 #endif

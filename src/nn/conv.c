@@ -532,7 +532,7 @@ static int overlap(const float *a, size_t na, const float *b, size_t nb)
  * of streaming the whole dy from memory twice.  The same calls, groups, runs
  * and order as the two routines, so bitwise their results. */
 static void pointwise_backward_per_image(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *dx,
-                                         int accumulate, float *ws)
+                                         int accumulate, float *ws, const rl_conv_prologue *before)
 {
     const int C = cv->in_c, OC = cv->out_c, M = in.h * in.w, per = pointwise_images_per_gemm(M);
     const size_t part = rl_round_floats((size_t)OC * C);
@@ -544,6 +544,7 @@ static void pointwise_backward_per_image(const rl_conv *cv, rl_shape in, const f
         group_images(in.n, g, &lo, &hi);
         for (int n0 = lo; n0 < hi; n0 += per) {
             const int n1 = n0 + per < hi ? n0 + per : hi;
+            if (before) before->fn(before->ctx, n0, n1);
             for (int n = n0; n < n1; n++)
                 image_weight_grad(cv, in, in, x + (size_t)n * M * C, dy + (size_t)n * M * OC, NULL, pg);
             pointwise_dgrad_rows(cv, (n1 - n0) * M, dy + (size_t)n0 * M * OC, dx + (size_t)n0 * M * C, accumulate);
@@ -653,8 +654,8 @@ void rl_conv_backward_weights(const rl_conv *cv, rl_shape in, const float *x, co
         backward_weights_batched(cv, in, rl_conv_out_shape(cv, in), x, dy, ws);
 }
 
-void rl_conv_backward(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *dx, int accumulate,
-                      float *ws)
+void rl_conv_backward_after(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *dx, int accumulate,
+                            float *ws, const rl_conv_prologue *before)
 {
     rl_shape out = rl_conv_out_shape(cv, in);
     const size_t nx = rl_shape_count(in), ny = rl_shape_count(out);
@@ -662,11 +663,22 @@ void rl_conv_backward(const rl_conv *cv, rl_shape in, const float *x, const floa
      * (the two routines one after the other allow dx over x, say) */
     if (dx && is_pointwise(cv) && cv->algo == RL_CONV_PER_IMAGE && !overlap(dx, nx, x, nx) &&
         !overlap(dx, nx, dy, ny) && !overlap(dx, nx, ws, rl_conv_workspace_floats(cv, in))) {
-        pointwise_backward_per_image(cv, in, x, dy, dx, accumulate, ws);
+        pointwise_backward_per_image(cv, in, x, dy, dx, accumulate, ws, before);
         return;
+    }
+    if (before) {
+#pragma omp parallel for schedule(static)
+        for (int n = 0; n < in.n; n++)
+            before->fn(before->ctx, n, n + 1);
     }
     rl_conv_backward_weights(cv, in, x, dy, ws);
     if (dx) rl_conv_backward_data(cv, in, dy, dx, accumulate, ws);
+}
+
+void rl_conv_backward(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *dx, int accumulate,
+                      float *ws)
+{
+    rl_conv_backward_after(cv, in, x, dy, dx, accumulate, ws, NULL);
 }
 
 void rl_conv_backward_data(const rl_conv *cv, rl_shape in, const float *dy, float *dx, int accumulate, float *ws)

@@ -929,16 +929,47 @@ const float *rl_resnet_forward(rl_resnet *net, const float *x, int n, int train)
 /* dy: gradient w.r.t. the unit's BN(+ReLU) output y; relu: an RL_BN_* mode
  * (RL_BN_RELU_Y masks dy in place); dx: gradient w.r.t. the conv input,
  * overwritten or accumulated. */
+/* BN backward's second pass (rl_bn_backward_rows) on images [n0, n1), as
+ * the conv backward's prologue: each image's conv output gradient is written
+ * right before the conv's GEMMs read it, while it is in cache. */
+typedef struct {
+    const unit *u;
+    size_t rows; /* per image */
+    const float *y, *coef;
+    float *dy, *dconv;
+    int relu;
+} bn_dx;
+
+static void bn_dx_images(void *ctx, int n0, int n1)
+{
+    const bn_dx *e = ctx;
+    rl_bn_backward_rows(&e->u->bn, (size_t)n0 * e->rows, (size_t)n1 * e->rows, e->u->c, e->y, e->dy, e->relu,
+                        e->u->save_mean, e->coef, e->dconv);
+}
+
 static void unit_backward(rl_resnet *net, unit *u, int n, const float *x, const float *y, float *dy, int relu,
                           float *dconv, float *dx, int accumulate)
 {
     rl_shape in = at_batch(u->in, n);
+    const size_t rows = rl_shape_rows(at_batch(u->out, n)), ny = rows * (size_t)u->bn.c;
+    const size_t nx = rl_shape_count(in);
     double t0 = tic(net);
-    rl_bn_backward(&u->bn, rl_shape_rows(at_batch(u->out, n)), u->c, y, dy, relu, u->save_mean, u->save_invstd, dconv,
-                   net->bn_scratch);
+    /* the profile times BN and the two conv gradients apart; the prologue
+     * needs the conv's dx apart from everything BN reads for other images */
+    const int dx_apart =
+        !dx || (!overlap(dx, nx, u->c, ny) && !overlap(dx, nx, dy, ny) && !(y && overlap(dx, nx, y, ny)));
+    if (!net->prof && dx_apart) {
+        float coef[rl_bn_coef_floats(u->bn.c) + 1];
+        rl_bn_backward_sums(&u->bn, rows, u->c, y, dy, relu, u->save_mean, u->save_invstd, net->bn_scratch, coef);
+        bn_dx e = {u, (size_t)u->out.h * u->out.w, y, coef, dy, dconv, relu};
+        rl_conv_prologue before = {bn_dx_images, &e};
+        rl_conv_backward_after(&u->conv, in, x, dconv, dx, accumulate, u->ws, &before);
+        return;
+    }
+    rl_bn_backward(&u->bn, rows, u->c, y, dy, relu, u->save_mean, u->save_invstd, dconv, net->bn_scratch);
     toc(net, t0, relu ? "bn+relu bwd" : "bn bwd", u, 0, 0);
     t0 = tic(net);
-    if (!net->prof) { /* the profile times the two gradients apart */
+    if (!net->prof) {
         rl_conv_backward(&u->conv, in, x, dconv, dx, accumulate, u->ws);
         return;
     }
