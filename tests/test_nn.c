@@ -964,12 +964,13 @@ static void test_conv_backward_fused(int k, int algo)
         rl_free(bufs[i]);
 }
 
-/* A training step of a bottleneck ResNet runs each unit's BN backward
- * second pass as its conv's backward prologue, image by image
- * (rl_conv_backward_after); with a profile attached it runs BN backward and
- * the two conv gradients one after the other instead.  Both must give the
- * same gradients, running statistics and logits bitwise.  112x112 inputs put
- * the 1x1 layers of the first two stages on the per-image path (28x28 maps,
+/* A training step of a bottleneck ResNet writes each BN's output as the next
+ * conv's forward prologue (rl_conv_forward_between) and runs each unit's BN
+ * backward second pass as its conv's backward prologue
+ * (rl_conv_backward_after), image by image; with a profile attached it runs
+ * each BN pass and each conv apart instead.  Both must give the same
+ * gradients, running statistics and logits bitwise.  112x112 inputs put the
+ * 1x1 layers of the first two stages on the per-image path (28x28 maps,
  * 14x14 in pairs of images). */
 static void test_bn_prologue_bitwise(void)
 {
@@ -1002,8 +1003,8 @@ static void test_bn_prologue_bitwise(void)
         memcpy(out[k] + nw, t->buffers, sizeof(float) * nb);
     }
     tap_ok(!memcmp(out[0], out[1], sizeof(float) * (nw + nb + (size_t)N * 5)) && prof->count > 0,
-           "resnet50 step: BN backward as the conv backward's per-image prologue gives bitwise the gradients, running "
-           "statistics and logits of BN and conv one after the other");
+           "resnet50 step: BN forward and backward as the next convs' per-image prologues give bitwise the gradients, "
+           "running statistics and logits of BN and conv one after the other");
     for (int k = 0; k < 2; k++) {
         rl_resnet_destroy(net[k]);
         rl_free(out[k]);

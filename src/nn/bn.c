@@ -125,7 +125,8 @@ static void bn_scale(const rl_bn *bn, const float *invstd_f, float *a)
 /* One row of y = [relu]((x - mean) * a + beta [+ residual]) with a = gamma *
  * invstd: subtracting the mean first keeps precision when the variance is
  * small next to the mean.  Every forward path (apply_rows, rl_bn_recompute,
- * rl_bn_eval_rows) runs this one function, so their outputs agree bitwise. */
+ * rl_bn_eval_rows, rl_bn_apply_rows) runs this one function, so their
+ * outputs agree bitwise. */
 static inline void apply_row(int C, const float *xr, const float *rr, int relu, const float *mean_f, const float *a,
                              const float *b, float *yr)
 {
@@ -249,6 +250,27 @@ void rl_bn_forward_moments(const rl_bn *bn, int images, size_t rows, const doubl
 {
     RL_CHECK(images >= 1 && rows % (size_t)images == 0);
     bn_forward(bn, rows, x, residual, relu, 1, y, save_mean, save_invstd, scratch, images, moments);
+}
+
+void rl_bn_stats_moments(const rl_bn *bn, int images, size_t rows, const double *moments, const float *x,
+                         float *save_mean, float *save_invstd, double *scratch)
+{
+    RL_CHECK(images >= 1 && rows % (size_t)images == 0);
+    const int C = bn->c;
+    float mean_f[C > 0 ? C : 1], invstd_f[C > 0 ? C : 1];
+    batch_stats(bn, rows, x, images, moments, scratch, mean_f, invstd_f);
+    memcpy(save_mean, mean_f, sizeof(float) * C);
+    memcpy(save_invstd, invstd_f, sizeof(float) * C);
+}
+
+void rl_bn_apply_rows(const rl_bn *bn, size_t lo, size_t hi, const float *x, const float *residual, int relu,
+                      const float *save_mean, const float *save_invstd, float *y)
+{
+    const int C = bn->c;
+    float a[C > 0 ? C : 1];
+    bn_scale(bn, save_invstd, a);
+    for (size_t r = lo; r < hi; r++)
+        apply_row(C, x + r * C, residual ? residual + r * C : NULL, relu, save_mean, a, bn->beta, y + r * C);
 }
 
 void rl_bn_recompute(const rl_bn *bn, size_t rows, const float *x, int relu, const float *save_mean,

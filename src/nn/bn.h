@@ -62,6 +62,18 @@ void rl_bn_forward_moments(const rl_bn *bn, int images, size_t rows, const doubl
                            const float *residual, int relu, float *y, float *save_mean, float *save_invstd,
                            double *scratch);
 
+/* rl_bn_forward_moments in two steps, so that the normalisation can run on
+ * each image right before the next convolution reads it (conv.h,
+ * rl_conv_prologue): rl_bn_stats_moments takes the batch statistics (saved,
+ * and the running ones updated) without writing y; rl_bn_apply_rows then
+ * writes y of rows [lo, hi) on the calling thread (calls on disjoint rows may
+ * run concurrently; residual may be y itself).  Bitwise what
+ * rl_bn_forward_moments writes. */
+void rl_bn_stats_moments(const rl_bn *bn, int images, size_t rows, const double *moments, const float *x,
+                         float *save_mean, float *save_invstd, double *scratch);
+void rl_bn_apply_rows(const rl_bn *bn, size_t lo, size_t hi, const float *x, const float *residual, int relu,
+                      const float *save_mean, const float *save_invstd, float *y);
+
 /* Eval-mode forward of `rows` rows on the calling thread alone (no OpenMP):
  * bitwise what rl_bn_forward(train = 0) writes for them.  For a convolution's
  * per-image epilogue (conv.h), which runs it inside its own parallel loop

@@ -297,7 +297,7 @@ static void rows_scatter_image(const rl_conv *cv, rl_shape in, rl_shape out, con
  * W_kh^T, W_kh the K*C columns of W for kernel row kh (leading dimension
  * K*K*C). */
 static void forward_rows(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, float *y, float *ws,
-                         const rl_conv_epilogue *then)
+                         const rl_conv_prologue *before, const rl_conv_epilogue *then)
 {
     const int OC = cv->out_c, KC = cv->k * cv->in_c, KKC = cv->k * KC, M = out.h * out.w;
     const size_t slice = rl_round_floats(rows_per_image(cv, in)), image = (size_t)in.h * in.w * in.c;
@@ -307,6 +307,7 @@ static void forward_rows(const rl_conv *cv, rl_shape in, rl_shape out, const flo
         float *r = ws + slice * (size_t)omp_get_thread_num();
 #pragma omp for schedule(static)
         for (int n = 0; n < in.n; n++) {
+            if (before) before->fn(before->ctx, n, n + 1);
             rows_image(cv, in, out, x + (size_t)n * image, r);
             for (int kh = 0; kh < cv->k; kh++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, OC, KC, 1.0f, r + rows_at(cv, in, kh) * row_len,
@@ -360,7 +361,7 @@ static int band_rows(const rl_conv *cv, rl_shape out)
  * time.  OpenBLAS runs a GEMM called inside a parallel region on the calling
  * thread alone. */
 static void forward_per_image(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, float *y, float *ws,
-                              const rl_conv_epilogue *then)
+                              const rl_conv_prologue *before, const rl_conv_epilogue *then)
 {
     const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c, M = out.h * out.w;
     const size_t slice = rl_round_floats((size_t)M * KKC), image = (size_t)in.h * in.w * in.c;
@@ -371,6 +372,7 @@ static void forward_per_image(const rl_conv *cv, rl_shape in, rl_shape out, cons
 #pragma omp for schedule(static)
         for (int n = 0; n < in.n; n++) {
             float *yn = y + (size_t)n * M * OC;
+            if (before) before->fn(before->ctx, n, n + 1);
             for (int oh0 = 0; oh0 < out.h; oh0 += band) {
                 const int nh = out.h - oh0 < band ? out.h - oh0 : band;
                 for (int oh = oh0; oh < oh0 + nh; oh++)
@@ -430,7 +432,7 @@ static int image_runs(int n, int per, int *start)
  * each image, or with backward != 0 the input gradient dx (+)= dy W (in = dy,
  * out = dx). */
 static void pointwise_per_image(const rl_conv *cv, rl_shape in, const float *src, float *dst, int backward,
-                                int accumulate, const rl_conv_epilogue *then)
+                                int accumulate, const rl_conv_prologue *before, const rl_conv_epilogue *then)
 {
     const int C = cv->in_c, OC = cv->out_c, M = in.h * in.w;
     int start[in.n + 1];
@@ -438,6 +440,7 @@ static void pointwise_per_image(const rl_conv *cv, rl_shape in, const float *src
 #pragma omp parallel for schedule(static) num_threads(cv->threads)
     for (int r = 0; r < runs; r++) {
         const int n0 = start[r], rows = (start[r + 1] - n0) * M;
+        if (before) before->fn(before->ctx, n0, start[r + 1]);
         if (backward) {
             pointwise_dgrad_rows(cv, rows, src + (size_t)n0 * M * OC, dst + (size_t)n0 * M * C, accumulate);
             continue;
@@ -597,23 +600,28 @@ static void backward_weights_batched(const rl_conv *cv, rl_shape in, rl_shape ou
     }
 }
 
-void rl_conv_forward_then(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws,
-                          const rl_conv_epilogue *then)
+void rl_conv_forward_between(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws,
+                             const rl_conv_prologue *before, const rl_conv_epilogue *then)
 {
     RL_CHECK(in.c == cv->in_c);
     const int C = cv->in_c, OC = cv->out_c;
     rl_shape out = rl_conv_out_shape(cv, in);
     if (is_pointwise(cv) && cv->algo == RL_CONV_PER_IMAGE) {
-        pointwise_per_image(cv, in, x, y, 0, 0, then);
+        pointwise_per_image(cv, in, x, y, 0, 0, before, then);
         return;
     }
     if (cv->algo == RL_CONV_ROWS) {
-        forward_rows(cv, in, out, x, y, ws, then);
+        forward_rows(cv, in, out, x, y, ws, before, then);
         return;
     }
     if (cv->algo == RL_CONV_PER_IMAGE && !is_pointwise(cv)) {
-        forward_per_image(cv, in, out, x, y, ws, then);
+        forward_per_image(cv, in, out, x, y, ws, before, then);
         return;
+    }
+    if (before) {
+#pragma omp parallel for schedule(static)
+        for (int n = 0; n < in.n; n++)
+            before->fn(before->ctx, n, n + 1);
     }
     if (is_pointwise(cv))
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rl_shape_rows(in), OC, C, 1.0f, x, C, cv->w, C, 0.0f,
@@ -629,9 +637,15 @@ void rl_conv_forward_then(const rl_conv *cv, rl_shape in, const float *x, float 
         then->fn(then->ctx, n, y + (size_t)n * per_image);
 }
 
+void rl_conv_forward_then(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws,
+                          const rl_conv_epilogue *then)
+{
+    rl_conv_forward_between(cv, in, x, y, ws, NULL, then);
+}
+
 void rl_conv_forward(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws)
 {
-    rl_conv_forward_then(cv, in, x, y, ws, NULL);
+    rl_conv_forward_between(cv, in, x, y, ws, NULL, NULL);
 }
 
 void rl_conv_backward_weights(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *ws)
@@ -687,7 +701,7 @@ void rl_conv_backward_data(const rl_conv *cv, rl_shape in, const float *dy, floa
     const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c;
     if (is_pointwise(cv)) {
         if (cv->algo == RL_CONV_PER_IMAGE) {
-            pointwise_per_image(cv, in, dy, dx, 1, accumulate, NULL);
+            pointwise_per_image(cv, in, dy, dx, 1, accumulate, NULL, NULL);
             return;
         }
         int M = (int)rl_shape_rows(in);

@@ -122,17 +122,24 @@ void rl_conv_backward_weights(const rl_conv *cv, rl_shape in, const float *x, co
 void rl_conv_backward(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *dx, int accumulate,
                       float *ws);
 
-/* Work on a run of images' dy right before rl_conv_backward_after's GEMMs
- * read it (computing it, say: batch norm's input gradient):
- * fn(ctx, n0, n1) for images [n0, n1).  The per-image 1x1 path calls it for
- * each run of images on the thread that then multiplies them, while they are
- * in its cache; the others call it for every image first.  Calls for
- * different images may run concurrently, from OpenMP threads; fn must write
- * only those images' rows and must not start OpenMP work. */
+/* Work on a run of images' input right before the convolution's GEMMs read
+ * it (computing it, say: the previous layer's batch norm, or batch norm's
+ * input gradient for backward's dy): fn(ctx, n0, n1) for images [n0, n1).
+ * The per-image algorithms call it for each image or run of images on the
+ * thread that then multiplies them, while they are in its cache; the others
+ * call it for every image first.  Calls for different images may run
+ * concurrently, from OpenMP threads; fn must write only those images' rows
+ * and must not start OpenMP work. */
 typedef struct {
     void (*fn)(void *ctx, int n0, int n1);
     void *ctx;
 } rl_conv_prologue;
+
+/* rl_conv_forward with `before` (NULL: nothing) on every image's x, as on
+ * dy above (normalising it, say: the previous layer's batch norm), and then
+ * `then` on every image's y. */
+void rl_conv_forward_between(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws,
+                             const rl_conv_prologue *before, const rl_conv_epilogue *then);
 
 /* rl_conv_backward after `before` (NULL: nothing) on every image's dy. */
 void rl_conv_backward_after(const rl_conv *cv, rl_shape in, const float *x, const float *dy, float *dx, int accumulate,

@@ -852,8 +852,50 @@ static int can_fuse(const unit *u, int n, const float *x, const float *residual,
                          (residual == y || !overlap(residual, ny, y, ny)));
 }
 
+/* A training unit's batch norm whose statistics are taken but whose output
+ * y is not written yet: the next convolution writes it image by image as its
+ * prologue (bn_apply_images), right before it reads the image, so y comes to
+ * it from cache instead of from memory.  u == NULL: nothing pending. */
+typedef struct {
+    const unit *u;
+    const float *residual;
+    int relu;
+    float *y;
+    size_t rows; /* per image */
+} bn_pending;
+
+static void bn_apply_images(void *ctx, int n0, int n1)
+{
+    const bn_pending *p = ctx;
+    rl_bn_apply_rows(&p->u->bn, (size_t)n0 * p->rows, (size_t)n1 * p->rows, p->u->c, p->residual, p->relu,
+                     p->u->save_mean, p->u->save_invstd, p->y);
+}
+
+/* Writes a pending BN output for the whole batch now. */
+static void bn_flush(bn_pending *p, int n)
+{
+    if (!p->u) return;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++)
+        bn_apply_images(p, i, i + 1);
+    p->u = NULL;
+}
+
+/* Whether writing nb floats at buf leaves a pending BN's input, residual
+ * and output alone (nothing pending: trivially). */
+static int apart_from(const bn_pending *p, int n, const float *buf, size_t nb)
+{
+    if (!p->u) return 1;
+    const size_t ny = rl_shape_count(at_batch(p->u->out, n));
+    return !overlap(buf, nb, p->u->c, ny) && !overlap(buf, nb, p->y, ny) &&
+           !(p->residual && overlap(buf, nb, p->residual, ny));
+}
+
+/* One unit's conv and BN(+add)(+ReLU).  pending (training only; NULL: none
+ * either way): on entry, the BN whose output is x, if not written yet; on
+ * return, this unit's BN, whose output y the next convolution writes. */
 static void unit_forward(rl_resnet *net, unit *u, int n, const float *x, const float *residual, int relu, int train,
-                         float *y)
+                         float *y, bn_pending *pending)
 {
     rl_shape in = at_batch(u->in, n);
     const char *bn_kind = residual ? "bn+add+relu fwd" : relu ? "bn+relu fwd" : "bn fwd";
@@ -870,13 +912,31 @@ static void unit_forward(rl_resnet *net, unit *u, int n, const float *x, const f
     }
     const size_t rows = rl_shape_rows(at_batch(u->out, n));
     if (train && net->bn_moments) {
+        /* x's batch norm as this conv's prologue, if its output and
+         * workspace leave that BN's data alone */
+        bn_pending before = {NULL, NULL, 0, NULL, 0};
+        if (pending && pending->u) {
+            RL_CHECK(pending->y == x);
+            if (apart_from(pending, n, u->c, rl_shape_count(at_batch(u->out, n))) &&
+                apart_from(pending, n, u->ws, rl_conv_workspace_floats(&u->conv, in)))
+                before = *pending;
+            else
+                bn_flush(pending, n);
+            pending->u = NULL;
+        }
         bn_moments e = {u->bn.c, (size_t)u->out.h * u->out.w, net->bn_moments};
         rl_conv_epilogue then = {bn_moments_image, &e};
-        rl_conv_forward_then(&u->conv, in, x, u->c, u->ws, &then);
+        rl_conv_prologue apply = {bn_apply_images, &before};
+        rl_conv_forward_between(&u->conv, in, x, u->c, u->ws, before.u ? &apply : NULL, &then);
         toc(net, t0, "conv fwd", u, 1, conv_flops(u, n));
         t0 = tic(net);
-        rl_bn_forward_moments(&u->bn, n, rows, net->bn_moments, u->c, residual, relu, y, u->save_mean, u->save_invstd,
-                              net->bn_scratch);
+        if (pending) {
+            rl_bn_stats_moments(&u->bn, n, rows, net->bn_moments, u->c, u->save_mean, u->save_invstd, net->bn_scratch);
+            *pending = (bn_pending){u, residual, relu, y, (size_t)u->out.h * u->out.w};
+        } else {
+            rl_bn_forward_moments(&u->bn, n, rows, net->bn_moments, u->c, residual, relu, y, u->save_mean,
+                                  u->save_invstd, net->bn_scratch);
+        }
         toc(net, t0, bn_kind, u, 0, 0);
         return;
     }
@@ -892,9 +952,14 @@ const float *rl_resnet_forward(rl_resnet *net, const float *x, int n, int train)
     RL_CHECK_MSG(n >= 1 && n <= net->max_batch, "batch larger than planned");
     net->x = x;
     net->n = n;
-    unit_forward(net, &net->stem, n, x, NULL, 1, train, net->stem_out);
+    /* The profile times each BN pass apart (and is the bitwise reference of
+     * the deferred normalisation in tests/test_nn.c). */
+    bn_pending pend = {NULL, NULL, 0, NULL, 0};
+    bn_pending *pending = train && net->bn_moments && !net->prof && !net->inference_only ? &pend : NULL;
+    unit_forward(net, &net->stem, n, x, NULL, 1, train, net->stem_out, pending);
     const float *cur = net->stem_out;
     if (!net->cfg.small_stem) {
+        bn_flush(&pend, n);
         double t0 = tic(net);
         rl_maxpool_forward(&net->pool, at_batch(net->stem.out, n), net->stem_out, net->pool_out);
         toc(net, t0, "maxpool fwd", NULL, 0, 0);
@@ -904,18 +969,27 @@ const float *rl_resnet_forward(rl_resnet *net, const float *x, int n, int train)
         block *bl = &net->blocks[b];
         const float *in = cur, *shortcut = cur;
         for (int u = 0; u < bl->nunits - 1; u++) {
-            unit_forward(net, &bl->u[u], n, in, NULL, 1, train, bl->mid[u]);
+            unit_forward(net, &bl->u[u], n, in, NULL, 1, train, bl->mid[u], pending);
             in = bl->mid[u];
         }
         /* after the inner units: the inference plan gives the branch a buffer
          * that is free only from here on */
         if (bl->has_down) {
-            unit_forward(net, &bl->down, n, cur, NULL, 0, train, bl->down_out);
+            /* cur is written; the inner units' last BN, still pending, must
+             * survive this branch's buffers */
+            unit *d = &bl->down;
+            rl_shape din = at_batch(d->in, n);
+            if (!apart_from(&pend, n, d->c, rl_shape_count(at_batch(d->out, n))) ||
+                !apart_from(&pend, n, d->ws, rl_conv_workspace_floats(&d->conv, din)) ||
+                !apart_from(&pend, n, bl->down_out, rl_shape_count(at_batch(d->out, n))))
+                bn_flush(&pend, n);
+            unit_forward(net, d, n, cur, NULL, 0, train, bl->down_out, NULL);
             shortcut = bl->down_out;
         }
-        unit_forward(net, &bl->u[bl->nunits - 1], n, in, shortcut, 1, train, bl->out);
+        unit_forward(net, &bl->u[bl->nunits - 1], n, in, shortcut, 1, train, bl->out, pending);
         cur = bl->out;
     }
+    bn_flush(&pend, n);
     rl_shape last = net->nblocks ? net->blocks[net->nblocks - 1].out_shape : net->stem.out;
     double t0 = tic(net);
     rl_avgpool_forward(at_batch(last, n), cur, net->pooled);
