@@ -975,11 +975,11 @@ const float *rl_resnet_forward(rl_resnet *net, const float *x, int n, int train)
         /* after the inner units: the inference plan gives the branch a buffer
          * that is free only from here on */
         if (bl->has_down) {
-            /* cur is written; the inner units' last BN, still pending, must
-             * survive this branch's buffers */
+            /* the inner units' last BN, still pending, must survive this
+             * branch's buffers (and cur be written already) */
             unit *d = &bl->down;
             rl_shape din = at_batch(d->in, n);
-            if (!apart_from(&pend, n, d->c, rl_shape_count(at_batch(d->out, n))) ||
+            if (pend.y == cur || !apart_from(&pend, n, d->c, rl_shape_count(at_batch(d->out, n))) ||
                 !apart_from(&pend, n, d->ws, rl_conv_workspace_floats(&d->conv, din)) ||
                 !apart_from(&pend, n, bl->down_out, rl_shape_count(at_batch(d->out, n))))
                 bn_flush(&pend, n);
