@@ -10,7 +10,11 @@
  * elementwise pass instead of keeping about a sixth of the activations.  The
  * downsample branch's BN output is only needed during the add, so it goes to a
  * scratch buffer.  Backward walks the blocks in reverse with two block-level
- * gradient buffers and two scratch buffers.  The inference plan keeps no
+ * gradient buffers and two scratch buffers.  In training, BN's passes run
+ * inside the convolutions' per-image loops where they can (statistics from
+ * the conv's epilogue, the normalisation as the next conv's prologue, BN
+ * backward's second pass as the conv backward's prologue), bitwise the
+ * separate passes a profiled step runs.  The inference plan keeps no
  * conv output: eval-mode BN runs in place on it, in three rotating buffers
  * (rl_resnet_plan_inference). */
 #include "nn/resnet.h"
