@@ -342,13 +342,14 @@ static void backward_data_rows(const rl_conv *cv, rl_shape in, rl_shape out, con
     }
 }
 
-/* Output rows per GEMM of RL_CONV_PER_IMAGE forward and weight gradient.  An image's cols are
- * built and multiplied in bands of 128K floats (512 KiB, within a core's L2)
- * when the weights are small enough (<= 32K floats) for each band's GEMM to
- * repack them at little cost: ResNet's 7x7 stem (7.4 MB of cols per image),
- * forward 25.7 -> 22.2 ms (SkylakeX), 37.6 -> 36.1 ms (Haswell), batch 32;
- * its weight gradient 60 -> 54 ms (Cooperlake, Zen 4; bands of 2-8x that size
- * no better).  Larger weights (the stride-2 3x3 layers) lost 8-60% in bands. */
+/* Output rows per GEMM of RL_CONV_PER_IMAGE forward and weight gradient.
+ * An image's cols are built and multiplied in bands of 128K floats (512 KiB,
+ * within a core's L2) when the weights are small enough (<= 32K floats) for
+ * each band's GEMM to repack them at little cost: ResNet's 7x7 stem (7.4 MB
+ * of cols per image), forward 25.7 -> 22.2 ms (SkylakeX), 37.6 -> 36.1 ms
+ * (Haswell), batch 32; its weight gradient 60 -> 54 ms (Cooperlake, Zen 4;
+ * bands of 2-8x that size no better).  Larger weights (the stride-2 3x3
+ * layers) lost 8-60% in bands. */
 static int band_rows(const rl_conv *cv, rl_shape out)
 {
     const size_t kkc = (size_t)cv->k * cv->k * cv->in_c, row = (size_t)out.w * kkc;
