@@ -113,9 +113,11 @@ size_t rl_winograd_workspace_floats(const rl_conv *cv, rl_shape in, int m)
     const size_t taps = g.u + rl_round_floats((size_t)9 * cv->in_c * cv->out_c);
     /* U and the threads' slices, then the weight gradient's partials (or,
      * past their budget, the chunk path's V and Z) */
-    size_t need = wgrad_by_blocks(cv, &g) ? blocks + g.u * (size_t)groups_for(cv)
-                  : blocks > g.u + g.v + g.mo ? blocks
-                                              : g.u + g.v + g.mo;
+    size_t need = g.u + g.v + g.mo;
+    if (wgrad_by_blocks(cv, &g))
+        need = blocks + g.u * (size_t)groups_for(cv);
+    else if (blocks > need)
+        need = blocks;
     return need > taps ? need : taps;
 }
 
