@@ -543,8 +543,8 @@ static void convolve_blocks(const tables *t, const geom *g, const rl_conv *cv, r
                            (size_t)nt * cin, d, tmp);
             }
             for (int p = 0; p < g->T; p++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nt, cout, cin, 1.0f, V + (size_t)p * nt * cin, cin,
-                            U + (size_t)p * cout * cin, cout, 0.0f, M + (size_t)p * nt * cout, cout);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nt, cout, cin, 1.0f, V + (size_t)p * nt * cin,
+                            cin, U + (size_t)p * cout * cin, cout, 0.0f, M + (size_t)p * nt * cout, cout);
             for (int i = 0; i < nt; i++) {
                 int tt = t0 + i, n = tt / g->tiles_img, r = tt % g->tiles_img, ty = r / g->tw, tx = r % g->tw;
                 output_tile(t, cout, M + (size_t)i * cout, (size_t)nt * cout, y + n * out_image, in.h, in.w, ty * t->m,
