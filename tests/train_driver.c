@@ -19,6 +19,7 @@
 
 #include "train/dist.h"
 #include "train/run.h"
+#include "util/blas.h"
 
 typedef struct {
     long long kill_after, poison_at, poison_buffer_at;
@@ -48,6 +49,11 @@ static rl_status poison(void *ctx, rl_trainer *t, rl_error *err)
 
 int main(int argc, char **argv)
 {
+    /* the BLAS core and OpenMP wait policy relab train runs with (it
+     * re-executes itself where OpenBLAS falls back to slow kernels, as
+     * 0.3.21 does on Emerald Rapids Xeons): a run killed here and resumed
+     * by relab train must have computed with the same kernels */
+    rl_blas_fix_core(argc, argv);
     static const struct option opts[] = {
         {"kill-after", required_argument, 0, 'k'}, {"kill-rank", required_argument, 0, 'R'},
         {"poison-at", required_argument, 0, 'p'},  {"poison-buffer-at", required_argument, 0, 'b'},
