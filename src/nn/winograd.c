@@ -132,6 +132,20 @@ static void kernel_coefs(const tables *t, float *coef)
                         (float)((double)t->g[xi * 3 + kh] * (double)t->g[nu * 3 + kw]);
 }
 
+/* u[0..len) = the sum over k of cp[k] taps[k][0..len), the nine taps
+ * `stride` floats apart, added in the order k = 0..8 (flip: the kernel
+ * rotated by 180 degrees, taps 8..0). */
+static void combine_taps(const float *cp, const float *taps, size_t stride, int flip, size_t len, float *restrict u)
+{
+    for (size_t i = 0; i < len; i++)
+        u[i] = 0;
+    for (int k = 0; k < 9; k++) {
+        const float *restrict wk = taps + (size_t)(flip ? 8 - k : k) * stride;
+        for (size_t i = 0; i < len; i++)
+            u[i] += cp[k] * wk[i];
+    }
+}
+
 /* U[p][oc][c] = (G w G^T)[p] for every channel pair, from w (forward) or,
  * flip != 0, from the kernel rotated by 180 degrees (input gradient: a
  * convolution from OC to C channels, whose GEMMs then read U[p] untransposed
@@ -146,17 +160,8 @@ static void transform_kernel(const tables *t, const rl_conv *cv, int flip, float
 #pragma omp parallel for schedule(static)
     for (int o = 0; o < OC; o++) {
         const float *wo = cv->w + (size_t)o * 9 * C;
-        for (int p = 0; p < T; p++) {
-            const float *cp = coef + p * 9;
-            float *u = U + ((size_t)p * OC + o) * C;
-            for (int c = 0; c < C; c++)
-                u[c] = 0;
-            for (int k = 0; k < 9; k++) {
-                const float *wk = wo + (size_t)(flip ? 8 - k : k) * C;
-                for (int c = 0; c < C; c++)
-                    u[c] += cp[k] * wk[c];
-            }
-        }
+        for (int p = 0; p < T; p++)
+            combine_taps(coef + p * 9, wo, (size_t)C, flip, (size_t)C, U + ((size_t)p * OC + o) * C);
     }
 }
 
@@ -192,17 +197,8 @@ static void transform_kernel_rows(const tables *t, const rl_conv *cv, float *U, 
 #pragma omp parallel for schedule(static)
     for (size_t i0 = 0; i0 < n; i0 += RUN) {
         const size_t len = n - i0 < RUN ? n - i0 : RUN;
-        for (int p = 0; p < T; p++) {
-            const float *cp = coef + p * 9;
-            float *u = U + (size_t)p * n + i0;
-            for (size_t i = 0; i < len; i++)
-                u[i] = 0;
-            for (int k = 0; k < 9; k++) {
-                const float *wk = wt + (size_t)k * n + i0;
-                for (size_t i = 0; i < len; i++)
-                    u[i] += cp[k] * wk[i];
-            }
-        }
+        for (int p = 0; p < T; p++)
+            combine_taps(coef + p * 9, wt + i0, n, 0, len, U + (size_t)p * n + i0);
     }
 }
 
