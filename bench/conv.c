@@ -30,16 +30,6 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* CPU seconds of all the process's threads: a thread waiting passively or
- * descheduled by another process adds none, so on a busy machine this is
- * the steadier measure of the work a pass does. */
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
 static void fill(float *p, size_t n, rl_rng *rng)
 {
     for (size_t i = 0; i < n; i++)
@@ -94,7 +84,9 @@ int main(int argc, char **argv)
            size, size, batch, cv.algo, cv.tile, algo, omp_get_max_threads(), rl_blas_core());
     for (int pass = 0; pass < 3; pass++) {
         for (int r = 0; r <= reps; r++) {
-            double t0 = rl_now(), c0 = cpu_now();
+            /* CPU time of all threads: a passive wait or another process's
+             * time slice adds none, the steadier measure on a busy machine */
+            double t0 = rl_now(), c0 = rl_cpu_now();
             if (pass == 0)
                 rl_conv_forward(&cv, in, x, y, work);
             else if (pass == 1)
@@ -102,7 +94,7 @@ int main(int argc, char **argv)
             else
                 rl_conv_backward_weights(&cv, in, x, dy, work);
             t[r] = rl_now() - t0;
-            cpu[r] = cpu_now() - c0;
+            cpu[r] = rl_cpu_now() - c0;
         }
         qsort(t + 1, (size_t)reps, sizeof(double), cmp_double); /* t[0]: warm-up */
         qsort(cpu + 1, (size_t)reps, sizeof(double), cmp_double);

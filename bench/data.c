@@ -22,6 +22,7 @@
 #include "data/augment.h"
 #include "data/jpeg.h"
 #include "util/blas.h"
+#include "util/timer.h"
 
 #ifndef RL_SRCDIR
 #define RL_SRCDIR "."
@@ -32,21 +33,14 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* CPU seconds of this process: on a shared machine wall time counts other
- * jobs' time slices, CPU time is the work done on one core. */
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* Images per CPU-second of the relab pipeline on files (one thread). */
+/* Images per CPU-second of the relab pipeline on files (one thread): on a
+ * shared machine wall time counts other jobs' time slices, CPU time is the
+ * work done on one core. */
 static double run(char **files, int n, const rl_augment_config *c, int train, double seconds, float *out)
 {
     rl_error err;
     long done = 0;
-    double t0 = cpu_now();
+    double t0 = rl_cpu_now();
     for (int pass = 0;; pass++) {
         for (int i = 0; i < n; i++) {
             uint8_t *data;
@@ -59,9 +53,9 @@ static double run(char **files, int n, const rl_augment_config *c, int train, do
             free(data);
             done++;
         }
-        if (cpu_now() - t0 >= seconds) break;
+        if (rl_cpu_now() - t0 >= seconds) break;
     }
-    return done / (cpu_now() - t0);
+    return done / (rl_cpu_now() - t0);
 }
 
 int main(int argc, char **argv)

@@ -63,19 +63,19 @@ static void run_step(const bench_step *b)
         return;
     }
     rl_error err;
-    double t0 = rl_now();
+    double t0 = rl_now(), c0 = rl_cpu_now();
     rl_resnet_zero_grad(b->net);
-    if (b->prof) rl_profile_add(b->prof, "zero grad", "", rl_now() - t0, 0);
+    if (b->prof) rl_profile_add(b->prof, "zero grad", "", rl_now() - t0, rl_cpu_now() - c0, 0);
     const float *logits = rl_resnet_forward(b->net, b->x, b->batch, 1);
     rl_loss_config lc = {RL_LOSS_SOFTMAX, 0};
     double loss;
-    t0 = rl_now();
+    t0 = rl_now(), c0 = rl_cpu_now();
     rl_loss_forward_backward(&lc, logits, b->batch, b->classes, b->labels, NULL, b->dlogits, &loss, &err);
-    if (b->prof) rl_profile_add(b->prof, "loss", "", rl_now() - t0, 0);
+    if (b->prof) rl_profile_add(b->prof, "loss", "", rl_now() - t0, rl_cpu_now() - c0, 0);
     rl_resnet_backward(b->net, b->dlogits);
-    t0 = rl_now();
+    t0 = rl_now(), c0 = rl_cpu_now();
     rl_sgd_step(b->sgd, b->t, 0.01f);
-    if (b->prof) rl_profile_add(b->prof, "sgd", "", rl_now() - t0, 0);
+    if (b->prof) rl_profile_add(b->prof, "sgd", "", rl_now() - t0, rl_cpu_now() - c0, 0);
 }
 
 /* Runs `steps` more steps with a profile attached and prints it. */

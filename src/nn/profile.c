@@ -9,7 +9,8 @@ void rl_profile_reset(rl_profile *p)
     memset(p, 0, sizeof *p);
 }
 
-void rl_profile_add(rl_profile *p, const char *kind, const char *shape, double seconds, double flops)
+void rl_profile_add(rl_profile *p, const char *kind, const char *shape, double seconds, double cpu_seconds,
+                    double flops)
 {
     int i = 0;
     while (i < p->count && (strcmp(p->rows[i].kind, kind) || strcmp(p->rows[i].shape, shape)))
@@ -25,6 +26,7 @@ void rl_profile_add(rl_profile *p, const char *kind, const char *shape, double s
         p->count++;
     }
     p->rows[i].seconds += seconds;
+    p->rows[i].cpu_seconds += cpu_seconds;
     p->rows[i].flops += flops;
     p->rows[i].calls++;
 }
@@ -40,8 +42,8 @@ static void print_rows(const rl_profile_row *rows, int n, int steps, double step
     for (int i = 0; i < n; i++) {
         const rl_profile_row *r = &rows[i];
         double t = r->seconds / steps, gf = r->seconds > 0 ? r->flops / r->seconds * 1e-9 : 0;
-        fprintf(out, "  %-14s %-24s %9.2f ms %6.1f%%", r->kind, r->shape, 1e3 * t,
-                step_seconds > 0 ? 100 * t / step_seconds : 0.0);
+        fprintf(out, "  %-14s %-24s %9.2f ms %6.1f%% %5.2f cores", r->kind, r->shape, 1e3 * t,
+                step_seconds > 0 ? 100 * t / step_seconds : 0.0, r->seconds > 0 ? r->cpu_seconds / r->seconds : 0.0);
         if (r->flops > 0) {
             fprintf(out, " %8.1f GFLOP/s", gf);
             if (peak > 0) fprintf(out, " %5.1f%% of peak", 100 * gf / peak);
@@ -55,10 +57,11 @@ void rl_profile_print(const rl_profile *p, int steps, double step_seconds, doubl
     if (steps < 1) steps = 1;
     rl_profile_row kinds[RL_PROFILE_ROWS], shapes[RL_PROFILE_ROWS];
     int nk = 0;
-    double total = 0;
+    double total = 0, cpu_total = 0;
     for (int i = 0; i < p->count; i++) {
         const rl_profile_row *r = &p->rows[i];
         total += r->seconds;
+        cpu_total += r->cpu_seconds;
         shapes[i] = *r;
         int k = 0;
         while (k < nk && strcmp(kinds[k].kind, r->kind))
@@ -69,14 +72,17 @@ void rl_profile_print(const rl_profile *p, int steps, double step_seconds, doubl
             nk++;
         } else {
             kinds[k].seconds += r->seconds;
+            kinds[k].cpu_seconds += r->cpu_seconds;
             kinds[k].flops += r->flops;
             kinds[k].calls += r->calls;
         }
     }
     qsort(kinds, (size_t)nk, sizeof kinds[0], by_time_desc);
     qsort(shapes, (size_t)p->count, sizeof shapes[0], by_time_desc);
-    fprintf(out, "per kind (ms per step; share of the %.1f ms step; timed operations cover %.1f ms)\n",
-            1e3 * step_seconds, 1e3 * total / steps);
+    fprintf(out,
+            "per kind (ms per step; share of the %.1f ms step; cores busy = process CPU time / wall time; timed "
+            "operations cover %.1f ms at %.2f cores)\n",
+            1e3 * step_seconds, 1e3 * total / steps, total > 0 ? cpu_total / total : 0.0);
     print_rows(kinds, nk, steps, step_seconds, peak_gflops, out);
     fprintf(out, "per kind and shape\n");
     print_rows(shapes, p->count, steps, step_seconds, peak_gflops, out);

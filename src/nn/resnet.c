@@ -774,13 +774,22 @@ static rl_shape at_batch(rl_shape s, int n)
 
 /* ---- profiling (only when a profile is attached) ---- */
 
-static double tic(const rl_resnet *net)
+typedef struct {
+    double wall, cpu;
+} stamp;
+
+static stamp tic(const rl_resnet *net)
 {
-    return net->prof ? rl_now() : 0.0;
+    stamp t = {0, 0};
+    if (net->prof) {
+        t.wall = rl_now();
+        t.cpu = rl_cpu_now();
+    }
+    return t;
 }
 
 /* Adds the time since t0 to the row (kind, shape of u); u may be NULL. */
-static void toc(rl_resnet *net, double t0, const char *kind, const unit *u, int conv_shape, double flops)
+static void toc(rl_resnet *net, stamp t0, const char *kind, const unit *u, int conv_shape, double flops)
 {
     if (!net->prof) return;
     char shape[48] = "";
@@ -789,7 +798,7 @@ static void toc(rl_resnet *net, double t0, const char *kind, const unit *u, int 
                  u->conv.out_c, u->in.h, u->in.w);
     else if (u)
         snprintf(shape, sizeof shape, "%d @%dx%d", u->out.c, u->out.h, u->out.w);
-    rl_profile_add(net->prof, kind, shape, rl_now() - t0, flops);
+    rl_profile_add(net->prof, kind, shape, rl_now() - t0.wall, rl_cpu_now() - t0.cpu, flops);
 }
 
 /* Floating-point operations of one of the unit's three convolution GEMMs. */
@@ -903,7 +912,7 @@ static void unit_forward(rl_resnet *net, unit *u, int n, const float *x, const f
 {
     rl_shape in = at_batch(u->in, n);
     const char *bn_kind = residual ? "bn+add+relu fwd" : relu ? "bn+relu fwd" : "bn fwd";
-    double t0 = tic(net);
+    stamp t0 = tic(net);
     if (!train && can_fuse(u, n, x, residual, y)) {
         /* eval BN needs no batch statistics: each image's conv output is
          * normalised right after it is computed, while it is in cache */
@@ -964,7 +973,7 @@ const float *rl_resnet_forward(rl_resnet *net, const float *x, int n, int train)
     const float *cur = net->stem_out;
     if (!net->cfg.small_stem) {
         bn_flush(&pend, n);
-        double t0 = tic(net);
+        stamp t0 = tic(net);
         rl_maxpool_forward(&net->pool, at_batch(net->stem.out, n), net->stem_out, net->pool_out);
         toc(net, t0, "maxpool fwd", NULL, 0, 0);
         cur = net->pool_out;
@@ -995,7 +1004,7 @@ const float *rl_resnet_forward(rl_resnet *net, const float *x, int n, int train)
     }
     bn_flush(&pend, n);
     rl_shape last = net->nblocks ? net->blocks[net->nblocks - 1].out_shape : net->stem.out;
-    double t0 = tic(net);
+    stamp t0 = tic(net);
     rl_avgpool_forward(at_batch(last, n), cur, net->pooled);
     rl_fc_forward(&net->fc, n, net->pooled, net->logits);
     toc(net, t0, "avgpool+fc fwd", NULL, 0, 2.0 * n * net->feat * net->cfg.num_classes);
@@ -1031,7 +1040,7 @@ static void unit_backward(rl_resnet *net, unit *u, int n, const float *x, const 
     rl_shape in = at_batch(u->in, n);
     const size_t rows = rl_shape_rows(at_batch(u->out, n)), ny = rows * (size_t)u->bn.c;
     const size_t nx = rl_shape_count(in);
-    double t0 = tic(net);
+    stamp t0 = tic(net);
     /* the profile times BN and the two conv gradients apart; the prologue
      * needs the conv's dx apart from everything BN reads for other images */
     const int dx_apart =
@@ -1065,7 +1074,7 @@ static void unit_backward(rl_resnet *net, unit *u, int n, const float *x, const 
  * the optimiser steps after backward). */
 static void recompute_output(rl_resnet *net, unit *u, int n, float *y)
 {
-    double t0 = tic(net);
+    stamp t0 = tic(net);
     rl_bn_recompute(&u->bn, rl_shape_rows(at_batch(u->out, n)), u->c, 1, u->save_mean, u->save_invstd, y);
     toc(net, t0, "bn+relu recompute", u, 0, 0);
 }
@@ -1074,7 +1083,7 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
 {
     RL_CHECK_MSG(!net->inference_only, "backward on a network planned for inference");
     const int n = net->n;
-    double t0 = tic(net);
+    stamp t0 = tic(net);
     memset(net->dpooled, 0, sizeof(float) * (size_t)n * net->feat);
     rl_fc_backward(&net->fc, n, net->pooled, dlogits, net->dpooled);
     rl_shape last = net->nblocks ? net->blocks[net->nblocks - 1].out_shape : net->stem.out;
