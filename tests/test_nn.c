@@ -1038,6 +1038,12 @@ int main(int argc, char **argv)
      * partials of 36 x 176 x 176 floats, past its budget, and takes the chunk
      * path (winograd.c, wgrad_by_blocks) */
     test_winograd(176, 176, 5, 6, 2);
+    /* 128 channels in and out: blocks of 61 tiles (winograd.c, block_tiles),
+     * 72 tiles in two blocks, the second of 11; on draws of its own, so the
+     * tests after it keep theirs */
+    rl_rng later = rng;
+    test_winograd(128, 128, 10, 10, 8);
+    rng = later;
     test_winograd_blocks_threads(4);
     test_winograd_blocks_threads(2);
     test_conv_rows();

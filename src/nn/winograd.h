@@ -14,7 +14,7 @@
  * Z = A dy_tile A^T, then dw = G^T dU G.  Tiles are processed in chunks of
  * images so the workspace stays bounded (RL_CONV_WINOGRAD: each transform a
  * parallel pass over the chunk, each GEMM multi-threaded) or, for
- * RL_CONV_WINOGRAD_BLOCKS, in blocks of 64 tiles, each thread transforming,
+ * RL_CONV_WINOGRAD_BLOCKS, in blocks of up to 64 tiles, each thread transforming,
  * multiplying and transforming back its own block within its caches; only U
  * is shared (so the rule in conv.c keeps this for layers where U is small).
  * Its weight gradient sums each group of blocks into a partial dU of its own;
