@@ -125,8 +125,12 @@ static void test_conv(int C, int OC, int k, int stride, int pad, int H, int N, i
     float *dx = rl_alloc(sizeof(float) * rl_shape_count(c.in));
     rl_conv_backward_weights(&c.cv, c.in, c.x, c.r, c.ws);
     rl_conv_backward_data(&c.cv, c.in, c.r, dx, 0, c.ws);
-    double ew = fd_check(c.cv.w, c.cv.dw, wn, conv_loss, &c, 12, 1e-2);
-    double ex = fd_check(c.x, dx, rl_shape_count(c.in), conv_loss, &c, 12, 1e-2);
+    /* L is linear in w and in x: central differences have no truncation
+     * error at any step, only the float32 rounding of y divided by 2h, so the
+     * step is large (at 0.01 that rounding alone reached 2.3e-3 on the
+     * stem-shaped case with `Haswell` kernels) */
+    double ew = fd_check(c.cv.w, c.cv.dw, wn, conv_loss, &c, 12, 0.25);
+    double ex = fd_check(c.x, dx, rl_shape_count(c.in), conv_loss, &c, 12, 0.25);
     tap_ok(ew < 2e-3, "conv %dx%d s%d %s: weight gradient vs finite differences (rel err %.2g)", k, k, stride,
            algo_name(algo), ew);
     tap_ok(ex < 2e-3, "conv %dx%d s%d %s: input gradient vs finite differences (rel err %.2g)", k, k, stride,
@@ -1029,6 +1033,14 @@ int main(int argc, char **argv)
         test_conv(3, 8, 7, 2, 3, 11, 2, algo);
         if (algo == RL_CONV_BATCHED) saved = rng;
     }
+    {
+        /* ResNet-50's stem (64 x 147) on 156 output pixels: with `SkylakeX`
+         * kernels its forward and weight-gradient GEMMs run in pieces of 106
+         * pixels (conv.c, small_gemm_rows); on draws of its own */
+        rl_rng later = rng;
+        test_conv(3, 64, 7, 2, 3, 24, 2, RL_CONV_PER_IMAGE);
+        rng = later;
+    }
     test_conv_per_image_threads(3, 1, RL_CONV_PER_IMAGE);
     test_conv_per_image_threads(1, 1, RL_CONV_PER_IMAGE);
     test_winograd(16, 24, 9, 11, 2);
@@ -1041,9 +1053,11 @@ int main(int argc, char **argv)
     /* 128 channels in and out: blocks of 61 tiles (winograd.c, block_tiles),
      * 72 tiles in two blocks, the second of 11; on draws of its own, so the
      * tests after it keep theirs */
-    rl_rng later = rng;
-    test_winograd(128, 128, 10, 10, 8);
-    rng = later;
+    {
+        rl_rng later = rng;
+        test_winograd(128, 128, 10, 10, 8);
+        rng = later;
+    }
     test_winograd_blocks_threads(4);
     test_winograd_blocks_threads(2);
     test_conv_rows();

@@ -11,6 +11,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "util/blas.h"
 #include "util/mem.h"
 #include "util/status.h"
 
@@ -77,13 +78,8 @@ static geom layout(const rl_conv *cv, rl_shape in, const tables *t)
  * and 128-channel layers, 16 slower (more, smaller GEMM calls). */
 #define BLOCK_TILES 64
 
-/* OpenBLAS (0.3.21) runs a GEMM of M N K <= 100^3 on its `SkylakeX` and
- * `Cooperlake` small-matrix kernels, which read the operands in place instead
- * of packing them (kernel/x86_64/sgemm_small_kernel_permit_skylakex.c). */
-#define SMALL_GEMM_MNK 1e6
-
 /* BLOCK_TILES, or fewer where that keeps a block's GEMMs (tiles x C x OC)
- * on the small-matrix kernels: 3x3 128->128 @28x28, batch 32, in blocks of
+ * on OpenBLAS's small-matrix kernels (RL_BLAS_SMALL_GEMM_MNK): 3x3 128->128 @28x28, batch 32, in blocks of
  * 61 tiles rather than 64, forward 14.9 -> 11.9 ms, input gradient 14.5 ->
  * 11.9, weight gradient 18.9 -> 15.2 (Intel Xeon, `SkylakeX`, 20 interleaved
  * rounds in one process; on `Haswell`, which has no such kernels, alike).
@@ -92,7 +88,7 @@ static geom layout(const rl_conv *cv, rl_shape in, const tables *t)
  * halves of output channels, 1.02x). */
 static int block_tiles(const rl_conv *cv)
 {
-    const double fit = SMALL_GEMM_MNK / ((double)cv->in_c * cv->out_c);
+    const double fit = RL_BLAS_SMALL_GEMM_MNK / ((double)cv->in_c * cv->out_c);
     return fit >= 32 && fit < BLOCK_TILES ? (int)fit : BLOCK_TILES;
 }
 

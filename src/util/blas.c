@@ -19,6 +19,12 @@ const char *rl_blas_core(void)
     return openblas_get_corename();
 }
 
+int rl_blas_small_gemm(void)
+{
+    const char *core = rl_blas_core();
+    return core && (!strcasecmp(core, "SkylakeX") || !strcasecmp(core, "Cooperlake"));
+}
+
 int rl_blas_threads(void)
 {
     return openblas_get_num_threads();

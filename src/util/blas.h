@@ -24,6 +24,15 @@ const char *rl_blas_better_core(void);
  * warning with the fix.  Call first thing in main(), before any thread starts. */
 void rl_blas_fix_core(int argc, char **argv);
 
+/* The most M N K of a GEMM that OpenBLAS (0.3.21) runs on its small-matrix
+ * kernels, which read the operands in place instead of packing them
+ * (kernel/x86_64/sgemm_small_kernel_permit_skylakex.c).  In row-major terms
+ * only calls whose B is untransposed qualify. */
+#define RL_BLAS_SMALL_GEMM_MNK 1e6
+
+/* 1 if the current core has those kernels (`SkylakeX`, `Cooperlake`). */
+int rl_blas_small_gemm(void);
+
 /* Threads OpenBLAS uses (its OpenMP or pthread pool). */
 int rl_blas_threads(void);
 
