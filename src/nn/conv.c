@@ -85,9 +85,14 @@ void rl_conv_choose(rl_conv *cv, rl_shape in, int threads)
      * + GEMM over forward and both gradients on every ResNet-50 3x3 shape,
      * and since its transforms are written out (round 5) 1.1-2.6x faster
      * than kernel rows on the small networks' 32- and 64-channel layers
-     * (batch 128, 7x7 to 32x32); with 16 channels kernel rows still win on
-     * SkylakeX kernels (1.2x). */
-    if (winograd_ok && !force && cv->in_c >= 32 && cv->out_c >= 32) {
+     * (batch 128, 7x7 to 32x32).  From 16 channels since round 8, when the
+     * forward's GEMMs read U untransposed: 3x3 16->16 @28x28 and @32x32,
+     * batch 128, 1.05-1.3x faster than kernel rows per pass on `SkylakeX`
+     * and 1.5-2.2x on `Haswell`; whole training steps alternated in one
+     * process, `Haswell` 8-14% faster (resnet8 and resnet20, 28x28x1 and
+     * 32x32x3), `SkylakeX` resnet20 3.5-7% faster and resnet8 alike (its
+     * rows fuse BN into their per-image loops, which blocks cannot). */
+    if (winograd_ok && !force && cv->in_c >= 16 && cv->out_c >= 16) {
         /* by blocks of tiles per thread while the transformed kernel U (36 x
          * C x OC floats, read by every thread) stays small: 1.3-2x faster on
          * 64 channels, 1.15-1.2x on 256, slower on 512 (winograd.h) */
@@ -102,9 +107,9 @@ void rl_conv_choose(rl_conv *cv, rl_shape in, int threads)
      * and 1.4x (AVX-512) faster, 3x3 256->256 @28x28 and 1x1 256->512 @56x56
      * 1.06-1.16x; at 7x7 outputs the batched GEMM wins. */
     if ((force && !strcmp(force, "image")) || (size_t)out.h * out.w >= 196) cv->algo = RL_CONV_PER_IMAGE;
-    /* 3x3 layers of at most 64 output channels (the small networks' 16-64
-     * channel layers and 3-channel stems), per image by kernel rows instead
-     * of cols.  Measured over forward and both gradients, batch 128, one
+    /* 3x3 layers of at most 64 output channels not on Winograd (the small
+     * networks' stride-2 layers and 3-channel stems), per image by kernel
+     * rows instead of cols.  Measured over forward and both gradients, batch 128, one
      * thread (docs/performance.md, round 4): 16 and 32 channels at 14x14 to
      * 32x32, 1.04-1.15x faster than per image on Haswell kernels and
      * 1.28-1.49x on SkylakeX; stride 2 (16->32 @32x32, 32->64 @16x16 and

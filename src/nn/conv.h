@@ -81,7 +81,7 @@ rl_shape rl_conv_out_shape(const rl_conv *cv, rl_shape in);
 /* Sets cv->algo and cv->threads for inputs of shape `in` and up to `threads`
  * OpenMP threads, by a fixed rule on the shapes (so a resumed run makes the
  * same choice; docs/performance.md has the measurements behind it):
- * Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions of 32 or more channels
+ * Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions of 16 or more channels
  * in and out (by blocks of tiles up to 256 x 256 channels), per image for
  * the others with 14x14 or more output pixels, batched otherwise; but by
  * kernel rows (RL_CONV_ROWS) for the other 3x3 convolutions of at most 64
