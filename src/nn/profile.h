@@ -8,7 +8,9 @@
  * (rl_resnet_set_profile); with none attached it reads no clock.  CPU time
  * over wall time is how many cores an operation kept busy: below the thread
  * count it shows serial parts and threads waiting for each other (a busy
- * machine's stolen time shows there too).  Timing each operation on its own
+ * machine's stolen time shows there too).  Linux brings the other threads'
+ * CPU time up to date only at scheduler ticks, so for operations of a few
+ * milliseconds the figure is rough (it can pass the thread count).  Timing each operation on its own
  * is what makes the table useful and also what makes a profiled step
  * slightly slower than a plain one.
  *
