@@ -660,6 +660,15 @@ static void test_maxpool_ties(void)
     for (size_t i = 0; i < n; i++)
         worst = fmax(worst, fabs(dx[i] - ref[i]));
     tap_ok(worst < 1e-5, "maxpool backward with ties: gradient goes to the first maximum (max diff %.2g)", worst);
+    /* the overwriting variant over a dx full of stale values (draws of its
+     * own: the tests after this one keep theirs) */
+    rl_rng later = rng;
+    float *dx2 = randn(n, 1e3f);
+    rng = later;
+    rl_maxpool_backward_to(&mp, in, x, dy, dx2);
+    tap_ok(!memcmp(dx, dx2, sizeof(float) * n),
+           "maxpool backward into a dx it overwrites: bitwise zeroing first and accumulating");
+    rl_free(dx2);
     rl_free(x);
     rl_free(dy);
     rl_free(dx);

@@ -2,6 +2,7 @@
 #include "nn/pool.h"
 
 #include <float.h>
+#include <string.h>
 
 rl_shape rl_maxpool_out_shape(const rl_maxpool *p, rl_shape in)
 {
@@ -71,7 +72,8 @@ static void maxpool_backward_pixel(const rl_maxpool *p, rl_shape in, const float
             dxn[(size_t)at[c] * C + c] += dyr[c];
 }
 
-void rl_maxpool_backward(const rl_maxpool *p, rl_shape in, const float *x, const float *dy, float *dx)
+static void maxpool_backward(const rl_maxpool *p, rl_shape in, const float *x, const float *dy, float *dx,
+                             int overwrite)
 {
     rl_shape out = rl_maxpool_out_shape(p, in);
     const int C = in.c;
@@ -81,11 +83,22 @@ void rl_maxpool_backward(const rl_maxpool *p, rl_shape in, const float *x, const
     for (int n = 0; n < in.n; n++) {
         float best[C > 0 ? C : 1];
         int at[C > 0 ? C : 1];
+        if (overwrite) memset(dx + n * image, 0, sizeof(float) * image);
         for (int oh = 0; oh < out.h; oh++)
             for (int ow = 0; ow < out.w; ow++)
                 maxpool_backward_pixel(p, in, x + n * image, oh, ow, dy + (((size_t)n * out.h + oh) * out.w + ow) * C,
                                        dx + n * image, best, at);
     }
+}
+
+void rl_maxpool_backward(const rl_maxpool *p, rl_shape in, const float *x, const float *dy, float *dx)
+{
+    maxpool_backward(p, in, x, dy, dx, 0);
+}
+
+void rl_maxpool_backward_to(const rl_maxpool *p, rl_shape in, const float *x, const float *dy, float *dx)
+{
+    maxpool_backward(p, in, x, dy, dx, 1);
 }
 
 void rl_avgpool_forward(rl_shape in, const float *x, float *y)

@@ -4,7 +4,7 @@
  * Max pool keeps no index tensor: backward finds the maximum again, scanning
  * the window in the same order as forward (first maximum wins, as in
  * PyTorch), which costs a little compute and saves an activation-sized buffer.
- * Backward routines ACCUMULATE into dx. */
+ * Backward routines ACCUMULATE into dx, except rl_maxpool_backward_to. */
 #ifndef RL_POOL_H
 #define RL_POOL_H
 
@@ -17,6 +17,10 @@ typedef struct {
 rl_shape rl_maxpool_out_shape(const rl_maxpool *p, rl_shape in);
 void rl_maxpool_forward(const rl_maxpool *p, rl_shape in, const float *x, float *y);
 void rl_maxpool_backward(const rl_maxpool *p, rl_shape in, const float *x, const float *dy, float *dx);
+/* rl_maxpool_backward into a dx it OVERWRITES: each image's dx is zeroed by
+ * the thread that then scatters into it (no serial pass over dx first);
+ * bitwise zeroing dx, then rl_maxpool_backward. */
+void rl_maxpool_backward_to(const rl_maxpool *p, rl_shape in, const float *x, const float *dy, float *dx);
 
 /* y[n, c] = mean over h, w of x[n, h, w, c]. */
 void rl_avgpool_forward(rl_shape in, const float *x, float *y);

@@ -1143,8 +1143,7 @@ void rl_resnet_backward(rl_resnet *net, const float *dlogits)
         recompute_output(net, &net->stem, n, net->stem_out);
         dstem = gnext;
         t0 = tic(net);
-        memset(dstem, 0, sizeof(float) * rl_shape_count(at_batch(net->stem.out, n)));
-        rl_maxpool_backward(&net->pool, at_batch(net->stem.out, n), net->stem_out, g, dstem);
+        rl_maxpool_backward_to(&net->pool, at_batch(net->stem.out, n), net->stem_out, g, dstem);
         toc(net, t0, "maxpool bwd", NULL, 0, 0);
     }
     unit_backward(net, &net->stem, n, net->x, NULL, dstem, RL_BN_RELU_X, dstem, NULL, 0);
@@ -1176,7 +1175,13 @@ void rl_resnet_set_bn_sync(rl_resnet *net, rl_bn_sync_fn fn, void *ctx)
 
 void rl_resnet_zero_grad(rl_resnet *net)
 {
-    memset(net->params.grads, 0, sizeof(float) * net->params.n_weights);
+    /* in pieces over the threads: one memset of ResNet-50's 100 MB left the
+     * other core idle (1.34 cores, 10 ms a step) */
+    const size_t n = net->params.n_weights, piece = (size_t)1 << 16, pieces = (n + piece - 1) / piece;
+    float *g = net->params.grads;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < pieces; i++)
+        memset(g + i * piece, 0, sizeof(float) * (n - i * piece < piece ? n - i * piece : piece));
 }
 
 static const char *algo_name(const rl_conv *cv)
