@@ -109,9 +109,9 @@ void rl_conv_choose(rl_conv *cv, rl_shape in, int threads)
     if ((force && !strcmp(force, "image")) || (size_t)out.h * out.w >= 196) cv->algo = RL_CONV_PER_IMAGE;
     /* 3x3 layers of at most 64 output channels not on Winograd (the small
      * networks' stride-2 layers and 3-channel stems), per image by kernel
-     * rows instead of cols.  Measured over forward and both gradients, batch 128, one
-     * thread (docs/performance.md, round 4): 16 and 32 channels at 14x14 to
-     * 32x32, 1.04-1.15x faster than per image on Haswell kernels and
+     * rows instead of cols.  Measured over forward and both gradients, batch
+     * 128, one thread (docs/performance.md, round 4): 16 and 32 channels at
+     * 14x14 to 32x32, 1.04-1.15x faster than per image on Haswell kernels and
      * 1.28-1.49x on SkylakeX; stride 2 (16->32 @32x32, 32->64 @16x16 and
      * @14x14, against per image or the batched GEMM the last two had),
      * 1.02-1.18x and 1.12-1.45x.  Not for rows of depth K*C < 9 (the

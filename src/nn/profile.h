@@ -10,9 +10,9 @@
  * count it shows serial parts and threads waiting for each other (a busy
  * machine's stolen time shows there too).  Linux brings the other threads'
  * CPU time up to date only at scheduler ticks, so for operations of a few
- * milliseconds the figure is rough (it can pass the thread count).  Timing each operation on its own
- * is what makes the table useful and also what makes a profiled step
- * slightly slower than a plain one.
+ * milliseconds the figure is rough (it can pass the thread count).  Timing
+ * each operation on its own is what makes the table useful and also what
+ * makes a profiled step slightly slower than a plain one.
  *
  * Ownership: the caller owns the struct (plain value, no allocation).
  * Not thread-safe: one network adds to it from its calling thread.
