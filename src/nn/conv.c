@@ -389,16 +389,16 @@ static int band_rows(const rl_conv *cv, rl_shape out)
 }
 
 /* Rows per call that keep a GEMM of `cols` columns and depth `depth` (B
- * untransposed) on OpenBLAS's small-matrix kernels (RL_BLAS_SMALL_GEMM_MNK),
- * where pieces of at least 32 rows do: 0 for one call.  ResNet-50's 7x7
+ * untransposed) on OpenBLAS's small-matrix kernels (util/blas.h), where
+ * pieces of at least 32 rows do: 0 for one call.  ResNet-50's 7x7
  * stem (64 x 147, pieces of 106 pixels): its forward GEMMs 1.37x and its
  * weight gradient's 1.17x faster single-threaded on `SkylakeX` (the weight
  * gradient cut along its depth, the pixels); `Haswell`, without such
  * kernels, 0.91-0.96x, so only where the core has them. */
 static int small_gemm_rows(int cols, int depth)
 {
-    const double rows = RL_BLAS_SMALL_GEMM_MNK / ((double)cols * depth);
-    return rows >= 32 && rl_blas_small_gemm() ? (int)rows : 0;
+    const int rows = rl_blas_small_gemm_rows(cols, depth);
+    return rows >= 32 && rl_blas_small_gemm() ? rows : 0;
 }
 
 /* RL_CONV_PER_IMAGE forward: y_n = cols_n * W^T, one image per thread at a

@@ -79,17 +79,18 @@ static geom layout(const rl_conv *cv, rl_shape in, const tables *t)
 #define BLOCK_TILES 64
 
 /* BLOCK_TILES, or fewer where that keeps a block's GEMMs (tiles x C x OC)
- * on OpenBLAS's small-matrix kernels (RL_BLAS_SMALL_GEMM_MNK): 3x3 128->128 @28x28, batch 32, in blocks of
- * 61 tiles rather than 64, forward 14.9 -> 11.9 ms, input gradient 14.5 ->
- * 11.9, weight gradient 18.9 -> 15.2 (Intel Xeon, `SkylakeX`, 20 interleaved
- * rounds in one process; on `Haswell`, which has no such kernels, alike).
+ * on OpenBLAS's small-matrix kernels (util/blas.h): 3x3 128->128 @28x28,
+ * batch 32, in blocks of 61 tiles rather than 64, forward 14.9 -> 11.9 ms,
+ * input gradient 14.5 -> 11.9, weight gradient 18.9 -> 15.2 (Intel Xeon,
+ * `SkylakeX`, 20 interleaved rounds in one process; on `Haswell`, which has
+ * no such kernels, alike, so the rule does not ask for the core).
  * Not below 32 tiles: 256 channels would need 15, and 15-tile blocks ran
  * 1.15-1.2x slower than 64 (so did 30 tiles with the GEMMs split in two
  * halves of output channels, 1.02x). */
 static int block_tiles(const rl_conv *cv)
 {
-    const double fit = RL_BLAS_SMALL_GEMM_MNK / ((double)cv->in_c * cv->out_c);
-    return fit >= 32 && fit < BLOCK_TILES ? (int)fit : BLOCK_TILES;
+    const int fit = rl_blas_small_gemm_rows(cv->in_c, cv->out_c);
+    return fit >= 32 && fit < BLOCK_TILES ? fit : BLOCK_TILES;
 }
 
 #define WGRAD_GROUPS 8

@@ -25,6 +25,11 @@ int rl_blas_small_gemm(void)
     return core && (!strcasecmp(core, "SkylakeX") || !strcasecmp(core, "Cooperlake"));
 }
 
+int rl_blas_small_gemm_rows(int n, int k)
+{
+    return (int)(1e6 / ((double)n * k));
+}
+
 int rl_blas_threads(void)
 {
     return openblas_get_num_threads();

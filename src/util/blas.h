@@ -24,14 +24,15 @@ const char *rl_blas_better_core(void);
  * warning with the fix.  Call first thing in main(), before any thread starts. */
 void rl_blas_fix_core(int argc, char **argv);
 
-/* The most M N K of a GEMM that OpenBLAS (0.3.21) runs on its small-matrix
+/* OpenBLAS (0.3.21) runs a GEMM of M N K <= 100^3 on its small-matrix
  * kernels, which read the operands in place instead of packing them
- * (kernel/x86_64/sgemm_small_kernel_permit_skylakex.c).  In row-major terms
- * only calls whose B is untransposed qualify. */
-#define RL_BLAS_SMALL_GEMM_MNK 1e6
-
-/* 1 if the current core has those kernels (`SkylakeX`, `Cooperlake`). */
+ * (kernel/x86_64/sgemm_small_kernel_permit_skylakex.c); in row-major terms
+ * only calls whose B is untransposed qualify.  rl_blas_small_gemm: 1 if the
+ * current core has those kernels (`SkylakeX`, `Cooperlake`).
+ * rl_blas_small_gemm_rows: the most rows M a GEMM of n columns and depth k
+ * may have to stay under that line (on any core). */
 int rl_blas_small_gemm(void);
+int rl_blas_small_gemm_rows(int n, int k);
 
 /* Threads OpenBLAS uses (its OpenMP or pthread pool). */
 int rl_blas_threads(void);
