@@ -61,6 +61,22 @@ ISA_ENV = {
 }
 
 
+def print_profile(prof, rows):
+    """The `rows` costliest (op, input shapes) pairs of one profiled step by
+    self time (the profiler's "self CPU time": wall time on the calling thread
+    between the op's start and end, its OpenMP workers' share included, minus
+    the ops it called), to stderr.  A
+    convolution's shapes are its input (N, C, H, W) and weight (OC, C, K, K);
+    convolution_backward's are dy, x and the weight: both gradients."""
+    events = prof.key_averages(group_by_input_shape=True)
+    total = sum(e.self_cpu_time_total for e in events)
+    print("PyTorch profile, one step: %.1f ms self time in all ops" % (total / 1e3), file=sys.stderr)
+    for e in sorted(events, key=lambda e: e.self_cpu_time_total, reverse=True)[:rows]:
+        shapes = " ".join("x".join(map(str, s)) for s in e.input_shapes if s)
+        print("  %8.2f ms %5.1f%% %3d calls  %-36s %s" % (e.self_cpu_time_total / 1e3,
+              100.0 * e.self_cpu_time_total / total if total else 0.0, e.count, e.key, shapes), file=sys.stderr)
+
+
 def build_small_resnet(arch, classes, in_channels):
     """relab's resnet8 / resnet20 (src/nn/resnet.c): a 3x3 stride-1 stem of 16
     channels with BN and ReLU, no max pool, three stages of torchvision basic
@@ -107,7 +123,8 @@ def parse(argv):
     p.add_argument("--isa", choices=sorted(ISA_ENV), default="ALL",
                    help="most capable vector ISA oneDNN and ATen may use (default ALL: their own choice)")
     p.add_argument("--profile", type=int, default=0, metavar="K",
-                   help="after timing, profile one more step and print the K costliest ops to stderr")
+                   help="after timing, profile one more step and print its K costliest ops, "
+                        "per input shapes, to stderr")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if args.batch < 1 or args.steps < 1 or args.warmup < 0 or args.threads < 1 or args.size < 1:
@@ -272,10 +289,12 @@ def run(args):
         if i >= args.warmup:
             times.append(t1 - t0)
     if args.profile:
-        # One extra, untimed step under the profiler: where PyTorch spends its time.
-        with torch.autograd.profiler.profile() as prof:
+        # One extra, untimed step under the profiler: where PyTorch spends its
+        # time, per op and input shapes, so that each convolution lines up
+        # with a row of relab's own --profile (which names its shapes).
+        with torch.autograd.profiler.profile(record_shapes=True) as prof:
             step()
-        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.profile), file=sys.stderr)
+        print_profile(prof, args.profile)
     isa, conv_impls = onednn_dispatch(torch, step)
     med = statistics.median(times)
     result = {

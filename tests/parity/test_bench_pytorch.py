@@ -8,8 +8,10 @@ median lies between min and max, that peak RSS covers at least weights +
 gradients + momentum (3 x 4 bytes x 11,173,962 parameters), that the loss is
 finite, that the plain run uses glibc's malloc and --tuned really runs under
 jemalloc with MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 (seen in the
-process's own memory map) and reaches the same loss after 4 steps, and that
---forward-only reports mode "forward".
+process's own memory map) and reaches the same loss after 4 steps, that
+--forward-only reports mode "forward", and that --profile K prints K ops by
+their input shapes (the batch-4 convolutions among them) on stderr, leaving
+the JSON line alone.
 """
 
 import json
@@ -30,7 +32,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))  # taplib
 from taplib import done, ok, skip  # noqa: E402
 
 
-def run(extra):
+def run(extra, want_stderr=False):
     env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
     env.pop("LD_PRELOAD", None)
     env.pop("MALLOC_CONF", None)
@@ -42,10 +44,33 @@ def run(extra):
     ok(r.returncode == 0 and len(lines) == 1, "%s exits 0 and prints one line (got %d)%s"
        % (tag, len(lines), "" if r.returncode == 0 else ": " + r.stderr.strip()[-300:]))
     try:
-        return json.loads(lines[0]) if lines else None
+        res = json.loads(lines[0]) if lines else None
     except ValueError:
         ok(False, "%s: the line is JSON" % tag)
-        return None
+        res = None
+    return (res, r.stderr) if want_stderr else res
+
+
+def check_profile():
+    res, err = run(["--profile", "6"], want_stderr=True)
+    lines = err.splitlines()
+    head = [i for i, line in enumerate(lines) if line.startswith("PyTorch profile, one step:")]
+    rows = lines[head[0] + 1:head[0] + 7] if head else []
+    parsed = []
+    for line in rows:
+        f = line.split()
+        try:
+            parsed.append((float(f[0]), f[1], float(f[2].rstrip("%")), f[5], f[6:]))
+        except (IndexError, ValueError):
+            pass
+    ok(res is not None and len(head) == 1 and len(parsed) == 6,
+       "--profile 6: the JSON line, a header and 6 rows on stderr (got %d)" % len(parsed))
+    ms = [p[0] for p in parsed]
+    ok(ms == sorted(ms, reverse=True) and 0 < sum(p[2] for p in parsed) <= 100.05,
+       "--profile: rows by self time, their shares within 100%% (%s ms)" % ms)
+    conv = [p for p in parsed if "convolution" in p[3] and p[4] and p[4][0].startswith("4x")]
+    ok(conv, "--profile: a convolution row names its batch-4 input shape (%s)"
+       % ("; ".join("%s %s" % (p[3], " ".join(p[4])) for p in conv[:1]) or "none"))
 
 
 def check(res, tag, mode):
@@ -96,6 +121,7 @@ def main():
         skip("--tuned: libjemalloc2 not installed (apt-get install libjemalloc2)")
     fwd = run(["--forward-only"])
     check(fwd, "forward", "forward")
+    check_profile()
     done()
 
 
