@@ -180,6 +180,16 @@ void rl_bn_eval_rows(const rl_bn *bn, size_t rows, const float *x, const float *
         apply_row(C, x + r * C, residual ? residual + r * C : NULL, relu, mean_f, a, bn->beta, y + r * C);
 }
 
+void rl_bn_eval_affine(const rl_bn *bn, float *scale, float *shift)
+{
+    const int C = bn->c;
+    float mean_f[C > 0 ? C : 1], invstd_f[C > 0 ? C : 1];
+    eval_stats(bn, mean_f, invstd_f);
+    bn_scale(bn, invstd_f, scale);
+    for (int c = 0; c < C; c++)
+        shift[c] = bn->beta[c] - mean_f[c] * scale[c];
+}
+
 /* Training forward's batch statistics from the moments of x around a shift,
  * computed here (moments NULL) or by the caller per image. */
 static void batch_stats(const rl_bn *bn, size_t rows, const float *x, int images, const double *moments,

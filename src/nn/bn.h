@@ -80,6 +80,13 @@ void rl_bn_apply_rows(const rl_bn *bn, size_t lo, size_t hi, const float *x, con
  * while the image's output is still in cache. */
 void rl_bn_eval_rows(const rl_bn *bn, size_t rows, const float *x, const float *residual, int relu, float *y);
 
+/* Eval-mode BN as an affine map per channel, y = scale * x + shift (scale =
+ * gamma / sqrt(running_var + eps), shift = beta - running_mean * scale), for
+ * folding into the preceding convolution's weights.  Equal to what
+ * rl_bn_eval_rows computes up to float32 rounding (that subtracts the mean
+ * first). */
+void rl_bn_eval_affine(const rl_bn *bn, float *scale, float *shift);
+
 /* Recomputes a training forward's output from its input and the statistics
  * it saved: bitwise the y that rl_bn_forward wrote (without residual), as
  * long as gamma and beta are unchanged.  Lets the network drop BN+ReLU outputs

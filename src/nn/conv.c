@@ -477,9 +477,9 @@ static int image_runs(int n, int per, int *start)
 }
 
 /* RL_CONV_PER_IMAGE 1x1 stride-1 convolution, one GEMM per run of images
- * (image_runs): forward y = x W^T (in = x, out = y) followed by `then` on
+ * (image_runs): forward y (+)= x W^T (in = x, out = y) followed by `then` on
  * each image, or with backward != 0 the input gradient dx (+)= dy W (in = dy,
- * out = dx). */
+ * out = dx); accumulate selects +=. */
 static void pointwise_per_image(const rl_conv *cv, rl_shape in, const float *src, float *dst, int backward,
                                 int accumulate, const rl_conv_prologue *before, const rl_conv_epilogue *then)
 {
@@ -495,7 +495,7 @@ static void pointwise_per_image(const rl_conv *cv, rl_shape in, const float *src
             continue;
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, OC, C, 1.0f, src + (size_t)n0 * M * C, C, cv->w, C,
-                    0.0f, dst + (size_t)n0 * M * OC, OC);
+                    accumulate ? 1.0f : 0.0f, dst + (size_t)n0 * M * OC, OC);
         if (then)
             for (int n = n0; n < start[r + 1]; n++)
                 then->fn(then->ctx, n, dst + (size_t)n * M * OC);
@@ -683,6 +683,25 @@ void rl_conv_forward_between(const rl_conv *cv, rl_shape in, const float *x, flo
         forward_batched(cv, in, out, x, y, ws);
     if (!then) return;
     const size_t per_image = (size_t)out.h * out.w * OC;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < in.n; n++)
+        then->fn(then->ctx, n, y + (size_t)n * per_image);
+}
+
+void rl_conv_forward_add(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws,
+                         const rl_conv_epilogue *then)
+{
+    RL_CHECK(in.c == cv->in_c && is_pointwise(cv));
+    (void)ws; /* a 1x1 forward needs none */
+    if (cv->algo == RL_CONV_PER_IMAGE) {
+        pointwise_per_image(cv, in, x, y, 0, 1, NULL, then);
+        return;
+    }
+    const int OC = cv->out_c;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rl_shape_rows(in), OC, cv->in_c, 1.0f, x, cv->in_c, cv->w,
+                cv->in_c, 1.0f, y, OC);
+    if (!then) return;
+    const size_t per_image = (size_t)in.h * in.w * OC;
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < in.n; n++)
         then->fn(then->ctx, n, y + (size_t)n * per_image);

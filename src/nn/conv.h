@@ -110,6 +110,13 @@ typedef struct {
     void *ctx;
 } rl_conv_epilogue;
 
+/* y += the convolution of x, then `then` on every image's y (NULL:
+ * nothing): for 1x1 stride-1 layers only (a shortcut already in y, say).
+ * The same algorithms as rl_conv_forward, with OpenBLAS's beta = 1, which
+ * also skips its zeroing pass over y. */
+void rl_conv_forward_add(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws,
+                         const rl_conv_epilogue *then);
+
 /* rl_conv_forward, then `then` on every image's output (NULL: nothing). */
 void rl_conv_forward_then(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws,
                           const rl_conv_epilogue *then);

@@ -70,9 +70,12 @@ void rl_resnet_init(rl_resnet *net, uint64_t seed, float head_bias);
  * network, without allocating. */
 rl_status rl_resnet_plan(rl_resnet *net, int max_batch, int h, int w, rl_error *err);
 
-/* Plans for eval-mode forward only: activations rotate through five buffers
+/* Plans for eval-mode forward only: activations rotate through three buffers
  * instead of being kept for backward (ResNet-50 at batch 32: ~0.5 GB instead
- * of ~3 GB).  rl_resnet_backward must not be called after this plan. */
+ * of ~3 GB), and where it pays a bottleneck block's last BN is folded into
+ * its 1x1 convolution, which adds onto the shortcut in place (the logits
+ * then differ from the training plan's eval forward by float32 rounding).
+ * Neither rl_resnet_backward nor a training forward may follow this plan. */
 rl_status rl_resnet_plan_inference(rl_resnet *net, int max_batch, int h, int w, rl_error *err);
 
 /* Forward pass over n <= max_batch images x (N, H, W, C).  train selects batch
