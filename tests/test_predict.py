@@ -220,6 +220,33 @@ if ok(rc == 0, "--arch resnet18 on a bare weights file and a numbered folder: ex
     ok(d <= ZV_TOL, "logits equal float64 torchvision's on the same crop within %.2g (max diff %.2g)" % (ZV_TOL, d))
     ok("at batch 32" in err, "the default batch is sized to the data and memory: 32 for 22 images (%s)"
        % err.strip().split("\n")[0][:100])
+# --arch resnet50: bottleneck blocks, whose inference plan folds a block's last BN into its 1x1
+# weights where the output outnumbers the weights 4:1 (here, at batch 32 of 64x64 crops, the first
+# two stages); with BN statistics and affine parameters away from their defaults the fold's scale
+# and shift both matter.  Judged against float64 torchvision by the same bound.
+tv50 = relab_torch.build_model("resnet50", V2C)
+with torch.no_grad():
+    for m in tv50.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.uniform_(0.5, 1.5)
+            m.bias.uniform_(-0.2, 0.2)
+tv50.eval()
+with torch.no_grad():
+    z50_32 = tv50(xv).double().numpy()
+    z50 = copy.deepcopy(tv50).double()(xv.double()).numpy()
+Z50_TOL = 4 * A * max(np.abs(z50_32 - z50).max(), 2.0 ** -20 * np.abs(z50).max())
+bare50 = os.path.join(tmp, "bare-weights", "resnet50.h5")
+relab_torch.save_relab(tv50, bare50)
+out50 = os.path.join(tmp, "v2-50.h5")
+rc, err = run([bare50, "--arch", "resnet50", "--image-size", "64", "--data", v2dir, "--numbered", "--logits",
+               "-o", out50])
+if ok(rc == 0, "--arch resnet50 on a bare weights file: exit 0 (%s)" % err.strip()[-160:]):
+    d = np.abs(read(out50)["logits"] - z50).max()
+    ok(d <= Z50_TOL and "at batch 32" in err,
+       "resnet50 (BN folded into the blocks' last 1x1 weights at batch 32): logits equal float64 torchvision's "
+       "within %.2g (max diff %.2g, largest logit %.2g)" % (Z50_TOL, d, np.abs(z50).max()))
 # the same images as a flat folder with one WNID per image (ImageNet val's layout), classes from a
 # classes.tsv in its own order; and as a list without a root, found through --root
 flat = os.path.join(tmp, "flat")
