@@ -59,19 +59,38 @@ with open(lst, "w") as f:
     for k, i in enumerate(picks):
         f.write("t10k-images-idx3-ubyte.gz#%d\t%d\n" % (i, alllab[i]))
 
+
+
+def randomise_bn(model, beta=None):
+    """Every BN's running statistics (and, with beta, gamma within 0.5..1.5
+    and beta within -beta..beta) drawn away from their defaults, from torch's
+    generator in module order; then eval mode."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+                if beta is not None:
+                    m.weight.uniform_(0.5, 1.5)
+                    m.bias.uniform_(-beta, beta)
+    model.eval()
+
+
+def torch_logits(model, x):
+    """The model's logits in float32 and in float64 (a copy), as float64 arrays."""
+    with torch.no_grad():
+        return model(x).double().numpy(), copy.deepcopy(model).double()(x.double()).numpy()
+
+
+def logit_bound(z32, z64):
+    """How far relab's logits may be from z64 (the bound explained at A below)."""
+    return 4 * A * max(np.abs(z32 - z64).max(), 2.0 ** -20 * np.abs(z64).max())
+
+
 model = relab_torch.build_model("small", 10, in_channels=1)
-with torch.no_grad():
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.2, 0.2)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.uniform_(0.5, 1.5)
-            m.bias.uniform_(-0.1, 0.1)
-model.eval()
+randomise_bn(model, beta=0.1)
 x = torch.from_numpy(((images.astype(np.float32) / 255 - 0.2860) / 0.3530)[:, None])
-with torch.no_grad():
-    logits32 = model(x).double().numpy()
-    logits = copy.deepcopy(model).double()(x.double()).numpy()
+logits32, logits = torch_logits(model, x)
 # How close relab must be (as in tests/test_parity.c): relab and PyTorch both
 # compute in float32, in different summation orders (other BLAS kernels,
 # thread counts, batch sizes), so both are judged against the float64
@@ -82,7 +101,7 @@ with torch.no_grad():
 # Softmax and sigmoid move by at most 1/2 (1/4) of the largest logit change,
 # plus the rounding of the stored float32 probability.
 A = {"gemm": 1, "image": 1, "winograd2": 8}.get(os.environ.get("RELAB_CONV", ""), 64)
-Z_TOL = 4 * A * max(np.abs(logits32 - logits).max(), 2.0 ** -20 * np.abs(logits).max())
+Z_TOL = logit_bound(logits32, logits)
 P_TOL = 0.5 * Z_TOL + 2.0 ** -24
 
 RECIPE = """model = resnet18
@@ -196,16 +215,9 @@ crop = np.stack([v2_pix[i][4:68, 4:68] for i in order_]).astype(np.float32) / 25
 mean, std = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
 xv = torch.from_numpy(((crop - mean) / std).transpose(0, 3, 1, 2).copy())
 tv = relab_torch.build_model("resnet18", V2C)
-with torch.no_grad():
-    for m in tv.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.2, 0.2)
-            m.running_var.uniform_(0.5, 1.5)
-tv.eval()
-with torch.no_grad():
-    zv32 = tv(xv).double().numpy()
-    zv = copy.deepcopy(tv).double()(xv.double()).numpy()
-ZV_TOL = 4 * A * max(np.abs(zv32 - zv).max(), 2.0 ** -20 * np.abs(zv).max())  # the bound above, for this model
+randomise_bn(tv)
+zv32, zv = torch_logits(tv, xv)
+ZV_TOL = logit_bound(zv32, zv)
 bare = os.path.join(tmp, "bare-weights", "resnet18.h5")
 os.makedirs(os.path.dirname(bare))
 relab_torch.save_relab(tv, bare)
@@ -225,18 +237,9 @@ if ok(rc == 0, "--arch resnet18 on a bare weights file and a numbered folder: ex
 # two stages); with BN statistics and affine parameters away from their defaults the fold's scale
 # and shift both matter.  Judged against float64 torchvision by the same bound.
 tv50 = relab_torch.build_model("resnet50", V2C)
-with torch.no_grad():
-    for m in tv50.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.2, 0.2)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.uniform_(0.5, 1.5)
-            m.bias.uniform_(-0.2, 0.2)
-tv50.eval()
-with torch.no_grad():
-    z50_32 = tv50(xv).double().numpy()
-    z50 = copy.deepcopy(tv50).double()(xv.double()).numpy()
-Z50_TOL = 4 * A * max(np.abs(z50_32 - z50).max(), 2.0 ** -20 * np.abs(z50).max())
+randomise_bn(tv50, beta=0.2)
+z50_32, z50 = torch_logits(tv50, xv)
+Z50_TOL = logit_bound(z50_32, z50)
 bare50 = os.path.join(tmp, "bare-weights", "resnet50.h5")
 relab_torch.save_relab(tv50, bare50)
 out50 = os.path.join(tmp, "v2-50.h5")

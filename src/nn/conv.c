@@ -651,6 +651,15 @@ static void backward_weights_batched(const rl_conv *cv, rl_shape in, rl_shape ou
     }
 }
 
+/* `then` on every image of y (per_image floats each), the images spread
+ * over the threads: the epilogue of the algorithms that are not per image. */
+static void then_each_image(const rl_conv_epilogue *then, int n, float *y, size_t per_image)
+{
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++)
+        then->fn(then->ctx, i, y + (size_t)i * per_image);
+}
+
 void rl_conv_forward_between(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws,
                              const rl_conv_prologue *before, const rl_conv_epilogue *then)
 {
@@ -681,11 +690,7 @@ void rl_conv_forward_between(const rl_conv *cv, rl_shape in, const float *x, flo
         rl_winograd_forward(cv, in, cv->tile, x, y, ws);
     else
         forward_batched(cv, in, out, x, y, ws);
-    if (!then) return;
-    const size_t per_image = (size_t)out.h * out.w * OC;
-#pragma omp parallel for schedule(static)
-    for (int n = 0; n < in.n; n++)
-        then->fn(then->ctx, n, y + (size_t)n * per_image);
+    if (then) then_each_image(then, in.n, y, (size_t)out.h * out.w * OC);
 }
 
 void rl_conv_forward_add(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws,
@@ -700,11 +705,7 @@ void rl_conv_forward_add(const rl_conv *cv, rl_shape in, const float *x, float *
     const int OC = cv->out_c;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rl_shape_rows(in), OC, cv->in_c, 1.0f, x, cv->in_c, cv->w,
                 cv->in_c, 1.0f, y, OC);
-    if (!then) return;
-    const size_t per_image = (size_t)in.h * in.w * OC;
-#pragma omp parallel for schedule(static)
-    for (int n = 0; n < in.n; n++)
-        then->fn(then->ctx, n, y + (size_t)n * per_image);
+    if (then) then_each_image(then, in.n, y, (size_t)in.h * in.w * OC);
 }
 
 void rl_conv_forward_then(const rl_conv *cv, rl_shape in, const float *x, float *y, float *ws,
