@@ -873,7 +873,8 @@ static void test_conv_rows(void)
     test_conv(4, 6, 3, 2, 1, 9, 2, RL_CONV_ROWS);
     test_conv(3, 8, 7, 2, 3, 11, 2, RL_CONV_ROWS);
     test_conv(3, 5, 5, 3, 2, 13, 2, RL_CONV_ROWS);
-    static const int shapes[][4] = {{16, 16, 12, 10}, {3, 16, 9, 11}, {32, 24, 5, 6}};
+    test_conv(1, 16, 3, 1, 1, 9, 2, RL_CONV_ROWS); /* rows of depth 3: a 1-channel stem */
+    static const int shapes[][4] = {{16, 16, 12, 10}, {3, 16, 9, 11}, {32, 24, 5, 6}, {1, 16, 28, 28}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const int C = shapes[i][0], OC = shapes[i][1], H = shapes[i][2], W = shapes[i][3], N = 3;
         rl_shape in = {N, C, H, W};

@@ -114,10 +114,17 @@ void rl_conv_choose(rl_conv *cv, rl_shape in, int threads)
      * 14x14 to 32x32, 1.04-1.15x faster than per image on Haswell kernels and
      * 1.28-1.49x on SkylakeX; stride 2 (16->32 @32x32, 32->64 @16x16 and
      * @14x14, against per image or the batched GEMM the last two had),
-     * 1.02-1.18x and 1.12-1.45x.  Not for rows of depth K*C < 9 (the
-     * 1-channel stem: 0.83x on Haswell) nor ResNet-50's 7x7 stem (0.83-0.86x);
-     * ResNet-50's 3x3 stride-2 layers gain nothing (1.00-1.03x). */
-    if (!force && cv->k == 3 && cv->out_c <= 64 && cv->k * cv->in_c >= 9) cv->algo = RL_CONV_ROWS;
+     * 1.02-1.18x and 1.12-1.45x.  Not for ResNet-50's 7x7 stem
+     * (0.83-0.86x); ResNet-50's 3x3 stride-2 layers gain nothing
+     * (1.00-1.03x).  Rows of depth K*C < 9 (the 1-channel stem, 1->16
+     * @28x28, batch 128) only on cores with small-matrix kernels, which run
+     * their GEMMs of depth 3 in place: forward 0.54-0.59x and weight
+     * gradient 0.59-0.75x of per image's time on `SkylakeX`, 0.63-0.77x and
+     * 0.66-0.78x on `Cooperlake` (whole resnet8 28x28x1 training steps
+     * alternated in one process: 0.97-0.99); `Haswell` forward 0.75-0.86x
+     * but weight gradient 1.15-1.28x, level together. */
+    if (!force && cv->k == 3 && cv->out_c <= 64 && (cv->k * cv->in_c >= 9 || rl_blas_small_gemm()))
+        cv->algo = RL_CONV_ROWS;
 }
 
 /* Per-image weight gradient: images fall into a fixed number of groups, each

@@ -79,13 +79,15 @@ typedef struct {
 rl_shape rl_conv_out_shape(const rl_conv *cv, rl_shape in);
 
 /* Sets cv->algo and cv->threads for inputs of shape `in` and up to `threads`
- * OpenMP threads, by a fixed rule on the shapes (so a resumed run makes the
- * same choice; docs/performance.md has the measurements behind it):
+ * OpenMP threads, by a fixed rule on the shapes and the BLAS core (so a
+ * resumed run on the same machine makes the same choice; docs/performance.md
+ * has the measurements behind it):
  * Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions of 16 or more channels
  * in and out (by blocks of tiles up to 256 x 256 channels), per image for
  * the others with 14x14 or more output pixels, batched otherwise; but by
  * kernel rows (RL_CONV_ROWS) for the other 3x3 convolutions of at most 64
- * output channels and 3 or more input channels.  The environment variable
+ * output channels and 3 or more input channels (1 or more on cores with
+ * OpenBLAS's small-matrix kernels, rl_blas_small_gemm).  The environment variable
  * RELAB_CONV=gemm forces the plain im2col + GEMM path (RL_CONV_BATCHED)
  * everywhere; RELAB_CONV=image, rows, winograd2, winograd4 (chunks of
  * images) or winograd2b, winograd4b (blocks of tiles) force that algorithm
