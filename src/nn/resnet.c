@@ -3,7 +3,7 @@
  * Each conv is followed by a BN; a (conv, BN) pair is a `unit`.  A block's
  * last unit fuses BN, the residual add and the ReLU in one pass.  Memory per
  * unit at plan time: the conv output (kept for BN backward; the downsample
- * branch's only where recomputing it is dear or it is small, keep_down).  The BN+ReLU
+ * branch's only where recomputing it is dear, keep_down).  The BN+ReLU
  * outputs inside a block (the next conv's input and the ReLU mask) and the
  * ImageNet stem's output go to rotating scratch buffers and are recomputed
  * from the conv output in backward, bitwise as forward wrote them: one cheap
@@ -431,16 +431,15 @@ enum { OUT_NONE, OUT_KEEP, OUT_MID, OUT_DROP_CONV };
  * value.  From 512 input channels (ResNet-50/152's last two stages, 37 MiB
  * at batch 32) the output is kept: those two recomputes were 1.8% of a
  * ResNet-50 training step for a fifth of the 184 MiB the four save.  So is
- * an output of at most KEEP_DOWN_MAX_BYTES at the planned batch, whatever
- * its channels: the small networks' (1.6 and 3.2 MiB at batch 128), whose
- * recompute was 1.9% of a resnet8 28x28x1 step for 5 MiB. */
+ * a narrow one, of at most KEEP_DOWN_MAX_OUT_C output channels (the small
+ * networks'): its GEMMs run at 12-17% of the FMA peak, and recomputing the
+ * two of resnet8 28x28x1 cost 1.9% of its step to save 5 MiB at batch 128. */
 #define KEEP_DOWN_MIN_IN_C 512
-#define KEEP_DOWN_MAX_BYTES ((size_t)16 << 20)
+#define KEEP_DOWN_MAX_OUT_C 64
 
-static int keep_down(const block *bl, rl_shape out)
+static int keep_down(const block *bl)
 {
-    return bl->has_down &&
-           (bl->down.conv.in_c >= KEEP_DOWN_MIN_IN_C || rl_shape_count(out) * sizeof(float) <= KEEP_DOWN_MAX_BYTES);
+    return bl->has_down && (bl->down.conv.in_c >= KEEP_DOWN_MIN_IN_C || bl->down.conv.out_c <= KEEP_DOWN_MAX_OUT_C);
 }
 
 static void need_unit(rl_resnet *net, unit *u, rl_shape in, sizes *sz, int out_role)
@@ -506,7 +505,7 @@ static rl_status size_pass(rl_resnet *net, int max_batch, int h, int w, sizes *o
             t = bl->u[u].out;
         }
         sz.act += rl_round_floats(rl_shape_count(t)); /* block output */
-        bl->keep_down = keep_down(bl, t);
+        bl->keep_down = keep_down(bl);
         if (bl->has_down) need_unit(net, &bl->down, s, &sz, bl->keep_down ? OUT_NONE : OUT_DROP_CONV);
         bl->out_shape = t;
         s = t;
