@@ -60,7 +60,6 @@ with open(lst, "w") as f:
         f.write("t10k-images-idx3-ubyte.gz#%d\t%d\n" % (i, alllab[i]))
 
 
-
 def randomise_bn(model, beta=None):
     """Every BN's running statistics (and, with beta, gamma within 0.5..1.5
     and beta within -beta..beta) drawn away from their defaults, from torch's
