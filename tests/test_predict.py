@@ -15,6 +15,7 @@ file.
 import copy
 import gzip
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -310,4 +311,6 @@ ok(rc == 1 and "bad.list" in err, "list with an index past the file: exit 1, nam
 rc, err = run([os.path.join(tmp, "run-softmax"), "--topk", "0"])
 ok(rc == 2, "--topk 0 is a usage error")
 
+if not os.environ.get("KEEP_TMP"):
+    shutil.rmtree(tmp, ignore_errors=True)
 done()
