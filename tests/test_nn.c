@@ -3,8 +3,10 @@
  * double; parameter counts against torchvision's published numbers. */
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nn/bn.h"
 #include "nn/conv.h"
@@ -154,6 +156,38 @@ static void test_conv(int C, int OC, int k, int stride, int pad, int H, int N, i
     rl_free(c.ws);
 }
 
+/* A prologue that leaves the data alone but holds thread 0 for 200 ms on the
+ * first images it takes, as a host slowing one core would: the per-image
+ * loops must hand the rest to the other thread (conv.c), and no result may
+ * change by a bit.  ran[n] = the thread that took image n. */
+enum { HOLD_MAX_IMAGES = 64 };
+typedef struct {
+    int ran[HOLD_MAX_IMAGES];
+    int held; /* written by thread 0 only */
+} hold_case;
+
+static void hold_thread0(void *ctx, int n0, int n1)
+{
+    hold_case *h = ctx;
+    const int t = omp_get_thread_num();
+    for (int n = n0; n < n1; n++)
+        h->ran[n] = t;
+    if (t == 0 && !h->held) {
+        h->held = 1;
+        nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+    }
+}
+
+/* Images thread 1 took: 16 of 32 under a fixed split, nearly all when the
+ * loop hands images out as threads come free and thread 0 is held. */
+static int taken_by_thread1(const hold_case *h, int n)
+{
+    int count = 0;
+    for (int i = 0; i < n; i++)
+        count += h->ran[i] == 1;
+    return count;
+}
+
 /* RL_CONV_PER_IMAGE calls sgemm from inside an OpenMP parallel region, one
  * single-threaded GEMM per image (per pair of images for a 1x1 layer on small
  * maps: conv.c, image_runs).  Two such GEMMs running at once (2 threads) must
@@ -201,6 +235,23 @@ static void test_conv_per_image_threads(int k, int stride, int algo)
     tap_ok(!memcmp(w2, ws1, sizeof(float) * OC * KK * C),
            "%s conv %dx%d/%d backward_weights: 2 concurrent threads agree bitwise with one thread", algo_name(algo), k,
            k, stride);
+
+    /* thread 0 held on its first images: the same bits from an uneven split */
+    cv.threads = 2;
+    hold_case hf = {{0}, 0}, hb = {{0}, 0};
+    rl_conv_prologue hold_f = {hold_thread0, &hf}, hold_b = {hold_thread0, &hb};
+    rl_conv_forward_between(&cv, in, x, y2, ws, &hold_f, NULL);
+    memset(w2, 0, sizeof(float) * OC * KK * C);
+    cv.dw = w2;
+    rl_conv_backward_after(&cv, in, x, dy, d2, 0, ws, &hold_b); /* 1x1: both gradients in one loop over groups */
+    const int moved_f = taken_by_thread1(&hf, N), moved_b = taken_by_thread1(&hb, N);
+    tap_ok(moved_f > N / 2 && !memcmp(y2, ys, sizeof(float) * ny),
+           "%s conv %dx%d/%d forward, thread 0 held 200 ms: thread 1 took %d of %d images, result bitwise the same",
+           algo_name(algo), k, k, stride, moved_f, N);
+    tap_ok((k != 1 || moved_b > N / 2) && !memcmp(d2, ds, sizeof(float) * nx) &&
+               !memcmp(w2, ws1, sizeof(float) * OC * KK * C),
+           "%s conv %dx%d/%d backward, thread 0 held 200 ms%s: both gradients bitwise the same", algo_name(algo), k, k,
+           stride, k == 1 ? " (thread 1 took its groups' images)" : "");
     float *bufs[] = {cv.w, x, dy, ws, y2, ys, d2, ds, w2, ws1};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         rl_free(bufs[i]);

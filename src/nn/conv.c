@@ -2,7 +2,17 @@
  *
  * Images are processed in chunks whose cols matrix fits a fixed budget, so one
  * GEMM covers many images (late layers with 7x7 maps need the batch in one
- * GEMM to keep OpenBLAS efficient) while early layers' cols stay bounded. */
+ * GEMM to keep OpenBLAS efficient) while early layers' cols stay bounded.
+ *
+ * The per-image loops hand out their images (runs, groups) one at a time as
+ * threads come free (schedule(dynamic, 1)) rather than in fixed halves: on
+ * a shared host one core is often slowed for a while, and a fixed split makes
+ * the other wait for it at the end of every layer.  ResNet-50 training steps,
+ * batch 32, the two schedules alternated in one process on a busy 2-core
+ * Xeon (`SkylakeX`): 0.85-0.98 of the time by the best step, 0.90-0.97 by
+ * the median (docs/performance.md, round 11).  Which thread runs an
+ * iteration does not change a bit of the result: each writes only its own
+ * images or its own group's partial, with single-threaded GEMMs. */
 #include "nn/conv.h"
 
 #include <cblas.h>
@@ -341,7 +351,7 @@ static void forward_rows(const rl_conv *cv, rl_shape in, rl_shape out, const flo
 #pragma omp parallel num_threads(cv->threads)
     {
         float *r = ws + slice * (size_t)omp_get_thread_num();
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (int n = 0; n < in.n; n++) {
             if (before) before->fn(before->ctx, n, n + 1);
             rows_image(cv, in, out, x + (size_t)n * image, r);
@@ -367,7 +377,7 @@ static void backward_data_rows(const rl_conv *cv, rl_shape in, rl_shape out, con
 #pragma omp parallel num_threads(cv->threads)
     {
         float *r = ws + slice * (size_t)omp_get_thread_num();
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (int n = 0; n < in.n; n++) {
             memset(r + (size_t)out.h * row_len, 0, sizeof(float) * (total - (size_t)out.h * row_len));
             for (int kh = 0; kh < cv->k; kh++)
@@ -422,7 +432,7 @@ static void forward_per_image(const rl_conv *cv, rl_shape in, rl_shape out, cons
 #pragma omp parallel num_threads(cv->threads)
     {
         float *cols = ws + slice * (size_t)omp_get_thread_num();
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (int n = 0; n < in.n; n++) {
             float *yn = y + (size_t)n * M * OC;
             if (before) before->fn(before->ctx, n, n + 1);
@@ -493,7 +503,7 @@ static void pointwise_per_image(const rl_conv *cv, rl_shape in, const float *src
     const int C = cv->in_c, OC = cv->out_c, M = in.h * in.w;
     int start[in.n + 1];
     const int runs = image_runs(in.n, pointwise_images_per_gemm(M), start);
-#pragma omp parallel for schedule(static) num_threads(cv->threads)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cv->threads)
     for (int r = 0; r < runs; r++) {
         const int n0 = start[r], rows = (start[r + 1] - n0) * M;
         if (before) before->fn(before->ctx, n0, start[r + 1]);
@@ -568,7 +578,7 @@ static void backward_weights_per_image(const rl_conv *cv, rl_shape in, rl_shape 
 #pragma omp parallel num_threads(cv->threads)
     {
         float *buf = ws + slice * (size_t)omp_get_thread_num();
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (int g = 0; g < WGRAD_GROUPS; g++) {
             float *pg = parts + (size_t)g * part;
             memset(pg, 0, sizeof(float) * part);
@@ -597,7 +607,7 @@ static void pointwise_backward_per_image(const rl_conv *cv, rl_shape in, const f
 {
     const int C = cv->in_c, OC = cv->out_c, M = in.h * in.w, per = pointwise_images_per_gemm(M);
     const size_t part = rl_round_floats((size_t)OC * C);
-#pragma omp parallel for schedule(static) num_threads(cv->threads)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cv->threads)
     for (int g = 0; g < WGRAD_GROUPS; g++) {
         float *pg = ws + (size_t)g * part;
         memset(pg, 0, sizeof(float) * part);
@@ -622,7 +632,7 @@ static void backward_data_per_image(const rl_conv *cv, rl_shape in, rl_shape out
 #pragma omp parallel num_threads(cv->threads)
     {
         float *cols = ws + slice * (size_t)omp_get_thread_num();
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (int n = 0; n < in.n; n++) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, KKC, OC, 1.0f, dy + (size_t)n * M * OC, OC, cv->w,
                         KKC, 0.0f, cols, KKC);

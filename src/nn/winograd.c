@@ -4,7 +4,10 @@
  *
  * Workspace: U (transformed kernel or its gradient, T x OC x C), V
  * (transformed input tiles, T x tiles x C_in) and M (transformed output, or
- * transformed dy for the weight gradient, T x tiles x C_out), T = (m+2)^2. */
+ * transformed dy for the weight gradient, T x tiles x C_out), T = (m+2)^2.
+ *
+ * The blocks and the weight gradient's groups go to threads one at a time
+ * as they come free, for the reason conv.c gives for its per-image loops. */
 #include "nn/winograd.h"
 
 #include <cblas.h>
@@ -547,7 +550,7 @@ static void convolve_blocks(const tables *t, const geom *g, const rl_conv *cv, r
     {
         float *V = ws + slice * (size_t)omp_get_thread_num(), *M = V + (size_t)g->T * bt * cin;
         float d[a * a * cin], tmp[a * a * (cin > cout ? cin : cout)];
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (int b = 0; b < nblocks; b++) {
             const int t0 = b * bt, nt = total - t0 < bt ? total - t0 : bt;
             for (int i = 0; i < nt; i++) {
@@ -636,7 +639,7 @@ static void backward_weights_blocks(const tables *t, const geom *g, const rl_con
     {
         float *V = slices + slice * (size_t)omp_get_thread_num(), *Z = V + (size_t)g->T * bt * C;
         float d[a * a * (C > OC ? C : OC)], tmp[a * a * (C > OC ? C : OC)];
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (int grp = 0; grp < groups; grp++) {
             float *dU = parts + (size_t)grp * g->u;
             const int b0 = (int)((long)nblocks * grp / groups), b1 = (int)((long)nblocks * (grp + 1) / groups);
