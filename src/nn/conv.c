@@ -6,8 +6,9 @@
  *
  * The per-image loops hand out their images (runs, groups) one at a time as
  * threads come free (schedule(dynamic, 1)) rather than in fixed halves: on
- * a shared host one core is often slowed for a while, and a fixed split makes
- * the other wait for it at the end of every layer.  ResNet-50 training steps,
+ * a shared host, or beside the data loader's threads decoding the next batch,
+ * one core is often slowed for a while, and a fixed split makes the other
+ * wait for it at the end of every layer.  ResNet-50 training steps,
  * batch 32, the two schedules alternated in one process on a busy 2-core
  * Xeon (`SkylakeX`): 0.85-0.98 of the time by the best step, 0.90-0.97 by
  * the median (docs/performance.md, round 11).  Which thread runs an
