@@ -13,7 +13,9 @@
 # after round (relab, PyTorch, relab, PyTorch, ...), so that a change in the
 # machine's load hits all of them alike.  Each prints the median and the
 # minimum of its step times; over the rounds the script reports the median of
-# the medians and the best (minimum) step.  On a shared machine contention
+# the medians and the best (minimum) step, and with two or more rounds each
+# round's own ratio (relab against the PyTorch runs right after it), whose
+# spread is the host's from minute to minute.  On a shared machine contention
 # only ever slows a run, so the best step is the most repeatable figure; the
 # load average is printed with each round.
 #
@@ -132,6 +134,24 @@ if r and matched:
     if free:
         impl, f = max(free, key=lambda x: x[1][1])
         print("  relab / %s: speed %.2fx (median %.2fx)" % (impl, r[1] / f[1], r[0] / f[0]))
+    # Round i's relab run against round i's tuned PyTorch runs (the faster
+    # layout of that round), which ran right after it: the host's state
+    # changes from minute to minute, so these pairs show the spread of the
+    # ratio itself, which the figures over all rounds above hide.
+    def speeds(d):
+        return (batch / d.get("min_step_s", d.get("step_s_min")),
+                batch / d.get("median_step_s", d.get("step_s_median")))
+    rounds = len(runs["relab"])
+    tuned = [[speeds(d) for _, d in runs[impl]] for impl, _ in matched]
+    if rounds > 1 and all(len(t) == rounds for t in tuned):
+        best_r, med_r = [], []
+        for i in range(rounds):
+            mine = speeds(runs["relab"][i][1])
+            best_r.append(mine[0] / max(t[i][0] for t in tuned))
+            med_r.append(mine[1] / max(t[i][1] for t in tuned))
+        print("  round by round: best step %s; median step %s; median of the rounds %.2fx (median step %.2fx)" %
+              (", ".join("%.2fx" % x for x in best_r), ", ".join("%.2fx" % x for x in med_r),
+               statistics.median(best_r), statistics.median(med_r)))
 EOF
 }
 
