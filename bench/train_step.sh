@@ -102,12 +102,15 @@ for line in open(path):
     k, _, impl = label.partition("|")
     if k == key:
         runs.setdefault(impl, []).append((float(load), json.loads(js)))
+def steps(d):
+    """A run's (minimum, median) step time in s, under either key name."""
+    return d.get("min_step_s", d.get("step_s_min")), d.get("median_step_s", d.get("step_s_median"))
 def fig(impl):
     rs = [d for _, d in runs.get(impl, [])]
     if not rs:
         return None
-    med = [d.get("median_step_s", d.get("step_s_median")) for d in rs]
-    mins = [d.get("min_step_s", d.get("step_s_min")) for d in rs]
+    med = [steps(d)[1] for d in rs]
+    mins = [steps(d)[0] for d in rs]
     return batch / statistics.median(med), batch / min(mins), max(d["peak_rss_mib"] for d in rs), rs[-1]
 loads = sorted(l for v in runs.values() for l, _ in v)
 print("  %d run(s) per program, load %.1f-%.1f" % (max(len(v) for v in runs.values()), loads[0], loads[-1]))
@@ -139,8 +142,7 @@ if r and matched:
     # changes from minute to minute, so these pairs show the spread of the
     # ratio itself, which the figures over all rounds above hide.
     def speeds(d):
-        return (batch / d.get("min_step_s", d.get("step_s_min")),
-                batch / d.get("median_step_s", d.get("step_s_median")))
+        return tuple(batch / t for t in steps(d))
     rounds = len(runs["relab"])
     tuned = [[speeds(d) for _, d in runs[impl]] for impl, _ in matched]
     if rounds > 1 and all(len(t) == rounds for t in tuned):
