@@ -284,11 +284,14 @@ static void acc_err(err_acc *e, double got, double ref, double mag)
 }
 
 /* Returns the three worst relative errors (forward, input gradient, weight
- * gradient) of conv cv (any algo) against float64 direct sums. */
+ * gradient) of conv cv (any algo, kernel, stride and padding) against
+ * float64 direct sums. */
 static void conv_errors(rl_conv *cv, rl_shape in, double out[3])
 {
-    const int C = in.c, OC = cv->out_c, H = in.h, W = in.w, N = in.n;
-    size_t nx = rl_shape_count(in), ny = (size_t)N * H * W * OC, nw = (size_t)OC * 9 * C;
+    const int C = in.c, OC = cv->out_c, H = in.h, W = in.w, N = in.n, k = cv->k, s = cv->stride, p = cv->pad;
+    const rl_shape os = rl_conv_out_shape(cv, in);
+    const int OH = os.h, OW = os.w;
+    size_t nx = rl_shape_count(in), ny = rl_shape_count(os), nw = (size_t)OC * k * k * C;
     float *x = randn(nx, 1.0f), *dy = randn(ny, 1.0f), *y = rl_alloc(sizeof(float) * ny);
     float *dx = rl_alloc(sizeof(float) * nx), *ws = rl_alloc(sizeof(float) * (rl_conv_workspace_floats(cv, in) + 1));
     cv->dw = rl_alloc(sizeof(float) * nw);
@@ -297,55 +300,59 @@ static void conv_errors(rl_conv *cv, rl_shape in, double out[3])
     rl_conv_backward_weights(cv, in, x, dy, ws);
     err_acc ey = {0}, ex = {0}, ew = {0};
 #define X(n, h, w, c) x[(((size_t)(n)*H + (h)) * W + (w)) * C + (c)]
-#define DY(n, h, w, o) dy[(((size_t)(n)*H + (h)) * W + (w)) * OC + (o)]
-#define WT(o, kh, kw, c) cv->w[(((size_t)(o)*3 + (kh)) * 3 + (kw)) * C + (c)]
+#define DY(n, h, w, o) dy[(((size_t)(n)*OH + (h)) * OW + (w)) * OC + (o)]
+#define WT(o, kh, kw, c) cv->w[(((size_t)(o)*k + (kh)) * k + (kw)) * C + (c)]
     for (int n = 0; n < N; n++)
-        for (int h = 0; h < H; h++)
-            for (int w = 0; w < W; w++) {
+        for (int h = 0; h < OH; h++)
+            for (int w = 0; w < OW; w++)
                 for (int o = 0; o < OC; o++) {
-                    double s = 0, mag = 0;
-                    for (int kh = 0; kh < 3; kh++)
-                        for (int kw = 0; kw < 3; kw++) {
-                            int ih = h + kh - 1, iw = w + kw - 1;
+                    double sum = 0, mag = 0;
+                    for (int kh = 0; kh < k; kh++)
+                        for (int kw = 0; kw < k; kw++) {
+                            int ih = h * s + kh - p, iw = w * s + kw - p;
                             if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
                             for (int c = 0; c < C; c++) {
-                                double p = (double)WT(o, kh, kw, c) * X(n, ih, iw, c);
-                                s += p;
-                                mag += fabs(p);
+                                double pr = (double)WT(o, kh, kw, c) * X(n, ih, iw, c);
+                                sum += pr;
+                                mag += fabs(pr);
                             }
                         }
-                    acc_err(&ey, y[(((size_t)n * H + h) * W + w) * OC + o], s, mag);
+                    acc_err(&ey, y[(((size_t)n * OH + h) * OW + w) * OC + o], sum, mag);
                 }
+    for (int n = 0; n < N; n++)
+        for (int h = 0; h < H; h++)
+            for (int w = 0; w < W; w++)
                 for (int c = 0; c < C; c++) {
-                    double s = 0, mag = 0;
-                    for (int kh = 0; kh < 3; kh++)
-                        for (int kw = 0; kw < 3; kw++) {
-                            int oh = h - kh + 1, ow = w - kw + 1;
-                            if (oh < 0 || oh >= H || ow < 0 || ow >= W) continue;
+                    double sum = 0, mag = 0;
+                    for (int kh = 0; kh < k; kh++)
+                        for (int kw = 0; kw < k; kw++) {
+                            int th = h + p - kh, tw = w + p - kw;
+                            if (th < 0 || tw < 0 || th % s || tw % s) continue;
+                            int oh = th / s, ow = tw / s;
+                            if (oh >= OH || ow >= OW) continue;
                             for (int o = 0; o < OC; o++) {
-                                double p = (double)WT(o, kh, kw, c) * DY(n, oh, ow, o);
-                                s += p;
-                                mag += fabs(p);
+                                double pr = (double)WT(o, kh, kw, c) * DY(n, oh, ow, o);
+                                sum += pr;
+                                mag += fabs(pr);
                             }
                         }
-                    acc_err(&ex, dx[(((size_t)n * H + h) * W + w) * C + c], s, mag);
+                    acc_err(&ex, dx[(((size_t)n * H + h) * W + w) * C + c], sum, mag);
                 }
-            }
     for (int o = 0; o < OC; o++)
-        for (int kh = 0; kh < 3; kh++)
-            for (int kw = 0; kw < 3; kw++)
+        for (int kh = 0; kh < k; kh++)
+            for (int kw = 0; kw < k; kw++)
                 for (int c = 0; c < C; c++) {
-                    double s = 0, mag = 0;
+                    double sum = 0, mag = 0;
                     for (int n = 0; n < N; n++)
-                        for (int h = 0; h < H; h++)
-                            for (int w = 0; w < W; w++) {
-                                int ih = h + kh - 1, iw = w + kw - 1;
+                        for (int h = 0; h < OH; h++)
+                            for (int w = 0; w < OW; w++) {
+                                int ih = h * s + kh - p, iw = w * s + kw - p;
                                 if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
-                                double p = (double)DY(n, h, w, o) * X(n, ih, iw, c);
-                                s += p;
-                                mag += fabs(p);
+                                double pr = (double)DY(n, h, w, o) * X(n, ih, iw, c);
+                                sum += pr;
+                                mag += fabs(pr);
                             }
-                    acc_err(&ew, cv->dw[(((size_t)o * 3 + kh) * 3 + kw) * C + c], s, mag);
+                    acc_err(&ew, cv->dw[(((size_t)o * k + kh) * k + kw) * C + c], sum, mag);
                 }
 #undef X
 #undef DY
@@ -419,6 +426,52 @@ static void test_winograd_blocks_threads(int m)
            "Winograd F(%dx%d,3x3) in blocks of tiles: forward, input and weight gradients with 2 concurrent threads "
            "agree bitwise with one thread and single-threaded GEMMs",
            m, m);
+    float *bufs[] = {cv.w, x, dy, ws, y[0], y[1], dx[0], dx[1], dw[0], dw[1]};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        rl_free(bufs[i]);
+}
+
+/* Past 8 threads the per-image algorithms give each thread a weight-gradient
+ * group of its own (up to one per image: conv.c, wgrad_groups), which are
+ * also the units of the 1x1 layers' forward and fused backward, and the
+ * Winograd blocks shrink until every thread has one (winograd.c,
+ * block_tiles_for).  At 16 threads (on two cores they take turns, which
+ * changes no result): the three results within the float32 bound of
+ * float64 sums (a sum of K products in any order: (K + 1) 2^-24 of
+ * sum|products|; Winograd F(4x4): test_winograd's 64 K 2^-24), and
+ * bitwise the same when run again. */
+static void test_conv_past_8_threads(int k, int stride, int algo, int C, int OC, int H, int N)
+{
+    const int winograd = algo == RL_CONV_WINOGRAD || algo == RL_CONV_WINOGRAD_BLOCKS;
+    rl_conv cv = {C, OC, k, stride, k / 2, NULL, NULL, algo, 16, winograd ? 4 : 0};
+    rl_shape in = {N, C, H, H}, out = rl_conv_out_shape(&cv, in);
+    const size_t nx = rl_shape_count(in), ny = rl_shape_count(out), nw = (size_t)OC * k * k * C;
+    cv.w = randn(nw, 0.3f);
+    double e[3];
+    conv_errors(&cv, in, e);
+    const double eps = ldexp(1.0, -24), f = winograd ? 64 : 1;
+    const double K[3] = {(double)k * k * C, (double)k * k * OC, (double)N * out.h * out.w};
+    int within = 1;
+    for (int i = 0; i < 3; i++)
+        within &= e[i] <= f * (K[i] + 1) * eps / (1 - K[i] * eps);
+    float *x = randn(nx, 1.0f), *dy = randn(ny, 1.0f);
+    float *ws = rl_alloc(sizeof(float) * (rl_conv_workspace_floats(&cv, in) + 1));
+    float *y[2], *dx[2], *dw[2];
+    for (int run = 0; run < 2; run++) {
+        y[run] = rl_alloc(sizeof(float) * ny);
+        dx[run] = rl_alloc(sizeof(float) * nx);
+        dw[run] = rl_alloc(sizeof(float) * nw);
+        memset(dw[run], 0, sizeof(float) * nw);
+        cv.dw = dw[run];
+        rl_conv_forward(&cv, in, x, y[run], ws);
+        rl_conv_backward(&cv, in, x, dy, dx[run], 0, ws);
+    }
+    const int same = !memcmp(y[0], y[1], sizeof(float) * ny) && !memcmp(dx[0], dx[1], sizeof(float) * nx) &&
+                     !memcmp(dw[0], dw[1], sizeof(float) * nw);
+    tap_ok(within && same,
+           "%s conv %dx%d/%d %d->%d @%dx%d, batch %d, 16 threads: forward, input and weight gradients vs float64 "
+           "within the float32 bound (error / sum|products|: %.2g, %.2g, %.2g) and bitwise the same run again",
+           algo_name(algo), k, k, stride, C, OC, H, H, N, e[0], e[1], e[2]);
     float *bufs[] = {cv.w, x, dy, ws, y[0], y[1], dx[0], dx[1], dw[0], dw[1]};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         rl_free(bufs[i]);
@@ -1096,10 +1149,10 @@ static void test_bn_eval_affine(void)
 /* rl_conv_backward (both gradients, one pass over the images where it can)
  * against rl_conv_backward_weights then rl_conv_backward_data: bitwise, with
  * dx overwritten and accumulated; dx over x takes the two-routine order. */
-static void test_conv_backward_fused(int k, int algo)
+static void test_conv_backward_fused(int k, int algo, int threads)
 {
     const int C = 12, OC = 20, N = 9, H = 14;
-    rl_conv cv = {C, OC, k, 1, k / 2, NULL, NULL, algo, 2, 0};
+    rl_conv cv = {C, OC, k, 1, k / 2, NULL, NULL, algo, threads, 0};
     rl_shape in = {N, C, H, H}, out = rl_conv_out_shape(&cv, in);
     const size_t nx = rl_shape_count(in), ny = rl_shape_count(out), nw = (size_t)OC * k * k * C;
     cv.w = randn(nw, 0.3f);
@@ -1133,9 +1186,9 @@ static void test_conv_backward_fused(int k, int algo)
         }
     }
     tap_ok(same,
-           "conv %dx%d %s: rl_conv_backward equals the weight then the input gradient bitwise (dx overwritten, "
-           "accumulated, and written over x)",
-           k, k, algo_name(algo));
+           "conv %dx%d %s, %d threads: rl_conv_backward equals the weight then the input gradient bitwise (dx "
+           "overwritten, accumulated, and written over x)",
+           k, k, algo_name(algo), threads);
     float *bufs[] = {cv.w, x, dy, d0, ws};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         rl_free(bufs[i]);
@@ -1233,6 +1286,15 @@ int main(int argc, char **argv)
     }
     test_winograd_blocks_threads(4);
     test_winograd_blocks_threads(2);
+    {
+        rl_rng later = rng; /* draws of their own, so later tests keep theirs */
+        /* 24 images in 16 groups; the 1x1 layer in runs of two images within them */
+        test_conv_past_8_threads(1, 1, RL_CONV_PER_IMAGE, 12, 20, 14, 24);
+        test_conv_past_8_threads(3, 2, RL_CONV_PER_IMAGE, 8, 12, 16, 24);
+        /* 96 tiles: blocks of 16 where 64 would give two */
+        test_conv_past_8_threads(3, 1, RL_CONV_WINOGRAD_BLOCKS, 16, 24, 14, 6);
+        rng = later;
+    }
     test_conv_rows();
     rng = saved;
     test_bn(6, 50, 0, 0);
@@ -1269,8 +1331,10 @@ int main(int argc, char **argv)
      * and multiplied in three bands of output rows (conv.c, band_rows), in
      * forward and in the weight gradient */
     test_conv(3, 8, 7, 2, 3, 96, 1, RL_CONV_PER_IMAGE);
-    test_conv_backward_fused(1, RL_CONV_PER_IMAGE);
-    test_conv_backward_fused(1, RL_CONV_BATCHED);
-    test_conv_backward_fused(3, RL_CONV_PER_IMAGE);
+    test_conv_backward_fused(1, RL_CONV_PER_IMAGE, 2);
+    test_conv_backward_fused(1, RL_CONV_BATCHED, 2);
+    test_conv_backward_fused(3, RL_CONV_PER_IMAGE, 2);
+    /* 9 images in 9 groups, one per thread of 16 (conv.c, wgrad_groups) */
+    test_conv_backward_fused(1, RL_CONV_PER_IMAGE, 16);
     return tap_done();
 }

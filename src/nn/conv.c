@@ -138,10 +138,24 @@ void rl_conv_choose(rl_conv *cv, rl_shape in, int threads)
         cv->algo = RL_CONV_ROWS;
 }
 
-/* Per-image weight gradient: images fall into a fixed number of groups, each
- * summed into its own partial dw by single-threaded GEMMs, the partials then
- * added in group order; the result is the same for any thread count. */
+/* Per-image weight gradient: images fall into groups, each summed into its
+ * own partial dw by single-threaded GEMMs, the partials then added in group
+ * order.  WGRAD_GROUPS groups up to that many threads, so the result is the
+ * same for any thread count up to 8.  Past 8 threads, one group per thread
+ * (but no more groups than images): the groups are the units the threads
+ * share out in the weight gradient, the per-image 1x1 layers' fused backward
+ * and their forward (image_runs), and with 8 of them a rank of 32 threads
+ * ran those on 8.  The result then depends on the thread count, as
+ * OpenBLAS's own threaded GEMMs do (docs/design.md, "Determinism"). */
 #define WGRAD_GROUPS 8
+
+/* Groups for a batch of n images; never more for a smaller batch, so the
+ * workspace sized for the largest batch holds their partials. */
+static int wgrad_groups(const rl_conv *cv, int n)
+{
+    if (cv->threads <= WGRAD_GROUPS || n <= WGRAD_GROUPS) return WGRAD_GROUPS;
+    return cv->threads < n ? cv->threads : n;
+}
 
 /* RL_CONV_ROWS: R holds the H + 2P padded input rows, each as OW windows of
  * K*C floats, in S phases (rows_at) of rows_per_phase rows each. */
@@ -159,12 +173,14 @@ static size_t rows_per_image(const rl_conv *cv, rl_shape in)
 size_t rl_conv_workspace_floats(const rl_conv *cv, rl_shape in)
 {
     if (is_pointwise(cv)) /* the per-image weight gradient's partials */
-        return cv->algo == RL_CONV_PER_IMAGE ? WGRAD_GROUPS * rl_round_floats((size_t)cv->out_c * cv->in_c) : 0;
+        return cv->algo == RL_CONV_PER_IMAGE
+                   ? (size_t)wgrad_groups(cv, in.n) * rl_round_floats((size_t)cv->out_c * cv->in_c)
+                   : 0;
     if (is_winograd(cv)) return rl_winograd_workspace_floats(cv, in, cv->tile);
     size_t batched = (size_t)chunk_images(cv, in) * cols_per_image(cv, in);
     size_t slice = cv->algo == RL_CONV_ROWS ? rows_per_image(cv, in) : cols_per_image(cv, in);
     size_t per_image = (size_t)(cv->threads > 1 ? cv->threads : 1) * rl_round_floats(slice) +
-                       WGRAD_GROUPS * rl_round_floats((size_t)cv->out_c * cv->k * cv->k * cv->in_c);
+                       (size_t)wgrad_groups(cv, in.n) * rl_round_floats((size_t)cv->out_c * cv->k * cv->k * cv->in_c);
     return (cv->algo == RL_CONV_PER_IMAGE || cv->algo == RL_CONV_ROWS) && per_image > batched ? per_image : batched;
 }
 
@@ -329,7 +345,7 @@ static void rows_scatter_image(const rl_conv *cv, rl_shape in, rl_shape out, con
 
 /* wt = W^T (K*K*C rows of OC), in the workspace the weight gradient's
  * partials take in backward (rl_conv_workspace_floats leaves room for
- * WGRAD_GROUPS of them). */
+ * wgrad_groups of them, at least WGRAD_GROUPS). */
 static const float *weights_by_columns(const rl_conv *cv, float *wt)
 {
     const int OC = cv->out_c, KKC = cv->k * cv->k * cv->in_c;
@@ -452,11 +468,11 @@ static void forward_per_image(const rl_conv *cv, rl_shape in, rl_shape out, cons
     }
 }
 
-/* Images [lo, hi) of weight-gradient group g (of WGRAD_GROUPS) in a batch of n. */
-static void group_images(int n, int g, int *lo, int *hi)
+/* Images [lo, hi) of weight-gradient group g (of `groups`) in a batch of n. */
+static void group_images(int n, int groups, int g, int *lo, int *hi)
 {
-    *lo = (int)((long)n * g / WGRAD_GROUPS);
-    *hi = (int)((long)n * (g + 1) / WGRAD_GROUPS);
+    *lo = (int)((long)n * g / groups);
+    *hi = (int)((long)n * (g + 1) / groups);
 }
 
 /* dx (+)= dy W for `rows` rows (the pixels of one or more consecutive images)
@@ -481,12 +497,12 @@ static int pointwise_images_per_gemm(int pixels)
  * within each weight-gradient group (see group_images) so that the fused
  * backward and the separate routines cut the batch alike; start[count] = n.
  * start has room for n + 1 entries. */
-static int image_runs(int n, int per, int *start)
+static int image_runs(int n, int groups, int per, int *start)
 {
     int count = 0;
-    for (int g = 0; g < WGRAD_GROUPS; g++) {
+    for (int g = 0; g < groups; g++) {
         int lo, hi;
-        group_images(n, g, &lo, &hi);
+        group_images(n, groups, g, &lo, &hi);
         for (int i = lo; i < hi; i += per)
             start[count++] = i;
     }
@@ -503,7 +519,7 @@ static void pointwise_per_image(const rl_conv *cv, rl_shape in, const float *src
 {
     const int C = cv->in_c, OC = cv->out_c, M = in.h * in.w;
     int start[in.n + 1];
-    const int runs = image_runs(in.n, pointwise_images_per_gemm(M), start);
+    const int runs = image_runs(in.n, wgrad_groups(cv, in.n), pointwise_images_per_gemm(M), start);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cv->threads)
     for (int r = 0; r < runs; r++) {
         const int n0 = start[r], rows = (start[r + 1] - n0) * M;
@@ -552,13 +568,13 @@ static void image_weight_grad(const rl_conv *cv, rl_shape in, rl_shape out, cons
     }
 }
 
-/* dw += the WGRAD_GROUPS partials (each `part` floats apart), in group order. */
-static void sum_partials(const rl_conv *cv, const float *parts, size_t part, size_t count)
+/* dw += the `groups` partials (each `part` floats apart), in group order. */
+static void sum_partials(const rl_conv *cv, const float *parts, size_t part, size_t count, int groups)
 {
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < count; i++) {
         float s = 0;
-        for (int g = 0; g < WGRAD_GROUPS; g++)
+        for (int g = 0; g < groups; g++)
             s += parts[(size_t)g * part + i];
         cv->dw[i] += s;
     }
@@ -566,7 +582,7 @@ static void sum_partials(const rl_conv *cv, const float *parts, size_t part, siz
 
 /* RL_CONV_PER_IMAGE and RL_CONV_ROWS backward_weights: dw += sum over groups
  * of images of their gradients, each group in its own partial (see
- * WGRAD_GROUPS). */
+ * wgrad_groups). */
 static void backward_weights_per_image(const rl_conv *cv, rl_shape in, rl_shape out, const float *x, const float *dy,
                                        float *ws)
 {
@@ -575,21 +591,22 @@ static void backward_weights_per_image(const rl_conv *cv, rl_shape in, rl_shape 
         is_pointwise(cv) ? 0
                          : rl_round_floats(cv->algo == RL_CONV_ROWS ? rows_per_image(cv, in) : cols_per_image(cv, in));
     const size_t image = (size_t)in.h * in.w * in.c, part = rl_round_floats((size_t)OC * KKC);
+    const int groups = wgrad_groups(cv, in.n);
     float *parts = ws + slice * (size_t)(cv->threads > 1 ? cv->threads : 1);
 #pragma omp parallel num_threads(cv->threads)
     {
         float *buf = ws + slice * (size_t)omp_get_thread_num();
 #pragma omp for schedule(dynamic, 1)
-        for (int g = 0; g < WGRAD_GROUPS; g++) {
+        for (int g = 0; g < groups; g++) {
             float *pg = parts + (size_t)g * part;
             memset(pg, 0, sizeof(float) * part);
             int lo, hi;
-            group_images(in.n, g, &lo, &hi);
+            group_images(in.n, groups, g, &lo, &hi);
             for (int n = lo; n < hi; n++)
                 image_weight_grad(cv, in, out, x + (size_t)n * image, dy + (size_t)n * M * OC, buf, pg);
         }
     }
-    sum_partials(cv, parts, part, (size_t)OC * KKC);
+    sum_partials(cv, parts, part, (size_t)OC * KKC, groups);
 }
 
 static int overlap(const float *a, size_t na, const float *b, size_t nb)
@@ -607,13 +624,14 @@ static void pointwise_backward_per_image(const rl_conv *cv, rl_shape in, const f
                                          int accumulate, float *ws, const rl_conv_prologue *before)
 {
     const int C = cv->in_c, OC = cv->out_c, M = in.h * in.w, per = pointwise_images_per_gemm(M);
+    const int groups = wgrad_groups(cv, in.n);
     const size_t part = rl_round_floats((size_t)OC * C);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cv->threads)
-    for (int g = 0; g < WGRAD_GROUPS; g++) {
+    for (int g = 0; g < groups; g++) {
         float *pg = ws + (size_t)g * part;
         memset(pg, 0, sizeof(float) * part);
         int lo, hi;
-        group_images(in.n, g, &lo, &hi);
+        group_images(in.n, groups, g, &lo, &hi);
         for (int n0 = lo; n0 < hi; n0 += per) {
             const int n1 = n0 + per < hi ? n0 + per : hi;
             if (before) before->fn(before->ctx, n0, n1);
@@ -622,7 +640,7 @@ static void pointwise_backward_per_image(const rl_conv *cv, rl_shape in, const f
             pointwise_dgrad_rows(cv, (n1 - n0) * M, dy + (size_t)n0 * M * OC, dx + (size_t)n0 * M * C, accumulate);
         }
     }
-    sum_partials(cv, ws, part, (size_t)OC * C);
+    sum_partials(cv, ws, part, (size_t)OC * C, groups);
 }
 
 /* RL_CONV_PER_IMAGE backward_data: dcols_n = dy_n * W, scattered into dx_n. */

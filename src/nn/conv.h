@@ -30,12 +30,14 @@
  *                      (few output channels): OpenBLAS splits a narrow GEMM
  *                      poorly and streams a cols matrix far larger than cache.
  *                      A 1x1 layer on maps under 392 pixels runs two images
- *                      per GEMM (fixed pairs, whatever the thread count).
- *                      Each image's result is then the same whatever the
- *                      thread count.  backward_weights sums a fixed number
- *                      of groups of images, each into its own partial
- *                      gradient, then adds the partials in order: also the
- *                      same whatever the thread count.
+ *                      per GEMM (fixed pairs within the weight gradient's
+ *                      groups).  backward_weights sums groups of images,
+ *                      each into its own partial gradient, then adds the
+ *                      partials in order.  Up to 8 threads there are 8
+ *                      groups and every result is the same whatever the
+ *                      thread count; past 8, one group per thread (up to
+ *                      one per image), and the results depend on the
+ *                      thread count (conv.c, wgrad_groups).
  * Batched, backward_weights is one GEMM per chunk (its reduction over images
  * is OpenBLAS's, deterministic for a fixed thread count).
  *   RL_CONV_WINOGRAD   3x3 stride-1 pad-1 only: F(m x m, 3 x 3) for all three
@@ -44,10 +46,12 @@
  *   RL_CONV_WINOGRAD_BLOCKS  the same transforms on blocks of tiles, one block
  *                      per thread at a time with single-threaded GEMMs (the
  *                      data stay in the thread's caches); every result is the
- *                      same whatever the thread count, but for the weight
- *                      gradient of layers whose per-group partials would be
- *                      too large (256 x 256 channels), which runs as
- *                      RL_CONV_WINOGRAD does.
+ *                      same whatever the thread count up to 8 threads and
+ *                      as many blocks of 64 tiles as threads (smaller blocks
+ *                      and more weight-gradient groups past that), but for
+ *                      the weight gradient of layers whose per-group
+ *                      partials would be too large (256 x 256 channels),
+ *                      which runs as RL_CONV_WINOGRAD does.
  *   RL_CONV_ROWS       per image, as RL_CONV_PER_IMAGE, but without cols.
  *                      The image is expanded along its width only, into R
  *                      (H + 2P padded rows x OW pixels x K*C: the K

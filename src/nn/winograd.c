@@ -74,7 +74,8 @@ static geom layout(const rl_conv *cv, rl_shape in, const tables *t)
  * sums the blocks of each of a fixed number of groups into the group's own
  * partial dU, then adds the partials in group order (up to PARTIALS_BUDGET).
  * Every block's and every group's result is then the same whatever the
- * thread count. */
+ * thread count, up to 8 threads (WGRAD_GROUPS) and as many threads as
+ * blocks (block_tiles_for). */
 
 /* Tiles per block: the rows of each GEMM.  With 64 channels V and M take
  * 36 x 64 x 128 floats (1.2 MB) per thread; 48 to 128 measured alike on 64-
@@ -94,6 +95,27 @@ static int block_tiles(const rl_conv *cv)
 {
     const int fit = rl_blas_small_gemm_rows(cv->in_c, cv->out_c);
     return fit >= 32 && fit < BLOCK_TILES ? fit : BLOCK_TILES;
+}
+
+/* Tiles per block for a call over `total` tiles: block_tiles, unless that
+ * gives fewer blocks than threads; then blocks small enough for every
+ * thread to have one, down to MIN_BLOCK_TILES.  A ResNet's 14x14 layers
+ * have 16 tiles per image, so a rank of 32 threads on 32 images would
+ * otherwise run them on 8 threads.  One thread on 16-tile blocks took
+ * 1.0-1.25x the time of 64-tile blocks (3x3 256->256 @14x14, forward and
+ * input gradient, `SkylakeX`, two runs), so there 32 threads with a block
+ * each should finish 3-4x sooner than 8 (a model: these machines have two
+ * cores; docs/performance.md, round 13).  With at least as many blocks as
+ * threads (at 2 threads, 65 tiles or more: 5 images at 14x14), the blocks
+ * and the results are what they were. */
+#define MIN_BLOCK_TILES 16
+
+static int block_tiles_for(const rl_conv *cv, int total)
+{
+    const int bt = block_tiles(cv), threads = cv->threads > 1 ? cv->threads : 1;
+    if ((total + bt - 1) / bt >= threads) return bt;
+    const int even = (total + threads - 1) / threads;
+    return even > MIN_BLOCK_TILES ? even : MIN_BLOCK_TILES;
 }
 
 #define WGRAD_GROUPS 8
@@ -542,7 +564,7 @@ static void convolve(const tables *t, const geom *g, rl_shape in, int cin, int c
 static void convolve_blocks(const tables *t, const geom *g, const rl_conv *cv, rl_shape in, int cin, int cout,
                             const float *x, const float *U, float *y, int accumulate, float *ws)
 {
-    const int total = in.n * g->tiles_img, bt = block_tiles(cv), nblocks = (total + bt - 1) / bt;
+    const int total = in.n * g->tiles_img, bt = block_tiles_for(cv, total), nblocks = (total + bt - 1) / bt;
     const size_t slice = block_slice(cv, g->T), image = (size_t)in.h * in.w * cin,
                  out_image = (size_t)in.h * in.w * cout;
     const int a = t->a;
@@ -631,7 +653,7 @@ static void backward_weights_blocks(const tables *t, const geom *g, const rl_con
                                     const float *dy, float *ws)
 {
     const int C = cv->in_c, OC = cv->out_c, groups = groups_for(cv), a = t->a;
-    const int total = in.n * g->tiles_img, bt = block_tiles(cv), nblocks = (total + bt - 1) / bt;
+    const int total = in.n * g->tiles_img, bt = block_tiles_for(cv, total), nblocks = (total + bt - 1) / bt;
     const size_t slice = block_slice(cv, g->T), image = (size_t)in.h * in.w * C, dy_image = (size_t)in.h * in.w * OC;
     const size_t threads = cv->threads > 1 ? (size_t)cv->threads : 1;
     float *slices = ws + g->u, *parts = slices + threads * slice;
