@@ -102,12 +102,12 @@ static int block_tiles(const rl_conv *cv)
  * thread to have one, down to MIN_BLOCK_TILES.  A ResNet's 14x14 layers
  * have 16 tiles per image, so a rank of 32 threads on 32 images would
  * otherwise run them on 8 threads.  One thread on 16-tile blocks took
- * 1.0-1.25x the time of 64-tile blocks (3x3 256->256 @14x14, forward and
+ * 0.96-1.28x the time of 64-tile blocks (3x3 256->256 @14x14, forward and
  * input gradient, `SkylakeX`, two runs), so there 32 threads with a block
  * each should finish 3-4x sooner than 8 (a model: these machines have two
  * cores; docs/performance.md, round 13).  With at least as many blocks as
- * threads (at 2 threads, 65 tiles or more: 5 images at 14x14), the blocks
- * and the results are what they were. */
+ * threads (at 2 threads, more tiles than one block holds: 5 images at
+ * 14x14), the blocks and the results are what they were. */
 #define MIN_BLOCK_TILES 16
 
 static int block_tiles_for(const rl_conv *cv, int total)
