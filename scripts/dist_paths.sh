@@ -8,7 +8,7 @@ set -u
 dir=${1:?usage: dist_paths.sh DIR}
 cd "$dir" || exit 2
 # names of programs that make builds (bench/...) rather than files in the tree
-built="bench/bench_train_step bench/bench_scaling bench/data tests/dist_check tests/loss_dump"
+built="bench/bench_train_step bench/bench_conv bench/bench_scaling bench/data tests/dist_check tests/loss_dump"
 missing=0
 for page in README.md docs/*.md recipes/cluster/*; do
     [ -f "$page" ] || continue
