@@ -89,7 +89,7 @@ rl_status rl_idx_read(const char *path, int ndims, rl_idx *out, rl_error *err)
             st = rl_fail(err, RL_ERR_FORMAT, "%s: IDX dimension %d has size 0; hint: the file holds no data", path, d);
             goto fail;
         }
-        if (size * n > IDX_MAX_BYTES) {
+        if (n > IDX_MAX_BYTES / size) { /* size * n, without overflowing */
             st = rl_fail(err, RL_ERR_FORMAT,
                          "%s: IDX dimensions announce more than %lld bytes (dimension %d is %lld); "
                          "hint: the header is probably corrupt",

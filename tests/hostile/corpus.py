@@ -614,6 +614,8 @@ def idx_cases(c):
             (name, "255 dimensions", data[:3] + b"\xff" + data[4:]),
             (name, "first dim 2^32-1", data[:4] + b"\xff\xff\xff\xff" + data[8:]),
             (name, "first dim 2^31", data[:4] + b"\x80\0\0\0" + data[8:]),
+            # found by libFuzzer: the size check multiplied 2^32-1 by 2^32-1 in int64
+            (name, "every dim 2^32-1", data[:4] + b"\xff\xff\xff\xff" * nd + data[4 + 4 * nd:]),
             (name, "first dim 0", data[:4] + b"\0\0\0\0" + data[8:]),
             (name, "wrong dimension count", data[:3] + bytes([4 - nd]) + data[4:]),
         ]
