@@ -22,3 +22,7 @@ check-hostile: tests/hostile/relab-san$(EXEEXT)
 	    "$$(grep -c '^not ok.*# TODO' tests/hostile/hostile.log) known failures (TODO)"; \
 	  if [ $$rc -eq 0 ]; then rm -rf tests/hostile/work; fi; exit $$rc
 .PHONY: check-hostile
+
+# tests/fuzz/run.sh: libFuzzer over the same readers (clang; not run by make
+# check or CI, since it runs as long as it is given)
+EXTRA_DIST += tests/fuzz/fuzz.c tests/fuzz/run.sh
