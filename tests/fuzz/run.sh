@@ -50,23 +50,24 @@ fi
 
 # A copy of the sources configured for clang: the tree itself may be
 # configured for gcc already, and automake allows no second build beside it.
+# The copy is refreshed on every run (files keep their times, so make
+# rebuilds only what changed): a fix is fuzzed, not the code before it.
 mkdir -p "$out"
 build=$out/build
-if [ ! -f "$build/.libs/librelab.a" ]; then
-    rm -rf "$build" && mkdir -p "$build"
-    if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
-        (cd "$top" && git ls-files -z | xargs -0 tar -cf -) | tar -xf - -C "$build"
-    else
-        (cd "$top" && tar -cf - --exclude='*.o' --exclude='*.lo' --exclude=.libs --exclude=config.status \
-            --exclude=Makefile --exclude=config.h .) | tar -xf - -C "$build"
-    fi
-    echo "building relab with clang and the fuzzer's instrumentation in $build ..."
-    (cd "$build" && { [ -x configure ] || autoreconf -fi; } >build.log 2>&1 &&
-        CC=clang CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
-            ./configure --disable-native --disable-shared >>build.log 2>&1 &&
-        make -j"$jobs" librelab.la >>build.log 2>&1) ||
-        { echo "run.sh: the build failed; see $build/build.log" >&2; exit 1; }
+mkdir -p "$build"
+if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+    (cd "$top" && git ls-files -z | xargs -0 tar -cf -) | tar -xf - -C "$build"
+else
+    (cd "$top" && tar -cf - --exclude='*.o' --exclude='*.lo' --exclude=.libs --exclude=config.status \
+        --exclude=Makefile --exclude=config.h .) | tar -xf - -C "$build"
 fi
+echo "building relab with clang and the fuzzer's instrumentation in $build ..."
+(cd "$build" && if [ ! -f config.status ]; then
+        { [ -x configure ] || autoreconf -fi; } >build.log 2>&1 &&
+        CC=clang CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+            ./configure --disable-native --disable-shared >>build.log 2>&1
+    fi && make -j"$jobs" librelab.la >>build.log 2>&1) ||
+    { echo "run.sh: the build failed; see $build/build.log" >&2; exit 1; }
 # the link and include flags configure found, read off its Makefile
 flags() { printf 'print:\n\t@echo $(%s)\n' "$1" | make -s -C "$build" -f Makefile -f - print; }
 libs="$build/.libs/librelab.a $(flags RELAB_LIBS) $(flags OPENMP_CFLAGS)"
