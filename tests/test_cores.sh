@@ -1,8 +1,10 @@
 #!/bin/sh
 # test_cores.sh: relab runs on the OpenBLAS kernels and thread count it is
 # given (what `make check-cores` relies on), and src/util/blas.c's start-up
-# fix: a user's OPENBLAS_CORETYPE wins, even a slow fallback core, which then
-# gets a warning naming the fix.  Checked through `relab info`.
+# fix: without OPENBLAS_CORETYPE relab runs kernels as wide as the CPU's
+# vectors; a user's OPENBLAS_CORETYPE wins, even a slow SSE core, which then
+# gets a warning naming the fix (an AVX2 core on an AVX-512 CPU gets a note
+# in `relab info`, no warning).  Checked through `relab info`.
 : "${top_builddir:=.}" "${RELAB:=$top_builddir/relab}"
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -17,8 +19,12 @@ if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
     check '[ "$core" = "$OPENBLAS_CORETYPE" ]' \
         "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE is the core relab runs on (relab info: $core)"
 else
-    check '[ -n "$core" ] && ! printf "%s\n" "$info" | grep -q "slow fallback"' \
+    check '[ -n "$core" ] && ! printf "%s\n" "$info" | grep -q "kernels on an"' \
         "without OPENBLAS_CORETYPE relab runs a core made for this CPU ($core)"
+    if has avx512f && has avx512bw && has avx512vl && has avx512dq; then
+        check '[ "$core" = SkylakeX ] || [ "$core" = Cooperlake ]' \
+            "on this AVX-512 CPU that core has AVX-512 kernels ($core)"
+    fi
 fi
 if [ -n "${OMP_NUM_THREADS:-}" ]; then
     check 'printf "%s\n" "$info" | grep -q "^BLAS:.*, $OMP_NUM_THREADS threads" &&
@@ -33,5 +39,11 @@ if has avx2 && has fma; then
     check 'printf "%s\n" "$slow" | grep -q "WARNING: OpenBLAS runs its slow .Prescott. kernels" &&
            printf "%s\n" "$slow" | grep -q "fix: export OPENBLAS_CORETYPE="' \
         "and relab warns that this CPU has a faster core, with the fix"
+fi
+if has avx512f && has avx512bw && has avx512vl && has avx512dq; then
+    narrow=$(OPENBLAS_CORETYPE=Haswell "$RELAB" info 2>&1)
+    check 'printf "%s\n" "$narrow" | grep -q "^BLAS: *OpenBLAS, core Haswell (AVX2 kernels on an AVX-512 CPU: OPENBLAS_CORETYPE=SkylakeX" &&
+           ! printf "%s\n" "$narrow" | grep -q WARNING' \
+        "a user's OPENBLAS_CORETYPE=Haswell is kept on this AVX-512 CPU, noted in relab info without a warning"
 fi
 echo "1..$n"

@@ -1,6 +1,6 @@
 /* test_util.c: src/util's fs (atomic commit, mkdir -p, folder lock), kv (the
- * key = value parser) and log (the message callback), each against values
- * written out by hand. */
+ * key = value parser), log (the message callback) and blas (which OpenBLAS
+ * core a CPU should run), each against values written out by hand. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "util/blas.h"
 #include "util/fs.h"
 #include "util/kv.h"
 #include "util/log.h"
@@ -218,6 +219,39 @@ static void log_callback(void)
     tap_ok(c.calls == 1, "rl_log_set(NULL) restores the default: the callback is no longer called");
 }
 
+/* The core relab re-execs to, by OpenBLAS's pick and the CPU's widest ISA:
+ * only a core narrower than the CPU is replaced, by the widest one the CPU
+ * runs; cores as wide or unknown to relab stay as OpenBLAS chose. */
+static void blas_core_choice(void)
+{
+    static const struct {
+        const char *core;
+        rl_isa cpu;
+        const char *want; /* NULL: keep OpenBLAS's choice */
+    } cases[] = {
+        {"Prescott", RL_ISA_AVX512, "SkylakeX"},  /* Xeon family 6 model 207 under 0.3.21 */
+        {"Haswell", RL_ISA_AVX512, "SkylakeX"},   /* OPENBLAS_CORETYPE=Haswell left in a Zen 5's environment */
+        {"zen", RL_ISA_AVX512, "SkylakeX"},       /* names compare without case */
+        {"Sandybridge", RL_ISA_AVX2, "Haswell"},
+        {"Nehalem", RL_ISA_AVX2, "Haswell"},
+        {"Core2", RL_ISA_AVX, "Sandybridge"},
+        {"Cooperlake", RL_ISA_AVX512, NULL},      /* what 0.3.21 picks on Zen 4 and Zen 5 */
+        {"SkylakeX", RL_ISA_AVX512, NULL},
+        {"Haswell", RL_ISA_AVX2, NULL},
+        {"Zen", RL_ISA_AVX2, NULL},
+        {"Prescott", RL_ISA_SSE, NULL},
+        {"SkylakeX", RL_ISA_AVX2, NULL},          /* wider than the CPU: not relab's to narrow */
+        {"NeoverseN1", RL_ISA_AVX512, NULL},      /* a core relab does not know */
+        {NULL, RL_ISA_AVX512, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *got = rl_blas_better_core_for(cases[i].core, cases[i].cpu);
+        tap_ok(cases[i].want ? got && !strcmp(got, cases[i].want) : got == NULL,
+               "OpenBLAS core %s on an %s CPU: relab runs %s (got %s)", cases[i].core ? cases[i].core : "(none)",
+               rl_isa_name(cases[i].cpu), cases[i].want ? cases[i].want : "it as chosen", got ? got : "it as chosen");
+    }
+}
+
 int main(void)
 {
     snprintf(tmp, sizeof tmp, "%s/relab-test-util-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -226,6 +260,7 @@ int main(void)
     lock();
     kv();
     log_callback();
+    blas_core_choice();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) tap_diag("could not remove %s", tmp);

@@ -51,8 +51,12 @@ int cmd_info(int argc, char **argv)
     }
     const char *better = rl_blas_better_core();
     printf("relab %s\n", PACKAGE_VERSION);
-    printf("BLAS:    OpenBLAS, core %s%s, %d threads (%s)\n", rl_blas_core(),
-           better ? " (a slow fallback: set OPENBLAS_CORETYPE)" : "", rl_blas_threads(), rl_blas_threading());
+    char narrow[160] = "";
+    if (better)
+        snprintf(narrow, sizeof narrow, " (%s kernels on an %s CPU: OPENBLAS_CORETYPE=%s runs wider ones)",
+                 rl_isa_name(rl_blas_core_isa(rl_blas_core())), rl_isa_name(rl_blas_cpu_isa()), better);
+    printf("BLAS:    OpenBLAS, core %s%s, %d threads (%s)\n", rl_blas_core(), narrow, rl_blas_threads(),
+           rl_blas_threading());
     printf("OpenMP:  %d threads, wait policy %s, spin count %s\n", omp_get_max_threads(),
            getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "default",
            getenv("GOMP_SPINCOUNT") ? getenv("GOMP_SPINCOUNT") : "default");
