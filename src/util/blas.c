@@ -93,13 +93,13 @@ rl_isa rl_blas_cpu_isa(void)
 const char *rl_blas_better_core_for(const char *core, rl_isa cpu)
 {
     rl_isa have = rl_blas_core_isa(core);
-    if (have == RL_ISA_UNKNOWN || have >= cpu) return NULL;
-    /* "SkylakeX" rather than "Cooperlake" on CPUs with AVX-512 BF16 too: the
-     * two share their sgemm kernels; Cooperlake adds only bfloat16 routines. */
-    if (cpu == RL_ISA_AVX512) return "SkylakeX";
-    if (cpu == RL_ISA_AVX2) return "Haswell";
-    if (cpu == RL_ISA_AVX) return "Sandybridge";
-    return NULL;
+    if (have == RL_ISA_UNKNOWN || have >= cpu || cpu > RL_ISA_AVX512) return NULL;
+    /* The widest core for each ISA.  "SkylakeX" rather than "Cooperlake" on
+     * CPUs with AVX-512 BF16 too: the two share their sgemm kernels;
+     * Cooperlake adds only bfloat16 routines. */
+    static const char *widest[] = {[RL_ISA_AVX] = "Sandybridge", [RL_ISA_AVX2] = "Haswell",
+                                   [RL_ISA_AVX512] = "SkylakeX"};
+    return widest[cpu];
 }
 
 const char *rl_blas_better_core(void)

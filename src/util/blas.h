@@ -15,7 +15,8 @@
 /* The kernel family OpenBLAS runs on ("SkylakeX", "Haswell", "Prescott", ...). */
 const char *rl_blas_core(void);
 
-/* The widest vector instructions a CPU has, or an OpenBLAS core's kernels use. */
+/* The widest vector instructions a CPU has, or an OpenBLAS core's kernels
+ * use; ordered from narrowest to widest, so that < compares widths. */
 typedef enum { RL_ISA_UNKNOWN, RL_ISA_SSE, RL_ISA_AVX, RL_ISA_AVX2, RL_ISA_AVX512 } rl_isa;
 
 /* "SSE", "AVX", "AVX2", "AVX-512" or "unknown". */
@@ -28,9 +29,9 @@ rl_isa rl_blas_core_isa(const char *core);
 /* This CPU's, from cpuid (AVX-512 means F, BW, VL and DQ; AVX2 means with FMA). */
 rl_isa rl_blas_cpu_isa(void);
 
-/* The core for a CPU of `cpu` ISA when OpenBLAS picked `core`: "SkylakeX" or
- * "Haswell" when `core`'s kernels use fewer vector instructions than the CPU
- * has, NULL when `core` is as wide (or wider, or unknown to relab: left as
+/* The core for a CPU of `cpu` ISA when OpenBLAS picked `core`: "SkylakeX",
+ * "Haswell" or "Sandybridge" when `core`'s kernels use fewer vector
+ * instructions than the CPU has, NULL when `core` is as wide (or wider, or unknown to relab: left as
  * OpenBLAS chose).  Pure; rl_blas_better_core applies it to this process. */
 const char *rl_blas_better_core_for(const char *core, rl_isa cpu);
 
