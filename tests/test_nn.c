@@ -1284,6 +1284,14 @@ int main(int argc, char **argv)
         test_winograd(128, 128, 10, 10, 8);
         rng = later;
     }
+    /* 16 -> 32 channels, 80 (F(4x4)) or 245 (F(2x2)) tiles: full blocks of
+     * 64 tiles, whose V and M strides (1024 and 2048 floats) get a cache line
+     * of padding (winograd.c, pos_stride), and a last block without */
+    {
+        rl_rng later = rng;
+        test_winograd(16, 32, 14, 14, 5);
+        rng = later;
+    }
     test_winograd_blocks_threads(4);
     test_winograd_blocks_threads(2);
     {
