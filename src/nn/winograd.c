@@ -146,18 +146,26 @@ static int wgrad_by_blocks(const rl_conv *cv, const geom *g)
  * (64 sets of 64 bytes, 8 to 12 ways), evicting each other.  The line more
  * made 3x3 16->16 @28x28 and 32->32 @14x14 (batch 128) 1.1-1.35x faster
  * per pass, resnet20 28x28x1 training steps 1.12-1.17x (AMD Zen 5,
- * `SkylakeX`, docs/performance.md round 17); 64 and 256 channels alike. */
+ * `SkylakeX`, docs/performance.md round 17); 64 and 256 channels alike.
+ * The chunk path (512 channels) keeps its unpadded layout: a position's
+ * run of a tile is 32 lines there, and padding it measured alike. */
 static size_t pos_stride(int nt, int c)
 {
     const size_t floats = (size_t)nt * c;
     return floats % 1024 ? floats : floats + 16;
 }
 
+/* The most pos_stride gives for up to nt tiles (workspace sizes). */
+static size_t pos_stride_most(int nt, int c)
+{
+    return (size_t)nt * c + 16;
+}
+
 /* Floats of one thread's V and M (or Z). */
 static size_t block_slice(const rl_conv *cv, int T)
 {
     const int bt = block_tiles(cv);
-    return rl_round_floats((size_t)T * (pos_stride(bt, cv->in_c) + pos_stride(bt, cv->out_c)));
+    return rl_round_floats((size_t)T * (pos_stride_most(bt, cv->in_c) + pos_stride_most(bt, cv->out_c)));
 }
 
 size_t rl_winograd_workspace_floats(const rl_conv *cv, rl_shape in, int m)
@@ -585,7 +593,7 @@ static void convolve_blocks(const tables *t, const geom *g, const rl_conv *cv, r
     const int a = t->a;
 #pragma omp parallel num_threads(cv->threads)
     {
-        float *V = ws + slice * (size_t)omp_get_thread_num(), *M = V + (size_t)g->T * pos_stride(bt, cin);
+        float *V = ws + slice * (size_t)omp_get_thread_num(), *M = V + (size_t)g->T * pos_stride_most(bt, cin);
         float d[a * a * cin], tmp[a * a * (cin > cout ? cin : cout)];
 #pragma omp for schedule(dynamic, 1)
         for (int b = 0; b < nblocks; b++) {
@@ -675,7 +683,7 @@ static void backward_weights_blocks(const tables *t, const geom *g, const rl_con
     float *slices = ws + g->u, *parts = slices + threads * slice;
 #pragma omp parallel num_threads(cv->threads)
     {
-        float *V = slices + slice * (size_t)omp_get_thread_num(), *Z = V + (size_t)g->T * pos_stride(bt, C);
+        float *V = slices + slice * (size_t)omp_get_thread_num(), *Z = V + (size_t)g->T * pos_stride_most(bt, C);
         float d[a * a * (C > OC ? C : OC)], tmp[a * a * (C > OC ? C : OC)];
 #pragma omp for schedule(dynamic, 1)
         for (int grp = 0; grp < groups; grp++) {
