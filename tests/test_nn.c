@@ -389,6 +389,43 @@ static void test_winograd(int C, int OC, int H, int W, int N)
     rl_free(cv.w);
 }
 
+/* The input gradient with accumulate set.  F(4x4)'s written-out output
+ * transform adds to dx the very floats it writes without it, so a second call
+ * doubles dx exactly, on tiles inside the image and on tiles its edge clips;
+ * the table-driven F(2x2) adds term by term, so there twice dx within
+ * float32 rounding (2^-20 of the largest |dx|: a few ulps). */
+static void test_winograd_accumulate(int C, int OC, int H, int W, int N)
+{
+    rl_shape in = {N, C, H, W};
+    rl_conv cv = {C, OC, 3, 1, 1, NULL, NULL, RL_CONV_BATCHED, 2, 0};
+    size_t nx = rl_shape_count(in), ny = (size_t)N * H * W * OC;
+    cv.w = randn((size_t)OC * 9 * C, 0.3f);
+    float *dy = randn(ny, 1.0f), *dx = rl_alloc(sizeof(float) * nx), *dx2 = rl_alloc(sizeof(float) * nx);
+    for (int algo = RL_CONV_WINOGRAD; algo <= RL_CONV_WINOGRAD_BLOCKS; algo++)
+        for (int m = 2; m <= 4; m += 2) {
+            cv.algo = algo;
+            cv.tile = m;
+            float *ws = rl_alloc(sizeof(float) * (rl_conv_workspace_floats(&cv, in) + 1));
+            rl_conv_backward_data(&cv, in, dy, dx, 0, ws);
+            memcpy(dx2, dx, sizeof(float) * nx);
+            rl_conv_backward_data(&cv, in, dy, dx2, 1, ws);
+            double worst = 0, largest = 0;
+            for (size_t i = 0; i < nx; i++) {
+                worst = fmax(worst, fabs((double)dx2[i] - 2.0 * dx[i]));
+                largest = fmax(largest, fabs((double)dx[i]));
+            }
+            const double bound = m == 4 ? 0 : ldexp(largest, -20);
+            tap_ok(largest > 0 && worst <= bound,
+                   "Winograd F(%dx%d,3x3)%s %d->%d @%dx%d: input gradient accumulated is twice the one written "
+                   "(largest difference %.3g, allowed %.3g)",
+                   m, m, algo == RL_CONV_WINOGRAD_BLOCKS ? " in blocks of tiles" : "", C, OC, H, W, worst, bound);
+            rl_free(ws);
+        }
+    float *bufs[] = {cv.w, dy, dx, dx2};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        rl_free(bufs[i]);
+}
+
 /* RL_CONV_WINOGRAD_BLOCKS runs the transformed-domain GEMMs of a block of
  * tiles on one thread, two blocks at once with 2 threads: the results must be
  * bitwise those of one thread running single-threaded GEMMs (the blocks and
@@ -1270,6 +1307,11 @@ int main(int argc, char **argv)
     test_conv_per_image_threads(3, 1, RL_CONV_PER_IMAGE);
     test_conv_per_image_threads(1, 1, RL_CONV_PER_IMAGE);
     test_winograd(16, 24, 9, 11, 2);
+    {
+        rl_rng later = rng; /* draws of its own, so later tests keep theirs */
+        test_winograd_accumulate(16, 24, 9, 11, 2);
+        rng = later;
+    }
     test_winograd(64, 48, 14, 14, 2);
     test_winograd(5, 3, 4, 7, 3);
     /* 176 channels in and out: the blocks' weight gradient would keep 8

@@ -277,42 +277,29 @@ static void transform_kernel_rows(const tables *t, const rl_conv *cv, float *U, 
  * six inputs in registers.  Same matrices, so the same result up to float32
  * rounding (the order of the additions differs). */
 
-/* o = B^T d along one line of 6 (the rows of bt4). */
-static void bt6(int C, const float *restrict d0, const float *restrict d1, const float *restrict d2,
-                const float *restrict d3, const float *restrict d4, const float *restrict d5, float *restrict o0,
-                float *restrict o1, float *restrict o2, float *restrict o3, float *restrict o4, float *restrict o5)
-{
-    for (int c = 0; c < C; c++) {
-        const float x0 = d0[c], x1 = d1[c], x2 = d2[c], x3 = d3[c], x4 = d4[c], x5 = d5[c];
-        const float p = x4 - x2, q = x1 - x3;
-        o0[c] = 4 * x0 - 5 * x2 + x4;
-        o1[c] = (x3 + x4) - 4 * (x1 + x2);
-        o2[c] = (x4 - x3) + 4 * (x1 - x2);
-        o3[c] = p - 2 * q;
-        o4[c] = p + 2 * q;
-        o5[c] = 4 * x1 - 5 * x3 + x5;
-    }
-}
+/* o = B^T x along one line of 6 (the rows of bt4); each x read once. */
+#define BT6(x0, x1, x2, x3, x4, x5, o0, o1, o2, o3, o4, o5)                                                          \
+    do {                                                                                                              \
+        const float x0_ = (x0), x1_ = (x1), x2_ = (x2), x3_ = (x3), x4_ = (x4), x5_ = (x5);                           \
+        const float p_ = x4_ - x2_, q_ = x1_ - x3_;                                                                   \
+        (o0) = 4 * x0_ - 5 * x2_ + x4_;                                                                               \
+        (o1) = (x3_ + x4_) - 4 * (x1_ + x2_);                                                                         \
+        (o2) = (x4_ - x3_) + 4 * (x1_ - x2_);                                                                         \
+        (o3) = p_ - 2 * q_;                                                                                           \
+        (o4) = p_ + 2 * q_;                                                                                           \
+        (o5) = 4 * x1_ - 5 * x3_ + x5_;                                                                               \
+    } while (0)
 
-/* o = A^T m along one line of 6 (the rows of at4); adds into o when acc. */
-static void at6(int C, int acc, const float *restrict m0, const float *restrict m1, const float *restrict m2,
-                const float *restrict m3, const float *restrict m4, const float *restrict m5, float *restrict o0,
-                float *restrict o1, float *restrict o2, float *restrict o3)
-{
-#define AT6_BODY(OP)                                                                                                  \
-    for (int c = 0; c < C; c++) {                                                                                     \
-        const float s12 = m1[c] + m2[c], d12 = m1[c] - m2[c], s34 = m3[c] + m4[c], d34 = m3[c] - m4[c];              \
-        o0[c] OP m0[c] + s12 + s34;                                                                                   \
-        o1[c] OP d12 + 2 * d34;                                                                                       \
-        o2[c] OP s12 + 4 * s34;                                                                                       \
-        o3[c] OP d12 + 8 * d34 + m5[c];                                                                               \
-    }
-    if (acc)
-        AT6_BODY(+=)
-    else
-        AT6_BODY(=)
-#undef AT6_BODY
-}
+/* o = A^T m along one line of 6 (the rows of at4); each m read once. */
+#define AT6(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3)                                                                   \
+    do {                                                                                                              \
+        const float m1_ = (m1), m2_ = (m2), m3_ = (m3), m4_ = (m4);                                                   \
+        const float s12_ = m1_ + m2_, d12_ = m1_ - m2_, s34_ = m3_ + m4_, d34_ = m3_ - m4_;                           \
+        (o0) = (m0) + s12_ + s34_;                                                                                    \
+        (o1) = d12_ + 2 * d34_;                                                                                       \
+        (o2) = s12_ + 4 * s34_;                                                                                       \
+        (o3) = d12_ + 8 * d34_ + (m5);                                                                                \
+    } while (0)
 
 /* o = A d along one line of 4 (the columns of at4). */
 static void a4(int C, const float *restrict d0, const float *restrict d1, const float *restrict d2,
@@ -331,55 +318,122 @@ static void a4(int C, const float *restrict d0, const float *restrict d1, const 
     }
 }
 
-/* input_tile for m = 4; zero (C floats) is used for pixels outside the image. */
+/* input_tile for m = 4; d (36 x C floats) holds a copy of a tile the
+ * image's edge clips, zeros outside.  One pass over the channels, each
+ * channel's tile transformed in registers (columns, then rows), the
+ * channels in the vector lanes. */
 static void input_tile4(int C, const float *xn, int H, int W, int y0, int x0, float *v, size_t pos_stride,
-                        float *zero, float *tmp)
+                        float *d)
 {
-    const float *px[36];
-    int inside = y0 >= 0 && x0 >= 0 && y0 + 6 <= H && x0 + 6 <= W;
-    if (!inside) memset(zero, 0, sizeof(float) * C);
-    for (int i = 0; i < 6; i++)
-        for (int j = 0; j < 6; j++) {
-            int yy = y0 + i, xx = x0 + j;
-            px[i * 6 + j] = inside || (yy >= 0 && yy < H && xx >= 0 && xx < W) ? xn + ((size_t)yy * W + xx) * C : zero;
-        }
-    for (int j = 0; j < 6; j++) /* tmp[i][j] = (B^T d)[i][j] */
-        bt6(C, px[j], px[6 + j], px[12 + j], px[18 + j], px[24 + j], px[30 + j], tmp + (size_t)j * C,
-            tmp + (size_t)(6 + j) * C, tmp + (size_t)(12 + j) * C, tmp + (size_t)(18 + j) * C,
-            tmp + (size_t)(24 + j) * C, tmp + (size_t)(30 + j) * C);
-    for (int i = 0; i < 6; i++) { /* V[i][j] = (tmp B)[i][j] */
-        const float *r = tmp + (size_t)i * 6 * C;
-        float *o = v + (size_t)i * 6 * pos_stride;
-        bt6(C, r, r + C, r + 2 * (size_t)C, r + 3 * (size_t)C, r + 4 * (size_t)C, r + 5 * (size_t)C, o, o + pos_stride,
-            o + 2 * pos_stride, o + 3 * pos_stride, o + 4 * pos_stride, o + 5 * pos_stride);
+    const float *base = xn + ((size_t)y0 * W + x0) * C;
+    size_t row = (size_t)W * C;
+    if (y0 < 0 || x0 < 0 || y0 + 6 > H || x0 + 6 > W) {
+        for (int i = 0; i < 6; i++)
+            for (int j = 0; j < 6; j++) {
+                int yy = y0 + i, xx = x0 + j;
+                float *dst = d + (size_t)(i * 6 + j) * C;
+                if (yy >= 0 && yy < H && xx >= 0 && xx < W)
+                    memcpy(dst, xn + ((size_t)yy * W + xx) * C, sizeof(float) * C);
+                else
+                    memset(dst, 0, sizeof(float) * C);
+            }
+        base = d;
+        row = (size_t)6 * C;
     }
+    /* The 36 values of a channel's tile as named scalars, not an array:
+     * GCC vectorizes the loop over the channels only so. */
+#define X(i, j) x[(i) * row + (size_t)(j) * C]
+#define COLUMN(j) BT6(X(0, j), X(1, j), X(2, j), X(3, j), X(4, j), X(5, j), b0##j, b1##j, b2##j, b3##j, b4##j, b5##j)
+#define V(i, j) v[(size_t)((i) * 6 + (j)) * pos_stride + c]
+#define ROW(i) BT6(b##i##0, b##i##1, b##i##2, b##i##3, b##i##4, b##i##5, V(i, 0), V(i, 1), V(i, 2), V(i, 3), V(i, 4), V(i, 5))
+#define NAMES(i) b##i##0, b##i##1, b##i##2, b##i##3, b##i##4, b##i##5
+#pragma omp simd
+    for (int c = 0; c < C; c++) {
+        const float *x = base + c;
+        float NAMES(0), NAMES(1), NAMES(2), NAMES(3), NAMES(4), NAMES(5); /* B^T d */
+        COLUMN(0);
+        COLUMN(1);
+        COLUMN(2);
+        COLUMN(3);
+        COLUMN(4);
+        COLUMN(5);
+        ROW(0); /* V = (B^T d) B */
+        ROW(1);
+        ROW(2);
+        ROW(3);
+        ROW(4);
+        ROW(5);
+    }
+#undef X
+#undef COLUMN
+#undef V
+#undef ROW
+#undef NAMES
 }
 
-/* output_tile for m = 4; tmp holds 28 x OC floats. */
+/* output_tile for m = 4; tmp holds 16 x OC floats.  As input_tile4, one
+ * pass over the channels with a channel's tile in named scalars: first
+ * A^T M (4 x 6), then (A^T M) A, the 4 x 4 output, into y(i, j), which
+ * a tile the image's edge clips puts in tmp. */
+#define M(i, j) mp[(size_t)((i) * 6 + (j)) * pos_stride + c]
+#define COLUMN(j) AT6(M(0, j), M(1, j), M(2, j), M(3, j), M(4, j), M(5, j), a0##j, a1##j, a2##j, a3##j)
+#define ROW(i)                                                                                                        \
+    AT6(a##i##0, a##i##1, a##i##2, a##i##3, a##i##4, a##i##5, o0, o1, o2, o3);                                        \
+    y(i, 0);                                                                                                          \
+    y(i, 1);                                                                                                          \
+    y(i, 2);                                                                                                          \
+    y(i, 3)
+#define NAMES(i) a##i##0, a##i##1, a##i##2, a##i##3, a##i##4, a##i##5
+#define TILE_LOOP                                                                                                     \
+    _Pragma("omp simd") for (int c = 0; c < OC; c++)                                                                  \
+    {                                                                                                                 \
+        float NAMES(0), NAMES(1), NAMES(2), NAMES(3);                                                                 \
+        float o0, o1, o2, o3;                                                                                         \
+        COLUMN(0);                                                                                                    \
+        COLUMN(1);                                                                                                    \
+        COLUMN(2);                                                                                                    \
+        COLUMN(3);                                                                                                    \
+        COLUMN(4);                                                                                                    \
+        COLUMN(5);                                                                                                    \
+        ROW(0);                                                                                                       \
+        ROW(1);                                                                                                       \
+        ROW(2);                                                                                                       \
+        ROW(3);                                                                                                       \
+    }
 static void output_tile4(int OC, const float *mp, size_t pos_stride, float *yn, int H, int W, int y0, int x0,
                          int accumulate, float *tmp)
 {
-    for (int j = 0; j < 6; j++) /* tmp[i][j] = (A^T M)[i][j], 4 x 6 */
-        at6(OC, 0, mp + (size_t)j * pos_stride, mp + (size_t)(6 + j) * pos_stride, mp + (size_t)(12 + j) * pos_stride,
-            mp + (size_t)(18 + j) * pos_stride, mp + (size_t)(24 + j) * pos_stride, mp + (size_t)(30 + j) * pos_stride,
-            tmp + (size_t)j * OC, tmp + (size_t)(6 + j) * OC, tmp + (size_t)(12 + j) * OC, tmp + (size_t)(18 + j) * OC);
-    const int full = x0 + 4 <= W;
-    float *row = tmp + (size_t)24 * OC; /* a clipped tile's row, before its pixels inside are kept */
-    for (int i = 0; i < 4 && y0 + i < H; i++) {
-        const float *r = tmp + (size_t)i * 6 * OC;
-        float *o = yn + ((size_t)(y0 + i) * W + x0) * OC;
-        if (full) {
-            at6(OC, accumulate, r, r + OC, r + 2 * (size_t)OC, r + 3 * (size_t)OC, r + 4 * (size_t)OC,
-                r + 5 * (size_t)OC, o, o + OC, o + 2 * (size_t)OC, o + 3 * (size_t)OC);
-            continue;
-        }
-        at6(OC, 0, r, r + OC, r + 2 * (size_t)OC, r + 3 * (size_t)OC, r + 4 * (size_t)OC, r + 5 * (size_t)OC, row,
-            row + OC, row + 2 * (size_t)OC, row + 3 * (size_t)OC);
-        for (int j = 0; j < 4 && x0 + j < W; j++)
-            for (int c = 0; c < OC; c++)
-                o[(size_t)j * OC + c] = (accumulate ? o[(size_t)j * OC + c] : 0.0f) + row[(size_t)j * OC + c];
+    float *out = yn + ((size_t)y0 * W + x0) * OC;
+    const size_t row = (size_t)W * OC;
+    if (y0 + 4 <= H && x0 + 4 <= W && accumulate) {
+#define y(i, j) out[(i) * row + (size_t)(j) * OC + c] += o##j
+        TILE_LOOP
+#undef y
+        return;
     }
+    float *dst = out;
+    size_t dst_row = row;
+    if (y0 + 4 > H || x0 + 4 > W) {
+        dst = tmp;
+        dst_row = (size_t)4 * OC;
+    }
+#define y(i, j) dst[(i) * dst_row + (size_t)(j) * OC + c] = o##j
+    TILE_LOOP
+#undef y
+    if (dst == out) return;
+    for (int i = 0; i < 4 && y0 + i < H; i++)
+        for (int j = 0; j < 4 && x0 + j < W; j++) {
+            float *o = out + i * row + (size_t)j * OC;
+            const float *r = tmp + (size_t)(i * 4 + j) * OC;
+            for (int c = 0; c < OC; c++)
+                o[c] = (accumulate ? o[c] : 0.0f) + r[c];
+        }
 }
+#undef M
+#undef COLUMN
+#undef ROW
+#undef NAMES
+#undef TILE_LOOP
 
 /* grad_tile for m = 4; zero (OC floats) stands for pixels outside the image. */
 static void grad_tile4(int OC, const float *dyn, int H, int W, int y0, int x0, float *z, size_t pos_stride,
@@ -410,7 +464,7 @@ static void input_tile(const tables *t, int C, const float *xn, int H, int W, in
                        size_t pos_stride, float *d, float *tmp)
 {
     if (t->m == 4) {
-        input_tile4(C, xn, H, W, y0, x0, v, pos_stride, d, tmp);
+        input_tile4(C, xn, H, W, y0, x0, v, pos_stride, d);
         return;
     }
     const int a = t->a;
