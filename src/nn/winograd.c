@@ -272,10 +272,12 @@ static void transform_kernel_rows(const tables *t, const rl_conv *cv, float *U, 
  * pass over the channels per nonzero coefficient after copying the tile: on
  * ResNet-50's 64-channel 56x56 layer they took about twice the time of the
  * GEMMs they feed.  For m = 4 (the one the planner picks) the rows of B^T,
- * A^T and A are spelt out with their common terms shared, the tile is read
- * where it lies, and each pass over the channels computes six outputs from
- * six inputs in registers.  Same matrices, so the same result up to float32
- * rounding (the order of the additions differs). */
+ * A^T and A are spelt out with their common terms shared and the tile is
+ * read where it lies.  The input and output transforms make one pass over
+ * the channels, a channel's whole tile in registers (the channels are the
+ * vector lanes); the weight gradient's A dy A^T still makes one per line of
+ * the tile, six outputs from four inputs.  Same matrices, so the same result
+ * up to float32 rounding (the order of the additions differs). */
 
 /* o = B^T x along one line of 6 (the rows of bt4); each x read once. */
 #define BT6(x0, x1, x2, x3, x4, x5, o0, o1, o2, o3, o4, o5)                                                          \
@@ -459,7 +461,8 @@ static void grad_tile4(int OC, const float *dyn, int H, int W, int y0, int x0, f
 
 /* V[p][tile] = (B^T d B)[p] for the a x a input tile whose top-left pixel is
  * (y0, x0), zeros outside the image.  v points at the tile's row of
- * position 0; positions are pos_stride floats apart. */
+ * position 0; positions are pos_stride floats apart.  d and tmp are
+ * scratch of a x a x C floats each. */
 static void input_tile(const tables *t, int C, const float *xn, int H, int W, int y0, int x0, float *v,
                        size_t pos_stride, float *d, float *tmp)
 {
@@ -624,7 +627,7 @@ static void convolve(const tables *t, const geom *g, rl_shape in, int cin, int c
                         M + (size_t)p * tiles * cout, cout);
 #pragma omp parallel
         {
-            float tmp[t->a * t->a * cout]; /* output_tile4 uses 28 x cout */
+            float tmp[t->a * t->a * cout]; /* output_tile4 uses 16 x cout */
 #pragma omp for schedule(static)
             for (int tt = 0; tt < tiles; tt++) {
                 int n = tt / g->tiles_img, r = tt % g->tiles_img, ty = r / g->tw, tx = r % g->tw;
