@@ -303,22 +303,18 @@ static void transform_kernel_rows(const tables *t, const rl_conv *cv, float *U, 
         (o3) = d12_ + 8 * d34_ + (m5);                                                                                \
     } while (0)
 
-/* o = A d along one line of 4 (the columns of at4). */
-static void a4(int C, const float *restrict d0, const float *restrict d1, const float *restrict d2,
-               const float *restrict d3, float *restrict o0, float *restrict o1, float *restrict o2,
-               float *restrict o3, float *restrict o4, float *restrict o5)
-{
-    for (int c = 0; c < C; c++) {
-        const float x0 = d0[c], x1 = d1[c], x2 = d2[c], x3 = d3[c];
-        const float e = x0 + x2, o = x1 + x3, f = x0 + 4 * x2, g = 2 * x1 + 8 * x3;
-        o0[c] = x0;
-        o1[c] = e + o;
-        o2[c] = e - o;
-        o3[c] = f + g;
-        o4[c] = f - g;
-        o5[c] = x3;
-    }
-}
+/* o = A x along one line of 4 (the columns of at4); each x read once. */
+#define A4(x0, x1, x2, x3, o0, o1, o2, o3, o4, o5)                                                                    \
+    do {                                                                                                              \
+        const float x0_ = (x0), x1_ = (x1), x2_ = (x2), x3_ = (x3);                                                   \
+        const float e_ = x0_ + x2_, o_ = x1_ + x3_, f_ = x0_ + 4 * x2_, g_ = 2 * x1_ + 8 * x3_;                       \
+        (o0) = x0_;                                                                                                   \
+        (o1) = e_ + o_;                                                                                               \
+        (o2) = e_ - o_;                                                                                               \
+        (o3) = f_ + g_;                                                                                               \
+        (o4) = f_ - g_;                                                                                               \
+        (o5) = x3_;                                                                                                   \
+    } while (0)
 
 /* input_tile for m = 4; d (36 x C floats) holds a copy of a tile the
  * image's edge clips, zeros outside.  One pass over the channels, each
@@ -330,15 +326,19 @@ static void input_tile4(int C, const float *xn, int H, int W, int y0, int x0, fl
     const float *base = xn + ((size_t)y0 * W + x0) * C;
     size_t row = (size_t)W * C;
     if (y0 < 0 || x0 < 0 || y0 + 6 > H || x0 + 6 > W) {
-        for (int i = 0; i < 6; i++)
-            for (int j = 0; j < 6; j++) {
-                int yy = y0 + i, xx = x0 + j;
-                float *dst = d + (size_t)(i * 6 + j) * C;
-                if (yy >= 0 && yy < H && xx >= 0 && xx < W)
-                    memcpy(dst, xn + ((size_t)yy * W + xx) * C, sizeof(float) * C);
-                else
-                    memset(dst, 0, sizeof(float) * C);
+        /* per row of the tile, the pixels inside are one run in memory */
+        const int j0 = x0 < 0 ? -x0 : 0, j1 = x0 + 6 > W ? W - x0 : 6;
+        for (int i = 0; i < 6; i++) {
+            float *dst = d + (size_t)i * 6 * C;
+            const int yy = y0 + i;
+            if (yy < 0 || yy >= H || j0 >= j1) {
+                memset(dst, 0, sizeof(float) * 6 * C);
+                continue;
             }
+            memset(dst, 0, sizeof(float) * j0 * C);
+            memcpy(dst + (size_t)j0 * C, xn + ((size_t)yy * W + x0 + j0) * C, sizeof(float) * (j1 - j0) * C);
+            memset(dst + (size_t)j1 * C, 0, sizeof(float) * (6 - j1) * C);
+        }
         base = d;
         row = (size_t)6 * C;
     }
@@ -437,26 +437,54 @@ static void output_tile4(int OC, const float *mp, size_t pos_stride, float *yn, 
 #undef NAMES
 #undef TILE_LOOP
 
-/* grad_tile for m = 4; zero (OC floats) stands for pixels outside the image. */
+/* grad_tile for m = 4; d (16 x OC floats) holds a copy of a tile the
+ * image's edge clips, zeros outside.  As input_tile4, one pass over the
+ * channels with a channel's tile in named scalars: A dy (6 x 4), then
+ * (A dy) A^T. */
 static void grad_tile4(int OC, const float *dyn, int H, int W, int y0, int x0, float *z, size_t pos_stride,
-                       float *zero, float *tmp)
+                       float *d)
 {
-    const float *px[16];
-    int inside = y0 + 4 <= H && x0 + 4 <= W;
-    if (!inside) memset(zero, 0, sizeof(float) * OC);
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++)
-            px[i * 4 + j] = inside || (y0 + i < H && x0 + j < W) ? dyn + ((size_t)(y0 + i) * W + x0 + j) * OC : zero;
-    for (int j = 0; j < 4; j++) /* tmp[i][j] = (A dy)[i][j], 6 x 4 */
-        a4(OC, px[j], px[4 + j], px[8 + j], px[12 + j], tmp + (size_t)j * OC, tmp + (size_t)(4 + j) * OC,
-           tmp + (size_t)(8 + j) * OC, tmp + (size_t)(12 + j) * OC, tmp + (size_t)(16 + j) * OC,
-           tmp + (size_t)(20 + j) * OC);
-    for (int i = 0; i < 6; i++) { /* Z[i][j] = (tmp A^T)[i][j] */
-        const float *r = tmp + (size_t)i * 4 * OC;
-        float *o = z + (size_t)i * 6 * pos_stride;
-        a4(OC, r, r + OC, r + 2 * (size_t)OC, r + 3 * (size_t)OC, o, o + pos_stride, o + 2 * pos_stride,
-           o + 3 * pos_stride, o + 4 * pos_stride, o + 5 * pos_stride);
+    const float *base = dyn + ((size_t)y0 * W + x0) * OC;
+    size_t row = (size_t)W * OC;
+    if (y0 + 4 > H || x0 + 4 > W) {
+        const int cols = x0 + 4 > W ? W - x0 : 4;
+        for (int i = 0; i < 4; i++) {
+            float *dst = d + (size_t)i * 4 * OC;
+            if (y0 + i >= H) {
+                memset(dst, 0, sizeof(float) * 4 * OC);
+                continue;
+            }
+            memcpy(dst, dyn + ((size_t)(y0 + i) * W + x0) * OC, sizeof(float) * cols * OC);
+            memset(dst + (size_t)cols * OC, 0, sizeof(float) * (4 - cols) * OC);
+        }
+        base = d;
+        row = (size_t)4 * OC;
     }
+#define X(i, j) x[(i) * row + (size_t)(j) * OC]
+#define COLUMN(j) A4(X(0, j), X(1, j), X(2, j), X(3, j), a0##j, a1##j, a2##j, a3##j, a4##j, a5##j)
+#define Z(i, j) z[(size_t)((i) * 6 + (j)) * pos_stride + c]
+#define ROW(i) A4(a##i##0, a##i##1, a##i##2, a##i##3, Z(i, 0), Z(i, 1), Z(i, 2), Z(i, 3), Z(i, 4), Z(i, 5))
+#define NAMES(i) a##i##0, a##i##1, a##i##2, a##i##3
+#pragma omp simd
+    for (int c = 0; c < OC; c++) {
+        const float *x = base + c;
+        float NAMES(0), NAMES(1), NAMES(2), NAMES(3), NAMES(4), NAMES(5); /* A dy */
+        COLUMN(0);
+        COLUMN(1);
+        COLUMN(2);
+        COLUMN(3);
+        ROW(0); /* Z = (A dy) A^T */
+        ROW(1);
+        ROW(2);
+        ROW(3);
+        ROW(4);
+        ROW(5);
+    }
+#undef X
+#undef COLUMN
+#undef Z
+#undef ROW
+#undef NAMES
 }
 
 /* V[p][tile] = (B^T d B)[p] for the a x a input tile whose top-left pixel is
@@ -553,7 +581,7 @@ static void grad_tile(const tables *t, int OC, const float *dyn, int H, int W, i
                       size_t pos_stride, float *d, float *tmp)
 {
     if (t->m == 4) {
-        grad_tile4(OC, dyn, H, W, y0, x0, z, pos_stride, d, tmp);
+        grad_tile4(OC, dyn, H, W, y0, x0, z, pos_stride, d);
         return;
     }
     const int a = t->a, m = t->m;
