@@ -1328,7 +1328,7 @@ int main(int argc, char **argv)
     }
     /* 16 -> 32 channels, 80 (F(4x4)) or 245 (F(2x2)) tiles: full blocks of
      * 64 tiles, whose V and M strides (1024 and 2048 floats) get a cache line
-     * of padding (winograd.c, pos_stride), and a last block without */
+     * of padding (winograd.c, block_stride), and a last block without */
     {
         rl_rng later = rng;
         test_winograd(16, 32, 14, 14, 5);

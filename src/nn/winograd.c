@@ -144,19 +144,19 @@ static int wgrad_by_blocks(const rl_conv *cv, const geom *g)
  * multiple of 4 KiB (64 tiles of 16 to 256 channels).  There the 36 values
  * a tile's transform writes or reads for one channel all fall in one L1 set
  * (64 sets of 64 bytes, 8 to 12 ways), evicting each other.  The line more
- * made 3x3 16->16 @28x28 and 32->32 @14x14 (batch 128) 1.1-1.35x faster
+ * made 3x3 16->16 @28x28 and 32->32 @14x14 (batch 128) 1.07-1.39x faster
  * per pass, resnet20 28x28x1 training steps 1.12-1.17x (AMD Zen 5,
  * `SkylakeX`, docs/performance.md round 17); 64 and 256 channels alike.
  * The chunk path (512 channels) keeps its unpadded layout: a position's
  * run of a tile is 32 lines there, and padding it measured alike. */
-static size_t pos_stride(int nt, int c)
+static size_t block_stride(int nt, int c)
 {
     const size_t floats = (size_t)nt * c;
     return floats % 1024 ? floats : floats + 16;
 }
 
-/* The most pos_stride gives for up to nt tiles (workspace sizes). */
-static size_t pos_stride_most(int nt, int c)
+/* The most block_stride gives for up to nt tiles (workspace sizes). */
+static size_t block_stride_most(int nt, int c)
 {
     return (size_t)nt * c + 16;
 }
@@ -165,7 +165,7 @@ static size_t pos_stride_most(int nt, int c)
 static size_t block_slice(const rl_conv *cv, int T)
 {
     const int bt = block_tiles(cv);
-    return rl_round_floats((size_t)T * (pos_stride_most(bt, cv->in_c) + pos_stride_most(bt, cv->out_c)));
+    return rl_round_floats((size_t)T * (block_stride_most(bt, cv->in_c) + block_stride_most(bt, cv->out_c)));
 }
 
 size_t rl_winograd_workspace_floats(const rl_conv *cv, rl_shape in, int m)
@@ -273,11 +273,11 @@ static void transform_kernel_rows(const tables *t, const rl_conv *cv, float *U, 
  * ResNet-50's 64-channel 56x56 layer they took about twice the time of the
  * GEMMs they feed.  For m = 4 (the one the planner picks) the rows of B^T,
  * A^T and A are spelt out with their common terms shared and the tile is
- * read where it lies.  The input and output transforms make one pass over
- * the channels, a channel's whole tile in registers (the channels are the
- * vector lanes); the weight gradient's A dy A^T still makes one per line of
- * the tile, six outputs from four inputs.  Same matrices, so the same result
- * up to float32 rounding (the order of the additions differs). */
+ * read where it lies.  Each transform (the input's, the output's and the
+ * weight gradient's of dy) makes one pass over the channels with a
+ * channel's whole tile in registers, the channels in the vector lanes.  Same
+ * matrices, so the same result up to float32 rounding (the order of the
+ * additions differs). */
 
 /* o = B^T x along one line of 6 (the rows of bt4); each x read once. */
 #define BT6(x0, x1, x2, x3, x4, x5, o0, o1, o2, o3, o4, o5)                                                          \
@@ -375,16 +375,18 @@ static void input_tile4(int C, const float *xn, int H, int W, int y0, int x0, fl
 
 /* output_tile for m = 4; tmp holds 16 x OC floats.  As input_tile4, one
  * pass over the channels with a channel's tile in named scalars: first
- * A^T M (4 x 6), then (A^T M) A, the 4 x 4 output, into y(i, j), which
- * a tile the image's edge clips puts in tmp. */
+ * A^T M (4 x 6), then (A^T M) A, the 4 x 4 output, stored by OUT(i, j)
+ * into y or, for a tile the image's edge clips, into tmp. */
 #define M(i, j) mp[(size_t)((i) * 6 + (j)) * pos_stride + c]
 #define COLUMN(j) AT6(M(0, j), M(1, j), M(2, j), M(3, j), M(4, j), M(5, j), a0##j, a1##j, a2##j, a3##j)
 #define ROW(i)                                                                                                        \
-    AT6(a##i##0, a##i##1, a##i##2, a##i##3, a##i##4, a##i##5, o0, o1, o2, o3);                                        \
-    y(i, 0);                                                                                                          \
-    y(i, 1);                                                                                                          \
-    y(i, 2);                                                                                                          \
-    y(i, 3)
+    do {                                                                                                              \
+        AT6(a##i##0, a##i##1, a##i##2, a##i##3, a##i##4, a##i##5, o0, o1, o2, o3);                                    \
+        OUT(i, 0);                                                                                                    \
+        OUT(i, 1);                                                                                                    \
+        OUT(i, 2);                                                                                                    \
+        OUT(i, 3);                                                                                                    \
+    } while (0)
 #define NAMES(i) a##i##0, a##i##1, a##i##2, a##i##3, a##i##4, a##i##5
 #define TILE_LOOP                                                                                                     \
     _Pragma("omp simd") for (int c = 0; c < OC; c++)                                                                  \
@@ -408,9 +410,9 @@ static void output_tile4(int OC, const float *mp, size_t pos_stride, float *yn, 
     float *out = yn + ((size_t)y0 * W + x0) * OC;
     const size_t row = (size_t)W * OC;
     if (y0 + 4 <= H && x0 + 4 <= W && accumulate) {
-#define y(i, j) out[(i) * row + (size_t)(j) * OC + c] += o##j
+#define OUT(i, j) out[(i) * row + (size_t)(j) * OC + c] += o##j
         TILE_LOOP
-#undef y
+#undef OUT
         return;
     }
     float *dst = out;
@@ -419,9 +421,9 @@ static void output_tile4(int OC, const float *mp, size_t pos_stride, float *yn, 
         dst = tmp;
         dst_row = (size_t)4 * OC;
     }
-#define y(i, j) dst[(i) * dst_row + (size_t)(j) * OC + c] = o##j
+#define OUT(i, j) dst[(i) * dst_row + (size_t)(j) * OC + c] = o##j
     TILE_LOOP
-#undef y
+#undef OUT
     if (dst == out) return;
     for (int i = 0; i < 4 && y0 + i < H; i++)
         for (int j = 0; j < 4 && x0 + j < W; j++) {
@@ -678,12 +680,12 @@ static void convolve_blocks(const tables *t, const geom *g, const rl_conv *cv, r
     const int a = t->a;
 #pragma omp parallel num_threads(cv->threads)
     {
-        float *V = ws + slice * (size_t)omp_get_thread_num(), *M = V + (size_t)g->T * pos_stride_most(bt, cin);
+        float *V = ws + slice * (size_t)omp_get_thread_num(), *M = V + (size_t)g->T * block_stride_most(bt, cin);
         float d[a * a * cin], tmp[a * a * (cin > cout ? cin : cout)];
 #pragma omp for schedule(dynamic, 1)
         for (int b = 0; b < nblocks; b++) {
             const int t0 = b * bt, nt = total - t0 < bt ? total - t0 : bt;
-            const size_t sv = pos_stride(nt, cin), sm = pos_stride(nt, cout);
+            const size_t sv = block_stride(nt, cin), sm = block_stride(nt, cout);
             for (int i = 0; i < nt; i++) {
                 int tt = t0 + i, n = tt / g->tiles_img, r = tt % g->tiles_img, ty = r / g->tw, tx = r % g->tw;
                 input_tile(t, cin, x + n * image, in.h, in.w, ty * t->m - 1, tx * t->m - 1, V + (size_t)i * cin, sv,
@@ -768,7 +770,7 @@ static void backward_weights_blocks(const tables *t, const geom *g, const rl_con
     float *slices = ws + g->u, *parts = slices + threads * slice;
 #pragma omp parallel num_threads(cv->threads)
     {
-        float *V = slices + slice * (size_t)omp_get_thread_num(), *Z = V + (size_t)g->T * pos_stride_most(bt, C);
+        float *V = slices + slice * (size_t)omp_get_thread_num(), *Z = V + (size_t)g->T * block_stride_most(bt, C);
         float d[a * a * (C > OC ? C : OC)], tmp[a * a * (C > OC ? C : OC)];
 #pragma omp for schedule(dynamic, 1)
         for (int grp = 0; grp < groups; grp++) {
@@ -777,7 +779,7 @@ static void backward_weights_blocks(const tables *t, const geom *g, const rl_con
             if (b0 == b1) memset(dU, 0, sizeof(float) * g->T * OC * C);
             for (int b = b0; b < b1; b++) {
                 const int t0 = b * bt, nt = total - t0 < bt ? total - t0 : bt;
-                const size_t sv = pos_stride(nt, C), sz = pos_stride(nt, OC);
+                const size_t sv = block_stride(nt, C), sz = block_stride(nt, OC);
                 for (int i = 0; i < nt; i++) {
                     int tt = t0 + i, n = tt / g->tiles_img, r = tt % g->tiles_img, ty = r / g->tw, tx = r % g->tw;
                     input_tile(t, C, x + n * image, in.h, in.w, ty * t->m - 1, tx * t->m - 1, V + (size_t)i * C, sv,
