@@ -316,6 +316,10 @@ static void transform_kernel_rows(const tables *t, const rl_conv *cv, float *U, 
         (o5) = x3_;                                                                                                   \
     } while (0)
 
+/* F(0); F(1); ... F(3) or F(5): each line of a tile */
+#define EACH4(F) F(0); F(1); F(2); F(3)
+#define EACH6(F) EACH4(F); F(4); F(5)
+
 /* input_tile for m = 4; d (36 x C floats) holds a copy of a tile the
  * image's edge clips, zeros outside.  One pass over the channels, each
  * channel's tile transformed in registers (columns, then rows), the
@@ -353,18 +357,8 @@ static void input_tile4(int C, const float *xn, int H, int W, int y0, int x0, fl
     for (int c = 0; c < C; c++) {
         const float *x = base + c;
         float NAMES(0), NAMES(1), NAMES(2), NAMES(3), NAMES(4), NAMES(5); /* B^T d */
-        COLUMN(0);
-        COLUMN(1);
-        COLUMN(2);
-        COLUMN(3);
-        COLUMN(4);
-        COLUMN(5);
-        ROW(0); /* V = (B^T d) B */
-        ROW(1);
-        ROW(2);
-        ROW(3);
-        ROW(4);
-        ROW(5);
+        EACH6(COLUMN);
+        EACH6(ROW); /* V = (B^T d) B */
     }
 #undef X
 #undef COLUMN
@@ -393,16 +387,8 @@ static void input_tile4(int C, const float *xn, int H, int W, int y0, int x0, fl
     {                                                                                                                 \
         float NAMES(0), NAMES(1), NAMES(2), NAMES(3);                                                                 \
         float o0, o1, o2, o3;                                                                                         \
-        COLUMN(0);                                                                                                    \
-        COLUMN(1);                                                                                                    \
-        COLUMN(2);                                                                                                    \
-        COLUMN(3);                                                                                                    \
-        COLUMN(4);                                                                                                    \
-        COLUMN(5);                                                                                                    \
-        ROW(0);                                                                                                       \
-        ROW(1);                                                                                                       \
-        ROW(2);                                                                                                       \
-        ROW(3);                                                                                                       \
+        EACH6(COLUMN);                                                                                                \
+        EACH4(ROW);                                                                                                   \
     }
 static void output_tile4(int OC, const float *mp, size_t pos_stride, float *yn, int H, int W, int y0, int x0,
                          int accumulate, float *tmp)
@@ -471,16 +457,8 @@ static void grad_tile4(int OC, const float *dyn, int H, int W, int y0, int x0, f
     for (int c = 0; c < OC; c++) {
         const float *x = base + c;
         float NAMES(0), NAMES(1), NAMES(2), NAMES(3), NAMES(4), NAMES(5); /* A dy */
-        COLUMN(0);
-        COLUMN(1);
-        COLUMN(2);
-        COLUMN(3);
-        ROW(0); /* Z = (A dy) A^T */
-        ROW(1);
-        ROW(2);
-        ROW(3);
-        ROW(4);
-        ROW(5);
+        EACH4(COLUMN);
+        EACH6(ROW); /* Z = (A dy) A^T */
     }
 #undef X
 #undef COLUMN
@@ -488,6 +466,8 @@ static void grad_tile4(int OC, const float *dyn, int H, int W, int y0, int x0, f
 #undef ROW
 #undef NAMES
 }
+#undef EACH4
+#undef EACH6
 
 /* V[p][tile] = (B^T d B)[p] for the a x a input tile whose top-left pixel is
  * (y0, x0), zeros outside the image.  v points at the tile's row of
