@@ -731,8 +731,11 @@ static void test_bn(int C, size_t rows, int relu, int residual)
         }
         tap_ok(er < 5e-3, "residual add: gradient of the shortcut vs finite differences (rel err %.2g)", er);
     }
-    rl_free(dy);
-    rl_free(dx);
+    float *bufs[] = {dy,  dx,    c.bn.gamma, c.bn.beta, c.bn.dgamma, c.bn.dbeta, c.bn.running_mean, c.bn.running_var,
+                     c.x, c.res, c.y,        c.r,       c.mean,      c.invstd};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        rl_free(bufs[i]);
+    rl_free(c.scratch);
 }
 
 /* ---- pools and fc ---- */
@@ -957,6 +960,8 @@ static void test_net_gradients(const char *arch, int width, int size)
                arch, maxd, top);
     }
     rl_free(a);
+    rl_free(c.x);
+    rl_free(c.r);
     rl_resnet_destroy(net);
 }
 

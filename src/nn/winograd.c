@@ -280,52 +280,58 @@ static void transform_kernel_rows(const tables *t, const rl_conv *cv, float *U, 
  * additions differs). */
 
 /* o = B^T x along one line of 6 (the rows of bt4); each x read once. */
-#define BT6(x0, x1, x2, x3, x4, x5, o0, o1, o2, o3, o4, o5)                                                          \
-    do {                                                                                                              \
-        const float x0_ = (x0), x1_ = (x1), x2_ = (x2), x3_ = (x3), x4_ = (x4), x5_ = (x5);                           \
-        const float p_ = x4_ - x2_, q_ = x1_ - x3_;                                                                   \
-        (o0) = 4 * x0_ - 5 * x2_ + x4_;                                                                               \
-        (o1) = (x3_ + x4_) - 4 * (x1_ + x2_);                                                                         \
-        (o2) = (x4_ - x3_) + 4 * (x1_ - x2_);                                                                         \
-        (o3) = p_ - 2 * q_;                                                                                           \
-        (o4) = p_ + 2 * q_;                                                                                           \
-        (o5) = 4 * x1_ - 5 * x3_ + x5_;                                                                               \
+#define BT6(x0, x1, x2, x3, x4, x5, o0, o1, o2, o3, o4, o5)                                                            \
+    do {                                                                                                               \
+        const float x0_ = (x0), x1_ = (x1), x2_ = (x2), x3_ = (x3), x4_ = (x4), x5_ = (x5);                            \
+        const float p_ = x4_ - x2_, q_ = x1_ - x3_;                                                                    \
+        (o0) = 4 * x0_ - 5 * x2_ + x4_;                                                                                \
+        (o1) = (x3_ + x4_) - 4 * (x1_ + x2_);                                                                          \
+        (o2) = (x4_ - x3_) + 4 * (x1_ - x2_);                                                                          \
+        (o3) = p_ - 2 * q_;                                                                                            \
+        (o4) = p_ + 2 * q_;                                                                                            \
+        (o5) = 4 * x1_ - 5 * x3_ + x5_;                                                                                \
     } while (0)
 
 /* o = A^T m along one line of 6 (the rows of at4); each m read once. */
-#define AT6(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3)                                                                   \
-    do {                                                                                                              \
-        const float m1_ = (m1), m2_ = (m2), m3_ = (m3), m4_ = (m4);                                                   \
-        const float s12_ = m1_ + m2_, d12_ = m1_ - m2_, s34_ = m3_ + m4_, d34_ = m3_ - m4_;                           \
-        (o0) = (m0) + s12_ + s34_;                                                                                    \
-        (o1) = d12_ + 2 * d34_;                                                                                       \
-        (o2) = s12_ + 4 * s34_;                                                                                       \
-        (o3) = d12_ + 8 * d34_ + (m5);                                                                                \
+#define AT6(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3)                                                                    \
+    do {                                                                                                               \
+        const float m1_ = (m1), m2_ = (m2), m3_ = (m3), m4_ = (m4);                                                    \
+        const float s12_ = m1_ + m2_, d12_ = m1_ - m2_, s34_ = m3_ + m4_, d34_ = m3_ - m4_;                            \
+        (o0) = (m0) + s12_ + s34_;                                                                                     \
+        (o1) = d12_ + 2 * d34_;                                                                                        \
+        (o2) = s12_ + 4 * s34_;                                                                                        \
+        (o3) = d12_ + 8 * d34_ + (m5);                                                                                 \
     } while (0)
 
 /* o = A x along one line of 4 (the columns of at4); each x read once. */
-#define A4(x0, x1, x2, x3, o0, o1, o2, o3, o4, o5)                                                                    \
-    do {                                                                                                              \
-        const float x0_ = (x0), x1_ = (x1), x2_ = (x2), x3_ = (x3);                                                   \
-        const float e_ = x0_ + x2_, o_ = x1_ + x3_, f_ = x0_ + 4 * x2_, g_ = 2 * x1_ + 8 * x3_;                       \
-        (o0) = x0_;                                                                                                   \
-        (o1) = e_ + o_;                                                                                               \
-        (o2) = e_ - o_;                                                                                               \
-        (o3) = f_ + g_;                                                                                               \
-        (o4) = f_ - g_;                                                                                               \
-        (o5) = x3_;                                                                                                   \
+#define A4(x0, x1, x2, x3, o0, o1, o2, o3, o4, o5)                                                                     \
+    do {                                                                                                               \
+        const float x0_ = (x0), x1_ = (x1), x2_ = (x2), x3_ = (x3);                                                    \
+        const float e_ = x0_ + x2_, o_ = x1_ + x3_, f_ = x0_ + 4 * x2_, g_ = 2 * x1_ + 8 * x3_;                        \
+        (o0) = x0_;                                                                                                    \
+        (o1) = e_ + o_;                                                                                                \
+        (o2) = e_ - o_;                                                                                                \
+        (o3) = f_ + g_;                                                                                                \
+        (o4) = f_ - g_;                                                                                                \
+        (o5) = x3_;                                                                                                    \
     } while (0)
 
 /* F(0); F(1); ... F(3) or F(5): each line of a tile */
-#define EACH4(F) F(0); F(1); F(2); F(3)
-#define EACH6(F) EACH4(F); F(4); F(5)
+#define EACH4(F)                                                                                                       \
+    F(0);                                                                                                              \
+    F(1);                                                                                                              \
+    F(2);                                                                                                              \
+    F(3)
+#define EACH6(F)                                                                                                       \
+    EACH4(F);                                                                                                          \
+    F(4);                                                                                                              \
+    F(5)
 
 /* input_tile for m = 4; d (36 x C floats) holds a copy of a tile the
  * image's edge clips, zeros outside.  One pass over the channels, each
  * channel's tile transformed in registers (columns, then rows), the
  * channels in the vector lanes. */
-static void input_tile4(int C, const float *xn, int H, int W, int y0, int x0, float *v, size_t pos_stride,
-                        float *d)
+static void input_tile4(int C, const float *xn, int H, int W, int y0, int x0, float *v, size_t pos_stride, float *d)
 {
     const float *base = xn + ((size_t)y0 * W + x0) * C;
     size_t row = (size_t)W * C;
@@ -348,10 +354,11 @@ static void input_tile4(int C, const float *xn, int H, int W, int y0, int x0, fl
     }
     /* The 36 values of a channel's tile as named scalars, not an array:
      * GCC vectorizes the loop over the channels only so. */
-#define X(i, j) x[(i) * row + (size_t)(j) * C]
+#define X(i, j) x[(i)*row + (size_t)(j)*C]
 #define COLUMN(j) BT6(X(0, j), X(1, j), X(2, j), X(3, j), X(4, j), X(5, j), b0##j, b1##j, b2##j, b3##j, b4##j, b5##j)
-#define V(i, j) v[(size_t)((i) * 6 + (j)) * pos_stride + c]
-#define ROW(i) BT6(b##i##0, b##i##1, b##i##2, b##i##3, b##i##4, b##i##5, V(i, 0), V(i, 1), V(i, 2), V(i, 3), V(i, 4), V(i, 5))
+#define V(i, j) v[(size_t)((i)*6 + (j)) * pos_stride + c]
+#define ROW(i)                                                                                                         \
+    BT6(b##i##0, b##i##1, b##i##2, b##i##3, b##i##4, b##i##5, V(i, 0), V(i, 1), V(i, 2), V(i, 3), V(i, 4), V(i, 5))
 #define NAMES(i) b##i##0, b##i##1, b##i##2, b##i##3, b##i##4, b##i##5
 #pragma omp simd
     for (int c = 0; c < C; c++) {
@@ -371,24 +378,24 @@ static void input_tile4(int C, const float *xn, int H, int W, int y0, int x0, fl
  * pass over the channels with a channel's tile in named scalars: first
  * A^T M (4 x 6), then (A^T M) A, the 4 x 4 output, stored by OUT(i, j)
  * into y or, for a tile the image's edge clips, into tmp. */
-#define M(i, j) mp[(size_t)((i) * 6 + (j)) * pos_stride + c]
+#define M(i, j) mp[(size_t)((i)*6 + (j)) * pos_stride + c]
 #define COLUMN(j) AT6(M(0, j), M(1, j), M(2, j), M(3, j), M(4, j), M(5, j), a0##j, a1##j, a2##j, a3##j)
-#define ROW(i)                                                                                                        \
-    do {                                                                                                              \
-        AT6(a##i##0, a##i##1, a##i##2, a##i##3, a##i##4, a##i##5, o0, o1, o2, o3);                                    \
-        OUT(i, 0);                                                                                                    \
-        OUT(i, 1);                                                                                                    \
-        OUT(i, 2);                                                                                                    \
-        OUT(i, 3);                                                                                                    \
+#define ROW(i)                                                                                                         \
+    do {                                                                                                               \
+        AT6(a##i##0, a##i##1, a##i##2, a##i##3, a##i##4, a##i##5, o0, o1, o2, o3);                                     \
+        OUT(i, 0);                                                                                                     \
+        OUT(i, 1);                                                                                                     \
+        OUT(i, 2);                                                                                                     \
+        OUT(i, 3);                                                                                                     \
     } while (0)
 #define NAMES(i) a##i##0, a##i##1, a##i##2, a##i##3, a##i##4, a##i##5
-#define TILE_LOOP                                                                                                     \
-    _Pragma("omp simd") for (int c = 0; c < OC; c++)                                                                  \
-    {                                                                                                                 \
-        float NAMES(0), NAMES(1), NAMES(2), NAMES(3);                                                                 \
-        float o0, o1, o2, o3;                                                                                         \
-        EACH6(COLUMN);                                                                                                \
-        EACH4(ROW);                                                                                                   \
+#define TILE_LOOP                                                                                                      \
+    _Pragma("omp simd") for (int c = 0; c < OC; c++)                                                                   \
+    {                                                                                                                  \
+        float NAMES(0), NAMES(1), NAMES(2), NAMES(3);                                                                  \
+        float o0, o1, o2, o3;                                                                                          \
+        EACH6(COLUMN);                                                                                                 \
+        EACH4(ROW);                                                                                                    \
     }
 static void output_tile4(int OC, const float *mp, size_t pos_stride, float *yn, int H, int W, int y0, int x0,
                          int accumulate, float *tmp)
@@ -396,7 +403,7 @@ static void output_tile4(int OC, const float *mp, size_t pos_stride, float *yn, 
     float *out = yn + ((size_t)y0 * W + x0) * OC;
     const size_t row = (size_t)W * OC;
     if (y0 + 4 <= H && x0 + 4 <= W && accumulate) {
-#define OUT(i, j) out[(i) * row + (size_t)(j) * OC + c] += o##j
+#define OUT(i, j) out[(i)*row + (size_t)(j)*OC + c] += o##j
         TILE_LOOP
 #undef OUT
         return;
@@ -407,7 +414,7 @@ static void output_tile4(int OC, const float *mp, size_t pos_stride, float *yn, 
         dst = tmp;
         dst_row = (size_t)4 * OC;
     }
-#define OUT(i, j) dst[(i) * dst_row + (size_t)(j) * OC + c] = o##j
+#define OUT(i, j) dst[(i)*dst_row + (size_t)(j)*OC + c] = o##j
     TILE_LOOP
 #undef OUT
     if (dst == out) return;
@@ -429,8 +436,7 @@ static void output_tile4(int OC, const float *mp, size_t pos_stride, float *yn, 
  * image's edge clips, zeros outside.  As input_tile4, one pass over the
  * channels with a channel's tile in named scalars: A dy (6 x 4), then
  * (A dy) A^T. */
-static void grad_tile4(int OC, const float *dyn, int H, int W, int y0, int x0, float *z, size_t pos_stride,
-                       float *d)
+static void grad_tile4(int OC, const float *dyn, int H, int W, int y0, int x0, float *z, size_t pos_stride, float *d)
 {
     const float *base = dyn + ((size_t)y0 * W + x0) * OC;
     size_t row = (size_t)W * OC;
@@ -448,9 +454,9 @@ static void grad_tile4(int OC, const float *dyn, int H, int W, int y0, int x0, f
         base = d;
         row = (size_t)4 * OC;
     }
-#define X(i, j) x[(i) * row + (size_t)(j) * OC]
+#define X(i, j) x[(i)*row + (size_t)(j)*OC]
 #define COLUMN(j) A4(X(0, j), X(1, j), X(2, j), X(3, j), a0##j, a1##j, a2##j, a3##j, a4##j, a5##j)
-#define Z(i, j) z[(size_t)((i) * 6 + (j)) * pos_stride + c]
+#define Z(i, j) z[(size_t)((i)*6 + (j)) * pos_stride + c]
 #define ROW(i) A4(a##i##0, a##i##1, a##i##2, a##i##3, Z(i, 0), Z(i, 1), Z(i, 2), Z(i, 3), Z(i, 4), Z(i, 5))
 #define NAMES(i) a##i##0, a##i##1, a##i##2, a##i##3
 #pragma omp simd
@@ -668,8 +674,8 @@ static void convolve_blocks(const tables *t, const geom *g, const rl_conv *cv, r
             const size_t sv = block_stride(nt, cin), sm = block_stride(nt, cout);
             for (int i = 0; i < nt; i++) {
                 int tt = t0 + i, n = tt / g->tiles_img, r = tt % g->tiles_img, ty = r / g->tw, tx = r % g->tw;
-                input_tile(t, cin, x + n * image, in.h, in.w, ty * t->m - 1, tx * t->m - 1, V + (size_t)i * cin, sv,
-                           d, tmp);
+                input_tile(t, cin, x + n * image, in.h, in.w, ty * t->m - 1, tx * t->m - 1, V + (size_t)i * cin, sv, d,
+                           tmp);
             }
             for (int p = 0; p < g->T; p++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nt, cout, cin, 1.0f, V + p * sv, cin,
@@ -762,8 +768,8 @@ static void backward_weights_blocks(const tables *t, const geom *g, const rl_con
                 const size_t sv = block_stride(nt, C), sz = block_stride(nt, OC);
                 for (int i = 0; i < nt; i++) {
                     int tt = t0 + i, n = tt / g->tiles_img, r = tt % g->tiles_img, ty = r / g->tw, tx = r % g->tw;
-                    input_tile(t, C, x + n * image, in.h, in.w, ty * t->m - 1, tx * t->m - 1, V + (size_t)i * C, sv,
-                               d, tmp);
+                    input_tile(t, C, x + n * image, in.h, in.w, ty * t->m - 1, tx * t->m - 1, V + (size_t)i * C, sv, d,
+                               tmp);
                     grad_tile(t, OC, dy + n * dy_image, in.h, in.w, ty * t->m, tx * t->m, Z + (size_t)i * OC, sz, d,
                               tmp);
                 }
