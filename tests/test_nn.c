@@ -779,6 +779,9 @@ static void test_pools(void)
     memset(dx, 0, sizeof(float) * n);
     rl_avgpool_backward(c.in, c.r, dx);
     tap_ok(fd_check(c.x, dx, n, pool_loss, &c, 20, 1e-2) < 1e-3, "global avgpool: gradient vs finite differences");
+    float *bufs[] = {c.x, c.y, c.r, dx};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        rl_free(bufs[i]);
 }
 
 /* Max pool backward with many ties (values from {0, 1, 2}): the gradient goes
@@ -861,6 +864,9 @@ static void test_fc(void)
                fd_check(c.fc.b, c.fc.db, 5, fc_loss, &c, 5, 1e-2) < 1e-3 &&
                fd_check(c.x, dx, 21, fc_loss, &c, 10, 1e-2) < 1e-3,
            "fc: weight, bias and input gradients vs finite differences");
+    float *bufs[] = {c.fc.w, c.fc.b, c.fc.dw, c.fc.db, c.x, c.y, c.r, dx};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        rl_free(bufs[i]);
 }
 
 /* ---- whole network ---- */
