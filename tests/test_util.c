@@ -1,8 +1,11 @@
 /* test_util.c: src/util's fs (atomic commit, mkdir -p, folder lock), kv (the
- * key = value parser), log (the message callback) and blas (which OpenBLAS
- * core a CPU should run), each against values written out by hand. */
+ * key = value parser), log (the message callback), blas (which OpenBLAS
+ * core a CPU should run) and mem (alignment, zeroing, the huge-page advice,
+ * read back from the kernel's /proc/self/smaps), each against values written
+ * out by hand. */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +17,7 @@
 #include "util/fs.h"
 #include "util/kv.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 static char tmp[256];
 
@@ -252,6 +256,60 @@ static void blas_core_choice(void)
     }
 }
 
+/* Whether the kernel records MADV_HUGEPAGE ("hg" in VmFlags) for the mapping
+ * holding p: 1 yes, 0 no, -1 no smaps to read. */
+static int advised_huge(const void *p)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return -1;
+    char line[512];
+    int inside = 0, found = 0;
+    const uintptr_t a = (uintptr_t)p;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            inside = a >= lo && a < hi;
+        } else if (inside && !strncmp(line, "VmFlags:", 8)) {
+            found = strstr(line, " hg") != NULL;
+            break;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static int all_zero(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i]) return 0;
+    return 1;
+}
+
+static void mem(void)
+{
+    const size_t small = (1 << 20) + 3, big = (8 << 20) + 3;
+    unsetenv("RELAB_HUGE_PAGES"); /* a user's setting would turn the advice off */
+    unsigned char *s = rl_alloc(small), *b = rl_alloc(big);
+    tap_ok(s && (uintptr_t)s % 64 == 0 && all_zero(s, small), "rl_alloc of 1 MiB: 64-byte aligned and zeroed");
+    tap_ok(b && (uintptr_t)b % (2 << 20) == 0 && all_zero(b, big), "rl_alloc of 8 MiB: 2 MiB aligned and zeroed");
+    if (b) memset(b, 0xff, big); /* all of it is the caller's (AddressSanitizer checks) */
+    /* the advice needs a kernel with transparent huge pages */
+    struct stat st;
+    if (stat("/sys/kernel/mm/transparent_hugepage/enabled", &st) != 0 || advised_huge(b) < 0) {
+        printf("ok %d - # SKIP no transparent huge pages or no /proc/self/smaps here\n", ++tap_count);
+        printf("ok %d - # SKIP no transparent huge pages or no /proc/self/smaps here\n", ++tap_count);
+    } else {
+        tap_ok(advised_huge(b) == 1, "the 8 MiB allocation is advised as huge pages (VmFlags hg)");
+        setenv("RELAB_HUGE_PAGES", "0", 1);
+        unsigned char *plain = rl_alloc(big);
+        unsetenv("RELAB_HUGE_PAGES");
+        tap_ok(plain && advised_huge(plain) == 0, "with RELAB_HUGE_PAGES=0 it is not");
+        rl_free(plain);
+    }
+    rl_free(s);
+    rl_free(b);
+}
+
 int main(void)
 {
     snprintf(tmp, sizeof tmp, "%s/relab-test-util-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -261,6 +319,7 @@ int main(void)
     kv();
     log_callback();
     blas_core_choice();
+    mem();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) tap_diag("could not remove %s", tmp);

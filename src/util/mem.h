@@ -1,7 +1,11 @@
 /* mem.h: 64-byte aligned allocation (one cache line, one AVX-512 register).
  *
  * rl_alloc returns zeroed memory or NULL; the caller owns it and releases it
- * with rl_free.  rl_alloc_checked sets err with the size and what it was for. */
+ * with rl_free.  rl_alloc_checked sets err with the size and what it was for.
+ * Allocations of 8 MiB or more start on a 2 MiB boundary and are advised to
+ * the kernel as transparent huge pages (mem.c says why);
+ * RELAB_HUGE_PAGES=0 in the environment withholds the advice.  Thread-safe
+ * as malloc is. */
 #ifndef RL_MEM_H
 #define RL_MEM_H
 
