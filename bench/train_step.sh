@@ -184,7 +184,7 @@ compare() {
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load $(cut -d' ' -f1-3 /proc/loadavg)"
-"$build/relab" info | sed -n '2,3p'
+"$build/relab" info | sed -n '2,4p'
 for core in $cores; do
     if [ "$small" = 1 ]; then
         for arch in resnet8 resnet20; do

@@ -1,18 +1,20 @@
 /* cmd_info.c: relab info [--model NAME [--size S] [--batch B] [--classes N]]
- * What relab runs on (BLAS kernels and threads, OpenMP, MPI, HDF5, JPEG), and
- * optionally a model's layer table, parameter count and the algorithm each
- * convolution runs with. */
+ * What relab runs on (BLAS kernels and threads, OpenMP, huge pages, MPI, HDF5,
+ * JPEG), and optionally a model's layer table, parameter count and the
+ * algorithm each convolution runs with. */
 #include <getopt.h>
 #include <hdf5.h>
 #include <jpeglib.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/commands.h"
 #include "config.h"
 #include "nn/resnet.h"
 #include "util/blas.h"
+#include "util/mem.h"
 #include "util/text.h"
 
 static void usage(FILE *out)
@@ -60,6 +62,12 @@ int cmd_info(int argc, char **argv)
     printf("OpenMP:  %d threads, wait policy %s, spin count %s\n", omp_get_max_threads(),
            getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "default",
            getenv("GOMP_SPINCOUNT") ? getenv("GOMP_SPINCOUNT") : "default");
+    char thp[32];
+    const char *setting = rl_mem_thp_setting(thp, sizeof thp);
+    printf("Memory:  transparent huge pages %s; %s\n", setting,
+           !rl_mem_advises_huge_pages() ? "relab's advice withheld (RELAB_HUGE_PAGES=0)"
+           : !strcmp(setting, "never")  ? "relab's allocations stay on 4 KiB pages"
+                                        : "relab advises them for its allocations of 8 MiB and more");
 #ifdef RL_HAVE_MPI
     printf("MPI:     built with Open MPI (mpirun -np N relab train ...)\n");
 #else

@@ -1,6 +1,7 @@
 /* mem.c: aligned, zeroed allocations. */
 #include "util/mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -19,6 +20,26 @@
 #define HUGE_PAGE ((size_t)2 << 20)
 #define HUGE_FROM (4 * HUGE_PAGE)
 
+int rl_mem_advises_huge_pages(void)
+{
+    const char *off = getenv("RELAB_HUGE_PAGES");
+    return !(off && !strcmp(off, "0"));
+}
+
+const char *rl_mem_thp_setting(char *buf, size_t len)
+{
+    /* the file lists the choices with the one in force bracketed:
+     * "always [madvise] never" */
+    char line[128] = "";
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    const int got = f && fgets(line, sizeof line, f) != NULL;
+    if (f) fclose(f);
+    const char *open = got ? strchr(line, '[') : NULL, *close = open ? strchr(open, ']') : NULL;
+    if (!close || len == 0) return "unknown";
+    snprintf(buf, len, "%.*s", (int)(close - open - 1), open + 1);
+    return buf;
+}
+
 void *rl_alloc(size_t bytes)
 {
     size_t rounded = (bytes + RL_ALIGN - 1) & ~(size_t)(RL_ALIGN - 1);
@@ -28,8 +49,7 @@ void *rl_alloc(size_t bytes)
         rounded = (rounded + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
         p = aligned_alloc(HUGE_PAGE, rounded);
         /* advice only: where the kernel has no THP this fails harmlessly */
-        const char *off = getenv("RELAB_HUGE_PAGES");
-        if (p && !(off && !strcmp(off, "0"))) (void)madvise(p, rounded, MADV_HUGEPAGE);
+        if (p && rl_mem_advises_huge_pages()) (void)madvise(p, rounded, MADV_HUGEPAGE);
     } else {
         p = aligned_alloc(RL_ALIGN, rounded);
     }

@@ -17,6 +17,11 @@
 void *rl_alloc(size_t bytes);
 void *rl_alloc_checked(size_t bytes, const char *what, rl_error *err);
 void rl_free(void *p);
+/* Whether rl_alloc advises huge pages (RELAB_HUGE_PAGES is not "0"). */
+int rl_mem_advises_huge_pages(void);
+/* The kernel's transparent huge page setting ("always", "madvise", "never")
+ * written into buf, or the constant "unknown" where it cannot be read. */
+const char *rl_mem_thp_setting(char *buf, size_t len);
 /* Rounds n floats up so that consecutive sub-buffers stay 64-byte aligned. */
 static inline size_t rl_round_floats(size_t n)
 {
