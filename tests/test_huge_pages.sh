@@ -17,7 +17,7 @@ setting=$(sed -n 's/.*\[\([a-z]*\)\].*/\1/p' "$sysfs" 2>/dev/null)
 line=$(memory_line -u RELAB_HUGE_PAGES)
 echo "# $line"
 case $setting in
-    never) want="transparent huge pages never; relab's allocations stay on 4 KiB pages" ;;
+    never | unknown) want="transparent huge pages $setting; relab's allocations stay on 4 KiB pages" ;;
     *) want="transparent huge pages $setting; relab advises them for its allocations of 8 MiB and more" ;;
 esac
 ok_if '[ "$line" = "Memory:  $want" ]' "relab info names the kernel's setting ($setting, read from $sysfs) and the advice"

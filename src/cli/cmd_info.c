@@ -66,8 +66,9 @@ int cmd_info(int argc, char **argv)
     const char *setting = rl_mem_thp_setting(thp, sizeof thp);
     printf("Memory:  transparent huge pages %s; %s\n", setting,
            !rl_mem_advises_huge_pages() ? "relab's advice withheld (RELAB_HUGE_PAGES=0)"
-           : !strcmp(setting, "never")  ? "relab's allocations stay on 4 KiB pages"
-                                        : "relab advises them for its allocations of 8 MiB and more");
+           : !strcmp(setting, "never") || !strcmp(setting, "unknown")
+               ? "relab's allocations stay on 4 KiB pages"
+               : "relab advises them for its allocations of 8 MiB and more");
 #ifdef RL_HAVE_MPI
     printf("MPI:     built with Open MPI (mpirun -np N relab train ...)\n");
 #else
